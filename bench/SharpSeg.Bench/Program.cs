@@ -1,0 +1,2 @@
+Console.Error.WriteLine("usage: SharpSeg.Bench ops");
+return 2;

@@ -1,0 +1,133 @@
+using System.Numerics.Tensors;
+
+namespace SharpSeg.Kernels;
+
+internal sealed partial class CpuKernels
+{
+    // Below this many elements a thread hand-off costs more than the work.
+    private const int ElementwiseGrain = 1 << 16;
+
+    public void Unary(UnaryOp op, ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (x.Length < 2 * ElementwiseGrain || Engine.Threads == 1)
+        {
+            UnaryRun(op, x, y);
+            return;
+        }
+        unsafe
+        {
+            fixed (float* px = x, py = y)
+            {
+                nint xp = (nint)px, yp = (nint)py;
+                Parallelism.ForRange(x.Length, ElementwiseGrain, (s, e) =>
+                    UnaryRun(op, new ReadOnlySpan<float>((float*)xp + s, (int)(e - s)), new Span<float>((float*)yp + s, (int)(e - s))));
+            }
+        }
+    }
+
+    public void Binary(BinaryOp op, ReadOnlySpan<float> a, bool aScalar, ReadOnlySpan<float> b, bool bScalar, Span<float> y)
+    {
+        if (y.Length < 2 * ElementwiseGrain || Engine.Threads == 1)
+        {
+            BinaryRun(op, a, aScalar, b, bScalar, y);
+            return;
+        }
+        unsafe
+        {
+            fixed (float* pa = a, pb = b, py = y)
+            {
+                nint ap = (nint)pa, bp = (nint)pb, yp = (nint)py;
+                int aLen = a.Length, bLen = b.Length;
+                Parallelism.ForRange(y.Length, ElementwiseGrain, (s, e) =>
+                {
+                    int n = (int)(e - s);
+                    var sa = aScalar ? new ReadOnlySpan<float>((float*)ap, aLen) : new ReadOnlySpan<float>((float*)ap + s, n);
+                    var sb = bScalar ? new ReadOnlySpan<float>((float*)bp, bLen) : new ReadOnlySpan<float>((float*)bp + s, n);
+                    BinaryRun(op, sa, aScalar, sb, bScalar, new Span<float>((float*)yp + s, n));
+                });
+            }
+        }
+    }
+
+    private static void UnaryRun(UnaryOp op, ReadOnlySpan<float> x, Span<float> y)
+    {
+        switch (op)
+        {
+            case UnaryOp.Neg: TensorPrimitives.Negate(x, y); break;
+            case UnaryOp.Abs: TensorPrimitives.Abs(x, y); break;
+            case UnaryOp.Exp: TensorPrimitives.Exp(x, y); break;
+            case UnaryOp.Log: TensorPrimitives.Log(x, y); break;
+            case UnaryOp.Sqrt: TensorPrimitives.Sqrt(x, y); break;
+            case UnaryOp.Rsqrt:
+                TensorPrimitives.Sqrt(x, y);
+                TensorPrimitives.Reciprocal(y, y);
+                break;
+            case UnaryOp.Reciprocal: TensorPrimitives.Reciprocal(x, y); break;
+            case UnaryOp.Square: TensorPrimitives.Multiply(x, x, y); break;
+            case UnaryOp.Relu: TensorPrimitives.Max(x, 0f, y); break;
+            case UnaryOp.Relu6:
+                TensorPrimitives.Max(x, 0f, y);
+                TensorPrimitives.Min(y, 6f, y);
+                break;
+            case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, y); break;
+            case UnaryOp.Tanh: TensorPrimitives.Tanh(x, y); break;
+            default:
+                // Activations without a TensorPrimitives counterpart: scalar formulas shared with the reference.
+                for (int i = 0; i < x.Length; i++) y[i] = ScalarMath.Unary(op, x[i]);
+                break;
+        }
+    }
+
+    private static void BinaryRun(BinaryOp op, ReadOnlySpan<float> a, bool aScalar, ReadOnlySpan<float> b, bool bScalar, Span<float> y)
+    {
+        if (aScalar && bScalar)
+        {
+            y.Fill(ScalarMath.Binary(op, a[0], b[0]));
+            return;
+        }
+        if (aScalar)
+        {
+            float s = a[0];
+            switch (op)
+            {
+                case BinaryOp.Add: TensorPrimitives.Add(b, s, y); return;
+                case BinaryOp.Sub: TensorPrimitives.Subtract(s, b, y); return;
+                case BinaryOp.Mul: TensorPrimitives.Multiply(b, s, y); return;
+                case BinaryOp.Div: TensorPrimitives.Divide(s, b, y); return;
+                case BinaryOp.Max: TensorPrimitives.Max(b, s, y); return;
+                case BinaryOp.Min: TensorPrimitives.Min(b, s, y); return;
+                default:
+                    for (int i = 0; i < y.Length; i++) y[i] = ScalarMath.Binary(op, s, b[i]);
+                    return;
+            }
+        }
+        if (bScalar)
+        {
+            float s = b[0];
+            switch (op)
+            {
+                case BinaryOp.Add: TensorPrimitives.Add(a, s, y); return;
+                case BinaryOp.Sub: TensorPrimitives.Subtract(a, s, y); return;
+                case BinaryOp.Mul: TensorPrimitives.Multiply(a, s, y); return;
+                case BinaryOp.Div: TensorPrimitives.Divide(a, s, y); return;
+                case BinaryOp.Max: TensorPrimitives.Max(a, s, y); return;
+                case BinaryOp.Min: TensorPrimitives.Min(a, s, y); return;
+                default:
+                    for (int i = 0; i < y.Length; i++) y[i] = ScalarMath.Binary(op, a[i], s);
+                    return;
+            }
+        }
+        switch (op)
+        {
+            case BinaryOp.Add: TensorPrimitives.Add(a, b, y); return;
+            case BinaryOp.Sub: TensorPrimitives.Subtract(a, b, y); return;
+            case BinaryOp.Mul: TensorPrimitives.Multiply(a, b, y); return;
+            case BinaryOp.Div: TensorPrimitives.Divide(a, b, y); return;
+            case BinaryOp.Max: TensorPrimitives.Max(a, b, y); return;
+            case BinaryOp.Min: TensorPrimitives.Min(a, b, y); return;
+            default:
+                for (int i = 0; i < y.Length; i++) y[i] = ScalarMath.Binary(op, a[i], b[i]);
+                return;
+        }
+    }
+}
