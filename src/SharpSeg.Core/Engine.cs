@@ -7,6 +7,8 @@ public static class Engine
 {
     private static int _threads = Environment.ProcessorCount;
 
+    [ThreadStatic] private static Random? _random;
+
     /// <summary>
     /// How many threads every kernel may use (default: all cores). For a fixed value, every op is deterministic:
     /// the same inputs give bit-identical outputs, because work is split into the same pieces.
@@ -20,4 +22,13 @@ public static class Engine
             _threads = value;
         }
     }
+
+    /// <summary>
+    /// The generator used by random ops when none is passed (initialisers, <c>Rand</c>, dropout). Per thread;
+    /// seeded by <see cref="ManualSeed"/>, otherwise from the system. Equivalent to torch's default generator.
+    /// </summary>
+    public static Random Random => _random ??= new Random();
+
+    /// <summary>Reseeds <see cref="Random"/> on the calling thread. Equivalent to <c>torch.manual_seed(seed)</c>.</summary>
+    public static void ManualSeed(int seed) => _random = new Random(seed);
 }

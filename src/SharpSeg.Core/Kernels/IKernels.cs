@@ -8,7 +8,15 @@ internal enum UnaryOp
 }
 
 /// <summary>Elementwise functions of two float arguments.</summary>
-internal enum BinaryOp { Add, Sub, Mul, Div, Max, Min, Pow }
+internal enum BinaryOp
+{
+    Add, Sub, Mul, Div, Max, Min, Pow,
+    // Comparisons yield 1 where true and 0 where false.
+    Equal, NotEqual, Less, LessEqual, Greater, GreaterEqual,
+}
+
+/// <summary>Reductions along one axis.</summary>
+internal enum ReduceOp { Sum, Max, Min }
 
 /// <summary>
 /// The seam between tensors and arithmetic. Every method works on contiguous spans with explicit sizes and
@@ -28,6 +36,17 @@ internal interface IKernels
     /// for every i (one broadcast run of a larger broadcast).
     /// </summary>
     void Binary(BinaryOp op, ReadOnlySpan<float> a, bool aScalar, ReadOnlySpan<float> b, bool bScalar, Span<float> y);
+
+    /// <summary>dx[i] = dy[i] · op′(x[i]), where y = op(x) is given for derivatives cheaper from the output (exp, sigmoid, tanh…).</summary>
+    void UnaryBackward(UnaryOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx);
+
+    // ---- reductions ---------------------------------------------------------------------------------------
+
+    /// <summary>y[o, i] = reduce over d of x[o, d, i], for x viewed as [outer, dim, inner].</summary>
+    void Reduce(ReduceOp op, int outer, int dim, int inner, ReadOnlySpan<float> x, Span<float> y);
+
+    /// <summary>indices[o, i] = the first d maximising (or minimising) x[o, d, i] (NaN counts as the maximum, as in torch).</summary>
+    void ArgReduce(bool max, int outer, int dim, int inner, ReadOnlySpan<float> x, Span<long> indices);
 
     // ---- dense linear algebra ---------------------------------------------------------------------------
 

@@ -24,6 +24,34 @@ internal static class ScalarMath
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
     };
 
+    /// <summary>dy · op′(x), with y = op(x); at kinks torch's one-sided choice (relu′(0) = 0, relu6′(6) = 0, hardswish′(±3) as torch).</summary>
+    public static float UnaryDerivative(UnaryOp op, float x, float y, float dy) => op switch
+    {
+        UnaryOp.Neg => -dy,
+        UnaryOp.Abs => x > 0 ? dy : x < 0 ? -dy : 0f,
+        UnaryOp.Exp => dy * y,
+        UnaryOp.Log => dy / x,
+        UnaryOp.Sqrt => dy / (2f * y),
+        UnaryOp.Rsqrt => -0.5f * dy * y * y * y,
+        UnaryOp.Reciprocal => -dy * y * y,
+        UnaryOp.Square => 2f * dy * x,
+        UnaryOp.Relu => x > 0f ? dy : 0f,
+        UnaryOp.Relu6 => x > 0f && x < 6f ? dy : 0f,
+        UnaryOp.Sigmoid => dy * y * (1f - y),
+        UnaryOp.Tanh => dy * (1f - y * y),
+        UnaryOp.Hardsigmoid => x > -3f && x < 3f ? dy / 6f : 0f,
+        UnaryOp.Hardswish => x < -3f ? 0f : x <= 3f ? dy * (x / 3f + 0.5f) : dy,
+        UnaryOp.Gelu => (float)(dy * (0.5 * (1.0 + Erf(x / Math.Sqrt(2.0))) + x * Math.Exp(-0.5 * x * x) / Math.Sqrt(2.0 * Math.PI))),
+        UnaryOp.Silu => SiluDerivative(x, dy),
+        _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
+    };
+
+    private static float SiluDerivative(float x, float dy)
+    {
+        float s = 1f / (1f + MathF.Exp(-x));
+        return dy * s * (1f + x * (1f - s));
+    }
+
     public static float Binary(BinaryOp op, float a, float b) => op switch
     {
         BinaryOp.Add => a + b,
@@ -33,6 +61,12 @@ internal static class ScalarMath
         BinaryOp.Max => a >= b || float.IsNaN(a) ? a : b,
         BinaryOp.Min => a <= b || float.IsNaN(a) ? a : b,
         BinaryOp.Pow => MathF.Pow(a, b),
+        BinaryOp.Equal => a == b ? 1f : 0f,
+        BinaryOp.NotEqual => a != b ? 1f : 0f,
+        BinaryOp.Less => a < b ? 1f : 0f,
+        BinaryOp.LessEqual => a <= b ? 1f : 0f,
+        BinaryOp.Greater => a > b ? 1f : 0f,
+        BinaryOp.GreaterEqual => a >= b ? 1f : 0f,
         _ => throw new ArgumentOutOfRangeException(nameof(op), op, null),
     };
 

@@ -1,0 +1,87 @@
+namespace SharpSeg.Autograd;
+
+/// <summary>
+/// Reverse-mode differentiation over the recorded graph: one iterative topological sort (an HRNet graph has
+/// thousands of nodes, too deep for recursion), then a reverse walk that accumulates gradients, releasing each
+/// node as soon as it has run.
+/// </summary>
+internal static class Backprop
+{
+    public static void Run(Tensor root, Tensor? seed)
+    {
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException("Backward() on a tensor that does not require grad (no input had RequiresGrad, or it was computed under NoGrad).");
+        if (seed is null)
+        {
+            if (root.Numel != 1)
+                throw new InvalidOperationException($"Backward() without a gradient needs a scalar, got shape {root.Shape}; pass a gradient of that shape.");
+            seed = Tensor.Ones(root.Shape);
+        }
+        else if (seed.Shape != root.Shape)
+        {
+            throw new ShapeMismatchException("Backward", $"gradient shape {seed.Shape} differs from tensor shape {root.Shape}");
+        }
+
+        using var _ = GradMode.NoGrad();
+        if (root.GradFn is null)
+        {
+            Accumulate(root, seed);
+            return;
+        }
+
+        var order = TopologicalOrder(root.GradFn);
+        var pending = new Dictionary<GradFn, Tensor>(ReferenceEqualityComparer.Instance) { [root.GradFn] = seed };
+        for (int i = order.Count - 1; i >= 0; i--)
+        {
+            var node = order[i];
+            if (node.IsReleased)
+                throw new InvalidOperationException($"Backward() reached {node.Name}, whose graph an earlier Backward() already released.");
+            if (!pending.Remove(node, out var grad)) continue;
+
+            var inputs = node.Inputs;
+            var inputGrads = node.Backward(grad);
+            for (int k = 0; k < inputs.Count; k++)
+            {
+                var input = inputs[k];
+                var g = inputGrads[k];
+                if (g is null || !input.RequiresGrad) continue;
+                if (g.Shape != input.Shape)
+                    throw new InvalidOperationException($"{node.Name} backward produced a gradient of shape {g.Shape} for an input of shape {input.Shape}.");
+                if (input.GradFn is { } producer)
+                    pending[producer] = pending.TryGetValue(producer, out var sum) ? sum + g : g;
+                else
+                    Accumulate(input, g);
+            }
+            node.Release();
+        }
+    }
+
+    private static void Accumulate(Tensor leaf, Tensor g) =>
+        // A fresh copy on first assignment: g may be shared with other gradients and leaf.Grad is later updated in place.
+        leaf.Grad = leaf.Grad is null ? g.Clone() : leaf.Grad + g;
+
+    /// <summary>Post-order of the graph: every node after the nodes that produced its inputs, the root last.</summary>
+    private static List<GradFn> TopologicalOrder(GradFn root)
+    {
+        var order = new List<GradFn>();
+        var visited = new HashSet<GradFn>(ReferenceEqualityComparer.Instance) { root };
+        var stack = new Stack<(GradFn Node, int Next)>();
+        stack.Push((root, 0));
+        while (stack.Count > 0)
+        {
+            var (node, next) = stack.Pop();
+            var inputs = node.Inputs;
+            if (next < inputs.Count)
+            {
+                stack.Push((node, next + 1));
+                if (inputs[next].GradFn is { } child && visited.Add(child))
+                    stack.Push((child, 0));
+            }
+            else
+            {
+                order.Add(node);
+            }
+        }
+        return order;
+    }
+}

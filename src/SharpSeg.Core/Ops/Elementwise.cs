@@ -1,0 +1,288 @@
+using SharpSeg.Autograd;
+using SharpSeg.Kernels;
+using static SharpSeg.Ops.Backend;
+
+namespace SharpSeg.Ops;
+
+/// <summary>Forward passes of the elementwise primitives and the broadcasting driver.</summary>
+internal static class Elementwise
+{
+    public static Tensor Unary(UnaryOp op, Tensor x)
+    {
+        Check.Float(x, op.ToString(), "input");
+        var input = Dense(x);
+        var y = NewFloat(x.Shape);
+        Kernel.Unary(op, input.Data, y.Data);
+        if (GradMode.ShouldRecord(x)) y.AttachGradFn(new UnaryFn(op, x, y.Detach()));
+        return y;
+    }
+
+    public static Tensor Binary(BinaryOp op, Tensor a, Tensor b, string name)
+    {
+        var y = Compute(op, a, b, name);
+        if (GradMode.ShouldRecord(a, b))
+            y.AttachGradFn(op switch
+            {
+                BinaryOp.Add => new AddFn(a, b),
+                BinaryOp.Sub => new SubFn(a, b),
+                BinaryOp.Mul => new MulFn(a, b),
+                BinaryOp.Div => new DivFn(a, b),
+                BinaryOp.Max or BinaryOp.Min => new MaxMinFn(op, a, b),
+                _ => new PowFn(a, b, y.Detach()),
+            });
+        return y;
+    }
+
+    public static Tensor Compare(BinaryOp op, Tensor a, Tensor b, string name) => Compute(op, a, b, name);
+
+    public static Tensor LeakyRelu(Tensor x, float slope)
+    {
+        // max(x, slope·x) is leaky ReLU for slope ≤ 1 and its gradient routes to the larger branch.
+        Check.That(slope <= 1f, "LeakyRelu", $"negative slope {slope} > 1 is not supported");
+        return x.Maximum(x * slope);
+    }
+
+    public static Tensor Clamp(Tensor x, float? min, float? max)
+    {
+        Check.Float(x, "Clamp", "input");
+        var input = Dense(x);
+        var y = NewFloat(x.Shape);
+        var src = input.Data;
+        var dst = y.Data;
+        float lo = min ?? float.NegativeInfinity, hi = max ?? float.PositiveInfinity;
+        for (int i = 0; i < dst.Length; i++) dst[i] = Math.Min(Math.Max(src[i], lo), hi);
+        if (GradMode.ShouldRecord(x)) y.AttachGradFn(new ClampFn(x, lo, hi));
+        return y;
+    }
+
+    public static Tensor Where(Tensor condition, Tensor a, Tensor b)
+    {
+        var shape = Shape.Broadcast(Shape.Broadcast(condition.Shape, a.Shape, "Where"), b.Shape, "Where");
+        var c = Dense(condition.Detach().To(DType.Float32).Expand(shape));
+        var av = Dense(a.Detach().Expand(shape));
+        var bv = Dense(b.Detach().Expand(shape));
+        var y = NewFloat(shape);
+        Span<float> cs = c.Data, aSpan = av.Data, bSpan = bv.Data, dst = y.Data;
+        for (int i = 0; i < dst.Length; i++) dst[i] = cs[i] != 0f ? aSpan[i] : bSpan[i];
+        if (GradMode.ShouldRecord(a, b)) y.AttachGradFn(new WhereFn(c, a, b));
+        return y;
+    }
+
+    /// <summary>
+    /// Runs a binary kernel over the broadcast of a and b: the output is cut into runs along the innermost
+    /// (coalesced) dimension in which each operand is either contiguous or a single repeated value.
+    /// </summary>
+    public static Tensor Compute(BinaryOp op, Tensor a, Tensor b, string name)
+    {
+        Check.Float(a, name, "left operand");
+        Check.Float(b, name, "right operand");
+        var shape = a.Shape == b.Shape ? a.Shape : Shape.Broadcast(a.Shape, b.Shape, name);
+        var ad = Dense(a);
+        var bd = Dense(b);
+        var y = NewFloat(shape);
+        if (a.Shape == shape && b.Shape == shape)
+        {
+            Kernel.Binary(op, ad.Data, false, bd.Data, false, y.Data);
+            return y;
+        }
+        if (b.Numel == 1 && a.Shape == shape)
+        {
+            Kernel.Binary(op, ad.Data, false, bd.Data, true, y.Data);
+            return y;
+        }
+        if (a.Numel == 1 && b.Shape == shape)
+        {
+            Kernel.Binary(op, ad.Data, true, bd.Data, false, y.Data);
+            return y;
+        }
+
+        var (dims, sa, sb) = BroadcastRuns(shape, a.Shape, b.Shape);
+        int rank = dims.Length;
+        int inner = dims[rank - 1];
+        bool aScalar = sa[rank - 1] == 0, bScalar = sb[rank - 1] == 0;
+        var index = new int[rank];
+        int offA = 0, offB = 0;
+        var aData = ad.Data;
+        var bData = bd.Data;
+        var yData = y.Data;
+        for (int written = 0; written < yData.Length; written += inner)
+        {
+            Kernel.Binary(op, aData.Slice(offA, aScalar ? 1 : inner), aScalar, bData.Slice(offB, bScalar ? 1 : inner), bScalar,
+                yData.Slice(written, inner));
+            for (int axis = rank - 2; axis >= 0; axis--)
+            {
+                offA += sa[axis];
+                offB += sb[axis];
+                if (++index[axis] < dims[axis]) break;
+                offA -= sa[axis] * dims[axis];
+                offB -= sb[axis] * dims[axis];
+                index[axis] = 0;
+            }
+        }
+        return y;
+    }
+
+    /// <summary>Output dims with each operand's strides (0 where broadcast), neighbouring dims merged where both allow.</summary>
+    private static (int[] Dims, int[] StridesA, int[] StridesB) BroadcastRuns(Shape output, Shape a, Shape b)
+    {
+        int rank = output.Rank;
+        int[] ra = AlignedStrides(a, rank), rb = AlignedStrides(b, rank);
+        var dims = new List<int>();
+        var sa = new List<int>();
+        var sb = new List<int>();
+        for (int i = 0; i < rank; i++)
+        {
+            int d = output[i];
+            if (d == 1) continue;
+            if (dims.Count > 0 && sa[^1] == ra[i] * d && sb[^1] == rb[i] * d)
+            {
+                dims[^1] *= d;
+                sa[^1] = ra[i];
+                sb[^1] = rb[i];
+            }
+            else
+            {
+                dims.Add(d);
+                sa.Add(ra[i]);
+                sb.Add(rb[i]);
+            }
+        }
+        if (dims.Count == 0) return ([1], [0], [0]);
+        return ([.. dims], [.. sa], [.. sb]);
+    }
+
+    private static int[] AlignedStrides(Shape s, int rank)
+    {
+        var contiguous = s.ContiguousStrides();
+        var strides = new int[rank];
+        for (int i = 0; i < s.Rank; i++)
+            strides[rank - s.Rank + i] = s[i] == 1 ? 0 : contiguous[i];
+        return strides;
+    }
+}
+
+internal sealed class UnaryFn(UnaryOp op, Tensor x, Tensor y) : GradFn(op.ToString(), x)
+{
+    private Tensor? _output = y;
+
+    public override Tensor?[] Backward(Tensor grad)
+    {
+        var dx = NewFloat(grad.Shape);
+        Kernel.UnaryBackward(op, Dense(Input(0)).Data, _output!.Data, Dense(grad).Data, dx.Data);
+        return [dx];
+    }
+
+    public override void Release()
+    {
+        base.Release();
+        _output = null;
+    }
+}
+
+internal sealed class AddFn(Tensor a, Tensor b) : GradFn("Add", a, b)
+{
+    public override Tensor?[] Backward(Tensor grad) => [grad.SumTo(Input(0).Shape), grad.SumTo(Input(1).Shape)];
+}
+
+internal sealed class SubFn(Tensor a, Tensor b) : GradFn("Sub", a, b)
+{
+    public override Tensor?[] Backward(Tensor grad) =>
+        [grad.SumTo(Input(0).Shape), Input(1).RequiresGrad ? (-grad).SumTo(Input(1).Shape) : null];
+}
+
+internal sealed class MulFn(Tensor a, Tensor b) : GradFn("Mul", a, b)
+{
+    public override Tensor?[] Backward(Tensor grad) =>
+    [
+        Input(0).RequiresGrad ? (grad * Input(1)).SumTo(Input(0).Shape) : null,
+        Input(1).RequiresGrad ? (grad * Input(0)).SumTo(Input(1).Shape) : null,
+    ];
+}
+
+internal sealed class DivFn(Tensor a, Tensor b) : GradFn("Div", a, b)
+{
+    public override Tensor?[] Backward(Tensor grad)
+    {
+        var gradA = grad / Input(1);
+        return
+        [
+            Input(0).RequiresGrad ? gradA.SumTo(Input(0).Shape) : null,
+            Input(1).RequiresGrad ? (-gradA * Input(0) / Input(1)).SumTo(Input(1).Shape) : null,
+        ];
+    }
+}
+
+/// <summary>torch.maximum / minimum: the gradient goes to the winning operand, half to each on a tie.</summary>
+internal sealed class MaxMinFn(BinaryOp op, Tensor a, Tensor b) : GradFn(op == BinaryOp.Max ? "Maximum" : "Minimum", a, b)
+{
+    public override Tensor?[] Backward(Tensor grad)
+    {
+        var wins = Elementwise.Compute(op == BinaryOp.Max ? BinaryOp.Greater : BinaryOp.Less, Input(0), Input(1), Name);
+        var ties = Elementwise.Compute(BinaryOp.Equal, Input(0), Input(1), Name);
+        var shareA = wins + ties * 0.5f;
+        return
+        [
+            Input(0).RequiresGrad ? (grad * shareA).SumTo(Input(0).Shape) : null,
+            Input(1).RequiresGrad ? (grad * (1f - shareA)).SumTo(Input(1).Shape) : null,
+        ];
+    }
+}
+
+/// <summary>a^b: ∂a = b·a^(b−1), ∂b = a^b·ln a (0 where a = 0 and b ≥ 0, as torch).</summary>
+internal sealed class PowFn(Tensor a, Tensor b, Tensor y) : GradFn("Pow", a, b)
+{
+    private Tensor? _output = y;
+
+    public override Tensor?[] Backward(Tensor grad)
+    {
+        Tensor a = Input(0), b = Input(1);
+        Tensor? gradA = a.RequiresGrad ? (grad * b * a.Pow(b - 1f)).SumTo(a.Shape) : null;
+        Tensor? gradB = null;
+        if (b.RequiresGrad)
+        {
+            var safeLog = Tensor.Where(a.Eq(0f), Tensor.Scalar(0f), a.Log());
+            gradB = (grad * _output! * safeLog).SumTo(b.Shape);
+        }
+        return [gradA, gradB];
+    }
+
+    public override void Release()
+    {
+        base.Release();
+        _output = null;
+    }
+}
+
+internal sealed class ClampFn(Tensor x, float min, float max) : GradFn("Clamp", x)
+{
+    public override Tensor?[] Backward(Tensor grad)
+    {
+        var x = Dense(Input(0)).Data;
+        var g = Dense(grad).Data;
+        var dx = NewFloat(grad.Shape);
+        var d = dx.Data;
+        for (int i = 0; i < d.Length; i++) d[i] = x[i] >= min && x[i] <= max ? g[i] : 0f;
+        return [dx];
+    }
+}
+
+internal sealed class WhereFn(Tensor condition, Tensor a, Tensor b) : GradFn("Where", a, b)
+{
+    private Tensor? _condition = condition;
+
+    public override Tensor?[] Backward(Tensor grad)
+    {
+        var c = _condition!;
+        return
+        [
+            Input(0).RequiresGrad ? (grad * c).SumTo(Input(0).Shape) : null,
+            Input(1).RequiresGrad ? (grad * (1f - c)).SumTo(Input(1).Shape) : null,
+        ];
+    }
+
+    public override void Release()
+    {
+        base.Release();
+        _condition = null;
+    }
+}
