@@ -131,7 +131,7 @@ class GoldenFile:
         path = os.path.join(OUT_DIR, self.file_name)
         with open(path, "w", encoding="utf-8", newline="\n") as f:
             f.write("{\n")
-            f.write(f'  "generator": "tools/gen_core_golden.py",\n')
+            f.write('  "generator": "tools/gen_core_golden.py",\n')
             f.write(f'  "torch": {json.dumps(torch.__version__)},\n')
             f.write('  "precision": "float32 inputs, float64 computation, outputs rounded to float32",\n')
             f.write('  "cases": [\n')
@@ -163,14 +163,13 @@ def format_float32(v):
 
 
 def tensor_json(t):
-    t = t.detach().contiguous()
-    flat = t.reshape(-1).tolist()
+    values = t.detach().contiguous().reshape(-1).numpy()
     if t.dtype == torch.float32:
-        dtype, data = "float32", ", ".join(format_float32(v) for v in t.reshape(-1).numpy())
+        dtype, data = "float32", ", ".join(format_float32(v) for v in values)
     elif t.dtype == torch.int64:
-        dtype, data = "int64", ", ".join(str(int(v)) for v in flat)
+        dtype, data = "int64", ", ".join(str(int(v)) for v in values)
     elif t.dtype == torch.bool:
-        dtype, data = "bool", ", ".join("true" if v else "false" for v in flat)
+        dtype, data = "bool", ", ".join("true" if v else "false" for v in values)
     else:
         raise RuntimeError(f"unsupported fixture dtype {t.dtype}")
     return f'{{"shape": {json.dumps(list(t.shape))}, "dtype": "{dtype}", "data": [{data}]}}'
