@@ -151,4 +151,7 @@ public sealed partial class Tensor
     /// Equivalent to <c>torch.clamp</c>.
     /// </summary>
     public Tensor Clamp(float? min = null, float? max = null) => Elementwise.Clamp(this, min, max);
+
+    /// <summary>Matrix product with broadcast batch axes. Equivalent to <c>torch.matmul</c>.</summary>
+    public Tensor Matmul(Tensor other) => LinearAlgebra.Matmul(this, other);
 }

@@ -1,0 +1,176 @@
+using SharpSeg.Ops;
+
+namespace SharpSeg;
+
+/// <summary>
+/// Neural-network functions on tensors, each differentiable. Equivalent to <c>torch.nn.functional</c>; argument
+/// names and defaults follow it (in .NET casing).
+/// </summary>
+public static class Functional
+{
+    /// <summary>
+    /// 2-D convolution of input [N, Cin, H, W] with weight [Cout, Cin/groups, kh, kw] and optional bias [Cout].
+    /// Equivalent to <c>torch.nn.functional.conv2d</c>.
+    /// </summary>
+    public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, Size2? stride = null, Size2? padding = null,
+        Size2? dilation = null, int groups = 1) =>
+        Convolution.Conv2d(input, weight, bias, stride ?? 1, padding ?? 0, dilation ?? 1, groups);
+
+    /// <summary>
+    /// Transposed 2-D convolution of input [N, Cin, H, W] with weight [Cin, Cout/groups, kh, kw]; output size
+    /// (H − 1)·stride − 2·padding + dilation·(kh − 1) + outputPadding + 1. Equivalent to <c>torch.nn.functional.conv_transpose2d</c>.
+    /// </summary>
+    public static Tensor ConvTranspose2d(Tensor input, Tensor weight, Tensor? bias = null, Size2? stride = null, Size2? padding = null,
+        Size2? outputPadding = null, int groups = 1, Size2? dilation = null) =>
+        Convolution.ConvTranspose2d(input, weight, bias, stride ?? 1, padding ?? 0, outputPadding ?? 0, groups, dilation ?? 1);
+
+    /// <summary>y = x·Wᵀ + b with weight [out, in]. Equivalent to <c>torch.nn.functional.linear</c>.</summary>
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null) => LinearAlgebra.Linear(input, weight, bias);
+
+    /// <summary>Max pooling (stride defaults to the kernel size; padding counts as −∞). Equivalent to <c>torch.nn.functional.max_pool2d</c>.</summary>
+    public static Tensor MaxPool2d(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? dilation = null,
+        bool ceilMode = false) =>
+        Pooling.MaxPool2d(input, kernelSize, stride, padding ?? 0, dilation ?? 1, ceilMode).Output;
+
+    /// <summary>
+    /// Max pooling that also returns, for each output, the flat index of its maximum within the input plane (int32).
+    /// Equivalent to <c>torch.nn.functional.max_pool2d(..., return_indices=True)</c>.
+    /// </summary>
+    public static (Tensor Output, Tensor Indices) MaxPool2dWithIndices(Tensor input, Size2 kernelSize, Size2? stride = null,
+        Size2? padding = null, Size2? dilation = null, bool ceilMode = false)
+    {
+        var (output, indices) = Pooling.MaxPool2d(input, kernelSize, stride, padding ?? 0, dilation ?? 1, ceilMode);
+        return (output, indices.Detach());
+    }
+
+    /// <summary>Average pooling. Equivalent to <c>torch.nn.functional.avg_pool2d</c>.</summary>
+    public static Tensor AvgPool2d(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null, bool ceilMode = false,
+        bool countIncludePad = true) =>
+        Pooling.AvgPool2d(input, kernelSize, stride, padding ?? 0, ceilMode, countIncludePad);
+
+    /// <summary>Average pooling to a fixed output size. Equivalent to <c>torch.nn.functional.adaptive_avg_pool2d</c>.</summary>
+    public static Tensor AdaptiveAvgPool2d(Tensor input, Size2 outputSize) => Pooling.AdaptiveAvgPool2d(input, outputSize);
+
+    /// <summary>
+    /// Resizes [N, C, H, W] to <paramref name="size"/> or by <paramref name="scaleFactor"/> (output = floor(in · factor), coordinates
+    /// mapped with the factor itself as torch does). Equivalent to <c>torch.nn.functional.interpolate</c>.
+    /// </summary>
+    public static Tensor Interpolate(Tensor input, Size2? size = null, double? scaleFactor = null,
+        InterpolationMode mode = InterpolationMode.Nearest, bool? alignCorners = null) =>
+        Resampling.Interpolate(input, size, scaleFactor is { } f ? (f, f) : null, mode, alignCorners);
+
+    /// <summary>Resizes with separate height and width factors (see <see cref="Interpolate(Tensor, Size2?, double?, InterpolationMode, bool?)"/>).</summary>
+    public static Tensor Interpolate(Tensor input, (double H, double W) scaleFactor, InterpolationMode mode = InterpolationMode.Nearest,
+        bool? alignCorners = null) =>
+        Resampling.Interpolate(input, null, scaleFactor, mode, alignCorners);
+
+    /// <summary>
+    /// Batch normalisation over axis 1. Training: normalises with the batch statistics and updates the running
+    /// statistics in place (running = (1 − momentum)·running + momentum·batch, unbiased variance); evaluation: uses
+    /// the running statistics. Equivalent to <c>torch.nn.functional.batch_norm</c>.
+    /// </summary>
+    public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
+        bool training = false, double momentum = 0.1, double eps = 1e-5) =>
+        Normalization.BatchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps);
+
+    /// <summary>Softmax along <paramref name="axis"/>. Equivalent to <c>torch.softmax</c>.</summary>
+    public static Tensor Softmax(Tensor input, int axis) => Losses.Softmax(input, axis, log: false);
+
+    /// <summary>Log-softmax along <paramref name="axis"/>, computed stably. Equivalent to <c>torch.log_softmax</c>.</summary>
+    public static Tensor LogSoftmax(Tensor input, int axis) => Losses.Softmax(input, axis, log: true);
+
+    /// <summary>
+    /// Negative log-likelihood of log-probabilities [N, C, d…] at integer targets [N, d…]. Equivalent to
+    /// <c>torch.nn.functional.nll_loss</c>.
+    /// </summary>
+    public static Tensor NllLoss(Tensor input, Tensor target, Tensor? weight = null, int ignoreIndex = -100, Reduction reduction = Reduction.Mean) =>
+        Losses.NllLoss(input, target, weight, ignoreIndex, reduction);
+
+    /// <summary>
+    /// Cross-entropy of logits [N, C, d…] (e.g. NCHW) against integer targets [N, d…], with optional class weights; the
+    /// mean divides by the summed weight of non-ignored targets. Equivalent to <c>torch.nn.functional.cross_entropy</c>.
+    /// </summary>
+    public static Tensor CrossEntropy(Tensor input, Tensor target, Tensor? weight = null, int ignoreIndex = -100,
+        Reduction reduction = Reduction.Mean) =>
+        Losses.NllLoss(LogSoftmax(input, 1), target, weight, ignoreIndex, reduction);
+
+    /// <summary>
+    /// Binary cross-entropy on logits, stable for large |x|: ℓ = (1 − t)·x + (1 + (p − 1)·t)·log(1 + e^−x), times
+    /// <paramref name="weight"/>. Equivalent to <c>torch.nn.functional.binary_cross_entropy_with_logits</c>.
+    /// </summary>
+    public static Tensor BinaryCrossEntropyWithLogits(Tensor input, Tensor target, Tensor? weight = null, Tensor? posWeight = null,
+        Reduction reduction = Reduction.Mean)
+    {
+        Check.That(input.Shape == target.Shape, "BinaryCrossEntropyWithLogits", $"input {input.Shape} and target {target.Shape} differ");
+        // log(1 + e^−x) = max(−x, 0) + log(e^−max(−x,0) + e^(−x−max(−x,0))), never overflowing.
+        var maxVal = (-input).Relu();
+        var softplusNeg = maxVal + ((-maxVal).Exp() + (-input - maxVal).Exp()).Log();
+        var logWeight = posWeight is null ? null : 1f + (posWeight - 1f) * target;
+        var loss = (1f - target) * input + (logWeight is null ? softplusNeg : logWeight * softplusNeg);
+        if (weight is not null) loss = loss * weight;
+        return reduction switch
+        {
+            Reduction.None => loss,
+            Reduction.Sum => loss.Sum(),
+            _ => loss.Mean(),
+        };
+    }
+
+    /// <summary>
+    /// One-hot encoding of integer class ids: shape [..., numClasses], int64 as torch. Throws naming any id outside
+    /// [0, numClasses). Equivalent to <c>torch.nn.functional.one_hot</c>.
+    /// </summary>
+    public static Tensor OneHot(Tensor labels, int numClasses)
+    {
+        Check.That(labels.DType != DType.Float32, "OneHot", $"labels must be integers, got {labels.DType.Name()} {labels.Shape}");
+        var ids = labels.To(DType.Int64).Detach().Contiguous().Span<long>();
+        var result = Tensor.Zeros(new Shape([.. labels.Shape.ToArray(), numClasses]), DType.Int64);
+        var data = result.Span<long>();
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if (ids[i] < 0 || ids[i] >= numClasses)
+                throw new ArgumentOutOfRangeException(nameof(labels), $"OneHot: class id {ids[i]} at element {i} is outside [0, {numClasses}).");
+            data[i * numClasses + (int)ids[i]] = 1;
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Zeroes each element with probability <paramref name="p"/> and scales the rest by 1/(1 − p) while
+    /// <paramref name="training"/>; identity otherwise. Equivalent to <c>torch.nn.functional.dropout</c>.
+    /// </summary>
+    public static Tensor Dropout(Tensor input, double p = 0.5, bool training = true, Random? random = null) =>
+        DropoutWithMask(input, p, training, input.Shape, random);
+
+    /// <summary>
+    /// Zeroes whole channels of [N, C, H, W] with probability <paramref name="p"/> while training. Equivalent to
+    /// <c>torch.nn.functional.dropout2d</c>.
+    /// </summary>
+    public static Tensor Dropout2d(Tensor input, double p = 0.5, bool training = true, Random? random = null)
+    {
+        Check.That(input.Rank == 4, "Dropout2d", $"input must be [N, C, H, W], got {input.Shape}");
+        return DropoutWithMask(input, p, training, new Shape(input.Shape[0], input.Shape[1], 1, 1), random);
+    }
+
+    private static Tensor DropoutWithMask(Tensor input, double p, bool training, Shape maskShape, Random? random)
+    {
+        Check.That(p is >= 0 and <= 1, "Dropout", $"probability {p} is outside [0, 1]");
+        if (!training || p == 0) return input;
+        random ??= Engine.Random;
+        var mask = Tensor.Zeros(maskShape);
+        var m = mask.Data;
+        float keep = p == 1 ? 0f : (float)(1 / (1 - p));
+        for (int i = 0; i < m.Length; i++) m[i] = random.NextDouble() >= p ? keep : 0f;
+        return input * mask;
+    }
+
+    /// <summary>
+    /// Pads the last axis by (left, right) or the last two by (left, right, top, bottom). Equivalent to
+    /// <c>torch.nn.functional.pad</c> with modes constant, reflect and replicate.
+    /// </summary>
+    public static Tensor Pad(Tensor input, int[] pads, PadMode mode = PadMode.Constant, float value = 0f) =>
+        Padding.Pad(input, pads, mode, value);
+
+    /// <summary>Matrix product with broadcast batch axes. Equivalent to <c>torch.matmul</c>.</summary>
+    public static Tensor Matmul(Tensor a, Tensor b) => LinearAlgebra.Matmul(a, b);
+}
