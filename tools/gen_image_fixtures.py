@@ -195,11 +195,56 @@ def png_fixtures():
     save_expected("png_pil_voc_label.rgb", np.asarray(Image.open(os.path.join(OUT, "png_pil_voc_label.png")).convert("RGB")))
 
 
+# ---------------------------------------------------------------- JPEG
+
+def jpeg_fixtures():
+    """Expected pixels are what Pillow's libjpeg-turbo decodes (accurate IDCT, fancy upsampling)."""
+    def record(name):
+        path = os.path.join(OUT, name + ".jpg")
+        im = Image.open(path)
+        im.draft(None, None)
+        save_expected(name, np.asarray(im))
+
+    for h, w in [(11, 13), (16, 16), (17, 33), (45, 67)]:
+        img = smooth_rgb(h, w, w)
+        for sub, label in [(0, "444"), (1, "422"), (2, "420")]:
+            for progressive in (False, True):
+                name = f"jpg_{label}_{w}x{h}" + ("_progressive" if progressive else "")
+                Image.fromarray(img).save(os.path.join(OUT, name + ".jpg"), quality=85, subsampling=sub,
+                                          progressive=progressive)
+                record(name)
+        for progressive in (False, True):
+            name = f"jpg_gray_{w}x{h}" + ("_progressive" if progressive else "")
+            Image.fromarray(img[:, :, 1]).save(os.path.join(OUT, name + ".jpg"), quality=80, progressive=progressive)
+            record(name)
+
+    img = smooth_rgb(45, 67, 5)
+    Image.fromarray(img).save(os.path.join(OUT, "jpg_420_q100_optimized.jpg"), quality=100, subsampling=2, optimize=True)
+    record("jpg_420_q100_optimized")
+    Image.fromarray(img).save(os.path.join(OUT, "jpg_444_q20.jpg"), quality=20, subsampling=0)
+    record("jpg_444_q20")
+
+    # cjpeg (libjpeg-turbo) for what Pillow cannot ask for: restart intervals, 4:4:0 and 4:1:1 sampling.
+    ppm = os.path.join(OUT, "source.ppm")
+    Image.fromarray(img).save(ppm)
+    for name, args in [
+        ("jpg_420_restart3", ["-sample", "2x2", "-restart", "3B"]),
+        ("jpg_444_restart1row", ["-sample", "1x1", "-restart", "1"]),
+        ("jpg_420_progressive_restart2", ["-sample", "2x2", "-progressive", "-restart", "2B"]),
+        ("jpg_440", ["-sample", "1x2"]),
+        ("jpg_411", ["-sample", "4x1"]),
+    ]:
+        subprocess.run(["cjpeg", "-quality", "85", *args, "-outfile", os.path.join(OUT, name + ".jpg"), ppm], check=True)
+        record(name)
+    os.remove(ppm)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
         os.remove(os.path.join(OUT, f))
     png_fixtures()
+    jpeg_fixtures()
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"{len(os.listdir(OUT))} files, {total} bytes in {OUT}")
 

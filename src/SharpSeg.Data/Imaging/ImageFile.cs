@@ -39,6 +39,8 @@ public static class ImageFile
             throw new ImageFormatException(nameForErrors, "file is empty");
         if (PngDecoder.IsPng(data))
             return PngDecoder.Decode(data, nameForErrors, options);
+        if (JpegDecoder.IsJpeg(data))
+            return JpegDecoder.Decode(data, nameForErrors, options);
         if (Npy.IsNpy(data))
             return Npy.Decode(data, nameForErrors);
         string first = Convert.ToHexString(data[..Math.Min(8, data.Length)]);
