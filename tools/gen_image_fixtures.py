@@ -239,12 +239,82 @@ def jpeg_fixtures():
     os.remove(ppm)
 
 
+# ---------------------------------------------------------------- BMP
+
+def write_bmp(path, rows, width, height, bpp, top_down=False, header_size=40, compression=0, masks=None, palette=None):
+    """rows: list of packed pixel rows (top row first), unpadded. Masks go inside V4/V5 headers or after INFO."""
+    stride = (width * bpp + 31) // 32 * 4
+    body = b"".join(r.ljust(stride, b"\0") for r in (rows if top_down else rows[::-1]))
+    extra = b""
+    if palette is not None:
+        extra = b"".join(bytes([b, g, r, 0]) for r, g, b in palette)
+    header = struct.pack("<IiiHHIIiiII", header_size, width, -height if top_down else height, 1, bpp, compression,
+                         len(body), 2835, 2835, 0 if palette is None else len(palette), 0)
+    if header_size > 40:
+        mask_bytes = struct.pack("<IIII", *(masks or (0, 0, 0, 0)))
+        header += mask_bytes + b"\0" * (header_size - 40 - 16)
+    elif masks is not None:
+        extra = struct.pack("<" + "I" * len(masks), *masks) + extra
+    offset = 14 + len(header) + len(extra)
+    data = b"BM" + struct.pack("<IHHI", offset + len(body), 0, 0, offset) + header + extra + body
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def bmp_fixtures():
+    img = smooth_rgb(11, 13, 3)
+    rgba = np.concatenate([img, rng.integers(0, 256, (11, 13, 1), dtype=np.uint8)], axis=-1)
+
+    def pil_expected(name, mode="RGB"):
+        im = Image.open(os.path.join(OUT, name + ".bmp"))
+        save_expected(name, np.asarray(im.convert(mode)))
+        if im.mode == "P":
+            save_expected(name + ".index", np.asarray(im))
+
+    Image.fromarray(img).save(os.path.join(OUT, "bmp_24_pil.bmp"))
+    pil_expected("bmp_24_pil")
+    Image.fromarray(rgba).save(os.path.join(OUT, "bmp_32_pil.bmp"))
+    pil_expected("bmp_32_pil")
+    labels = rng.integers(0, 40, (17, 33)).astype(np.uint8)
+    pal = Image.fromarray(labels, "P")
+    pal.putpalette(rng.integers(0, 256, 120).astype(np.uint8).tolist())
+    pal.save(os.path.join(OUT, "bmp_8_palette_pil.bmp"))
+    pil_expected("bmp_8_palette_pil")
+    Image.fromarray(img[:, :, 0]).save(os.path.join(OUT, "bmp_8_gray_pil.bmp"))
+    pil_expected("bmp_8_gray_pil")
+    Image.fromarray(img[:, :, 0] > 128).save(os.path.join(OUT, "bmp_1_pil.bmp"))
+    pil_expected("bmp_1_pil")
+
+    h, w = img.shape[:2]
+    write_bmp(os.path.join(OUT, "bmp_24_topdown.bmp"), [img[y, :, ::-1].tobytes() for y in range(h)], w, h, 24, top_down=True)
+    pil_expected("bmp_24_topdown")
+    write_bmp(os.path.join(OUT, "bmp_32_v5_alpha.bmp"), [rgba[y][:, [2, 1, 0, 3]].tobytes() for y in range(h)], w, h, 32,
+              header_size=124, compression=3, masks=(0xFF0000, 0xFF00, 0xFF, 0xFF000000))
+    pil_expected("bmp_32_v5_alpha", "RGBA")
+    write_bmp(os.path.join(OUT, "bmp_32_bitfields_topdown.bmp"), [rgba[y][:, [3, 2, 1, 0]].tobytes() for y in range(h)], w, h,
+              32, top_down=True, compression=3, masks=(0xFF000000, 0xFF0000, 0xFF00))
+    assert np.array_equal(np.asarray(Image.open(os.path.join(OUT, "bmp_32_bitfields_topdown.bmp")).convert("RGB")), img)
+    save_expected("bmp_32_bitfields_topdown", img)
+    rgb565 = (img[:, :, 0].astype(np.uint16) >> 3 << 11) | (img[:, :, 1].astype(np.uint16) >> 2 << 5) | (img[:, :, 2] >> 3)
+    write_bmp(os.path.join(OUT, "bmp_16_565.bmp"), [rgb565[y].astype("<u2").tobytes() for y in range(h)], w, h, 16,
+              compression=3, masks=(0xF800, 0x07E0, 0x001F))
+    pil_expected("bmp_16_565")
+    idx4 = rng.integers(0, 16, (h, w))
+    pal4 = rng.integers(0, 256, (16, 3))
+    write_bmp(os.path.join(OUT, "bmp_4_palette_topdown.bmp"), [pack_row(idx4[y], 4) for y in range(h)], w, h, 4,
+              top_down=True, palette=pal4)
+    pil_expected("bmp_4_palette_topdown")
+    assert np.array_equal(np.asarray(Image.open(os.path.join(OUT, "bmp_4_palette_topdown.bmp")).convert("RGB")),
+                          pal4.astype(np.uint8)[idx4])
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
         os.remove(os.path.join(OUT, f))
     png_fixtures()
     jpeg_fixtures()
+    bmp_fixtures()
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"{len(os.listdir(OUT))} files, {total} bytes in {OUT}")
 

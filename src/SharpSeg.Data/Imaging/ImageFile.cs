@@ -41,6 +41,8 @@ public static class ImageFile
             return PngDecoder.Decode(data, nameForErrors, options);
         if (JpegDecoder.IsJpeg(data))
             return JpegDecoder.Decode(data, nameForErrors, options);
+        if (BmpDecoder.IsBmp(data))
+            return BmpDecoder.Decode(data, nameForErrors, options);
         if (Npy.IsNpy(data))
             return Npy.Decode(data, nameForErrors);
         string first = Convert.ToHexString(data[..Math.Min(8, data.Length)]);
