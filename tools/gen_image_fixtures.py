@@ -308,6 +308,36 @@ def bmp_fixtures():
                           pal4.astype(np.uint8)[idx4])
 
 
+# ---------------------------------------------------------------- NPY
+
+def npy_fixtures():
+    """Arrays written by numpy itself; the expected pixels are the same arrays (in the codec's sample type)."""
+    cases = {
+        "npy_float32_hwc": rng.normal(0, 100, (11, 13, 3)).astype("<f4"),
+        "npy_uint8_hw": rng.integers(0, 256, (17, 33)).astype(np.uint8),
+        "npy_uint16_hwc": rng.integers(0, 65536, (5, 7, 4)).astype("<u2"),
+        "npy_int32_hw": rng.integers(-2**31, 2**31 - 1, (6, 9)).astype("<i4"),
+    }
+    for name, array in cases.items():
+        np.save(os.path.join(OUT, name + ".npy"), array)
+        # A text dump, so the test checks the NPY reader against something it did not read itself.
+        with open(os.path.join(OUT, name + ".expected.txt"), "w") as f:
+            f.write(" ".join(map(str, array.shape)) + "\n")
+            f.write(" ".join(repr(float(v)) if array.dtype.kind == "f" else str(int(v)) for v in array.reshape(-1)) + "\n")
+    int64 = rng.integers(-2**31, 2**31 - 1, (4, 5, 2)).astype("<i8")
+    np.save(os.path.join(OUT, "npy_int64_hwc.npy"), int64)
+    save_expected("npy_int64_hwc", int64.astype(np.int32))
+    float64 = rng.normal(0, 1, (3, 4)).astype(">f8")
+    np.save(os.path.join(OUT, "npy_float64_bigendian.npy"), float64)
+    save_expected("npy_float64_bigendian", float64.astype("<f4"))
+    with open(os.path.join(OUT, "npy_uint8_v2.npy"), "wb") as f:
+        np.lib.format.write_array(f, cases["npy_uint8_hw"][:4, :6].copy(), version=(2, 0))
+    save_expected("npy_uint8_v2", cases["npy_uint8_hw"][:4, :6])
+    np.save(os.path.join(OUT, "npy_fortran_order.npy"), np.asfortranarray(cases["npy_float32_hwc"][:, :, 0]))
+    np.save(os.path.join(OUT, "npy_int64_overflow.npy"), np.array([[1, 2], [3, 2**40]], dtype="<i8"))
+    np.save(os.path.join(OUT, "npy_1d.npy"), np.arange(5, dtype=np.uint8))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -315,6 +345,7 @@ def main():
     png_fixtures()
     jpeg_fixtures()
     bmp_fixtures()
+    npy_fixtures()
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"{len(os.listdir(OUT))} files, {total} bytes in {OUT}")
 
