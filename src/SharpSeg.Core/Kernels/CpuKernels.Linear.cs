@@ -1,17 +1,19 @@
+using SharpSeg.Kernels.Cpu;
+
 namespace SharpSeg.Kernels;
 
 internal sealed partial class CpuKernels
 {
     public void Gemm(bool transA, bool transB, int m, int n, int k,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
-        => throw new NotImplementedException();
+        => LinearKernels.Best.Gemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 
     public void Conv2dForward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
-        => throw new NotImplementedException();
+        => LinearKernels.Best.Conv2dForward(g, x, w, bias, y);
 
     public void Conv2dBackwardInput(in Conv2dGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
-        => throw new NotImplementedException();
+        => LinearKernels.Best.Conv2dBackwardInput(g, dy, w, dx);
 
     public void Conv2dBackwardWeight(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dw, Span<float> dbias)
-        => throw new NotImplementedException();
+        => LinearKernels.Best.Conv2dBackwardWeight(g, x, dy, dw, dbias);
 }

@@ -1,0 +1,196 @@
+using System.Runtime.CompilerServices;
+
+namespace SharpSeg.Kernels.Cpu;
+
+/// <summary>
+/// One GEMM-shaped problem for <see cref="GemmDriver"/>: <see cref="Jobs"/> independent products
+/// C_job[M × N] = A_job[M × K] · B_job[K × N] sharing M, N and K (one per image and group of a convolution).
+/// A is packed up front (see <see cref="GemmDriver.PackAStrided"/>); B is packed one panel at a time by
+/// <see cref="PackB"/>, which is where convolutions read activations (an im2col of one tile, never of the whole input).
+/// </summary>
+internal abstract unsafe class GemmPlan(int m, int n, int k, int jobs)
+{
+    public int M { get; } = m;
+    public int N { get; } = n;
+    public int K { get; } = k;
+    public int Jobs { get; } = jobs;
+
+    /// <summary>Add to C instead of overwriting it.</summary>
+    public bool Accumulate { get; init; }
+
+    /// <summary>The packed A of a job (layout of <see cref="GemmDriver.PackAStrided"/>).</summary>
+    public abstract float* PackedA(int job);
+
+    /// <summary>
+    /// Writes rows [k0, k0 + kc) × columns [n0, n0 + nr) of B_job into <paramref name="dst"/> as kc rows of
+    /// <paramref name="width"/> floats, zero beyond column nr.
+    /// </summary>
+    public abstract void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width);
+
+    /// <summary>Element (0, 0) of C_job.</summary>
+    public abstract float* C(int job);
+
+    /// <summary>Row pitch of C.</summary>
+    public abstract int Ldc { get; }
+
+    /// <summary>Per-row start values of C (a bias), or null.</summary>
+    public virtual float* RowInit(int job) => null;
+}
+
+/// <summary>
+/// Blocked, threaded GEMM driver around <see cref="MicroKernels"/>. Work is split into (job, column panel) units,
+/// cut into <see cref="Engine.Threads"/> contiguous ranges. Every C element is computed by one thread in one fixed
+/// order of k blocks, so results do not depend on the thread count at all.
+/// Loop order per unit: k blocks of <see cref="KBlock"/> (the packed B panel, KBlock × 64 floats = 32 KB, stays in L1)
+/// then all 6-row slivers of A (streamed from L2).
+/// </summary>
+internal static unsafe class GemmDriver
+{
+    /// <summary>Reduction block (KC).</summary>
+    public const int KBlock = 128;
+
+    private const int Rows = MicroKernels.Rows;
+
+    /// <summary>Floats of packed A for an M × K operand.</summary>
+    public static long PackedALength(int m, int k) => (long)RoundUpRows(m) * k;
+
+    private static int RoundUpRows(int m) => (m + Rows - 1) / Rows * Rows;
+
+    /// <summary>
+    /// Packs A[i][p] = src[i·rowStride + p·kStride] (i &lt; m, p &lt; k): for each k block of <see cref="KBlock"/>, for each
+    /// 6-row sliver, kc × 6 floats (row-fastest), rows past m zero. Slivers are spread over the engine's threads.
+    /// </summary>
+    public static void PackAStrided(float* src, long rowStride, long kStride, int m, int k, float* dst)
+    {
+        int slivers = (m + Rows - 1) / Rows;
+        int pieces = (int)Math.Min(Engine.Threads, Math.Max(1, (long)m * k / (1 << 16)));
+        pieces = Math.Min(pieces, slivers);
+        if (pieces <= 1)
+        {
+            PackASlivers(src, rowStride, kStride, m, k, dst, 0, slivers);
+            return;
+        }
+        nint s = (nint)src, d = (nint)dst;
+        Parallelism.Run(pieces, p => PackASlivers((float*)s, rowStride, kStride, m, k, (float*)d,
+            slivers * p / pieces, slivers * (p + 1) / pieces));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackASlivers(float* src, long rowStride, long kStride, int m, int k, float* dst, int sliver0, int sliver1)
+    {
+        int mPad = RoundUpRows(m);
+        for (int k0 = 0; k0 < k; k0 += KBlock)
+        {
+            int kc = Math.Min(KBlock, k - k0);
+            for (int s = sliver0; s < sliver1; s++)
+            {
+                float* d = dst + (long)k0 * mPad + (long)s * Rows * kc;
+                int rows = Math.Min(Rows, m - s * Rows);
+                for (int r = 0; r < Rows; r++)
+                {
+                    if (r >= rows)
+                    {
+                        for (int p = 0; p < kc; p++) d[p * Rows + r] = 0f;
+                        continue;
+                    }
+                    float* row = src + (s * Rows + r) * rowStride + k0 * kStride;
+                    if (kStride == 1)
+                        for (int p = 0; p < kc; p++) d[p * Rows + r] = row[p];
+                    else
+                        for (int p = 0; p < kc; p++) d[p * Rows + r] = row[p * kStride];
+                }
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="plan"/> with the micro-kernel of <paramref name="level"/>.</summary>
+    public static void Run(SimdLevel level, GemmPlan plan)
+    {
+        if (plan.M == 0 || plan.N == 0 || plan.Jobs == 0) return;
+        int width = SimdLevels.PanelWidth(level);
+        int panels = (plan.N + width - 1) / width;
+        long units = (long)plan.Jobs * panels;
+        double flopsPerUnit = 2.0 * plan.M * plan.K * width;
+        int pieces = (int)Math.Clamp(Math.Min(units, (long)(units * flopsPerUnit / 2e6) + 1), 1, Engine.Threads);
+        if (pieces == 1)
+        {
+            RunUnits(level, plan, panels, 0, units);
+            return;
+        }
+        Parallelism.Run(pieces, p => RunUnits(level, plan, panels, units * p / pieces, units * (p + 1) / pieces));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunUnits(SimdLevel level, GemmPlan plan, int panels, long unit0, long unit1)
+    {
+        int width = SimdLevels.PanelWidth(level);
+        int m = plan.M, n = plan.N, k = plan.K, ldc = plan.Ldc;
+        int slivers = (m + Rows - 1) / Rows, mPad = slivers * Rows;
+        float* panel = Scratch.Get(Scratch.Slot.PanelB, (long)KBlock * width);
+        float* tile = Scratch.Get(Scratch.Slot.Tile, Rows * width);
+        float* paddedInit = stackalloc float[Rows];
+
+        for (long unit = unit0; unit < unit1; unit++)
+        {
+            int job = (int)(unit / panels);
+            int n0 = (int)(unit % panels) * width;
+            int nr = Math.Min(width, n - n0);
+            float* aJob = plan.PackedA(job);
+            float* cJob = plan.C(job);
+            float* rowInit = plan.RowInit(job);
+
+            if (k == 0)
+            {
+                if (!plan.Accumulate) ClearColumns(cJob, ldc, m, n0, nr, rowInit);
+                continue;
+            }
+            for (int k0 = 0; k0 < k; k0 += KBlock)
+            {
+                int kc = Math.Min(KBlock, k - k0);
+                plan.PackB(job, k0, kc, n0, nr, panel, width);
+                TileStart start = k0 > 0 || plan.Accumulate ? TileStart.Accumulate
+                    : rowInit != null ? TileStart.RowValues : TileStart.Zero;
+                float* aBlock = aJob + (long)k0 * mPad;
+                for (int s = 0; s < slivers; s++)
+                {
+                    int i0 = s * Rows;
+                    int mr = Math.Min(Rows, m - i0);
+                    float* ap = aBlock + (long)i0 * kc;
+                    float* cp = cJob + (long)i0 * ldc + n0;
+                    if (mr == Rows && nr == width)
+                    {
+                        Tile(level, kc, ap, panel, cp, ldc, start, rowInit + i0);
+                        continue;
+                    }
+
+                    // Edge tile: compute the full tile into scratch, copy the valid part.
+                    if (start == TileStart.Accumulate)
+                        for (int r = 0; r < mr; r++)
+                            for (int j = 0; j < nr; j++) tile[r * width + j] = cp[(long)r * ldc + j];
+                    if (start == TileStart.RowValues)
+                        for (int r = 0; r < Rows; r++) paddedInit[r] = r < mr ? rowInit[i0 + r] : 0f;
+                    Tile(level, kc, ap, panel, tile, width, start, paddedInit);
+                    for (int r = 0; r < mr; r++)
+                        for (int j = 0; j < nr; j++) cp[(long)r * ldc + j] = tile[r * width + j];
+                }
+            }
+        }
+    }
+
+    private static void ClearColumns(float* c, int ldc, int m, int n0, int nr, float* rowInit)
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < nr; j++) c[(long)i * ldc + n0 + j] = rowInit == null ? 0f : rowInit[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile(SimdLevel level, int kc, float* a, float* b, float* c, int ldc, TileStart start, float* rowInit)
+    {
+        switch (level)
+        {
+            case SimdLevel.Vector512: MicroKernels.Tile6x64Avx512(kc, a, b, c, ldc, start, rowInit); break;
+            case SimdLevel.Vector256: MicroKernels.Tile6x16Avx2(kc, a, b, c, ldc, start, rowInit); break;
+            default: MicroKernels.Tile6x16Scalar(kc, a, b, c, ldc, start, rowInit); break;
+        }
+    }
+}

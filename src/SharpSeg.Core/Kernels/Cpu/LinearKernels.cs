@@ -1,0 +1,232 @@
+namespace SharpSeg.Kernels.Cpu;
+
+/// <summary>
+/// GEMM and convolution at one fixed <see cref="SimdLevel"/>: the implementation behind <see cref="CpuKernels"/>'s
+/// linear-algebra methods. Tests build one per level to check the fallbacks on an AVX-512 machine without any global
+/// switch. Dense and grouped convolutions run as implicit GEMMs through <see cref="GemmDriver"/>; depthwise ones
+/// through <see cref="DepthwiseConv"/>.
+/// </summary>
+internal sealed unsafe class LinearKernels
+{
+    /// <summary>The instance at the best level of this CPU.</summary>
+    public static readonly LinearKernels Best = new(SimdLevels.Best);
+
+    /// <summary>Creates kernels that use <paramref name="level"/> (which this CPU must support).</summary>
+    public LinearKernels(SimdLevel level)
+    {
+        if (!SimdLevels.IsSupported(level))
+            throw new PlatformNotSupportedException($"SIMD level {level} is not supported by this CPU (best: {SimdLevels.Best}).");
+        Level = level;
+    }
+
+    /// <summary>The instruction set used.</summary>
+    public SimdLevel Level { get; }
+
+    /// <summary>See <see cref="IKernels.Gemm"/>.</summary>
+    public void Gemm(bool transA, bool transB, int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
+    {
+        if (m == 0 || n == 0) return;
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            float* packed = Scratch.Get(Scratch.Slot.PackedA, GemmDriver.PackedALength(m, k));
+            GemmDriver.PackAStrided(pa, transA ? 1 : lda, transA ? lda : 1, m, k, packed);
+            GemmDriver.Run(Level, new MatrixPlan(m, n, k, packed, pb, ldb, transB, pc, ldc, Level) { Accumulate = accumulate });
+        }
+    }
+
+    /// <summary>See <see cref="IKernels.Conv2dForward"/>.</summary>
+    public void Conv2dForward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
+    {
+        if (g.OutputLength == 0) return;
+        if (g.IsDepthwise)
+        {
+            DepthwiseConv.Forward(Level, g, x, w, bias, y);
+            return;
+        }
+        int coutG = g.OutChannelsPerGroup, k = g.InChannelsPerGroup * g.KernelH * g.KernelW;
+        long groupA = GemmDriver.PackedALength(coutG, k);
+        fixed (float* px = x, pw = w, pbias = bias, py = y)
+        {
+            float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
+            for (int gi = 0; gi < g.Groups; gi++)
+                GemmDriver.PackAStrided(pw + (long)gi * coutG * k, k, 1, coutG, k, packed + gi * groupA);
+            GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, bias.IsEmpty ? null : pbias, py));
+        }
+    }
+
+    /// <summary>See <see cref="IKernels.Conv2dBackwardInput"/>.</summary>
+    public void Conv2dBackwardInput(in Conv2dGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
+    {
+        if (g.InputLength == 0) return;
+        if (g.IsDepthwise)
+        {
+            DepthwiseConv.BackwardInput(Level, g, dy, w, dx);
+            return;
+        }
+        int cinG = g.InChannelsPerGroup, coutG = g.OutChannelsPerGroup, taps = g.KernelH * g.KernelW;
+        int k = coutG * taps;
+        long groupA = GemmDriver.PackedALength(cinG, k);
+        fixed (float* pdy = dy, pw = w, pdx = dx)
+        {
+            // A of group gi is Wᵀ: row ci, column (co, ky, kx).
+            float* transposed = Scratch.Get(Scratch.Slot.Staging, (long)cinG * k);
+            float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
+            for (int gi = 0; gi < g.Groups; gi++)
+            {
+                float* wg = pw + (long)gi * coutG * cinG * taps;
+                for (int co = 0; co < coutG; co++)
+                    for (int ci = 0; ci < cinG; ci++)
+                        Panels.Copy(wg + ((long)co * cinG + ci) * taps, transposed + (long)ci * k + co * taps, taps);
+                GemmDriver.PackAStrided(transposed, k, 1, cinG, k, packed + gi * groupA);
+            }
+            GemmDriver.Run(Level, new ConvBackwardInputPlan(g, pdy, packed, groupA, pdx));
+        }
+    }
+
+    /// <summary>See <see cref="IKernels.Conv2dBackwardWeight"/>.</summary>
+    public void Conv2dBackwardWeight(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dw, Span<float> dbias)
+    {
+        if (!dbias.IsEmpty) BiasGradient(g, dy, dbias);
+        if (g.IsDepthwise)
+        {
+            DepthwiseConv.BackwardWeight(Level, g, x, dy, dw);
+            return;
+        }
+        int coutG = g.OutChannelsPerGroup, pixels = g.OutH * g.OutW;
+        long groupA = GemmDriver.PackedALength(coutG, pixels);
+        fixed (float* px = x, pdy = dy, pdw = dw)
+        {
+            if (g.Batch == 0 || pixels == 0)
+            {
+                dw.Clear();
+                return;
+            }
+            float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
+            for (int b = 0; b < g.Batch; b++)
+            {
+                // Images run one after another so that every dw element sums over the batch in a fixed order.
+                for (int gi = 0; gi < g.Groups; gi++)
+                {
+                    float* dyGroup = pdy + ((long)b * g.OutChannels + gi * coutG) * pixels;
+                    GemmDriver.PackAStrided(dyGroup, pixels, 1, coutG, pixels, packed + gi * groupA);
+                }
+                GemmDriver.Run(Level, new ConvWeightPlan(g, b, px, packed, groupA, pdw, Level) { Accumulate = b > 0 });
+            }
+        }
+    }
+
+    private static void BiasGradient(in Conv2dGeometry g, ReadOnlySpan<float> dy, Span<float> dbias)
+    {
+        int pixels = g.OutH * g.OutW;
+        for (int co = 0; co < g.OutChannels; co++)
+        {
+            float sum = 0f;
+            for (int b = 0; b < g.Batch; b++)
+                sum += System.Numerics.Tensors.TensorPrimitives.Sum(dy.Slice(((b * g.OutChannels) + co) * pixels, pixels));
+            dbias[co] = sum;
+        }
+    }
+
+    private static void ZeroTail(float* dst, int rows, int nr, int width)
+    {
+        if (nr == width) return;
+        for (int r = 0; r < rows; r++) Panels.Zero(dst + (long)r * width + nr, width - nr);
+    }
+
+    /// <summary>Plain C = op(A) · op(B).</summary>
+    private sealed class MatrixPlan(int m, int n, int k, float* packedA, float* b, int ldb, bool transB, float* c, int ldc, SimdLevel level)
+        : GemmPlan(m, n, k, 1)
+    {
+        public override float* PackedA(int job) => packedA;
+
+        public override float* C(int job) => c;
+
+        public override int Ldc => ldc;
+
+        public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
+        {
+            if (transB)
+            {
+                Panels.Transpose(level, b + (long)n0 * ldb + k0, ldb, nr, kc, dst, width);
+            }
+            else
+            {
+                for (int r = 0; r < kc; r++) Panels.Copy(b + (long)(k0 + r) * ldb + n0, dst + (long)r * width, nr);
+            }
+            ZeroTail(dst, kc, nr, width);
+        }
+    }
+
+    /// <summary>Forward convolution, one job per (image, group): Y_g = W_g · im2col(X_g).</summary>
+    private sealed class ConvForwardPlan(Conv2dGeometry g, float* x, float* packedA, long groupA, float* bias, float* y)
+        : GemmPlan(g.OutChannelsPerGroup, g.OutH * g.OutW, g.InChannelsPerGroup * g.KernelH * g.KernelW, g.Batch * g.Groups)
+    {
+        private readonly bool _pointwise = g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
+
+        public override float* PackedA(int job) => packedA + job % g.Groups * groupA;
+
+        public override float* C(int job) => y + ((long)(job / g.Groups) * g.OutChannels + job % g.Groups * M) * N;
+
+        public override int Ldc => N;
+
+        public override float* RowInit(int job) => bias == null ? null : bias + job % g.Groups * M;
+
+        public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
+        {
+            float* xGroup = x + ((long)(job / g.Groups) * g.InChannels + job % g.Groups * g.InChannelsPerGroup) * g.InH * g.InW;
+            if (_pointwise)
+            {
+                // A 1×1 stride-1 convolution is a plain GEMM: its im2col rows are the input planes.
+                for (int r = 0; r < kc; r++) Panels.Copy(xGroup + (long)(k0 + r) * N + n0, dst + (long)r * width, nr);
+            }
+            else
+            {
+                Panels.ForwardRows(g, xGroup, k0, kc, n0, nr, dst, width);
+            }
+            ZeroTail(dst, kc, nr, width);
+        }
+    }
+
+    /// <summary>Input gradient, one job per (image, group): dX_g = W_gᵀ · col(dY_g), the forward pass of conv_transpose2d.</summary>
+    private sealed class ConvBackwardInputPlan(Conv2dGeometry g, float* dy, float* packedA, long groupA, float* dx)
+        : GemmPlan(g.InChannelsPerGroup, g.InH * g.InW, g.OutChannelsPerGroup * g.KernelH * g.KernelW, g.Batch * g.Groups)
+    {
+        public override float* PackedA(int job) => packedA + job % g.Groups * groupA;
+
+        public override float* C(int job) => dx + ((long)(job / g.Groups) * g.InChannels + job % g.Groups * M) * N;
+
+        public override int Ldc => N;
+
+        public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
+        {
+            float* dyGroup = dy + ((long)(job / g.Groups) * g.OutChannels + job % g.Groups * g.OutChannelsPerGroup) * g.OutH * g.OutW;
+            Panels.BackwardInputRows(g, dyGroup, k0, kc, n0, nr, dst, width);
+            ZeroTail(dst, kc, nr, width);
+        }
+    }
+
+    /// <summary>
+    /// Weight gradient of one image, one job per group: dW_g (+)= dY_g · im2col(X_g)ᵀ, reducing over pixels. The B panel
+    /// is an im2col tile (rows = weight columns) transposed in registers.
+    /// </summary>
+    private sealed class ConvWeightPlan(Conv2dGeometry g, int image, float* x, float* packedA, long groupA, float* dw, SimdLevel level)
+        : GemmPlan(g.OutChannelsPerGroup, g.InChannelsPerGroup * g.KernelH * g.KernelW, g.OutH * g.OutW, g.Groups)
+    {
+        public override float* PackedA(int job) => packedA + job * groupA;
+
+        public override float* C(int job) => dw + (long)job * M * N;
+
+        public override int Ldc => N;
+
+        public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
+        {
+            float* xGroup = x + ((long)image * g.InChannels + job * g.InChannelsPerGroup) * g.InH * g.InW;
+            const int ld = GemmDriver.KBlock;
+            float* staging = Scratch.Get(Scratch.Slot.Staging, (long)width * ld);
+            Panels.ForwardRows(g, xGroup, n0, nr, k0, kc, staging, ld);
+            for (int r = nr; r < width; r++) Panels.Zero(staging + (long)r * ld, kc);
+            Panels.Transpose(level, staging, ld, width, kc, dst, width);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using System.Runtime.CompilerServices;
+
+namespace SharpSeg.Kernels;
+
+internal sealed partial class CpuKernels
+{
+    // Statistics are summed per chunk of a plane, then the chunks of a channel in a fixed order: the split depends
+    // only on the shape, so results are bit-identical for any thread count.
+    private const int StatisticsChunk = 1 << 14;
+
+    // Planes of streaming work handed to one thread should hold at least this many elements.
+    private const int StreamingGrain = 1 << 16;
+
+    public unsafe void ChannelMeanVar(int batch, int channels, int plane, ReadOnlySpan<float> x, Span<float> mean, Span<float> variance)
+    {
+        int chunks = ChunksPerPlane(plane);
+        var sums = new double[channels * batch * chunks];
+        var squares = new double[sums.Length];
+        var shifts = new float[channels];
+        fixed (float* px = x)
+        {
+            // A sample of each channel as the shift keeps Σ(x − shift)² well conditioned even when |mean| ≫ std.
+            for (int c = 0; c < channels; c++) shifts[c] = px[(long)c * plane];
+            nint xp = (nint)px;
+            Parallelism.ForRange(sums.Length, Math.Max(1, StreamingGrain / Math.Min(plane, StatisticsChunk)), (s, e) =>
+            {
+                for (long item = s; item < e; item++)
+                {
+                    var (c, n, offset, length) = StatisticsItem(item, batch, chunks, plane);
+                    float* start = (float*)xp + ((long)n * channels + c) * plane + offset;
+                    (sums[item], squares[item]) = VectorLoops.ShiftedSums(start, length, shifts[c]);
+                }
+            });
+        }
+
+        double count = (double)batch * plane;
+        for (int c = 0; c < channels; c++)
+        {
+            double sum = 0, square = 0;
+            for (int k = c * batch * chunks; k < (c + 1) * batch * chunks; k++)
+            {
+                sum += sums[k];
+                square += squares[k];
+            }
+            double meanOffset = sum / count;
+            mean[c] = (float)(shifts[c] + meanOffset);
+            variance[c] = (float)Math.Max(square / count - meanOffset * meanOffset, 0.0);
+        }
+    }
+
+    public unsafe void ChannelNormalize(int batch, int channels, int plane, ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
+        ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, bool relu, Span<float> y)
+    {
+        // torch's form: y = x·α + β with α = invStd·γ and β = beta − mean·α (batch_norm_cpu_collect_linear_and_constant_terms).
+        var scale = new float[channels];
+        var shift = new float[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            scale[c] = invStd[c] * (gamma.IsEmpty ? 1f : gamma[c]);
+            shift[c] = (beta.IsEmpty ? 0f : beta[c]) - mean[c] * scale[c];
+        }
+        fixed (float* px = x, py = y)
+        {
+            nint xp = (nint)px, yp = (nint)py;
+            Parallelism.ForRange((long)batch * channels, Math.Max(1, StreamingGrain / plane), (s, e) =>
+            {
+                for (long p = s; p < e; p++)
+                {
+                    int c = (int)(p % channels);
+                    VectorLoops.ScaleShift((float*)xp + p * plane, (float*)yp + p * plane, plane, scale[c], shift[c], relu);
+                }
+            });
+        }
+    }
+
+    public unsafe void BatchNormBackward(int batch, int channels, int plane, ReadOnlySpan<float> dy, ReadOnlySpan<float> x,
+        ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, ReadOnlySpan<float> gamma,
+        Span<float> dx, Span<float> dgamma, Span<float> dbeta)
+    {
+        int chunks = ChunksPerPlane(plane);
+        var sumDy = new double[channels * batch * chunks];
+        var sumDyCentered = new double[sumDy.Length];
+        var center = mean.ToArray();
+        fixed (float* pdy = dy, px = x, pdx = dx)
+        {
+            nint dyp = (nint)pdy, xp = (nint)px, dxp = (nint)pdx;
+            Parallelism.ForRange(sumDy.Length, Math.Max(1, StreamingGrain / Math.Min(plane, StatisticsChunk)), (s, e) =>
+            {
+                for (long item = s; item < e; item++)
+                {
+                    var (c, n, offset, length) = StatisticsItem(item, batch, chunks, plane);
+                    long at = ((long)n * channels + c) * plane + offset;
+                    (sumDy[item], sumDyCentered[item]) = VectorLoops.GradientSums((float*)dyp + at, (float*)xp + at, length, center[c]);
+                }
+            });
+
+            double count = (double)batch * plane;
+            var dyWeight = new float[channels];
+            var xWeight = new float[channels];
+            var constant = new float[channels];
+            for (int c = 0; c < channels; c++)
+            {
+                double sum = 0, dot = 0;
+                for (int item = c * batch * chunks; item < (c + 1) * batch * chunks; item++)
+                {
+                    sum += sumDy[item];
+                    dot += sumDyCentered[item];
+                }
+                double inv = invStd[c];
+                if (!dgamma.IsEmpty) dgamma[c] = (float)(dot * inv);
+                if (!dbeta.IsEmpty) dbeta[c] = (float)sum;
+
+                // dx = k·(dy − Σdy/N − (x − mean)·invStd²·Σdy(x − mean)/N) with k = γ·invStd, expanded to a·dy + b·x + c.
+                double slope = (gamma.IsEmpty ? 1.0 : gamma[c]) * inv;
+                double projection = dot * inv * inv / count;
+                dyWeight[c] = (float)slope;
+                xWeight[c] = (float)(-slope * projection);
+                constant[c] = (float)(slope * (projection * center[c] - sum / count));
+            }
+            if (dx.IsEmpty) return;
+
+            Parallelism.ForRange((long)batch * channels, Math.Max(1, StreamingGrain / plane), (s, e) =>
+            {
+                for (long p = s; p < e; p++)
+                {
+                    int c = (int)(p % channels);
+                    VectorLoops.AffineOfTwo((float*)dyp + p * plane, (float*)xp + p * plane, (float*)dxp + p * plane, plane,
+                        dyWeight[c], xWeight[c], constant[c]);
+                }
+            });
+        }
+    }
+
+    private static int ChunksPerPlane(int plane) => Math.Max(1, (plane + StatisticsChunk - 1) / StatisticsChunk);
+
+    /// <summary>Statistics work items run channel-major, so each channel's partial sums sit together in batch, chunk order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (int Channel, int Sample, int Offset, int Length) StatisticsItem(long item, int batch, int chunks, int plane)
+    {
+        int chunk = (int)(item % chunks);
+        long rest = item / chunks;
+        int offset = chunk * StatisticsChunk;
+        return ((int)(rest / batch), (int)(rest % batch), offset, Math.Min(StatisticsChunk, plane - offset));
+    }
+}

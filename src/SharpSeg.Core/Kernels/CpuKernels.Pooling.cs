@@ -1,0 +1,246 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
+namespace SharpSeg.Kernels;
+
+internal sealed partial class CpuKernels
+{
+    public unsafe void MaxPool2dForward(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> argmax)
+    {
+        var geometry = g;
+        var rows = PoolWindow.Dilated(g.OutH, g.InH, g.KernelH, g.StrideH, g.PadH, g.DilationH);
+        var columns = PoolWindow.Dilated(g.OutW, g.InW, g.KernelW, g.StrideW, g.PadW, g.DilationW);
+        long work = (long)g.OutH * g.OutW * g.KernelH * g.KernelW;
+        fixed (float* px = x, py = y)
+        fixed (int* pa = argmax)
+        {
+            nint xp = (nint)px, yp = (nint)py, ap = (nint)pa;
+            Parallelism.ForRange((long)g.Batch * g.Channels, Math.Max(1, StreamingGrain / Math.Max(1, work)), (s, e) =>
+                MaxPoolPlanes(geometry, rows, columns, (float*)xp, (float*)yp, (int*)ap, s, e));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MaxPoolPlanes(in Pool2dGeometry g, PoolWindow rows, PoolWindow columns, float* x, float* y, int* argmax,
+        long firstPlane, long endPlane)
+    {
+        int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW, width = g.InW, dh = g.DilationH, dw = g.DilationW;
+        fixed (int* rowStart = rows.Start, rowEnd = rows.End, columnStart = columns.Start, columnEnd = columns.End)
+        {
+            for (long p = firstPlane; p < endPlane; p++)
+            {
+                float* plane = x + p * inPlane;
+                float* output = y + p * outPlane;
+                int* index = argmax == null ? null : argmax + p * outPlane;
+                for (int oh = 0; oh < g.OutH; oh++)
+                {
+                    int h0 = rowStart[oh], h1 = rowEnd[oh];
+                    for (int ow = 0; ow < g.OutW; ow++)
+                    {
+                        int w0 = columnStart[ow], w1 = columnEnd[ow];
+                        // torch's rule: strict '>' keeps the first of equal maxima, NaN always wins.
+                        float best = float.NegativeInfinity;
+                        int bestIndex = h0 * width + w0;
+                        for (int ih = h0; ih < h1; ih += dh)
+                        {
+                            float* row = plane + ih * width;
+                            for (int iw = w0; iw < w1; iw += dw)
+                            {
+                                float v = row[iw];
+                                if (v > best || float.IsNaN(v))
+                                {
+                                    best = v;
+                                    bestIndex = ih * width + iw;
+                                }
+                            }
+                        }
+                        output[oh * g.OutW + ow] = best;
+                        if (index != null) index[oh * g.OutW + ow] = bestIndex;
+                    }
+                }
+            }
+        }
+    }
+
+    public unsafe void MaxPool2dBackward(in Pool2dGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx)
+    {
+        int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW;
+        fixed (float* pdy = dy, pdx = dx)
+        fixed (int* pa = argmax)
+        {
+            nint dyp = (nint)pdy, dxp = (nint)pdx, ap = (nint)pa;
+            Parallelism.ForRange((long)g.Batch * g.Channels, Math.Max(1, StreamingGrain / (inPlane + outPlane)), (s, e) =>
+            {
+                for (long p = s; p < e; p++)
+                {
+                    float* plane = (float*)dxp + p * inPlane;
+                    float* grad = (float*)dyp + p * outPlane;
+                    int* index = (int*)ap + p * outPlane;
+                    new Span<float>(plane, inPlane).Clear();
+                    for (int o = 0; o < outPlane; o++) plane[index[o]] += grad[o];
+                }
+            });
+        }
+    }
+
+    public unsafe void AvgPool2dForward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)
+    {
+        Pool2dChecks.RequireUndilated(g);
+        var rows = PoolWindow.Average(g.OutH, g.InH, g.KernelH, g.StrideH, g.PadH);
+        var columns = PoolWindow.Average(g.OutW, g.InW, g.KernelW, g.StrideW, g.PadW);
+        var geometry = g;
+        long work = (long)g.OutH * g.OutW * g.KernelH * g.KernelW;
+        fixed (float* px = x, py = y)
+        {
+            nint xp = (nint)px, yp = (nint)py;
+            Parallelism.ForRange((long)g.Batch * g.Channels, Math.Max(1, StreamingGrain / Math.Max(1, work)), (s, e) =>
+                AvgPoolPlanes(geometry, countIncludePad, rows, columns, (float*)xp, (float*)yp, s, e));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void AvgPoolPlanes(in Pool2dGeometry g, bool countIncludePad, PoolWindow rows, PoolWindow columns,
+        float* x, float* y, long firstPlane, long endPlane)
+    {
+        int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW, width = g.InW;
+        for (long p = firstPlane; p < endPlane; p++)
+        {
+            float* plane = x + p * inPlane;
+            float* output = y + p * outPlane;
+            for (int oh = 0; oh < g.OutH; oh++)
+            {
+                int h0 = rows.Start[oh], h1 = rows.End[oh];
+                for (int ow = 0; ow < g.OutW; ow++)
+                {
+                    int w0 = columns.Start[ow], w1 = columns.End[ow];
+                    float sum = 0;
+                    for (int ih = h0; ih < h1; ih++)
+                    {
+                        float* row = plane + ih * width;
+                        for (int iw = w0; iw < w1; iw++) sum += row[iw];
+                    }
+                    int divisor = countIncludePad ? rows.PaddedCount[oh] * columns.PaddedCount[ow] : (h1 - h0) * (w1 - w0);
+                    output[oh * g.OutW + ow] = sum / divisor;
+                }
+            }
+        }
+    }
+
+    public unsafe void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        Pool2dChecks.RequireUndilated(g);
+        var rows = PoolWindow.Average(g.OutH, g.InH, g.KernelH, g.StrideH, g.PadH);
+        var columns = PoolWindow.Average(g.OutW, g.InW, g.KernelW, g.StrideW, g.PadW);
+        var geometry = g;
+        long work = (long)g.OutH * g.OutW * g.KernelH * g.KernelW;
+        fixed (float* pdy = dy, pdx = dx)
+        {
+            nint dyp = (nint)pdy, dxp = (nint)pdx;
+            Parallelism.ForRange((long)g.Batch * g.Channels, Math.Max(1, StreamingGrain / Math.Max(1, work)), (s, e) =>
+                AvgPoolBackwardPlanes(geometry, countIncludePad, rows, columns, (float*)dyp, (float*)dxp, s, e));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void AvgPoolBackwardPlanes(in Pool2dGeometry g, bool countIncludePad, PoolWindow rows, PoolWindow columns,
+        float* dy, float* dx, long firstPlane, long endPlane)
+    {
+        int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW, width = g.InW;
+        for (long p = firstPlane; p < endPlane; p++)
+        {
+            float* plane = dx + p * inPlane;
+            float* grad = dy + p * outPlane;
+            new Span<float>(plane, inPlane).Clear();
+            for (int oh = 0; oh < g.OutH; oh++)
+            {
+                int h0 = rows.Start[oh], h1 = rows.End[oh];
+                for (int ow = 0; ow < g.OutW; ow++)
+                {
+                    int w0 = columns.Start[ow], w1 = columns.End[ow];
+                    int divisor = countIncludePad ? rows.PaddedCount[oh] * columns.PaddedCount[ow] : (h1 - h0) * (w1 - w0);
+                    float share = grad[oh * g.OutW + ow] / divisor;
+                    for (int ih = h0; ih < h1; ih++)
+                    {
+                        float* row = plane + ih * width;
+                        for (int iw = w0; iw < w1; iw++) row[iw] += share;
+                    }
+                }
+            }
+        }
+    }
+
+    public unsafe void AdaptiveAvgPool2dForward(int batch, int channels, int inH, int inW, int outH, int outW, ReadOnlySpan<float> x, Span<float> y)
+    {
+        var rows = PoolWindow.Adaptive(outH, inH);
+        var columns = PoolWindow.Adaptive(outW, inW);
+        int inPlane = inH * inW, outPlane = outH * outW;
+        fixed (float* px = x, py = y)
+        {
+            nint xp = (nint)px, yp = (nint)py;
+            Parallelism.ForRange((long)batch * channels, Math.Max(1, StreamingGrain / Math.Max(inPlane, outPlane)), (s, e) =>
+            {
+                for (long p = s; p < e; p++)
+                {
+                    float* plane = (float*)xp + p * inPlane;
+                    float* output = (float*)yp + p * outPlane;
+                    if (outPlane == 1)
+                    {
+                        // Global average pooling: one vectorised sum of the plane.
+                        output[0] = TensorPrimitives.Sum(new ReadOnlySpan<float>(plane, inPlane)) / inPlane;
+                        continue;
+                    }
+                    for (int oh = 0; oh < outH; oh++)
+                    {
+                        int h0 = rows.Start[oh], h1 = rows.End[oh];
+                        for (int ow = 0; ow < outW; ow++)
+                        {
+                            int w0 = columns.Start[ow], w1 = columns.End[ow];
+                            float sum = 0;
+                            for (int ih = h0; ih < h1; ih++)
+                                for (int iw = w0; iw < w1; iw++)
+                                    sum += plane[ih * inW + iw];
+                            output[oh * outW + ow] = sum / ((h1 - h0) * (w1 - w0));
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    public unsafe void AdaptiveAvgPool2dBackward(int batch, int channels, int inH, int inW, int outH, int outW, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        var rows = PoolWindow.Adaptive(outH, inH);
+        var columns = PoolWindow.Adaptive(outW, inW);
+        int inPlane = inH * inW, outPlane = outH * outW;
+        fixed (float* pdy = dy, pdx = dx)
+        {
+            nint dyp = (nint)pdy, dxp = (nint)pdx;
+            Parallelism.ForRange((long)batch * channels, Math.Max(1, StreamingGrain / Math.Max(inPlane, outPlane)), (s, e) =>
+            {
+                for (long p = s; p < e; p++)
+                {
+                    float* plane = (float*)dxp + p * inPlane;
+                    float* grad = (float*)dyp + p * outPlane;
+                    if (outPlane == 1)
+                    {
+                        new Span<float>(plane, inPlane).Fill(grad[0] / inPlane);
+                        continue;
+                    }
+                    new Span<float>(plane, inPlane).Clear();
+                    for (int oh = 0; oh < outH; oh++)
+                    {
+                        int h0 = rows.Start[oh], h1 = rows.End[oh];
+                        for (int ow = 0; ow < outW; ow++)
+                        {
+                            int w0 = columns.Start[ow], w1 = columns.End[ow];
+                            float share = grad[oh * outW + ow] / ((h1 - h0) * (w1 - w0));
+                            for (int ih = h0; ih < h1; ih++)
+                                for (int iw = w0; iw < w1; iw++)
+                                    plane[ih * inW + iw] += share;
+                        }
+                    }
+                }
+            });
+        }
+    }
+}

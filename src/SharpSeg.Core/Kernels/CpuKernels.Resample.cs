@@ -1,0 +1,213 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace SharpSeg.Kernels;
+
+internal sealed partial class CpuKernels
+{
+    public unsafe void BilinearForward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
+        ReadOnlySpan<float> x, Span<float> y)
+    {
+        var rows = ResampleTaps.Linear(inH, outH, alignCorners, scaleH);
+        var columns = ResampleTaps.Linear(inW, outW, alignCorners, scaleW);
+        long perPlane = (long)outH * outW + (long)inH * inW;
+        fixed (float* px = x, py = y)
+        {
+            nint xp = (nint)px, yp = (nint)py;
+            Parallelism.ForRange(planes, Math.Max(1, StreamingGrain / perPlane), (s, e) =>
+            {
+                // Two horizontally resampled input rows, tagged with their row index: consecutive output rows share them.
+                var buffer = ArrayPool<float>.Shared.Rent(2 * outW);
+                try
+                {
+                    fixed (float* rowBuffer = buffer)
+                        for (long p = s; p < e; p++)
+                            BilinearPlane((float*)xp + p * inH * inW, (float*)yp + p * outH * outW, inH, inW, outH, outW, rows, columns, rowBuffer);
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(buffer);
+                }
+            });
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void BilinearPlane(float* x, float* y, int inH, int inW, int outH, int outW,
+        ResampleTaps rows, ResampleTaps columns, float* rowBuffer)
+    {
+        float* slotA = rowBuffer, slotB = rowBuffer + outW;
+        int tagA = -1, tagB = -1;
+        fixed (int* low = columns.Low, high = columns.High)
+        fixed (float* lowWeight = columns.LowWeight, highWeight = columns.HighWeight)
+        {
+            for (int oh = 0; oh < outH; oh++)
+            {
+                int top = rows.Low[oh], bottom = rows.High[oh];
+                if (tagA != top && tagB != top)
+                {
+                    // Replace the slot that does not hold the bottom row.
+                    if (tagA == bottom)
+                    {
+                        float* slot = slotA;
+                        slotA = slotB;
+                        slotB = slot;
+                        tagB = tagA;
+                    }
+                    ResampleRow(x + (long)top * inW, slotA, outW, low, high, lowWeight, highWeight);
+                    tagA = top;
+                }
+                if (tagA != bottom && tagB != bottom)
+                {
+                    float* slot = tagA == top ? slotB : slotA;
+                    ResampleRow(x + (long)bottom * inW, slot, outW, low, high, lowWeight, highWeight);
+                    if (tagA == top) tagB = bottom; else tagA = bottom;
+                }
+                float* topRow = tagA == top ? slotA : slotB;
+                float* bottomRow = tagA == bottom ? slotA : slotB;
+                VectorLoops.Blend(topRow, bottomRow, y + (long)oh * outW, outW, rows.LowWeight[oh], rows.HighWeight[oh]);
+            }
+        }
+    }
+
+    /// <summary>dst[j] = src[low[j]]·lowWeight[j] + src[high[j]]·highWeight[j], with AVX2 gathers where available (.NET has no AVX-512 gather).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void ResampleRow(float* src, float* dst, int n, int* low, int* high, float* lowWeight, float* highWeight)
+    {
+        int j = 0;
+        if (Avx2.IsSupported)
+        {
+            for (; j <= n - 8; j += 8)
+            {
+                var a = Avx2.GatherVector256(src, Vector256.Load(low + j), 4);
+                var b = Avx2.GatherVector256(src, Vector256.Load(high + j), 4);
+                Vector256.FusedMultiplyAdd(b, Vector256.Load(highWeight + j), a * Vector256.Load(lowWeight + j)).Store(dst + j);
+            }
+        }
+        for (; j < n; j++) dst[j] = MathF.FusedMultiplyAdd(src[high[j]], highWeight[j], src[low[j]] * lowWeight[j]);
+    }
+
+    public unsafe void BilinearBackward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
+        ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        var rows = ResampleTaps.Linear(inH, outH, alignCorners, scaleH);
+        var columns = ResampleTaps.Linear(inW, outW, alignCorners, scaleW);
+        long perPlane = (long)outH * outW + (long)inH * inW;
+        fixed (float* pdy = dy, pdx = dx)
+        {
+            nint dyp = (nint)pdy, dxp = (nint)pdx;
+            Parallelism.ForRange(planes, Math.Max(1, StreamingGrain / perPlane), (s, e) =>
+            {
+                // Vertical pass first: dy rows accumulate into one output-width row per input row.
+                var buffer = ArrayPool<float>.Shared.Rent(inH * outW);
+                try
+                {
+                    fixed (float* rowSums = buffer)
+                        for (long p = s; p < e; p++)
+                            BilinearBackwardPlane((float*)dyp + p * outH * outW, (float*)dxp + p * inH * inW, inH, inW, outH, outW, rows, columns, rowSums);
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(buffer);
+                }
+            });
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void BilinearBackwardPlane(float* dy, float* dx, int inH, int inW, int outH, int outW,
+        ResampleTaps rows, ResampleTaps columns, float* rowSums)
+    {
+        new Span<float>(rowSums, inH * outW).Clear();
+        for (int oh = 0; oh < outH; oh++)
+        {
+            float* grad = dy + (long)oh * outW;
+            VectorLoops.AddScaled(grad, rowSums + (long)rows.Low[oh] * outW, outW, rows.LowWeight[oh]);
+            VectorLoops.AddScaled(grad, rowSums + (long)rows.High[oh] * outW, outW, rows.HighWeight[oh]);
+        }
+
+        new Span<float>(dx, inH * inW).Clear();
+        fixed (int* low = columns.Low, high = columns.High)
+        fixed (float* lowWeight = columns.LowWeight, highWeight = columns.HighWeight)
+        {
+            for (int ih = 0; ih < inH; ih++)
+            {
+                float* sums = rowSums + (long)ih * outW;
+                float* row = dx + (long)ih * inW;
+                for (int j = 0; j < outW; j++)
+                {
+                    row[low[j]] += sums[j] * lowWeight[j];
+                    row[high[j]] += sums[j] * highWeight[j];
+                }
+            }
+        }
+    }
+
+    public unsafe void NearestForward(int planes, int inH, int inW, int outH, int outW, double scaleH, double scaleW, ReadOnlySpan<float> x, Span<float> y)
+    {
+        var rows = ResampleTaps.Nearest(inH, outH, scaleH);
+        var columns = ResampleTaps.Nearest(inW, outW, scaleW);
+        long perPlane = (long)outH * outW + (long)inH * inW;
+        fixed (float* px = x, py = y)
+        {
+            nint xp = (nint)px, yp = (nint)py;
+            Parallelism.ForRange(planes, Math.Max(1, StreamingGrain / perPlane), (s, e) =>
+            {
+                fixed (int* source = columns)
+                {
+                    for (long p = s; p < e; p++)
+                    {
+                        float* plane = (float*)xp + p * inH * inW;
+                        float* output = (float*)yp + p * outH * outW;
+                        for (int oh = 0; oh < outH; oh++)
+                        {
+                            float* dst = output + (long)oh * outW;
+                            if (oh > 0 && rows[oh] == rows[oh - 1])
+                                new ReadOnlySpan<float>(dst - outW, outW).CopyTo(new Span<float>(dst, outW));
+                            else
+                                GatherRow(plane + (long)rows[oh] * inW, dst, outW, source);
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    /// <summary>dst[j] = src[index[j]].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void GatherRow(float* src, float* dst, int n, int* index)
+    {
+        int j = 0;
+        if (Avx2.IsSupported)
+            for (; j <= n - 8; j += 8) Avx2.GatherVector256(src, Vector256.Load(index + j), 4).Store(dst + j);
+        for (; j < n; j++) dst[j] = src[index[j]];
+    }
+
+    public unsafe void NearestBackward(int planes, int inH, int inW, int outH, int outW, double scaleH, double scaleW, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        var rows = ResampleTaps.Nearest(inH, outH, scaleH);
+        var columns = ResampleTaps.Nearest(inW, outW, scaleW);
+        long perPlane = (long)outH * outW + (long)inH * inW;
+        fixed (float* pdy = dy, pdx = dx)
+        {
+            nint dyp = (nint)pdy, dxp = (nint)pdx;
+            Parallelism.ForRange(planes, Math.Max(1, StreamingGrain / perPlane), (s, e) =>
+            {
+                for (long p = s; p < e; p++)
+                {
+                    float* grad = (float*)dyp + p * outH * outW;
+                    float* plane = (float*)dxp + p * inH * inW;
+                    new Span<float>(plane, inH * inW).Clear();
+                    for (int oh = 0; oh < outH; oh++)
+                    {
+                        float* row = plane + (long)rows[oh] * inW;
+                        float* g = grad + (long)oh * outW;
+                        for (int ow = 0; ow < outW; ow++) row[columns[ow]] += g[ow];
+                    }
+                }
+            });
+        }
+    }
+}

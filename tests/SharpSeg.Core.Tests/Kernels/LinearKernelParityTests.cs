@@ -1,0 +1,222 @@
+using SharpSeg.Kernels;
+using SharpSeg.Kernels.Cpu;
+
+namespace SharpSeg.Core.Tests.Kernels;
+
+/// <summary>
+/// The fast GEMM and convolution kernels against <see cref="ReferenceKernels"/> (double-precision loops) at every SIMD
+/// level this CPU supports, on shapes chosen to hit edge tiles, several k blocks, padding, stride, dilation and groups.
+/// </summary>
+public class LinearKernelParityTests
+{
+    // Levels travel as names: SimdLevel is internal and theory parameters of a public test must be public.
+    public static TheoryData<string> Levels()
+    {
+        var data = new TheoryData<string>();
+        foreach (var level in Enum.GetValues<SimdLevel>())
+            if (SimdLevels.IsSupported(level)) data.Add(level.ToString());
+        return data;
+    }
+
+    public static TheoryData<string, int> LevelsAndConvCases()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var level in Enum.GetValues<SimdLevel>())
+            if (SimdLevels.IsSupported(level))
+                for (int i = 0; i < ConvCases.Length; i++) data.Add(level.ToString(), i);
+        return data;
+    }
+
+    private static readonly (Conv2dGeometry Geometry, bool Bias)[] ConvCases =
+    [
+        (new(Batch: 2, InChannels: 3, InH: 9, InW: 9, OutChannels: 5, KernelH: 3, KernelW: 3, PadH: 1, PadW: 1), true),
+        (new(1, 4, 11, 10, 7, 3, 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1), false),
+        (new(1, 5, 13, 13, 6, 3, 3, PadH: 2, PadW: 2, DilationH: 2, DilationW: 2), true),
+        (new(2, 6, 8, 7, 4, 3, 3, PadH: 1, PadW: 1, Groups: 2), true),
+        (new(2, 5, 6, 70, 5, 3, 3, PadH: 1, PadW: 1, Groups: 5), true),
+        (new(1, 3, 9, 8, 6, 3, 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, Groups: 3), false),
+        (new(1, 3, 7, 80, 6, 3, 3, PadH: 2, PadW: 2, DilationH: 2, DilationW: 2, Groups: 3), true),
+        (new(1, 4, 6, 9, 5, 1, 3, PadH: 0, PadW: 1), true),
+        (new(1, 130, 9, 9, 7, 1, 1), false),
+        (new(2, 20, 17, 17, 13, 3, 3, PadH: 1, PadW: 1), true),
+        (new(1, 3, 10, 9, 8, 3, 2, StrideH: 2, StrideW: 1, PadH: 0, PadW: 2, DilationH: 1, DilationW: 2), false),
+        (new(1, 2, 5, 6, 3, 3, 3, PadH: 3, PadW: 3), true),
+        (new(1, 2, 20, 67, 70, 5, 5, StrideH: 3, StrideW: 3, PadH: 2, PadW: 1), true),
+        (new(1, 1, 1, 1, 1, 1, 1), true),
+    ];
+
+    [Theory]
+    [MemberData(nameof(Levels))]
+    public void GemmMatchesReferenceForEveryTransposeAndAccumulate(string levelName)
+    {
+        var level = Enum.Parse<SimdLevel>(levelName);
+        var kernels = new LinearKernels(level);
+        int[][] shapes = [[1, 1, 1], [7, 65, 13], [13, 130, 300], [6, 64, 128], [1, 200, 5], [50, 1, 70], [19, 33, 129]];
+        foreach (var shape in shapes)
+        {
+            int m = shape[0], n = shape[1], k = shape[2];
+            foreach (bool transA in new[] { false, true })
+            foreach (bool transB in new[] { false, true })
+            foreach (bool accumulate in new[] { false, true })
+            {
+                // Leading dimensions wider than the matrices check that padding columns are skipped.
+                int lda = (transA ? m : k) + 3, ldb = (transB ? k : n) + 2, ldc = n + 5;
+                var a = Random((transA ? k : m) * lda, 1);
+                var b = Random((transB ? n : k) * ldb, 2);
+                var expected = Random(m * ldc, 3);
+                var actual = (float[])expected.Clone();
+                ReferenceKernels.Instance.Gemm(transA, transB, m, n, k, a, lda, b, ldb, expected, ldc, accumulate);
+                kernels.Gemm(transA, transB, m, n, k, a, lda, b, ldb, actual, ldc, accumulate);
+                AssertClose(expected, actual, $"gemm {m}x{n}x{k} transA={transA} transB={transB} accumulate={accumulate} level={level}");
+            }
+        }
+    }
+
+    [Fact]
+    public void GemmMatchesHandComputedProduct()
+    {
+        // [1 2; 3 4] · [5 6; 7 8] = [19 22; 43 50]; accumulating onto 1 adds one to each entry.
+        float[] a = [1, 2, 3, 4], b = [5, 6, 7, 8];
+        var c = new float[] { 1, 1, 1, 1 };
+        CpuKernels.Instance.Gemm(false, false, 2, 2, 2, a, 2, b, 2, c, 2, accumulate: true);
+        Assert.Equal(new float[] { 20, 23, 44, 51 }, c);
+        CpuKernels.Instance.Gemm(true, false, 2, 2, 2, a, 2, b, 2, c, 2, accumulate: false);
+        Assert.Equal(new float[] { 26, 30, 38, 44 }, c);
+    }
+
+    [Fact]
+    public void GemmWithEmptyReductionClearsOrKeepsC()
+    {
+        var c = new float[] { 3, 4 };
+        CpuKernels.Instance.Gemm(false, false, 1, 2, 0, [], 1, [], 2, c, 2, accumulate: true);
+        Assert.Equal(new float[] { 3, 4 }, c);
+        CpuKernels.Instance.Gemm(false, false, 1, 2, 0, [], 1, [], 2, c, 2, accumulate: false);
+        Assert.Equal(new float[] { 0, 0 }, c);
+    }
+
+    [Theory]
+    [MemberData(nameof(LevelsAndConvCases))]
+    public void ConvolutionMatchesReference(string levelName, int caseIndex)
+    {
+        var level = Enum.Parse<SimdLevel>(levelName);
+        var (g, hasBias) = ConvCases[caseIndex];
+        var kernels = new LinearKernels(level);
+        var x = Random((int)g.InputLength, 10 + caseIndex);
+        var w = Random((int)g.WeightLength, 20 + caseIndex);
+        var bias = hasBias ? Random(g.OutChannels, 30 + caseIndex) : [];
+        var dy = Random((int)g.OutputLength, 40 + caseIndex);
+        string what = $"{g} bias={hasBias} level={level}";
+
+        var yExpected = new float[g.OutputLength];
+        var yActual = Random((int)g.OutputLength, 99);
+        ReferenceKernels.Instance.Conv2dForward(g, x, w, bias, yExpected);
+        kernels.Conv2dForward(g, x, w, bias, yActual);
+        AssertClose(yExpected, yActual, "forward " + what);
+
+        var dxExpected = new float[g.InputLength];
+        var dxActual = Random((int)g.InputLength, 98);
+        ReferenceKernels.Instance.Conv2dBackwardInput(g, dy, w, dxExpected);
+        kernels.Conv2dBackwardInput(g, dy, w, dxActual);
+        AssertClose(dxExpected, dxActual, "backward input " + what);
+
+        var dwExpected = new float[g.WeightLength];
+        var dwActual = Random((int)g.WeightLength, 97);
+        var dbExpected = new float[hasBias ? g.OutChannels : 0];
+        var dbActual = Random(dbExpected.Length, 96);
+        ReferenceKernels.Instance.Conv2dBackwardWeight(g, x, dy, dwExpected, dbExpected);
+        kernels.Conv2dBackwardWeight(g, x, dy, dwActual, dbActual);
+        AssertClose(dwExpected, dwActual, "backward weight " + what);
+        AssertClose(dbExpected, dbActual, "backward bias " + what);
+    }
+
+    [Fact]
+    public void ConvolutionMatchesHandComputedValues()
+    {
+        // x = 1..9 in a 3 × 3 plane, w = [1 0; 0 −1]: y[i, j] = x[i, j] − x[i + 1, j + 1] = −4 everywhere, plus bias 0.5.
+        float[] x = [1, 2, 3, 4, 5, 6, 7, 8, 9], w = [1, 0, 0, -1];
+        var g = new Conv2dGeometry(1, 1, 3, 3, 1, 2, 2);
+        foreach (IKernels kernels in new IKernels[] { ReferenceKernels.Instance, CpuKernels.Instance })
+        {
+            var y = new float[4];
+            kernels.Conv2dForward(g, x, w, [0.5f], y);
+            Assert.Equal(new[] { -3.5f, -3.5f, -3.5f, -3.5f }, y);
+
+            // With padding 1 the output is 4 × 4 and y[i, j] = x[i − 1, j − 1] − x[i, j] (zero outside).
+            var padded = g with { PadH = 1, PadW = 1 };
+            var yp = new float[16];
+            kernels.Conv2dForward(padded, x, w, [], yp);
+            Assert.Equal(-1f, yp[0]);
+            Assert.Equal(-4f, yp[5]);
+            Assert.Equal(9f, yp[15]);
+            Assert.Equal(3f, yp[7]);
+
+            // dx of the unpadded conv for dy = 1 everywhere: +1 where a 2 × 2 window starts, −1 where one ends.
+            var dx = new float[9];
+            kernels.Conv2dBackwardInput(g, [1, 1, 1, 1], w, dx);
+            Assert.Equal(new float[] { 1, 1, 0, 1, 0, -1, 0, -1, -1 }, dx);
+
+            // dw[ky, kx] = Σ over the 2 × 2 output of x shifted by (ky, kx): 1+2+4+5 = 12, 16, 24, 28; dbias = 4.
+            var dw = new float[4];
+            var db = new float[1];
+            kernels.Conv2dBackwardWeight(g, x, [1, 1, 1, 1], dw, db);
+            Assert.Equal(new float[] { 12, 16, 24, 28 }, dw);
+            Assert.Equal(4f, db[0]);
+        }
+    }
+
+    [Fact]
+    public void RepeatedCallsAreBitIdentical()
+    {
+        // Large enough that the work is split over threads.
+        var dense = new Conv2dGeometry(2, 32, 24, 40, 48, 3, 3, PadH: 1, PadW: 1);
+        var depthwise = new Conv2dGeometry(2, 48, 24, 40, 96, 3, 3, PadH: 1, PadW: 1, Groups: 48);
+        foreach (var g in new[] { dense, depthwise })
+        {
+            var x = Random((int)g.InputLength, 1);
+            var w = Random((int)g.WeightLength, 2);
+            var dy = Random((int)g.OutputLength, 3);
+            float[] Run(int which)
+            {
+                var kernels = CpuKernels.Instance;
+                switch (which)
+                {
+                    case 0:
+                        var y = new float[g.OutputLength];
+                        kernels.Conv2dForward(g, x, w, [], y);
+                        return y;
+                    case 1:
+                        var dx = new float[g.InputLength];
+                        kernels.Conv2dBackwardInput(g, dy, w, dx);
+                        return dx;
+                    default:
+                        var dw = new float[g.WeightLength];
+                        kernels.Conv2dBackwardWeight(g, x, dy, dw, []);
+                        return dw;
+                }
+            }
+            for (int which = 0; which < 3; which++)
+                Assert.Equal(Run(which), Run(which));
+        }
+    }
+
+    private static float[] Random(int length, int seed)
+    {
+        var random = new Random(seed);
+        var values = new float[length];
+        for (int i = 0; i < length; i++) values[i] = (float)(random.NextDouble() * 2 - 1);
+        return values;
+    }
+
+    /// <summary>Every element within 1e-4 of the largest reference magnitude (one missing or doubled term is far outside).</summary>
+    private static void AssertClose(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        float scale = 1f;
+        foreach (float e in expected) scale = Math.Max(scale, Math.Abs(e));
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (!(Math.Abs(expected[i] - actual[i]) <= 1e-4f * scale))
+                Assert.Fail($"{what}: element {i} is {actual[i]}, expected {expected[i]} (tolerance {1e-4f * scale})");
+        }
+    }
+}
