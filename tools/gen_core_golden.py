@@ -341,6 +341,8 @@ def gen_interpolate():
     interp("nearest_size_down_4x5", (1, 2, 9, 11), "nearest", size=(4, 5))
     interp("nearest_scale1_5_7x5", (1, 2, 7, 5), "nearest", scale=1.5)
     interp("nearest_scale0_5_9x11", (1, 2, 9, 11), "nearest", scale=0.5)
+    # 5 pixels at ×1.7: output 5 reads source floor(5/1.7) = 2 with the given factor, floor(5·5/8) = 3 with in/out.
+    interp("nearest_scale1_7_5x5", (1, 2, 5, 5), "nearest", scale=1.7)
     return g
 
 

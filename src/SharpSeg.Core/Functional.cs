@@ -33,14 +33,14 @@ public static class Functional
         Pooling.MaxPool2d(input, kernelSize, stride, padding ?? 0, dilation ?? 1, ceilMode).Output;
 
     /// <summary>
-    /// Max pooling that also returns, for each output, the flat index of its maximum within the input plane (int32).
+    /// Max pooling that also returns, for each output, the flat index of its maximum within the input plane (int64).
     /// Equivalent to <c>torch.nn.functional.max_pool2d(..., return_indices=True)</c>.
     /// </summary>
     public static (Tensor Output, Tensor Indices) MaxPool2dWithIndices(Tensor input, Size2 kernelSize, Size2? stride = null,
         Size2? padding = null, Size2? dilation = null, bool ceilMode = false)
     {
         var (output, indices) = Pooling.MaxPool2d(input, kernelSize, stride, padding ?? 0, dilation ?? 1, ceilMode);
-        return (output, indices.Detach());
+        return (output, indices.Detach().To(DType.Int64));
     }
 
     /// <summary>Average pooling. Equivalent to <c>torch.nn.functional.avg_pool2d</c>.</summary>

@@ -57,6 +57,9 @@ public sealed partial class Tensor
     /// <summary>Index of the first maximum along <paramref name="axis"/>, as int64. Equivalent to <c>torch.argmax</c>.</summary>
     public Tensor Argmax(int axis, bool keepDim = false) => Reductions.ArgReduce(this, axis, keepDim, max: true);
 
+    /// <summary>Flat index of the first maximum over all elements, as an int64 scalar. Equivalent to <c>torch.argmax(x)</c>.</summary>
+    public Tensor Argmax() => Reshape(-1).Argmax(0);
+
     /// <summary>Index of the first minimum along <paramref name="axis"/>, as int64. Equivalent to <c>torch.argmin</c>.</summary>
     public Tensor Argmin(int axis, bool keepDim = false) => Reductions.ArgReduce(this, axis, keepDim, max: false);
 

@@ -29,6 +29,7 @@ public sealed class PoolingGoldenTests
                 Assert.True(p.Bool("return_indices"));
                 (y, var indices) = Functional.MaxPool2dWithIndices(x, p.Pair("kernel_size"), p.Pair("stride"), p.Pair("padding"),
                     p.Pair("dilation"), p.Bool("ceil_mode"));
+                Assert.Equal(DType.Int64, indices.DType);
                 GoldenAssert.Exact(c, "indices", indices);
                 break;
             case "avg_pool2d":
