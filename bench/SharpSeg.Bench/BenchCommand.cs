@@ -1,6 +1,6 @@
 namespace SharpSeg.Bench;
 
-/// <summary>Command line: <c>ops [--threads N] [--case substring]</c>.</summary>
+/// <summary>Command line: <c>ops [--threads N] [--case substring] [--trials N]</c>.</summary>
 internal static class BenchCommand
 {
     public static int Run(string[] args)
@@ -13,6 +13,10 @@ internal static class BenchCommand
             {
                 case "--threads" when i + 1 < args.Length && int.TryParse(args[i + 1], out int threads) && threads >= 1:
                     Engine.Threads = threads;
+                    i++;
+                    break;
+                case "--trials" when i + 1 < args.Length && int.TryParse(args[i + 1], out int trials) && trials >= 1:
+                    OpCase.Trials = trials;
                     i++;
                     break;
                 case "--case" when i + 1 < args.Length:
@@ -36,7 +40,7 @@ internal static class BenchCommand
     private static int Usage(string problem)
     {
         Console.Error.WriteLine($"SharpSeg.Bench: {problem}");
-        Console.Error.WriteLine("usage: SharpSeg.Bench ops [--threads N] [--case substring]");
+        Console.Error.WriteLine("usage: SharpSeg.Bench ops [--threads N] [--case substring] [--trials N (default 5, best of)]");
         return 2;
     }
 }

@@ -12,7 +12,7 @@ namespace SharpSeg.Bench;
 /// </summary>
 internal sealed record MachineBounds(int Threads, double PeakGflops, double StreamGbps)
 {
-    private const int Trials = 5;
+    private const int Trials = 10;
 
     public static MachineBounds Measure(int threads) => new(threads, MeasurePeak(threads), MeasureBandwidth(threads));
 
@@ -45,7 +45,7 @@ internal sealed record MachineBounds(int Threads, double PeakGflops, double Stre
 
     private static double MeasurePeak(int threads)
     {
-        const long iterations = 20_000_000;
+        const long iterations = 5_000_000;
         double flopsPerIteration = SimdLevels.Best switch
         {
             SimdLevel.Vector512 => 24 * 16 * 2,

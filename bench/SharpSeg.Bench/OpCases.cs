@@ -14,7 +14,9 @@ internal enum Bound { Compute, Memory }
 internal sealed record OpCase(string Name, Bound Bound, double Work, Func<Action> Prepare)
 {
     private const int WarmUps = 2;
-    private const int Trials = 5;
+
+    /// <summary>Timed runs per case; the best one is reported (the machine is shared, so the best is the least disturbed).</summary>
+    public static int Trials { get; set; } = 5;
 
     public JsonLine Measure(MachineBounds machine)
     {

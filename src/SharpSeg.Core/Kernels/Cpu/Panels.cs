@@ -191,12 +191,25 @@ internal static unsafe class Panels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Zero(float* d, int n)
     {
-        if (n > 0) new Span<float>(d, n).Clear();
+        if (n > 16)
+        {
+            new Span<float>(d, n).Clear();
+            return;
+        }
+        for (int i = 0; i < n; i++) d[i] = 0f;
     }
 
+    /// <summary>Copies n floats; short runs (panel rows) inline with vector moves instead of calling memmove.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Copy(float* src, float* d, int n)
     {
-        if (n > 0) Buffer.MemoryCopy(src, d, (long)n * sizeof(float), (long)n * sizeof(float));
+        if (n > 64)
+        {
+            Buffer.MemoryCopy(src, d, (long)n * sizeof(float), (long)n * sizeof(float));
+            return;
+        }
+        int i = 0;
+        for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(src + i), d + i);
+        for (; i < n; i++) d[i] = src[i];
     }
 }
