@@ -49,26 +49,6 @@ internal static unsafe class DepthwiseConv
 
     private static int PaddedRows(in Conv2dGeometry g) => g.InH + 2 * g.PadH;
 
-    /// <summary>Copies an h × w plane into the interior of a zero-bordered (h + 2·padH) × (w + 2·padW) plane.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PadPlane(float* plane, int h, int w, int padH, int padW, float* padded)
-    {
-        int pitch = w + 2 * padW;
-        Panels.Zero(padded, padH * pitch);
-        for (int iy = 0; iy < h; iy++)
-        {
-            float* row = padded + (long)(iy + padH) * pitch;
-            float* src = plane + (long)iy * w;
-            for (int i = 0; i < padW; i++) row[i] = 0f;
-            row += padW;
-            int j = 0;
-            for (; j + 8 <= w; j += 8) Vector256.Store(Vector256.Load(src + j), row + j);
-            for (; j < w; j++) row[j] = src[j];
-            for (int i = 0; i < padW; i++) row[w + i] = 0f;
-        }
-        Panels.Zero(padded + (long)(h + padH) * pitch, padH * pitch);
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardPlanes(SimdLevel level, in Conv2dGeometry g, float* x, float* w, float* bias, float* y, long p0, long p1)
     {
@@ -81,7 +61,7 @@ internal static unsafe class DepthwiseConv
             long source = p / multiplier;
             if (source != paddedSource)
             {
-                PadPlane(x + source * inPlane, g.InH, g.InW, g.PadH, g.PadW, padded);
+                Panels.PadPlane(x + source * inPlane, g.InH, g.InW, g.PadH, g.PadW, padded);
                 paddedSource = source;
             }
             int co = (int)(p % g.OutChannels);
@@ -225,7 +205,7 @@ internal static unsafe class DepthwiseConv
                     long outChannelPlane = p * multiplier + j;
                     float* wk = w + outChannelPlane % g.OutChannels * taps;
                     for (int t = 0; t < taps; t++) flipped[t] = wk[taps - 1 - t];
-                    PadPlane(dy + outChannelPlane * outPlane, outH, outW, flipPadH, flipPadW, padded);
+                    Panels.PadPlane(dy + outChannelPlane * outPlane, outH, outW, flipPadH, flipPadW, padded);
                     Correlate(level, padded, gatherPitch, flipped, g.KernelH, g.KernelW, 1, 1, g.DilationH, g.DilationW,
                         g.InH, g.InW, 0f, j > 0, dxPlane);
                 }
@@ -300,7 +280,7 @@ internal static unsafe class DepthwiseConv
             new Span<float>(totals, taps).Clear();
             for (int b = 0; b < g.Batch; b++)
             {
-                PadPlane(x + ((long)b * g.InChannels + co / multiplier) * inPlane, g.InH, g.InW, g.PadH, g.PadW, padded);
+                Panels.PadPlane(x + ((long)b * g.InChannels + co / multiplier) * inPlane, g.InH, g.InW, g.PadH, g.PadW, padded);
                 float* dyPlane = dy + ((long)b * g.OutChannels + co) * outPlane;
                 new Span<float>(imageSums, taps).Clear();
                 for (int t = 0; t < taps; t++) lanes[t] = Vector512<float>.Zero;
