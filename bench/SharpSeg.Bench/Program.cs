@@ -1,2 +1,4 @@
-Console.Error.WriteLine("usage: SharpSeg.Bench ops");
-return 2;
+using SharpSeg;
+using SharpSeg.Bench;
+
+return BenchCommand.Run(args);

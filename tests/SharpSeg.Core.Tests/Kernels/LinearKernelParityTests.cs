@@ -43,6 +43,12 @@ public class LinearKernelParityTests
         (new(1, 2, 5, 6, 3, 3, 3, PadH: 3, PadW: 3), true),
         (new(1, 2, 20, 67, 70, 5, 5, StrideH: 3, StrideW: 3, PadH: 2, PadW: 1), true),
         (new(1, 1, 1, 1, 1, 1, 1), true),
+
+        // Rows of 64 or 128 output (or input) pixels: the AVX-512 path reads activation rows in place.
+        (new(2, 4, 5, 64, 7, 3, 3, PadH: 1, PadW: 1), true),
+        (new(1, 4, 6, 128, 8, 3, 3, StrideH: 2, StrideW: 1, PadH: 1, PadW: 1, Groups: 2), false),
+        (new(1, 3, 4, 68, 5, 3, 5, PadH: 1, PadW: 0), true),
+        (new(1, 2, 3, 64, 3, 3, 3, PadH: 2, PadW: 2, DilationH: 2, DilationW: 2), false),
     ];
 
     [Theory]

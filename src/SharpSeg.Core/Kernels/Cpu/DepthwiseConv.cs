@@ -49,112 +49,133 @@ internal static unsafe class DepthwiseConv
 
     private static int PaddedRows(in Conv2dGeometry g) => g.InH + 2 * g.PadH;
 
-    /// <summary>Copies one input plane into the interior of a zero-bordered plane.</summary>
-    private static void PadPlane(in Conv2dGeometry g, float* plane, float* padded)
-    {
-        int pitch = PaddedPitch(g);
-        Panels.Zero(padded, g.PadH * pitch);
-        for (int iy = 0; iy < g.InH; iy++)
-        {
-            float* row = padded + (long)(iy + g.PadH) * pitch;
-            Panels.Zero(row, g.PadW);
-            Panels.Copy(plane + (long)iy * g.InW, row + g.PadW, g.InW);
-            Panels.Zero(row + g.PadW + g.InW, g.PadW);
-        }
-        Panels.Zero(padded + (long)(g.InH + g.PadH) * pitch, g.PadH * pitch);
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardPlanes(SimdLevel level, in Conv2dGeometry g, float* x, float* w, float* bias, float* y, long p0, long p1)
     {
         int multiplier = g.OutChannels / g.InChannels, taps = g.KernelH * g.KernelW;
-        int outH = g.OutH, outW = g.OutW, pitch = PaddedPitch(g), kernelW = g.KernelW;
-        int strideH = g.StrideH, strideW = g.StrideW, dilH = g.DilationH, dilW = g.DilationW;
-        long inPlane = (long)g.InH * g.InW, outPlane = (long)outH * outW;
-        float* padded = Scratch.Get(Scratch.Slot.Staging, (long)PaddedRows(g) * pitch);
+        long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
+        float* padded = Scratch.Get(Scratch.Slot.Staging, (long)PaddedRows(g) * PaddedPitch(g));
         long paddedSource = -1;
-        bool vector = strideW == 1 && level != SimdLevel.Scalar;
-
         for (long p = p0; p < p1; p++)
         {
             long source = p / multiplier;
             if (source != paddedSource)
             {
-                PadPlane(g, x + source * inPlane, padded);
+                Panels.PadPlane(x + source * inPlane, g.InH, g.InW, g.PadH, g.PadW, padded);
                 paddedSource = source;
             }
             int co = (int)(p % g.OutChannels);
-            float* wk = w + (long)co * taps;
-            float b0 = bias == null ? 0f : bias[co];
-            float* yPlane = y + p * outPlane;
-            for (int oy = 0; oy < outH; oy++)
+            Correlate(level, padded, PaddedPitch(g), w + (long)co * taps, g.KernelH, g.KernelW, g.StrideH, g.StrideW,
+                g.DilationH, g.DilationW, g.OutH, g.OutW, bias == null ? 0f : bias[co], false, y + p * outPlane);
+        }
+    }
+
+    /// <summary>
+    /// output[oy, ox] (= start | +=) Σ taps[ky, kx] · padded[oy·strideH + ky·dilH, ox·strideW + kx·dilW]. Stride-1 columns
+    /// run 8 output rows × one vector at a time: eight independent FMA chains hide the FMA latency.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Correlate(SimdLevel level, float* padded, int pitch, float* taps, int kernelH, int kernelW,
+        int strideH, int strideW, int dilH, int dilW, int outH, int outW, float start, bool accumulate, float* output)
+    {
+        long rowStep = (long)strideH * pitch;
+        int oy = 0;
+        if (level == SimdLevel.Vector512 && strideW == 1)
+        {
+            for (; oy + 8 <= outH; oy += 8)
             {
-                float* yRow = yPlane + (long)oy * outW;
-                float* top = padded + (long)oy * strideH * pitch;
+                float* o = output + (long)oy * outW;
                 int ox = 0;
-                if (vector && level == SimdLevel.Vector512)
+                for (; ox + 16 <= outW; ox += 16)
                 {
-                    for (; ox + 64 <= outW; ox += 64)
+                    Vector512<float> a0, a1, a2, a3, a4, a5, a6, a7;
+                    if (accumulate)
                     {
-                        var a0 = Vector512.Create(b0);
-                        var a1 = a0;
-                        var a2 = a0;
-                        var a3 = a0;
-                        for (int ky = 0; ky < g.KernelH; ky++)
-                        {
-                            float* src = top + (long)ky * dilH * pitch + ox;
-                            for (int kx = 0; kx < kernelW; kx++)
-                            {
-                                var wv = Vector512.Create(wk[ky * kernelW + kx]);
-                                float* s = src + kx * dilW;
-                                a0 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(s), a0);
-                                a1 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(s + 16), a1);
-                                a2 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(s + 32), a2);
-                                a3 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(s + 48), a3);
-                            }
-                        }
-                        a0.Store(yRow + ox);
-                        a1.Store(yRow + ox + 16);
-                        a2.Store(yRow + ox + 32);
-                        a3.Store(yRow + ox + 48);
+                        a0 = Vector512.Load(o + ox); a1 = Vector512.Load(o + outW + ox);
+                        a2 = Vector512.Load(o + 2 * outW + ox); a3 = Vector512.Load(o + 3 * outW + ox);
+                        a4 = Vector512.Load(o + 4 * outW + ox); a5 = Vector512.Load(o + 5 * outW + ox);
+                        a6 = Vector512.Load(o + 6 * outW + ox); a7 = Vector512.Load(o + 7 * outW + ox);
                     }
-                    for (; ox + 16 <= outW; ox += 16)
+                    else
                     {
-                        var a0 = Vector512.Create(b0);
-                        for (int ky = 0; ky < g.KernelH; ky++)
-                        {
-                            float* src = top + (long)ky * dilH * pitch + ox;
-                            for (int kx = 0; kx < kernelW; kx++)
-                                a0 = Vector512.FusedMultiplyAdd(Vector512.Create(wk[ky * kernelW + kx]), Vector512.Load(src + kx * dilW), a0);
-                        }
-                        a0.Store(yRow + ox);
+                        a0 = Vector512.Create(start);
+                        a1 = a0; a2 = a0; a3 = a0; a4 = a0; a5 = a0; a6 = a0; a7 = a0;
                     }
+                    float* top = padded + oy * rowStep + ox;
+                    for (int ky = 0; ky < kernelH; ky++)
+                    {
+                        float* row = top + (long)ky * dilH * pitch;
+                        for (int kx = 0; kx < kernelW; kx++)
+                        {
+                            var wv = Vector512.Create(taps[ky * kernelW + kx]);
+                            float* s = row + kx * dilW;
+                            a0 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(s), a0);
+                            a1 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(s + rowStep), a1);
+                            a2 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(s + 2 * rowStep), a2);
+                            a3 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(s + 3 * rowStep), a3);
+                            a4 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(s + 4 * rowStep), a4);
+                            a5 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(s + 5 * rowStep), a5);
+                            a6 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(s + 6 * rowStep), a6);
+                            a7 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(s + 7 * rowStep), a7);
+                        }
+                    }
+                    a0.Store(o + ox); a1.Store(o + outW + ox); a2.Store(o + 2 * outW + ox); a3.Store(o + 3 * outW + ox);
+                    a4.Store(o + 4 * outW + ox); a5.Store(o + 5 * outW + ox); a6.Store(o + 6 * outW + ox); a7.Store(o + 7 * outW + ox);
                 }
-                else if (vector)
+                for (int r = 0; r < 8; r++)
+                    CorrelateScalar(padded + (oy + r) * rowStep, pitch, taps, kernelH, kernelW, strideW, dilH, dilW, ox, outW, start, accumulate, o + (long)r * outW);
+            }
+        }
+        for (; oy < outH; oy++)
+        {
+            float* o = output + (long)oy * outW;
+            float* top = padded + oy * rowStep;
+            int ox = 0;
+            if (level == SimdLevel.Vector512 && strideW == 1)
+            {
+                for (; ox + 16 <= outW; ox += 16)
                 {
-                    for (; ox + 8 <= outW; ox += 8)
+                    var a0 = accumulate ? Vector512.Load(o + ox) : Vector512.Create(start);
+                    for (int ky = 0; ky < kernelH; ky++)
                     {
-                        var a0 = Vector256.Create(b0);
-                        for (int ky = 0; ky < g.KernelH; ky++)
-                        {
-                            float* src = top + (long)ky * dilH * pitch + ox;
-                            for (int kx = 0; kx < kernelW; kx++)
-                                a0 = Vector256.FusedMultiplyAdd(Vector256.Create(wk[ky * kernelW + kx]), Vector256.Load(src + kx * dilW), a0);
-                        }
-                        a0.Store(yRow + ox);
+                        float* row = top + (long)ky * dilH * pitch + ox;
+                        for (int kx = 0; kx < kernelW; kx++)
+                            a0 = Vector512.FusedMultiplyAdd(Vector512.Create(taps[ky * kernelW + kx]), Vector512.Load(row + kx * dilW), a0);
                     }
-                }
-                for (; ox < outW; ox++)
-                {
-                    float sum = b0;
-                    for (int ky = 0; ky < g.KernelH; ky++)
-                    {
-                        float* src = top + (long)ky * dilH * pitch + (long)ox * strideW;
-                        for (int kx = 0; kx < kernelW; kx++) sum += wk[ky * kernelW + kx] * src[kx * dilW];
-                    }
-                    yRow[ox] = sum;
+                    a0.Store(o + ox);
                 }
             }
+            else if (level == SimdLevel.Vector256 && strideW == 1)
+            {
+                for (; ox + 8 <= outW; ox += 8)
+                {
+                    var a0 = accumulate ? Vector256.Load(o + ox) : Vector256.Create(start);
+                    for (int ky = 0; ky < kernelH; ky++)
+                    {
+                        float* row = top + (long)ky * dilH * pitch + ox;
+                        for (int kx = 0; kx < kernelW; kx++)
+                            a0 = Vector256.FusedMultiplyAdd(Vector256.Create(taps[ky * kernelW + kx]), Vector256.Load(row + kx * dilW), a0);
+                    }
+                    a0.Store(o + ox);
+                }
+            }
+            CorrelateScalar(top, pitch, taps, kernelH, kernelW, strideW, dilH, dilW, ox, outW, start, accumulate, o);
+        }
+    }
+
+    /// <summary>Columns [ox0, outW) of one output row of <see cref="Correlate"/>.</summary>
+    private static void CorrelateScalar(float* top, int pitch, float* taps, int kernelH, int kernelW, int strideW, int dilH, int dilW,
+        int ox0, int outW, float start, bool accumulate, float* o)
+    {
+        for (int ox = ox0; ox < outW; ox++)
+        {
+            float sum = accumulate ? o[ox] : start;
+            for (int ky = 0; ky < kernelH; ky++)
+            {
+                float* src = top + (long)ky * dilH * pitch + (long)ox * strideW;
+                for (int kx = 0; kx < kernelW; kx++) sum += taps[ky * kernelW + kx] * src[kx * dilW];
+            }
+            o[ox] = sum;
         }
     }
 
@@ -164,10 +185,33 @@ internal static unsafe class DepthwiseConv
         int multiplier = g.OutChannels / g.InChannels, taps = g.KernelH * g.KernelW;
         int outH = g.OutH, outW = g.OutW, pitch = PaddedPitch(g), rows = PaddedRows(g), kernelW = g.KernelW;
         long inPlane = (long)g.InH * g.InW, outPlane = (long)outH * outW;
-        float* padded = Scratch.Get(Scratch.Slot.Staging, (long)rows * pitch);
+
+        // Stride 1 with padding inside the kernel's reach: dx is a correlation of dy, zero-padded by reach − padding,
+        // with the flipped kernel (the gather form: no scatter, same inner loop as the forward pass).
+        int flipPadH = g.DilationH * (g.KernelH - 1) - g.PadH, flipPadW = g.DilationW * (g.KernelW - 1) - g.PadW;
+        bool gather = g.StrideH == 1 && g.StrideW == 1 && flipPadH >= 0 && flipPadW >= 0;
+        int gatherPitch = outW + 2 * flipPadW;
+        long scratch = gather ? (long)(outH + 2 * flipPadH) * gatherPitch : (long)rows * pitch;
+        float* padded = Scratch.Get(Scratch.Slot.Staging, scratch);
+        float* flipped = stackalloc float[taps];
 
         for (long p = p0; p < p1; p++)
         {
+            float* dxPlane = dx + p * inPlane;
+            if (gather)
+            {
+                for (int j = 0; j < multiplier; j++)
+                {
+                    long outChannelPlane = p * multiplier + j;
+                    float* wk = w + outChannelPlane % g.OutChannels * taps;
+                    for (int t = 0; t < taps; t++) flipped[t] = wk[taps - 1 - t];
+                    Panels.PadPlane(dy + outChannelPlane * outPlane, outH, outW, flipPadH, flipPadW, padded);
+                    Correlate(level, padded, gatherPitch, flipped, g.KernelH, g.KernelW, 1, 1, g.DilationH, g.DilationW,
+                        g.InH, g.InW, 0f, j > 0, dxPlane);
+                }
+                continue;
+            }
+
             // Scatter into the zero-bordered plane, then keep its interior: the border collects taps that fell in padding.
             Panels.Zero(padded, rows * pitch);
             for (int j = 0; j < multiplier; j++)
@@ -193,7 +237,6 @@ internal static unsafe class DepthwiseConv
                     }
                 }
             }
-            float* dxPlane = dx + p * inPlane;
             for (int iy = 0; iy < g.InH; iy++)
                 Panels.Copy(padded + (long)(iy + g.PadH) * pitch + g.PadW, dxPlane + (long)iy * g.InW, g.InW);
         }
@@ -223,36 +266,57 @@ internal static unsafe class DepthwiseConv
     private static void BackwardWeightChannels(SimdLevel level, in Conv2dGeometry g, float* x, float* dy, float* dw, int c0, int c1)
     {
         int multiplier = g.OutChannels / g.InChannels, taps = g.KernelH * g.KernelW;
-        int outH = g.OutH, outW = g.OutW, pitch = PaddedPitch(g), kernelW = g.KernelW;
-        long inPlane = (long)g.InH * g.InW, outPlane = (long)outH * outW;
+        int outH = g.OutH, outW = g.OutW, pitch = PaddedPitch(g), kernelH = g.KernelH, kernelW = g.KernelW;
+        int dilH = g.DilationH, dilW = g.DilationW, strideW = g.StrideW;
+        long inPlane = (long)g.InH * g.InW, outPlane = (long)outH * outW, rowStep = (long)g.StrideH * pitch;
         float* padded = Scratch.Get(Scratch.Slot.Staging, (long)PaddedRows(g) * pitch);
         float* imageSums = stackalloc float[taps];
         float* totals = stackalloc float[taps];
+        Vector512<float>* lanes = stackalloc Vector512<float>[taps];
+        bool wideVectors = level == SimdLevel.Vector512 && strideW == 1;
 
         for (int co = c0; co < c1; co++)
         {
             new Span<float>(totals, taps).Clear();
             for (int b = 0; b < g.Batch; b++)
             {
-                PadPlane(g, x + ((long)b * g.InChannels + co / multiplier) * inPlane, padded);
+                Panels.PadPlane(x + ((long)b * g.InChannels + co / multiplier) * inPlane, g.InH, g.InW, g.PadH, g.PadW, padded);
                 float* dyPlane = dy + ((long)b * g.OutChannels + co) * outPlane;
                 new Span<float>(imageSums, taps).Clear();
+                for (int t = 0; t < taps; t++) lanes[t] = Vector512<float>.Zero;
                 for (int oy = 0; oy < outH; oy++)
                 {
                     float* dyRow = dyPlane + (long)oy * outW;
-                    for (int ky = 0; ky < g.KernelH; ky++)
+                    float* top = padded + oy * rowStep;
+                    int ox0 = 0;
+                    if (wideVectors)
                     {
-                        float* src = padded + (long)(oy * g.StrideH + ky * g.DilationH) * pitch;
+                        // One vector accumulator per tap for the whole plane; reduced across lanes once per image.
+                        for (; ox0 + 16 <= outW; ox0 += 16)
+                        {
+                            var d = Vector512.Load(dyRow + ox0);
+                            for (int ky = 0; ky < kernelH; ky++)
+                            {
+                                float* row = top + (long)ky * dilH * pitch + ox0;
+                                Vector512<float>* lane = lanes + ky * kernelW;
+                                for (int kx = 0; kx < kernelW; kx++)
+                                    lane[kx] = Vector512.FusedMultiplyAdd(d, Vector512.Load(row + kx * dilW), lane[kx]);
+                            }
+                        }
+                    }
+                    for (int ky = 0; ky < kernelH; ky++)
+                    {
+                        float* row = top + (long)ky * dilH * pitch;
                         for (int kx = 0; kx < kernelW; kx++)
                         {
-                            float* s = src + kx * g.DilationW;
-                            imageSums[ky * kernelW + kx] += g.StrideW == 1
-                                ? Dot(level, dyRow, s, outW)
-                                : StridedDot(dyRow, s, g.StrideW, outW);
+                            float* s = row + kx * dilW;
+                            imageSums[ky * kernelW + kx] += strideW == 1
+                                ? Dot(level, dyRow + ox0, s + ox0, outW - ox0)
+                                : StridedDot(dyRow, s, strideW, outW);
                         }
                     }
                 }
-                for (int t = 0; t < taps; t++) totals[t] += imageSums[t];
+                for (int t = 0; t < taps; t++) totals[t] += imageSums[t] + Vector512.Sum(lanes[t]);
             }
             for (int t = 0; t < taps; t++) dw[(long)co * taps + t] = totals[t];
         }

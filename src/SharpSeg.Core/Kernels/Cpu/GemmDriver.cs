@@ -35,6 +35,15 @@ internal abstract unsafe class GemmPlan(int m, int n, int k, int jobs)
 
     /// <summary>Per-row start values of C (a bias), or null.</summary>
     public virtual float* RowInit(int job) => null;
+
+    /// <summary>
+    /// When set (length K), full-width panels are read in place instead of packed: row k of the panel at column n0 is
+    /// the 64 floats at <see cref="DirectBase"/>(job, n0) + DirectRowOffsets[k]. Only for the Vector512 micro-kernel.
+    /// </summary>
+    public long* DirectRowOffsets { get; init; }
+
+    /// <summary>Base address of the in-place panel at column n0 (see <see cref="DirectRowOffsets"/>).</summary>
+    public virtual float* DirectBase(int job, int n0) => null;
 }
 
 /// <summary>
@@ -144,10 +153,13 @@ internal static unsafe class GemmDriver
                 if (!plan.Accumulate) ClearColumns(cJob, ldc, m, n0, nr, rowInit);
                 continue;
             }
+            bool direct = plan.DirectRowOffsets != null && level == SimdLevel.Vector512 && nr == width;
+            float* bBase = direct ? plan.DirectBase(job, n0) : null;
             for (int k0 = 0; k0 < k; k0 += KBlock)
             {
                 int kc = Math.Min(KBlock, k - k0);
-                plan.PackB(job, k0, kc, n0, nr, panel, width);
+                long* offsets = plan.DirectRowOffsets + k0;
+                if (!direct) plan.PackB(job, k0, kc, n0, nr, panel, width);
                 TileStart start = k0 > 0 || plan.Accumulate ? TileStart.Accumulate
                     : rowInit != null ? TileStart.RowValues : TileStart.Zero;
                 float* aBlock = aJob + (long)k0 * mPad;
@@ -159,7 +171,7 @@ internal static unsafe class GemmDriver
                     float* cp = cJob + (long)i0 * ldc + n0;
                     if (mr == Rows && nr == width)
                     {
-                        Tile(level, kc, ap, panel, cp, ldc, start, rowInit + i0);
+                        Tile(level, direct, kc, ap, panel, bBase, offsets, cp, ldc, start, rowInit + i0);
                         continue;
                     }
 
@@ -169,7 +181,7 @@ internal static unsafe class GemmDriver
                             for (int j = 0; j < nr; j++) tile[r * width + j] = cp[(long)r * ldc + j];
                     if (start == TileStart.RowValues)
                         for (int r = 0; r < Rows; r++) paddedInit[r] = r < mr ? rowInit[i0 + r] : 0f;
-                    Tile(level, kc, ap, panel, tile, width, start, paddedInit);
+                    Tile(level, direct, kc, ap, panel, bBase, offsets, tile, width, start, paddedInit);
                     for (int r = 0; r < mr; r++)
                         for (int j = 0; j < nr; j++) cp[(long)r * ldc + j] = tile[r * width + j];
                 }
@@ -184,8 +196,14 @@ internal static unsafe class GemmDriver
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Tile(SimdLevel level, int kc, float* a, float* b, float* c, int ldc, TileStart start, float* rowInit)
+    private static void Tile(SimdLevel level, bool direct, int kc, float* a, float* b, float* bBase, long* bOffsets,
+        float* c, int ldc, TileStart start, float* rowInit)
     {
+        if (direct)
+        {
+            MicroKernels.Tile6x64Avx512Rows(kc, a, bBase, bOffsets, c, ldc, start, rowInit);
+            return;
+        }
         switch (level)
         {
             case SimdLevel.Vector512: MicroKernels.Tile6x64Avx512(kc, a, b, c, ldc, start, rowInit); break;

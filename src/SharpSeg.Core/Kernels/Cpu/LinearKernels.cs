@@ -51,7 +51,26 @@ internal sealed unsafe class LinearKernels
             float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
             for (int gi = 0; gi < g.Groups; gi++)
                 GemmDriver.PackAStrided(pw + (long)gi * coutG * k, k, 1, coutG, k, packed + gi * groupA);
-            GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, bias.IsEmpty ? null : pbias, py));
+            float* biasPointer = bias.IsEmpty ? null : pbias;
+            if (ReadsInPlace(g.StrideW, g.OutW) && !IsPointwise(g))
+            {
+                // Every panel is 64 pixels of one output row: read them from a zero-padded copy of x.
+                var padded = new PaddedPlanes(px, g.Batch * g.InChannels, g.InH, g.InW, g.PadH, g.PadW);
+                long* offsets = (long*)Scratch.Get(Scratch.Slot.Offsets, 2L * k);
+                int taps = g.KernelH * g.KernelW;
+                for (int row = 0; row < k; row++)
+                {
+                    int ci = row / taps, ky = row % taps / g.KernelW, kx = row % g.KernelW;
+                    offsets[row] = ci * padded.PlaneLength + (long)ky * g.DilationH * padded.Pitch + kx * g.DilationW;
+                }
+                GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, biasPointer, py)
+                {
+                    DirectRowOffsets = offsets,
+                    Padded = padded,
+                });
+                return;
+            }
+            GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, biasPointer, py));
         }
     }
 
@@ -79,6 +98,22 @@ internal sealed unsafe class LinearKernels
                     for (int ci = 0; ci < cinG; ci++)
                         Panels.Copy(wg + ((long)co * cinG + ci) * taps, transposed + (long)ci * k + co * taps, taps);
                 GemmDriver.PackAStrided(transposed, k, 1, cinG, k, packed + gi * groupA);
+            }
+            int flipPadH = g.DilationH * (g.KernelH - 1) - g.PadH, flipPadW = g.DilationW * (g.KernelW - 1) - g.PadW;
+            if (g.StrideH == 1 && ReadsInPlace(g.StrideW, g.InW) && flipPadH >= 0 && flipPadW >= 0)
+            {
+                // Stride 1: dx is a correlation of dy zero-padded by (reach − padding) with the flipped kernel, so
+                // panels of 64 dx pixels of one row are read in place from that padded copy of dy.
+                var padded = new PaddedPlanes(pdy, g.Batch * g.OutChannels, g.OutH, g.OutW, flipPadH, flipPadW);
+                long* offsets = (long*)Scratch.Get(Scratch.Slot.Offsets, 2L * k);
+                for (int row = 0; row < k; row++)
+                {
+                    int co = row / taps, ky = row % taps / g.KernelW, kx = row % g.KernelW;
+                    offsets[row] = co * padded.PlaneLength + (long)(g.KernelH - 1 - ky) * g.DilationH * padded.Pitch
+                        + (g.KernelW - 1 - kx) * g.DilationW;
+                }
+                GemmDriver.Run(Level, new ConvBackwardInputPlan(g, pdy, packed, groupA, pdx) { DirectRowOffsets = offsets, Padded = padded });
+                return;
             }
             GemmDriver.Run(Level, new ConvBackwardInputPlan(g, pdy, packed, groupA, pdx));
         }
@@ -114,6 +149,41 @@ internal sealed unsafe class LinearKernels
                 GemmDriver.Run(Level, new ConvWeightPlan(g, b, px, packed, groupA, pdw, Level) { Accumulate = b > 0 });
             }
         }
+    }
+
+    /// <summary>
+    /// Panels can be read in place when the Vector512 kernel runs, columns are contiguous (stride 1) and every 64-pixel
+    /// panel stays inside one row. 1×1 convolutions keep packing: their rows are whole planes apart, a power-of-two
+    /// stride for typical sizes that would alias in L1.
+    /// </summary>
+    private bool ReadsInPlace(int strideW, int rowWidth) =>
+        Level == SimdLevel.Vector512 && strideW == 1 && rowWidth % SimdLevels.PanelWidth(SimdLevel.Vector512) == 0;
+
+    private static bool IsPointwise(in Conv2dGeometry g) =>
+        g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
+
+    /// <summary>A zero-bordered copy of NCHW planes in per-thread scratch of the calling thread, filled in parallel.</summary>
+    private readonly struct PaddedPlanes
+    {
+        public PaddedPlanes(float* source, int planes, int height, int width, int padH, int padW)
+        {
+            Pitch = width + 2 * padW;
+            PlaneLength = (long)(height + 2 * padH) * Pitch;
+            Data = Scratch.Get(Scratch.Slot.Padded, planes * PlaneLength);
+            nint src = (nint)source, dst = (nint)Data;
+            long plane = (long)height * width, padded = PlaneLength;
+            Parallelism.ForRange(planes, 8, (p0, p1) =>
+            {
+                for (long p = p0; p < p1; p++)
+                    Panels.PadPlane((float*)src + p * plane, height, width, padH, padW, (float*)dst + p * padded);
+            });
+        }
+
+        public float* Data { get; }
+
+        public int Pitch { get; }
+
+        public long PlaneLength { get; }
     }
 
     private static void BiasGradient(in Conv2dGeometry g, ReadOnlySpan<float> dy, Span<float> dbias)
@@ -172,6 +242,15 @@ internal sealed unsafe class LinearKernels
 
         public override float* RowInit(int job) => bias == null ? null : bias + job % g.Groups * M;
 
+        public PaddedPlanes Padded { get; init; }
+
+        public override float* DirectBase(int job, int n0)
+        {
+            long firstPlane = (long)(job / g.Groups) * g.InChannels + job % g.Groups * g.InChannelsPerGroup;
+            int oy = n0 / g.OutW, ox = n0 % g.OutW;
+            return Padded.Data + firstPlane * Padded.PlaneLength + (long)oy * g.StrideH * Padded.Pitch + ox;
+        }
+
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             float* xGroup = x + ((long)(job / g.Groups) * g.InChannels + job % g.Groups * g.InChannelsPerGroup) * g.InH * g.InW;
@@ -197,6 +276,15 @@ internal sealed unsafe class LinearKernels
         public override float* C(int job) => dx + ((long)(job / g.Groups) * g.InChannels + job % g.Groups * M) * N;
 
         public override int Ldc => N;
+
+        public PaddedPlanes Padded { get; init; }
+
+        public override float* DirectBase(int job, int n0)
+        {
+            long firstPlane = (long)(job / g.Groups) * g.OutChannels + job % g.Groups * g.OutChannelsPerGroup;
+            int iy = n0 / g.InW, ix = n0 % g.InW;
+            return Padded.Data + firstPlane * Padded.PlaneLength + (long)iy * Padded.Pitch + ix;
+        }
 
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {

@@ -158,6 +158,26 @@ internal static unsafe class Panels
         }
     }
 
+    /// <summary>Copies an h × w plane into the interior of a zero-bordered (h + 2·padH) × (w + 2·padW) plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void PadPlane(float* plane, int h, int w, int padH, int padW, float* padded)
+    {
+        int pitch = w + 2 * padW;
+        Panels.Zero(padded, padH * pitch);
+        for (int iy = 0; iy < h; iy++)
+        {
+            float* row = padded + (long)(iy + padH) * pitch;
+            float* src = plane + (long)iy * w;
+            for (int i = 0; i < padW; i++) row[i] = 0f;
+            row += padW;
+            int j = 0;
+            for (; j + 8 <= w; j += 8) Vector256.Store(Vector256.Load(src + j), row + j);
+            for (; j < w; j++) row[j] = src[j];
+            for (int i = 0; i < padW; i++) row[w + i] = 0f;
+        }
+        Panels.Zero(padded + (long)(h + padH) * pitch, padH * pitch);
+    }
+
     /// <summary>d[j] = row[start + j·stride] where that index is inside [0, width), else 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void GatherRow(float* row, int width, int start, int stride, float* d, int len)
@@ -191,12 +211,25 @@ internal static unsafe class Panels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Zero(float* d, int n)
     {
-        if (n > 0) new Span<float>(d, n).Clear();
+        if (n > 16)
+        {
+            new Span<float>(d, n).Clear();
+            return;
+        }
+        for (int i = 0; i < n; i++) d[i] = 0f;
     }
 
+    /// <summary>Copies n floats; short runs (panel rows) inline with vector moves instead of calling memmove.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Copy(float* src, float* d, int n)
     {
-        if (n > 0) Buffer.MemoryCopy(src, d, (long)n * sizeof(float), (long)n * sizeof(float));
+        if (n > 64)
+        {
+            Buffer.MemoryCopy(src, d, (long)n * sizeof(float), (long)n * sizeof(float));
+            return;
+        }
+        int i = 0;
+        for (; i + 8 <= n; i += 8) Vector256.Store(Vector256.Load(src + i), d + i);
+        for (; i < n; i++) d[i] = src[i];
     }
 }
