@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace SharpSeg.Kernels;
 
@@ -24,42 +25,102 @@ internal sealed partial class CpuKernels
     private static unsafe void MaxPoolPlanes(in Pool2dGeometry g, PoolWindow rows, PoolWindow columns, float* x, float* y, int* argmax,
         long firstPlane, long endPlane)
     {
-        int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW, width = g.InW, dh = g.DilationH, dw = g.DilationW;
+        int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW, width = g.InW;
+        var (vectorBegin, vectorEnd) = StridedColumns.IsSupported
+            ? StridedColumns.Interior(g.OutW, g.InW, g.KernelW, g.StrideW, g.PadW, g.DilationW)
+            : (0, 0);
         fixed (int* rowStart = rows.Start, rowEnd = rows.End, columnStart = columns.Start, columnEnd = columns.End)
         {
             for (long p = firstPlane; p < endPlane; p++)
             {
                 float* plane = x + p * inPlane;
-                float* output = y + p * outPlane;
-                int* index = argmax == null ? null : argmax + p * outPlane;
                 for (int oh = 0; oh < g.OutH; oh++)
                 {
+                    float* output = y + p * outPlane + oh * g.OutW;
+                    int* index = argmax == null ? null : argmax + p * outPlane + oh * g.OutW;
                     int h0 = rowStart[oh], h1 = rowEnd[oh];
-                    for (int ow = 0; ow < g.OutW; ow++)
+                    int ow = 0;
+                    if (vectorEnd - vectorBegin >= StridedColumns.Lanes)
                     {
-                        int w0 = columnStart[ow], w1 = columnEnd[ow];
-                        // torch's rule: strict '>' keeps the first of equal maxima, NaN always wins.
-                        float best = float.NegativeInfinity;
-                        int bestIndex = h0 * width + w0;
-                        for (int ih = h0; ih < h1; ih += dh)
-                        {
-                            float* row = plane + ih * width;
-                            for (int iw = w0; iw < w1; iw += dw)
-                            {
-                                float v = row[iw];
-                                if (v > best || float.IsNaN(v))
-                                {
-                                    best = v;
-                                    bestIndex = ih * width + iw;
-                                }
-                            }
-                        }
-                        output[oh * g.OutW + ow] = best;
-                        if (index != null) index[oh * g.OutW + ow] = bestIndex;
+                        MaxPoolColumns(plane, output, index, g, h0, h1, 0, vectorBegin, columnStart, columnEnd);
+                        ow = MaxPoolVectorColumns(plane, output, index, g, h0, h1, vectorBegin, vectorEnd);
                     }
+                    MaxPoolColumns(plane, output, index, g, h0, h1, ow, g.OutW, columnStart, columnEnd);
                 }
             }
         }
+    }
+
+    /// <summary>Scalar max pooling of output columns [first, end) of one row: torch's rule, strict '&gt;' keeps the first of equal maxima, NaN wins.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void MaxPoolColumns(float* plane, float* output, int* index, in Pool2dGeometry g, int h0, int h1,
+        int first, int end, int* columnStart, int* columnEnd)
+    {
+        int width = g.InW, dh = g.DilationH, dw = g.DilationW;
+        for (int ow = first; ow < end; ow++)
+        {
+            int w0 = columnStart[ow], w1 = columnEnd[ow];
+            float best = float.NegativeInfinity;
+            int bestIndex = h0 * width + w0;
+            for (int ih = h0; ih < h1; ih += dh)
+            {
+                float* row = plane + ih * width;
+                for (int iw = w0; iw < w1; iw += dw)
+                {
+                    float v = row[iw];
+                    if (v > best || float.IsNaN(v))
+                    {
+                        best = v;
+                        bestIndex = ih * width + iw;
+                    }
+                }
+            }
+            output[ow] = best;
+            if (index != null) index[ow] = bestIndex;
+        }
+    }
+
+    /// <summary>
+    /// Blocks of 16 interior output columns, the same tap order and comparison as <see cref="MaxPoolColumns"/> per lane.
+    /// Returns the first column it did not process.
+    /// </summary>
+    private static unsafe int MaxPoolVectorColumns(float* plane, float* output, int* index, in Pool2dGeometry g, int h0, int h1, int begin, int end) =>
+        g.StrideW switch
+        {
+            1 => MaxPoolVectorColumns<UnitStrideLoad>(plane, output, index, g, h0, h1, begin, end),
+            2 => MaxPoolVectorColumns<DoubleStrideLoad>(plane, output, index, g, h0, h1, begin, end),
+            _ => MaxPoolVectorColumns<GatherLoad>(plane, output, index, g, h0, h1, begin, end),
+        };
+
+    // NoInlining: inlined into the stride switch, the three loops share one frame and spill their accumulators.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static unsafe int MaxPoolVectorColumns<TLoad>(float* plane, float* output, int* index, in Pool2dGeometry g, int h0, int h1, int begin, int end)
+        where TLoad : struct, IColumnLoad
+    {
+        int width = g.InW, stride = g.StrideW, kernel = g.KernelW, dh = g.DilationH, dw = g.DilationW, pad = g.PadW;
+        var offsets = StridedColumns.LaneOffsets(stride);
+        int ow = begin;
+        for (; ow + StridedColumns.Lanes <= end; ow += StridedColumns.Lanes)
+        {
+            int w0 = ow * stride - pad;
+            var best = Vector512.Create(float.NegativeInfinity);
+            var bestIndex = offsets + Vector512.Create(h0 * width + w0);
+            for (int ih = h0; ih < h1; ih += dh)
+            {
+                int rowFirst = ih * width + w0;
+                for (int kw = 0; kw < kernel; kw++)
+                {
+                    int tap = rowFirst + kw * dw;
+                    var v = TLoad.Load(plane + tap, offsets);
+                    var take = Vector512.GreaterThan(v, best) | ~Vector512.Equals(v, v);
+                    best = Vector512.ConditionalSelect(take, v, best);
+                    bestIndex = Vector512.ConditionalSelect(take.AsInt32(), offsets + Vector512.Create(tap), bestIndex);
+                }
+            }
+            best.Store(output + ow);
+            if (index != null) bestIndex.Store(index + ow);
+        }
+        return ow;
     }
 
     public unsafe void MaxPool2dBackward(in Pool2dGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx)

@@ -29,6 +29,9 @@ public class SpatialKernelParityTests
         { 6, 7, 3, 2, 1, 2, 1, 1, 1, false },
         { 11, 6, 2, 3, 1, 1, 0, 1, 2, true },
         { 64, 80, 3, 3, 2, 2, 1, 1, 1, false },
+        { 20, 70, 3, 3, 1, 1, 1, 1, 1, false },
+        { 10, 100, 2, 3, 2, 3, 0, 1, 2, true },
+        { 9, 75, 3, 2, 2, 2, 1, 0, 1, true },
     };
 
     [Theory]
@@ -56,6 +59,27 @@ public class SpatialKernelParityTests
         AssertClose(dxSlow, dxFast, what: "max_pool2d backward");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void MaxPoolTiesAndNaNMatchReference(int stride)
+    {
+        // Three levels make most windows tie; a few NaNs must win wherever they fall.
+        var g = Pool(1, 2, 6, 90, 3, 3, stride, stride, 1, 1, 1, false);
+        var random = new Random(40);
+        var x = new float[g.Batch * g.Channels * g.InH * g.InW];
+        for (int i = 0; i < x.Length; i++) x[i] = random.Next(100) == 0 ? float.NaN : random.Next(3);
+        int outLength = g.Batch * g.Channels * g.OutH * g.OutW;
+        float[] yFast = new float[outLength], ySlow = new float[outLength];
+        int[] argFast = new int[outLength], argSlow = new int[outLength];
+        Fast.MaxPool2dForward(g, x, yFast, argFast);
+        Slow.MaxPool2dForward(g, x, ySlow, argSlow);
+        Assert.Contains(ySlow, float.IsNaN);
+        Assert.Equal(ySlow, yFast);
+        Assert.Equal(argSlow, argFast);
+    }
+
     public static TheoryData<int, int, int, int, int, int, int, int, bool, bool> AvgPoolCases => new()
     {
         // inH, inW, kH, kW, sH, sW, pH, pW, ceil, countIncludePad
@@ -70,6 +94,9 @@ public class SpatialKernelParityTests
         { 10, 11, 4, 5, 3, 2, 2, 2, true, true },
         { 10, 11, 4, 5, 3, 2, 2, 2, true, false },
         { 64, 80, 2, 2, 2, 2, 0, 0, false, true },
+        { 7, 70, 3, 3, 1, 1, 1, 1, false, false },
+        { 7, 100, 3, 4, 2, 3, 1, 2, true, false },
+        { 7, 100, 3, 4, 2, 3, 1, 2, true, true },
     };
 
     [Theory]
