@@ -1,0 +1,83 @@
+namespace SharpSeg.Data;
+
+/// <summary>
+/// Reads and writes image files with the managed codecs. <see cref="Read(string)"/> picks the decoder from the
+/// file's first bytes, not its extension, so a mislabelled file still decodes. Equivalent to
+/// <c>PIL.Image.open(p)</c> / <c>cv2.imread(p)</c> and <c>PIL.Image.save</c> in PaddleSeg's data pipeline.
+/// </summary>
+public static class ImageFile
+{
+    /// <summary>Decodes the image at <paramref name="path"/> with the default <see cref="ImageReadOptions"/>.</summary>
+    /// <exception cref="ImageFormatException">The file is corrupt, truncated or of an unknown format.</exception>
+    public static Image Read(string path) => Read(path, ImageReadOptions.Default);
+
+    /// <summary>Decodes the image at <paramref name="path"/>.</summary>
+    /// <exception cref="ImageFormatException">The file is corrupt, truncated or of an unknown format.</exception>
+    public static Image Read(string path, ImageReadOptions options) => Decode(File.ReadAllBytes(path), path, options);
+
+    /// <summary>Decodes an image from the rest of <paramref name="stream"/>.</summary>
+    /// <param name="stream">Read to its end; not closed.</param>
+    /// <param name="nameForErrors">Named in exception messages (usually the file or archive entry name).</param>
+    /// <exception cref="ImageFormatException">The data is corrupt, truncated or of an unknown format.</exception>
+    public static Image Read(Stream stream, string nameForErrors) => Read(stream, nameForErrors, ImageReadOptions.Default);
+
+    /// <summary>Decodes an image from the rest of <paramref name="stream"/> with the given options.</summary>
+    /// <exception cref="ImageFormatException">The data is corrupt, truncated or of an unknown format.</exception>
+    public static Image Read(Stream stream, string nameForErrors, ImageReadOptions options)
+    {
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), nameForErrors, options);
+    }
+
+    /// <summary>Decodes an image held in memory, choosing the codec by its first bytes.</summary>
+    /// <exception cref="ImageFormatException">The data is corrupt, truncated or of an unknown format.</exception>
+    public static Image Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageReadOptions? options = null)
+    {
+        options ??= ImageReadOptions.Default;
+        if (data.IsEmpty)
+            throw new ImageFormatException(nameForErrors, "file is empty");
+        if (PngDecoder.IsPng(data))
+            return PngDecoder.Decode(data, nameForErrors, options);
+        if (Npy.IsNpy(data))
+            return Npy.Decode(data, nameForErrors);
+        string first = Convert.ToHexString(data[..Math.Min(8, data.Length)]);
+        throw new ImageFormatException(nameForErrors, $"unrecognised image format (first bytes {first}); PNG, JPEG, BMP and NPY are supported");
+    }
+
+    /// <summary>
+    /// Writes <paramref name="image"/> as a PNG file (see <see cref="PngEncoder"/> for the accepted images).
+    /// The data goes to a temporary file in the same folder that is then renamed over <paramref name="path"/>,
+    /// so readers never see a half-written file.
+    /// </summary>
+    public static void WritePng(string path, Image image) => WritePng(path, image, PngWriteOptions.Default);
+
+    /// <summary>Writes <paramref name="image"/> as a PNG file atomically, with a palette or compression level.</summary>
+    public static void WritePng(string path, Image image, PngWriteOptions options) =>
+        WriteAtomically(path, stream => PngEncoder.Encode(image, stream, options));
+
+    /// <summary>
+    /// Writes <paramref name="image"/> as a NumPy <c>.npy</c> file atomically (see <see cref="Npy.Write"/>);
+    /// a 1-channel image becomes a 2-D array. Equivalent to <c>np.save</c>.
+    /// </summary>
+    public static void WriteNpy(string path, Image image) =>
+        WriteAtomically(path, stream => Npy.Write(image, stream));
+
+    private static void WriteAtomically(string path, Action<Stream> write)
+    {
+        string fullPath = Path.GetFullPath(path);
+        string folder = Path.GetDirectoryName(fullPath) ?? ".";
+        string temporary = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
+                write(stream);
+            File.Move(temporary, fullPath, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+}

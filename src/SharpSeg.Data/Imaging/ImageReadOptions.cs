@@ -1,0 +1,37 @@
+namespace SharpSeg.Data;
+
+/// <summary>What a decoder returns for a palette (indexed-colour) image.</summary>
+public enum PaletteMode
+{
+    /// <summary>The format's usual choice: indices for PNG (VOC-style label masks), RGB for BMP.</summary>
+    FormatDefault,
+    /// <summary>The palette indices as a 1-channel byte image, as PIL's mode <c>"P"</c> holds them.</summary>
+    Index,
+    /// <summary>The palette colours as a 3-channel RGB image, as PIL's <c>convert("RGB")</c> gives.</summary>
+    Rgb,
+}
+
+/// <summary>Order of the colour samples of 3- and 4-channel images.</summary>
+public enum ChannelOrder
+{
+    /// <summary>Red, green, blue (and alpha): PIL's order and PaddleSeg's after <c>to_rgb=True</c>.</summary>
+    Rgb,
+    /// <summary>Blue, green, red (and alpha): the order <c>cv2.imread</c> returns.</summary>
+    Bgr,
+}
+
+/// <summary>
+/// Options for <see cref="ImageFile.Read(string, ImageReadOptions)"/>. Equivalent to choosing between
+/// <c>PIL.Image.open(p)</c>, <c>.convert("RGB")</c> and <c>cv2.imread(p)</c> in a PaddleSeg pipeline.
+/// </summary>
+public sealed record ImageReadOptions
+{
+    /// <summary>The defaults: palette as the format usually returns it, RGB order.</summary>
+    public static ImageReadOptions Default { get; } = new();
+
+    /// <summary>What palette images decode to.</summary>
+    public PaletteMode Palette { get; init; } = PaletteMode.FormatDefault;
+
+    /// <summary>Order of colour samples in 3- and 4-channel results.</summary>
+    public ChannelOrder ChannelOrder { get; init; } = ChannelOrder.Rgb;
+}
