@@ -1,0 +1,160 @@
+using SharpSeg.Data.Datasets;
+using SharpSeg.Data.Transforms;
+
+namespace SharpSeg.Data.Loading;
+
+/// <summary>Settings of a <see cref="DataLoader"/>.</summary>
+/// <param name="BatchSize">Samples per batch.</param>
+/// <param name="Shuffle">Draw a new sample order every epoch (from <paramref name="Seed"/> and the epoch).</param>
+/// <param name="DropLast">Leave out a final batch smaller than <paramref name="BatchSize"/>.</param>
+/// <param name="Seed">Fixes the order and every sample's augmentation.</param>
+/// <param name="NumWorkers">Background threads building batches; 0 builds them on the caller's thread.</param>
+/// <param name="PrefetchFactor">Batches each worker may build ahead of the consumer (the queue bound is this × workers).</param>
+public sealed record DataLoaderOptions(int BatchSize = 1, bool Shuffle = false, bool DropLast = false, int Seed = 0,
+    int NumWorkers = 0, int PrefetchFactor = 2);
+
+/// <summary>
+/// Loading sample <see cref="Index"/> failed; the message names its source file and what went wrong, and
+/// <see cref="Exception.InnerException"/> holds the original error.
+/// </summary>
+public sealed class SampleLoadException(int index, string source, Exception inner)
+    : Exception($"Loading sample {index} ({source}) failed: {inner.Message}", inner)
+{
+    /// <summary>The dataset index of the failing sample.</summary>
+    public int Index { get; } = index;
+
+    /// <summary>The sample's source (its image file, for file datasets).</summary>
+    public string SampleSource { get; } = source;
+}
+
+/// <summary>
+/// Iterates a <see cref="SegDataset"/> in batches: per-epoch shuffling, <c>drop_last</c>, background workers
+/// with a bounded prefetch queue, and results that depend only on the seed, never on the worker count — sample
+/// <c>i</c> of epoch <c>e</c> is transformed with its own <see cref="Random"/> seeded from (seed, e, i).
+/// Equivalent to <c>paddle.io.DataLoader(dataset, batch_size, shuffle, drop_last, num_workers)</c> /
+/// <c>torch.utils.data.DataLoader</c> with a seeded worker init.
+/// </summary>
+public sealed class DataLoader
+{
+    /// <summary>Creates the loader.</summary>
+    public DataLoader(SegDataset dataset, DataLoaderOptions? options = null)
+    {
+        Dataset = dataset;
+        Options = options ?? new DataLoaderOptions();
+        if (Options.BatchSize <= 0 || Options.NumWorkers < 0 || Options.PrefetchFactor <= 0)
+            throw new ArgumentException(
+                $"DataLoader needs BatchSize > 0, NumWorkers ≥ 0 and PrefetchFactor > 0, got {Options}.");
+    }
+
+    /// <summary>The dataset read.</summary>
+    public SegDataset Dataset { get; }
+
+    /// <summary>The settings.</summary>
+    public DataLoaderOptions Options { get; }
+
+    /// <summary>Batches one epoch yields (<c>len(loader)</c>).</summary>
+    public int BatchesPerEpoch => Options.DropLast
+        ? Dataset.Count / Options.BatchSize
+        : (Dataset.Count + Options.BatchSize - 1) / Options.BatchSize;
+
+    /// <summary>The dataset indices in the order epoch <paramref name="epoch"/> visits them.</summary>
+    public int[] Order(int epoch)
+    {
+        var order = Enumerable.Range(0, Dataset.Count).ToArray();
+        if (Options.Shuffle)
+            new Random(SeedMixer.Mix(Options.Seed, epoch, -1)).Shuffle(order);
+        return order;
+    }
+
+    /// <summary>The seed of the <see cref="Random"/> that transforms sample <paramref name="index"/> in epoch <paramref name="epoch"/>.</summary>
+    public int SampleSeed(int epoch, int index) => SeedMixer.Mix(Options.Seed, epoch, index);
+
+    /// <summary>
+    /// The batches of epoch <paramref name="epoch"/>, in order. With workers, batches are built ahead on
+    /// background threads (at most <c>PrefetchFactor × NumWorkers</c> at a time); an error in a worker is
+    /// rethrown here as a <see cref="SampleLoadException"/> when its batch is reached. Stopping the enumeration
+    /// early stops the workers.
+    /// </summary>
+    public IEnumerable<Batch> Epoch(int epoch)
+    {
+        var order = Order(epoch);
+        int batches = BatchesPerEpoch;
+        if (Options.NumWorkers == 0)
+        {
+            for (int b = 0; b < batches; b++)
+                yield return BuildBatch(epoch, order, b);
+            yield break;
+        }
+
+        var results = new TaskCompletionSource<Batch>[batches];
+        for (int b = 0; b < batches; b++)
+            results[b] = new TaskCompletionSource<Batch>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var window = new SemaphoreSlim(Options.PrefetchFactor * Options.NumWorkers);
+        using var stop = new CancellationTokenSource();
+        int next = -1;
+        void Work()
+        {
+            while (true)
+            {
+                try
+                {
+                    window.Wait(stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                int b = Interlocked.Increment(ref next);
+                if (b >= batches)
+                {
+                    window.Release();   // lets the next waiting worker see the end too
+                    return;
+                }
+                try
+                {
+                    results[b].SetResult(BuildBatch(epoch, order, b));
+                }
+                catch (Exception error)
+                {
+                    results[b].SetException(error);
+                }
+            }
+        }
+        var workers = Enumerable.Range(0, Options.NumWorkers)
+            .Select(_ => Task.Factory.StartNew(Work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default))
+            .ToArray();
+        try
+        {
+            for (int b = 0; b < batches; b++)
+            {
+                var batch = results[b].Task.GetAwaiter().GetResult();
+                window.Release();
+                yield return batch;
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            Task.WaitAll(workers);
+        }
+    }
+
+    private Batch BuildBatch(int epoch, int[] order, int batchIndex)
+    {
+        int start = batchIndex * Options.BatchSize, count = Math.Min(Options.BatchSize, order.Length - start);
+        var samples = new SegSample[count];
+        for (int k = 0; k < count; k++)
+        {
+            int index = order[start + k];
+            try
+            {
+                samples[k] = Dataset.Get(index, new Random(SampleSeed(epoch, index)));
+            }
+            catch (Exception error)
+            {
+                throw new SampleLoadException(index, Dataset.SourceName(index), error);
+            }
+        }
+        return Batch.Collate(samples, order.AsSpan(start, count).ToArray());
+    }
+}

@@ -1,0 +1,21 @@
+namespace SharpSeg.Data.Loading;
+
+/// <summary>Derives independent, well-spread seeds from tuples of integers (SplitMix64 finalizer chained).</summary>
+internal static class SeedMixer
+{
+    public static int Mix(int seed, int a, int b = 0)
+    {
+        ulong z = Step((ulong)(uint)seed);
+        z = Step(z ^ (uint)a);
+        z = Step(z ^ (uint)b);
+        return (int)(z & int.MaxValue);
+    }
+
+    private static ulong Step(ulong z)
+    {
+        z += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}

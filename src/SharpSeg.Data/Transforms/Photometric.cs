@@ -1,0 +1,287 @@
+namespace SharpSeg.Data.Transforms;
+
+/// <summary>
+/// Standardizes each channel: <c>((x − min) / (max − min) − mean) / std</c>, with min 0 and max 255 unless
+/// given (per-band min/max serve remote-sensing data). Equivalent to <c>paddleseg.transforms.Normalize(mean, std)</c>
+/// and <c>paddlex.seg.transforms.Normalize(mean, std, min_val, max_val)</c>.
+/// </summary>
+public sealed class Normalize : ISegTransform
+{
+    /// <summary>Creates the transform; each list has one entry per channel, or one entry for every channel.</summary>
+    /// <param name="mean">Subtracted after rescaling to [0, 1] (default 0.5).</param>
+    /// <param name="std">Divides after the mean (default 0.5).</param>
+    /// <param name="minValue">Per-band value mapped to 0 (default 0).</param>
+    /// <param name="maxValue">Per-band value mapped to 1 (default 255).</param>
+    public Normalize(IReadOnlyList<float>? mean = null, IReadOnlyList<float>? std = null,
+        IReadOnlyList<float>? minValue = null, IReadOnlyList<float>? maxValue = null)
+    {
+        Mean = [.. mean ?? [0.5f, 0.5f, 0.5f]];
+        Std = [.. std ?? [0.5f, 0.5f, 0.5f]];
+        MinValue = [.. minValue ?? [0f]];
+        MaxValue = [.. maxValue ?? [255f]];
+        if (Mean.Count == 0 || Std.Count == 0 || MinValue.Count == 0 || MaxValue.Count == 0)
+            throw new ArgumentException("Normalize: mean, std, minValue and maxValue need at least one value.");
+        if (Std.Any(s => s == 0))
+            throw new ArgumentException($"Normalize: std must be non-zero, got [{string.Join(", ", Std)}].");
+    }
+
+    /// <summary>Per-channel mean.</summary>
+    public IReadOnlyList<float> Mean { get; }
+    /// <summary>Per-channel standard deviation.</summary>
+    public IReadOnlyList<float> Std { get; }
+    /// <summary>Per-band minimum.</summary>
+    public IReadOnlyList<float> MinValue { get; }
+    /// <summary>Per-band maximum.</summary>
+    public IReadOnlyList<float> MaxValue { get; }
+
+    /// <inheritdoc />
+    public void Apply(SegSample sample, Random random)
+    {
+        var image = sample.Image;
+        int channels = image.Channels;
+        Span<float> offset = stackalloc float[channels], range = stackalloc float[channels];
+        Span<float> mean = stackalloc float[channels], std = stackalloc float[channels];
+        for (int c = 0; c < channels; c++)
+        {
+            offset[c] = PerChannel(MinValue, c, channels, nameof(MinValue));
+            range[c] = PerChannel(MaxValue, c, channels, nameof(MaxValue)) - offset[c];
+            mean[c] = PerChannel(Mean, c, channels, nameof(Mean));
+            std[c] = PerChannel(Std, c, channels, nameof(Std));
+            if (range[c] == 0)
+                throw new ArgumentException($"Normalize: maxValue equals minValue for channel {c}.");
+        }
+        var result = new float[image.Pixels.Length];
+        for (int i = 0; i < result.Length; i++)
+        {
+            int c = i % channels;
+            float rescaled = (image.Pixels[i] - offset[c]) / range[c];
+            result[i] = (rescaled - mean[c]) / std[c];
+        }
+        sample.Image = new Image<float>(image.Height, image.Width, channels, result);
+    }
+
+    internal static float PerChannel(IReadOnlyList<float> values, int channel, int channels, string name) =>
+        values.Count == 1 ? values[0]
+        : values.Count == channels ? values[channel]
+        : throw new InvalidDataException($"{name} has {values.Count} values but the image has {channels} channels.");
+}
+
+/// <summary>
+/// Clamps each band to [min, max]. Equivalent to <c>paddlex.seg.transforms.Clip(min_val, max_val)</c>.
+/// </summary>
+public sealed class Clip : ISegTransform
+{
+    /// <summary>Creates the transform; one value per band, or one value for every band.</summary>
+    public Clip(IReadOnlyList<float>? minValue = null, IReadOnlyList<float>? maxValue = null)
+    {
+        MinValue = [.. minValue ?? [0f]];
+        MaxValue = [.. maxValue ?? [255f]];
+        if (MinValue.Count == 0 || MaxValue.Count == 0)
+            throw new ArgumentException("Clip: minValue and maxValue need at least one value.");
+    }
+
+    /// <summary>Per-band lower bound.</summary>
+    public IReadOnlyList<float> MinValue { get; }
+    /// <summary>Per-band upper bound.</summary>
+    public IReadOnlyList<float> MaxValue { get; }
+
+    /// <inheritdoc />
+    public void Apply(SegSample sample, Random random)
+    {
+        var image = sample.Image;
+        int channels = image.Channels;
+        var result = new float[image.Pixels.Length];
+        for (int c = 0; c < channels; c++)
+        {
+            float low = Normalize.PerChannel(MinValue, c, channels, nameof(MinValue));
+            float high = Normalize.PerChannel(MaxValue, c, channels, nameof(MaxValue));
+            if (low > high)
+                throw new ArgumentException($"Clip: minValue {low} exceeds maxValue {high} for band {c}.");
+            for (int i = c; i < result.Length; i += channels)
+                result[i] = Math.Clamp(image.Pixels[i], low, high);
+        }
+        sample.Image = new Image<float>(image.Height, image.Width, channels, result);
+    }
+}
+
+/// <summary>Kernel shapes of <see cref="RandomBlur"/>.</summary>
+public enum BlurType
+{
+    /// <summary><c>cv2.GaussianBlur(ksize, sigma=0)</c>.</summary>
+    Gaussian,
+    /// <summary><c>cv2.medianBlur</c>.</summary>
+    Median,
+    /// <summary><c>cv2.blur</c> (box filter).</summary>
+    Box,
+    /// <summary>Box below 0.3, Gaussian below 0.6, else median, per sample.</summary>
+    Random,
+}
+
+/// <summary>
+/// With probability about <see cref="Probability"/> (one in <c>int(1/prob)</c>), blurs the image (as uint8) with
+/// an odd kernel of 3–9 pixels. Equivalent to <c>paddleseg.transforms.RandomBlur(prob=0.1, blur_type='gaussian')</c>.
+/// </summary>
+public sealed class RandomBlur : ISegTransform
+{
+    /// <summary>Creates the transform.</summary>
+    public RandomBlur(double probability = 0.1, BlurType blurType = BlurType.Gaussian)
+    {
+        Sampling.CheckProbability(probability, nameof(probability));
+        Probability = probability;
+        BlurType = blurType;
+    }
+
+    /// <summary>Chance of blurring.</summary>
+    public double Probability { get; }
+    /// <summary>Kernel shape.</summary>
+    public BlurType BlurType { get; }
+
+    /// <inheritdoc />
+    public void Apply(SegSample sample, Random random)
+    {
+        int oneIn = Probability <= 0 ? 0 : Probability >= 1 ? 1 : (int)(1.0 / Probability);
+        if (oneIn == 0 || random.RandInt(oneIn) != 0)
+            return;
+        int size = random.Next(3, 10);
+        if (size % 2 != 1)
+            size++;
+        size = Math.Min(size, 9);
+        var type = BlurType;
+        if (type == BlurType.Random)
+        {
+            double select = random.NextDouble();
+            type = select < 0.3 ? BlurType.Box : select < 0.6 ? BlurType.Gaussian : BlurType.Median;
+        }
+        sample.Image = Blur(ImageOps.TruncateToByteRange(sample.Image), type, size);
+    }
+
+    /// <summary>The blur of a whole-number image with an odd kernel size, rounded back to whole numbers.</summary>
+    internal static Image<float> Blur(Image<float> image, BlurType type, int size)
+    {
+        var blurred = type switch
+        {
+            BlurType.Median => ImageOps.MedianFilter(image, size),
+            BlurType.Box => ImageOps.SeparableFilter(image, Enumerable.Repeat(1f / size, size).ToArray()),
+            _ => ImageOps.SeparableFilter(image, GaussianKernel(size)),
+        };
+        for (int i = 0; i < blurred.Pixels.Length; i++)
+            blurred.Pixels[i] = MathF.Round(Math.Clamp(blurred.Pixels[i], 0f, 255f), MidpointRounding.ToEven);
+        return blurred;
+    }
+
+    /// <summary><c>cv2.getGaussianKernel(size, 0)</c>: fixed tables up to 7 taps, else sigma 0.3((size−1)/2 − 1) + 0.8.</summary>
+    internal static float[] GaussianKernel(int size)
+    {
+        switch (size)
+        {
+            case 1: return [1f];
+            case 3: return [0.25f, 0.5f, 0.25f];
+            case 5: return [0.0625f, 0.25f, 0.375f, 0.25f, 0.0625f];
+            case 7: return [0.03125f, 0.109375f, 0.21875f, 0.28125f, 0.21875f, 0.109375f, 0.03125f];
+        }
+        double sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8;
+        var weights = new double[size];
+        for (int i = 0; i < size; i++)
+        {
+            double x = i - (size - 1) / 2.0;
+            weights[i] = Math.Exp(-x * x / (2 * sigma * sigma));
+        }
+        double sum = weights.Sum();
+        return [.. weights.Select(w => (float)(w / sum))];
+    }
+}
+
+/// <summary>
+/// Photometric jitter in random order, each part applied with its own probability: brightness, contrast and
+/// saturation by a factor in [1 − range, 1 + range] (PIL <c>ImageEnhance</c>, blending with black, the mean grey
+/// and the per-pixel grey), hue by a shift in ±<c>hueRange</c> on PIL's 0–255 HSV hue, sharpness (PIL
+/// <c>ImageFilter.SMOOTH</c> blend). Works on uint8 values like PaddleSeg (the image is truncated to 0–255 first).
+/// Equivalent to <c>paddleseg.transforms.RandomDistort(brightness_range=0.5, brightness_prob=0.5, contrast_range=0.5,
+/// contrast_prob=0.5, saturation_range=0.5, saturation_prob=0.5, hue_range=18, hue_prob=0.5, sharpness_range=0.5,
+/// sharpness_prob=0)</c>.
+/// </summary>
+public sealed class RandomDistort : ISegTransform
+{
+    /// <summary>Creates the transform.</summary>
+    public RandomDistort(double brightnessRange = 0.5, double brightnessProbability = 0.5,
+        double contrastRange = 0.5, double contrastProbability = 0.5,
+        double saturationRange = 0.5, double saturationProbability = 0.5,
+        double hueRange = 18, double hueProbability = 0.5,
+        double sharpnessRange = 0.5, double sharpnessProbability = 0)
+    {
+        Sampling.CheckProbability(brightnessProbability, nameof(brightnessProbability));
+        Sampling.CheckProbability(contrastProbability, nameof(contrastProbability));
+        Sampling.CheckProbability(saturationProbability, nameof(saturationProbability));
+        Sampling.CheckProbability(hueProbability, nameof(hueProbability));
+        Sampling.CheckProbability(sharpnessProbability, nameof(sharpnessProbability));
+        BrightnessRange = brightnessRange;
+        BrightnessProbability = brightnessProbability;
+        ContrastRange = contrastRange;
+        ContrastProbability = contrastProbability;
+        SaturationRange = saturationRange;
+        SaturationProbability = saturationProbability;
+        HueRange = hueRange;
+        HueProbability = hueProbability;
+        SharpnessRange = sharpnessRange;
+        SharpnessProbability = sharpnessProbability;
+    }
+
+    /// <summary>Brightness factor spread around 1.</summary>
+    public double BrightnessRange { get; }
+    /// <summary>Chance of a brightness change.</summary>
+    public double BrightnessProbability { get; }
+    /// <summary>Contrast factor spread around 1.</summary>
+    public double ContrastRange { get; }
+    /// <summary>Chance of a contrast change.</summary>
+    public double ContrastProbability { get; }
+    /// <summary>Saturation factor spread around 1.</summary>
+    public double SaturationRange { get; }
+    /// <summary>Chance of a saturation change.</summary>
+    public double SaturationProbability { get; }
+    /// <summary>Largest hue shift, in PIL's 0–255 hue units.</summary>
+    public double HueRange { get; }
+    /// <summary>Chance of a hue shift.</summary>
+    public double HueProbability { get; }
+    /// <summary>Sharpness factor spread around 1.</summary>
+    public double SharpnessRange { get; }
+    /// <summary>Chance of a sharpness change.</summary>
+    public double SharpnessProbability { get; }
+
+    private enum Operation { Brightness, Contrast, Saturation, Hue, Sharpness }
+
+    /// <inheritdoc />
+    public void Apply(SegSample sample, Random random)
+    {
+        int channels = sample.Image.Channels;
+        if (channels != 1 && channels != 3)
+            throw new InvalidDataException(
+                $"RandomDistort: image {sample.Source} has {channels} channels; only gray (1) or RGB (3) images can be distorted.");
+        Operation[] order = [Operation.Brightness, Operation.Contrast, Operation.Saturation, Operation.Hue, Operation.Sharpness];
+        random.Shuffle(order);
+
+        var pixels = ImageOps.TruncateToByteRange(sample.Image);
+        foreach (var operation in order)
+        {
+            var (range, probability) = operation switch
+            {
+                Operation.Brightness => (BrightnessRange, BrightnessProbability),
+                Operation.Contrast => (ContrastRange, ContrastProbability),
+                Operation.Saturation => (SaturationRange, SaturationProbability),
+                Operation.Hue => (HueRange, HueProbability),
+                _ => (SharpnessRange, SharpnessProbability),
+            };
+            if (random.NextDouble() >= probability)
+                continue;
+            double amount = operation == Operation.Hue ? random.Uniform(-range, range) : random.Uniform(1 - range, 1 + range);
+            pixels = operation switch
+            {
+                Operation.Brightness => ColorOps.Brightness(pixels, amount),
+                Operation.Contrast => ColorOps.Contrast(pixels, amount),
+                Operation.Saturation => ColorOps.Saturation(pixels, amount),
+                Operation.Hue => ColorOps.Hue(pixels, amount),
+                _ => ColorOps.Sharpness(pixels, amount),
+            };
+        }
+        sample.Image = pixels;
+    }
+}
