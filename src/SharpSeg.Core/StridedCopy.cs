@@ -6,68 +6,59 @@ internal static class StridedCopy
     /// <summary>dst (contiguous, row-major over <paramref name="shape"/>) = src viewed through offset and strides.</summary>
     public static void Gather<T>(T[] src, int offset, ReadOnlySpan<int> shape, ReadOnlySpan<int> strides, Span<T> dst)
     {
-        Coalesce(shape, strides, out var dims, out var steps);
-        int rank = dims.Length;
-        if (dst.Length == 0) return;
-        if (rank == 0)
+        var runs = new Runs(offset, shape, strides);
+        for (int written = 0; written < dst.Length; written += runs.Length, runs.Advance())
         {
-            dst[0] = src[offset];
-            return;
-        }
-        int inner = dims[rank - 1], innerStep = steps[rank - 1];
-        var index = new int[rank];
-        int position = offset, written = 0;
-        while (true)
-        {
-            if (innerStep == 1)
-                src.AsSpan(position, inner).CopyTo(dst.Slice(written, inner));
+            if (runs.Step == 1)
+                src.AsSpan(runs.Position, runs.Length).CopyTo(dst.Slice(written, runs.Length));
             else
-                for (int i = 0, p = position; i < inner; i++, p += innerStep) dst[written + i] = src[p];
-            written += inner;
-            int axis = rank - 2;
-            while (axis >= 0)
-            {
-                position += steps[axis];
-                if (++index[axis] < dims[axis]) break;
-                position -= steps[axis] * dims[axis];
-                index[axis] = 0;
-                axis--;
-            }
-            if (axis < 0) return;
+                for (int i = 0, p = runs.Position; i < runs.Length; i++, p += runs.Step) dst[written + i] = src[p];
         }
     }
 
     /// <summary>The view of dst through offset and strides = src (contiguous, row-major over <paramref name="shape"/>).</summary>
     public static void Scatter<T>(ReadOnlySpan<T> src, T[] dst, int offset, ReadOnlySpan<int> shape, ReadOnlySpan<int> strides)
     {
-        Coalesce(shape, strides, out var dims, out var steps);
-        int rank = dims.Length;
-        if (src.Length == 0) return;
-        if (rank == 0)
+        var runs = new Runs(offset, shape, strides);
+        for (int read = 0; read < src.Length; read += runs.Length, runs.Advance())
         {
-            dst[offset] = src[0];
-            return;
-        }
-        int inner = dims[rank - 1], innerStep = steps[rank - 1];
-        var index = new int[rank];
-        int position = offset, read = 0;
-        while (true)
-        {
-            if (innerStep == 1)
-                src.Slice(read, inner).CopyTo(dst.AsSpan(position, inner));
+            if (runs.Step == 1)
+                src.Slice(read, runs.Length).CopyTo(dst.AsSpan(runs.Position, runs.Length));
             else
-                for (int i = 0, p = position; i < inner; i++, p += innerStep) dst[p] = src[read + i];
-            read += inner;
-            int axis = rank - 2;
-            while (axis >= 0)
+                for (int i = 0, p = runs.Position; i < runs.Length; i++, p += runs.Step) dst[p] = src[read + i];
+        }
+    }
+
+    /// <summary>
+    /// Walks a strided view as runs along its innermost (coalesced) dimension, in row-major order: each run starts
+    /// at <see cref="Position"/> in storage and has <see cref="Length"/> elements <see cref="Step"/> apart.
+    /// </summary>
+    private ref struct Runs
+    {
+        private readonly int[] _dims, _steps, _index;
+        public int Position;
+
+        public Runs(int offset, ReadOnlySpan<int> shape, ReadOnlySpan<int> strides)
+        {
+            Coalesce(shape, strides, out _dims, out _steps);
+            if (_dims.Length == 0) (_dims, _steps) = ([1], [1]);
+            _index = new int[_dims.Length];
+            Position = offset;
+        }
+
+        public readonly int Length => _dims[^1];
+
+        public readonly int Step => _steps[^1];
+
+        public void Advance()
+        {
+            for (int axis = _dims.Length - 2; axis >= 0; axis--)
             {
-                position += steps[axis];
-                if (++index[axis] < dims[axis]) break;
-                position -= steps[axis] * dims[axis];
-                index[axis] = 0;
-                axis--;
+                Position += _steps[axis];
+                if (++_index[axis] < _dims[axis]) return;
+                Position -= _steps[axis] * _dims[axis];
+                _index[axis] = 0;
             }
-            if (axis < 0) return;
         }
     }
 
@@ -89,11 +80,6 @@ internal static class StridedCopy
                 d.Add(shape[i]);
                 s.Add(strides[i]);
             }
-        }
-        if (d.Count == 0 && shape.Length > 0)
-        {
-            d.Add(1);
-            s.Add(1);
         }
         dims = [.. d];
         steps = [.. s];
