@@ -112,6 +112,39 @@ internal static unsafe class GemmDriver
         }
     }
 
+    /// <summary>
+    /// Packs A[ci][(co, t)] = w[(co·cin + ci)·taps + t] (a convolution weight [cout, cin, taps] viewed as its transpose) in
+    /// the layout of <see cref="PackAStrided"/>: for one sliver and one co, the 6 rows × taps block is contiguous in w.
+    /// </summary>
+    public static void PackATransposedWeights(float* w, int cout, int cin, int taps, float* dst)
+    {
+        int k = cout * taps, slivers = (cin + Rows - 1) / Rows;
+        nint src = (nint)w, d = (nint)dst;
+        int pieces = Math.Clamp((int)((long)cin * k / (1 << 16)), 1, Math.Min(Engine.Threads, slivers));
+        Parallelism.Run(pieces, p => PackTransposedSlivers((float*)src, cin, taps, k, (float*)d, slivers * p / pieces, slivers * (p + 1) / pieces));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackTransposedSlivers(float* w, int cin, int taps, int k, float* dst, int sliver0, int sliver1)
+    {
+        int mPad = RoundUpRows(cin);
+        for (int k0 = 0; k0 < k; k0 += KBlock)
+        {
+            int kc = Math.Min(KBlock, k - k0);
+            for (int s = sliver0; s < sliver1; s++)
+            {
+                float* d = dst + (long)k0 * mPad + (long)s * Rows * kc;
+                int rows = Math.Min(Rows, cin - s * Rows);
+                for (int p = 0; p < kc; p++)
+                {
+                    int co = (k0 + p) / taps, t = (k0 + p) % taps;
+                    float* column = w + ((long)co * cin + s * Rows) * taps + t;
+                    for (int r = 0; r < Rows; r++) d[p * Rows + r] = r < rows ? column[r * taps] : 0f;
+                }
+            }
+        }
+    }
+
     /// <summary>Runs <paramref name="plan"/> with the micro-kernel of <paramref name="level"/>.</summary>
     public static void Run(SimdLevel level, GemmPlan plan)
     {

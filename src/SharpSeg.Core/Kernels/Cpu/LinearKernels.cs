@@ -89,16 +89,9 @@ internal sealed unsafe class LinearKernels
         fixed (float* pdy = dy, pw = w, pdx = dx)
         {
             // A of group gi is Wᵀ: row ci, column (co, ky, kx).
-            float* transposed = Scratch.Get(Scratch.Slot.Staging, (long)cinG * k);
             float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
             for (int gi = 0; gi < g.Groups; gi++)
-            {
-                float* wg = pw + (long)gi * coutG * cinG * taps;
-                for (int co = 0; co < coutG; co++)
-                    for (int ci = 0; ci < cinG; ci++)
-                        Panels.Copy(wg + ((long)co * cinG + ci) * taps, transposed + (long)ci * k + co * taps, taps);
-                GemmDriver.PackAStrided(transposed, k, 1, cinG, k, packed + gi * groupA);
-            }
+                GemmDriver.PackATransposedWeights(pw + (long)gi * coutG * cinG * taps, coutG, cinG, taps, packed + gi * groupA);
             int flipPadH = g.DilationH * (g.KernelH - 1) - g.PadH, flipPadW = g.DilationW * (g.KernelW - 1) - g.PadW;
             if (g.StrideH == 1 && ReadsInPlace(g.StrideW, g.InW) && flipPadH >= 0 && flipPadW >= 0)
             {
