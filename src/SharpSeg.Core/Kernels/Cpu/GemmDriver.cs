@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace SharpSeg.Kernels.Cpu;
 
@@ -60,6 +61,12 @@ internal static unsafe class GemmDriver
 
     private const int Rows = MicroKernels.Rows;
 
+    /// <summary>Column panels sharing each block of A.</summary>
+    private const int PanelsPerGroup = 4;
+
+    /// <summary>6-row slivers per block of A (24 × 6 rows × KBlock floats = 72 KB).</summary>
+    private const int SliversPerBlock = 24;
+
     /// <summary>Floats of packed A for an M × K operand.</summary>
     public static long PackedALength(int m, int k) => (long)RoundUpRows(m) * k;
 
@@ -95,6 +102,8 @@ internal static unsafe class GemmDriver
             {
                 float* d = dst + (long)k0 * mPad + (long)s * Rows * kc;
                 int rows = Math.Min(Rows, m - s * Rows);
+                if (rows == Rows && PackFullSliver(src + s * Rows * rowStride + k0 * kStride, rowStride, kStride, kc, m - s * Rows, d))
+                    continue;
                 for (int r = 0; r < Rows; r++)
                 {
                     if (r >= rows)
@@ -110,6 +119,34 @@ internal static unsafe class GemmDriver
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Packs one full sliver with one 8-float store per k (the two extra floats are overwritten by the next k; the last k
+    /// is written exactly so nothing spills into a sliver another thread owns). False when the layout has no fast path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool PackFullSliver(float* src, long rowStride, long kStride, int kc, int rowsLeft, float* d)
+    {
+        if (rowStride == 1 && rowsLeft >= 8)
+        {
+            // Transposed A: the 6 values of one k are adjacent (and 2 more readable rows follow).
+            for (int p = 0; p < kc - 1; p++) Vector256.Load(src + p * kStride).Store(d + p * Rows);
+        }
+        else if (kStride == 1)
+        {
+            float* r0 = src, r1 = src + rowStride, r2 = src + 2 * rowStride;
+            float* r3 = src + 3 * rowStride, r4 = src + 4 * rowStride, r5 = src + 5 * rowStride;
+            for (int p = 0; p < kc - 1; p++)
+                Vector256.Create(r0[p], r1[p], r2[p], r3[p], r4[p], r5[p], 0f, 0f).Store(d + p * Rows);
+        }
+        else
+        {
+            return false;
+        }
+        int last = kc - 1;
+        for (int r = 0; r < Rows; r++) d[last * Rows + r] = src[r * rowStride + last * kStride];
+        return true;
     }
 
     /// <summary>
@@ -168,55 +205,79 @@ internal static unsafe class GemmDriver
         int width = SimdLevels.PanelWidth(level);
         int m = plan.M, n = plan.N, k = plan.K, ldc = plan.Ldc;
         int slivers = (m + Rows - 1) / Rows, mPad = slivers * Rows;
-        float* panel = Scratch.Get(Scratch.Slot.PanelB, (long)KBlock * width);
+        long panelFloats = (long)KBlock * width;
+        float* panelBuffers = Scratch.Get(Scratch.Slot.PanelB, PanelsPerGroup * panelFloats);
         float* tile = Scratch.Get(Scratch.Slot.Tile, Rows * width);
         float* paddedInit = stackalloc float[Rows];
+        float** bases = stackalloc float*[PanelsPerGroup];
+        int* columns = stackalloc int[PanelsPerGroup];
 
-        for (long unit = unit0; unit < unit1; unit++)
+        // Units go in groups of up to PanelsPerGroup panels of one job: each block of A (SliversPerBlock slivers × one
+        // k block) is used for every panel of the group while it sits in L2, and each packed panel stays in L1 for a block.
+        for (long unit = unit0; unit < unit1;)
         {
-            int job = (int)(unit / panels);
-            int n0 = (int)(unit % panels) * width;
-            int nr = Math.Min(width, n - n0);
+            int job = (int)(unit / panels), firstPanel = (int)(unit % panels);
+            int count = (int)Math.Min(Math.Min(PanelsPerGroup, panels - firstPanel), unit1 - unit);
+            unit += count;
             float* aJob = plan.PackedA(job);
             float* cJob = plan.C(job);
             float* rowInit = plan.RowInit(job);
-
+            for (int p = 0; p < count; p++)
+            {
+                int n0 = (firstPanel + p) * width;
+                columns[p] = n0;
+                bool direct = plan.DirectRowOffsets != null && level == SimdLevel.Vector512 && n - n0 >= width;
+                bases[p] = direct ? plan.DirectBase(job, n0) : null;
+            }
             if (k == 0)
             {
-                if (!plan.Accumulate) ClearColumns(cJob, ldc, m, n0, nr, rowInit);
+                if (!plan.Accumulate)
+                    for (int p = 0; p < count; p++) ClearColumns(cJob, ldc, m, columns[p], Math.Min(width, n - columns[p]), rowInit);
                 continue;
             }
-            bool direct = plan.DirectRowOffsets != null && level == SimdLevel.Vector512 && nr == width;
-            float* bBase = direct ? plan.DirectBase(job, n0) : null;
+
             for (int k0 = 0; k0 < k; k0 += KBlock)
             {
                 int kc = Math.Min(KBlock, k - k0);
                 long* offsets = plan.DirectRowOffsets + k0;
-                if (!direct) plan.PackB(job, k0, kc, n0, nr, panel, width);
+                for (int p = 0; p < count; p++)
+                    if (bases[p] == null)
+                        plan.PackB(job, k0, kc, columns[p], Math.Min(width, n - columns[p]), panelBuffers + p * panelFloats, width);
                 TileStart start = k0 > 0 || plan.Accumulate ? TileStart.Accumulate
                     : rowInit != null ? TileStart.RowValues : TileStart.Zero;
                 float* aBlock = aJob + (long)k0 * mPad;
-                for (int s = 0; s < slivers; s++)
+                for (int s0 = 0; s0 < slivers; s0 += SliversPerBlock)
                 {
-                    int i0 = s * Rows;
-                    int mr = Math.Min(Rows, m - i0);
-                    float* ap = aBlock + (long)i0 * kc;
-                    float* cp = cJob + (long)i0 * ldc + n0;
-                    if (mr == Rows && nr == width)
+                    int s1 = Math.Min(slivers, s0 + SliversPerBlock);
+                    for (int p = 0; p < count; p++)
                     {
-                        Tile(level, direct, kc, ap, panel, bBase, offsets, cp, ldc, start, rowInit + i0);
-                        continue;
-                    }
+                        int n0 = columns[p], nr = Math.Min(width, n - n0);
+                        float* panel = panelBuffers + p * panelFloats;
+                        float* bBase = bases[p];
+                        bool direct = bBase != null;
+                        for (int s = s0; s < s1; s++)
+                        {
+                            int i0 = s * Rows;
+                            int mr = Math.Min(Rows, m - i0);
+                            float* ap = aBlock + (long)i0 * kc;
+                            float* cp = cJob + (long)i0 * ldc + n0;
+                            if (mr == Rows && nr == width)
+                            {
+                                Tile(level, direct, kc, ap, panel, bBase, offsets, cp, ldc, start, rowInit + i0);
+                                continue;
+                            }
 
-                    // Edge tile: compute the full tile into scratch, copy the valid part.
-                    if (start == TileStart.Accumulate)
-                        for (int r = 0; r < mr; r++)
-                            for (int j = 0; j < nr; j++) tile[r * width + j] = cp[(long)r * ldc + j];
-                    if (start == TileStart.RowValues)
-                        for (int r = 0; r < Rows; r++) paddedInit[r] = r < mr ? rowInit[i0 + r] : 0f;
-                    Tile(level, direct, kc, ap, panel, bBase, offsets, tile, width, start, paddedInit);
-                    for (int r = 0; r < mr; r++)
-                        for (int j = 0; j < nr; j++) cp[(long)r * ldc + j] = tile[r * width + j];
+                            // Edge tile: compute the full tile into scratch, copy the valid part.
+                            if (start == TileStart.Accumulate)
+                                for (int r = 0; r < mr; r++)
+                                    for (int j = 0; j < nr; j++) tile[r * width + j] = cp[(long)r * ldc + j];
+                            if (start == TileStart.RowValues)
+                                for (int r = 0; r < Rows; r++) paddedInit[r] = r < mr ? rowInit[i0 + r] : 0f;
+                            Tile(level, direct, kc, ap, panel, bBase, offsets, tile, width, start, paddedInit);
+                            for (int r = 0; r < mr; r++)
+                                for (int j = 0; j < nr; j++) cp[(long)r * ldc + j] = tile[r * width + j];
+                        }
+                    }
                 }
             }
         }
