@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace SharpSeg.Kernels.Cpu;
 
 /// <summary>
@@ -131,6 +133,22 @@ internal sealed unsafe class LinearKernels
                 return;
             }
             float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
+
+            // With contiguous 16-pixel runs, B panels are gathered from a zero-padded copy of x and transposed in registers.
+            bool gather = Level == SimdLevel.Vector512 && g.StrideW == 1 && g.OutW % 16 == 0;
+            PaddedPlanes padded = default;
+            long* offsets = null;
+            if (gather)
+            {
+                padded = new PaddedPlanes(px, g.Batch * g.InChannels, g.InH, g.InW, g.PadH, g.PadW);
+                int columns = g.InChannelsPerGroup * g.KernelH * g.KernelW, taps = g.KernelH * g.KernelW;
+                offsets = (long*)Scratch.Get(Scratch.Slot.Offsets, 2L * columns);
+                for (int column = 0; column < columns; column++)
+                {
+                    int ci = column / taps, ky = column % taps / g.KernelW, kx = column % g.KernelW;
+                    offsets[column] = ci * padded.PlaneLength + (long)ky * g.DilationH * padded.Pitch + kx * g.DilationW;
+                }
+            }
             for (int b = 0; b < g.Batch; b++)
             {
                 // Images run one after another so that every dw element sums over the batch in a fixed order.
@@ -139,7 +157,12 @@ internal sealed unsafe class LinearKernels
                     float* dyGroup = pdy + ((long)b * g.OutChannels + gi * coutG) * pixels;
                     GemmDriver.PackAStrided(dyGroup, pixels, 1, coutG, pixels, packed + gi * groupA);
                 }
-                GemmDriver.Run(Level, new ConvWeightPlan(g, b, px, packed, groupA, pdw, Level) { Accumulate = b > 0 });
+                GemmDriver.Run(Level, new ConvWeightPlan(g, b, px, packed, groupA, pdw, Level)
+                {
+                    Accumulate = b > 0,
+                    Padded = padded,
+                    ColumnOffsets = offsets,
+                });
             }
         }
     }
@@ -300,14 +323,49 @@ internal sealed unsafe class LinearKernels
 
         public override int Ldc => N;
 
+        public PaddedPlanes Padded { get; init; }
+
+        /// <summary>When set, offset of each weight column's row in the padded input (see <see cref="PackGathered"/>).</summary>
+        public long* ColumnOffsets { get; init; }
+
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
+            if (ColumnOffsets != null)
+            {
+                PackGathered(job, k0, kc, n0, nr, dst, width);
+                return;
+            }
             float* xGroup = x + ((long)image * g.InChannels + job * g.InChannelsPerGroup) * g.InH * g.InW;
             const int ld = GemmDriver.KBlock;
             float* staging = Scratch.Get(Scratch.Slot.Staging, (long)width * ld);
             Panels.ForwardRows(g, xGroup, n0, nr, k0, kc, staging, ld);
             for (int r = nr; r < width; r++) Panels.Zero(staging + (long)r * ld, kc);
             Panels.Transpose(level, staging, ld, width, kc, dst, width);
+        }
+
+        /// <summary>
+        /// B[p][j] = padded x at column j's offset plus pixel p's position: 16 pixels of one output row by 16 columns at a
+        /// time, loaded in place and transposed in registers (output rows are a multiple of 16 pixels).
+        /// </summary>
+        private void PackGathered(int job, int k0, int kc, int n0, int nr, float* dst, int width)
+        {
+            float* imageBase = Padded.Data + ((long)image * g.InChannels + job * g.InChannelsPerGroup) * Padded.PlaneLength;
+            long* columns = ColumnOffsets + n0;
+            Vector512<float>* v = stackalloc Vector512<float>[16];
+            int p = 0;
+            for (; p + 16 <= kc; p += 16)
+            {
+                int pixel = k0 + p, oy = pixel / g.OutW, ox = pixel % g.OutW;
+                float* pixelBase = imageBase + (long)oy * g.StrideH * Padded.Pitch + ox;
+                for (int j = 0; j < width; j += 16)
+                    Panels.GatherTransposed16(pixelBase, columns + j, Math.Clamp(nr - j, 0, 16), dst + (long)p * width + j, width, v);
+            }
+            for (; p < kc; p++)
+            {
+                int pixel = k0 + p, oy = pixel / g.OutW, ox = pixel % g.OutW;
+                float* pixelBase = imageBase + (long)oy * g.StrideH * Padded.Pitch + ox;
+                for (int j = 0; j < width; j++) dst[(long)p * width + j] = j < nr ? pixelBase[columns[j]] : 0f;
+            }
         }
     }
 }
