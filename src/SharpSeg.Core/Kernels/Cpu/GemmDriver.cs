@@ -172,11 +172,25 @@ internal static unsafe class GemmDriver
             {
                 float* d = dst + (long)k0 * mPad + (long)s * Rows * kc;
                 int rows = Math.Min(Rows, cin - s * Rows);
+                int co = k0 / taps, t = k0 % taps;
                 for (int p = 0; p < kc; p++)
                 {
-                    int co = (k0 + p) / taps, t = (k0 + p) % taps;
                     float* column = w + ((long)co * cin + s * Rows) * taps + t;
-                    for (int r = 0; r < Rows; r++) d[p * Rows + r] = r < rows ? column[r * taps] : 0f;
+                    if (rows == Rows && p < kc - 1)
+                    {
+                        // One 8-float store per k; its two extra floats are overwritten by the next k.
+                        Vector256.Create(column[0], column[taps], column[2 * taps], column[3 * taps], column[4 * taps],
+                            column[5 * taps], 0f, 0f).Store(d + p * Rows);
+                    }
+                    else
+                    {
+                        for (int r = 0; r < Rows; r++) d[p * Rows + r] = r < rows ? column[r * taps] : 0f;
+                    }
+                    if (++t == taps)
+                    {
+                        t = 0;
+                        co++;
+                    }
                 }
             }
         }
