@@ -78,10 +78,10 @@ internal static unsafe class GemmDriver
     /// Packs A[i][p] = src[i·rowStride + p·kStride] (i &lt; m, p &lt; k): for each k block of <see cref="KBlock"/>, for each
     /// 6-row sliver, kc × 6 floats (row-fastest), rows past m zero. Slivers are spread over the engine's threads.
     /// </summary>
-    public static void PackAStrided(float* src, long rowStride, long kStride, int m, int k, float* dst)
+    public static void PackAStrided(float* src, long rowStride, long kStride, int m, int k, float* dst, bool parallel = true)
     {
         int slivers = (m + Rows - 1) / Rows;
-        int pieces = (int)Math.Min(Engine.Threads, Math.Max(1, (long)m * k / (1 << 16)));
+        int pieces = parallel ? (int)Math.Min(Engine.Threads, Math.Max(1, (long)m * k / (1 << 16))) : 1;
         pieces = Math.Min(pieces, slivers);
         if (pieces <= 1)
         {
@@ -213,6 +213,15 @@ internal static unsafe class GemmDriver
             return;
         }
         Parallelism.Run(pieces, p => RunUnits(level, plan, panels, units * p / pieces, units * (p + 1) / pieces));
+    }
+
+    /// <summary>Runs all of <paramref name="plan"/> on the calling thread (inside a caller's own split of the work).</summary>
+    public static void RunOnThisThread(SimdLevel level, GemmPlan plan)
+    {
+        if (plan.M == 0 || plan.N == 0 || plan.Jobs == 0) return;
+        int width = SimdLevels.PanelWidth(level);
+        int panels = (plan.N + width - 1) / width;
+        RunUnits(level, plan, panels, 0, (long)plan.Jobs * panels);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

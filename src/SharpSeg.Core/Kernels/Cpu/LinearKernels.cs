@@ -149,6 +149,13 @@ internal sealed unsafe class LinearKernels
                     offsets[column] = ci * padded.PlaneLength + (long)ky * g.DilationH * padded.Pitch + kx * g.DilationW;
                 }
             }
+            int width = SimdLevels.PanelWidth(Level), threads = Engine.Threads;
+            long units = (long)g.Groups * ((g.InChannelsPerGroup * g.KernelH * g.KernelW + width - 1) / width);
+            if (threads > 1 && units < 4L * threads && g.Flops > 1e7)
+            {
+                WeightGradientSplitOverPixels(g, px, pdy, pdw, padded, offsets, threads);
+                return;
+            }
             for (int b = 0; b < g.Batch; b++)
             {
                 // Images run one after another so that every dw element sums over the batch in a fixed order.
@@ -157,7 +164,7 @@ internal sealed unsafe class LinearKernels
                     float* dyGroup = pdy + ((long)b * g.OutChannels + gi * coutG) * pixels;
                     GemmDriver.PackAStrided(dyGroup, pixels, 1, coutG, pixels, packed + gi * groupA);
                 }
-                GemmDriver.Run(Level, new ConvWeightPlan(g, b, px, packed, groupA, pdw, Level)
+                GemmDriver.Run(Level, new ConvWeightPlan(g, b, 0, pixels, px, packed, groupA, pdw, Level)
                 {
                     Accumulate = b > 0,
                     Padded = padded,
@@ -165,6 +172,59 @@ internal sealed unsafe class LinearKernels
                 });
             }
         }
+    }
+
+    /// <summary>
+    /// Too few weight columns to share out: each thread reduces a fixed contiguous range of (image, pixel) into a private
+    /// dw (thread 0 straight into <paramref name="dw"/>), and the partial sums are added in thread order.
+    /// </summary>
+    private void WeightGradientSplitOverPixels(in Conv2dGeometry g, float* x, float* dy, float* dw, PaddedPlanes padded, long* offsets, int pieces)
+    {
+        long pixels = (long)g.OutH * g.OutW, total = g.Batch * pixels, length = g.WeightLength;
+        float* partials = Scratch.Get(Scratch.Slot.Partials, (pieces - 1) * length);
+        var geometry = g;
+        nint xp = (nint)x, dyp = (nint)dy, dwp = (nint)dw, partialsPointer = (nint)partials, offsetsPointer = (nint)offsets;
+
+        // Range boundaries fall on multiples of 16 pixels (whole 16-pixel runs for the gathered panels).
+        long Boundary(int piece) => piece == pieces ? total : total * piece / pieces & ~15L;
+        Parallelism.Run(pieces, piece => WeightGradientRange(geometry, (float*)xp, (float*)dyp,
+            piece == 0 ? (float*)dwp : (float*)partialsPointer + (piece - 1) * length,
+            Boundary(piece), Boundary(piece + 1), padded, (long*)offsetsPointer));
+        for (int piece = 1; piece < pieces; piece++)
+        {
+            var partial = new ReadOnlySpan<float>(partials + (piece - 1) * length, (int)length);
+            var sum = new Span<float>(dw, (int)length);
+            System.Numerics.Tensors.TensorPrimitives.Add(sum, partial, sum);
+        }
+    }
+
+    /// <summary>dw_target = Σ over the flattened (image, pixel) range [start, end), on the calling thread.</summary>
+    private void WeightGradientRange(in Conv2dGeometry g, float* x, float* dy, float* target, long start, long end,
+        PaddedPlanes padded, long* offsets)
+    {
+        int coutG = g.OutChannelsPerGroup, pixels = g.OutH * g.OutW;
+        bool first = true;
+        for (long s = start; s < end;)
+        {
+            int image = (int)(s / pixels), pixel0 = (int)(s % pixels);
+            int count = (int)Math.Min(end - s, pixels - pixel0);
+            long groupA = GemmDriver.PackedALength(coutG, count);
+            float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
+            for (int gi = 0; gi < g.Groups; gi++)
+            {
+                float* dyGroup = dy + ((long)image * g.OutChannels + gi * coutG) * pixels + pixel0;
+                GemmDriver.PackAStrided(dyGroup, pixels, 1, coutG, count, packed + gi * groupA, parallel: false);
+            }
+            GemmDriver.RunOnThisThread(Level, new ConvWeightPlan(g, image, pixel0, count, x, packed, groupA, target, Level)
+            {
+                Accumulate = !first,
+                Padded = padded,
+                ColumnOffsets = offsets,
+            });
+            first = false;
+            s += count;
+        }
+        if (first) new Span<float>(target, (int)g.WeightLength).Clear();
     }
 
     /// <summary>
@@ -314,8 +374,9 @@ internal sealed unsafe class LinearKernels
     /// Weight gradient of one image, one job per group: dW_g (+)= dY_g · im2col(X_g)ᵀ, reducing over pixels. The B panel
     /// is an im2col tile (rows = weight columns) transposed in registers.
     /// </summary>
-    private sealed class ConvWeightPlan(Conv2dGeometry g, int image, float* x, float* packedA, long groupA, float* dw, SimdLevel level)
-        : GemmPlan(g.OutChannelsPerGroup, g.InChannelsPerGroup * g.KernelH * g.KernelW, g.OutH * g.OutW, g.Groups)
+    private sealed class ConvWeightPlan(Conv2dGeometry g, int image, int pixelStart, int pixelCount, float* x, float* packedA,
+        long groupA, float* dw, SimdLevel level)
+        : GemmPlan(g.OutChannelsPerGroup, g.InChannelsPerGroup * g.KernelH * g.KernelW, pixelCount, g.Groups)
     {
         public override float* PackedA(int job) => packedA + job * groupA;
 
@@ -338,7 +399,7 @@ internal sealed unsafe class LinearKernels
             float* xGroup = x + ((long)image * g.InChannels + job * g.InChannelsPerGroup) * g.InH * g.InW;
             const int ld = GemmDriver.KBlock;
             float* staging = Scratch.Get(Scratch.Slot.Staging, (long)width * ld);
-            Panels.ForwardRows(g, xGroup, n0, nr, k0, kc, staging, ld);
+            Panels.ForwardRows(g, xGroup, n0, nr, pixelStart + k0, kc, staging, ld);
             for (int r = nr; r < width; r++) Panels.Zero(staging + (long)r * ld, kc);
             Panels.Transpose(level, staging, ld, width, kc, dst, width);
         }
@@ -355,14 +416,14 @@ internal sealed unsafe class LinearKernels
             int p = 0;
             for (; p + 16 <= kc; p += 16)
             {
-                int pixel = k0 + p, oy = pixel / g.OutW, ox = pixel % g.OutW;
+                int pixel = pixelStart + k0 + p, oy = pixel / g.OutW, ox = pixel % g.OutW;
                 float* pixelBase = imageBase + (long)oy * g.StrideH * Padded.Pitch + ox;
                 for (int j = 0; j < width; j += 16)
                     Panels.GatherTransposed16(pixelBase, columns + j, Math.Clamp(nr - j, 0, 16), dst + (long)p * width + j, width, v);
             }
             for (; p < kc; p++)
             {
-                int pixel = k0 + p, oy = pixel / g.OutW, ox = pixel % g.OutW;
+                int pixel = pixelStart + k0 + p, oy = pixel / g.OutW, ox = pixel % g.OutW;
                 float* pixelBase = imageBase + (long)oy * g.StrideH * Padded.Pitch + ox;
                 for (int j = 0; j < width; j++) dst[(long)p * width + j] = j < nr ? pixelBase[columns[j]] : 0f;
             }
