@@ -221,6 +221,17 @@ public class LinearKernelParityTests
             for (int which = 0; which < 3; which++)
                 Assert.Equal(Run(which), Run(which));
         }
+
+        const int m = 200, n = 300, k = 700;
+        var a = Random(m * k, 4);
+        var b = Random(k * n, 5);
+        float[] Product()
+        {
+            var c = new float[m * n];
+            CpuKernels.Instance.Gemm(false, true, m, n, k, a, k, b, k, c, n, accumulate: false);
+            return c;
+        }
+        Assert.Equal(Product(), Product());
     }
 
     private static float[] Random(int length, int seed)
