@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpSeg.Kernels;
 
@@ -59,6 +60,7 @@ internal sealed partial class CpuKernels
             scale[c] = invStd[c] * (gamma.IsEmpty ? 1f : gamma[c]);
             shift[c] = (beta.IsEmpty ? 0f : beta[c]) - mean[c] * scale[c];
         }
+        bool streaming = y.Length >= StreamingStoreThreshold;
         fixed (float* px = x, py = y)
         {
             nint xp = (nint)px, yp = (nint)py;
@@ -67,8 +69,10 @@ internal sealed partial class CpuKernels
                 for (long p = s; p < e; p++)
                 {
                     int c = (int)(p % channels);
-                    VectorLoops.ScaleShift((float*)xp + p * plane, (float*)yp + p * plane, plane, scale[c], shift[c], relu);
+                    if (streaming) VectorLoops.ScaleShiftStreaming((float*)xp + p * plane, (float*)yp + p * plane, plane, scale[c], shift[c], relu);
+                    else VectorLoops.ScaleShift((float*)xp + p * plane, (float*)yp + p * plane, plane, scale[c], shift[c], relu);
                 }
+                if (streaming) Sse.StoreFence();
             });
         }
     }

@@ -7,12 +7,17 @@ namespace SharpSeg.Kernels;
 
 internal sealed partial class CpuKernels
 {
+    // Outputs of at least this many floats (32 MB, a large L3) cannot stay in cache for the next op anyway: they are
+    // written with non-temporal stores, which skip reading every output line before overwriting it.
+    private const long StreamingStoreThreshold = 8L << 20;
+
     public unsafe void BilinearForward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
         ReadOnlySpan<float> x, Span<float> y)
     {
         var rows = ResampleTaps.Linear(inH, outH, alignCorners, scaleH);
         var columns = ResampleTaps.Linear(inW, outW, alignCorners, scaleW);
         long perPlane = (long)outH * outW + (long)inH * inW;
+        bool streaming = y.Length >= StreamingStoreThreshold;
         fixed (float* px = x, py = y)
         {
             nint xp = (nint)px, yp = (nint)py;
@@ -24,7 +29,8 @@ internal sealed partial class CpuKernels
                 {
                     fixed (float* rowBuffer = buffer)
                         for (long p = s; p < e; p++)
-                            BilinearPlane((float*)xp + p * inH * inW, (float*)yp + p * outH * outW, inH, inW, outH, outW, rows, columns, rowBuffer);
+                            BilinearPlane((float*)xp + p * inH * inW, (float*)yp + p * outH * outW, inH, inW, outH, outW, rows, columns, rowBuffer, streaming);
+                    if (streaming) Sse.StoreFence();
                 }
                 finally
                 {
@@ -36,7 +42,7 @@ internal sealed partial class CpuKernels
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void BilinearPlane(float* x, float* y, int inH, int inW, int outH, int outW,
-        ResampleTaps rows, ResampleTaps columns, float* rowBuffer)
+        ResampleTaps rows, ResampleTaps columns, float* rowBuffer, bool streaming)
     {
         float* slotA = rowBuffer, slotB = rowBuffer + outW;
         int tagA = -1, tagB = -1;
@@ -67,7 +73,8 @@ internal sealed partial class CpuKernels
                 }
                 float* topRow = tagA == top ? slotA : slotB;
                 float* bottomRow = tagA == bottom ? slotA : slotB;
-                VectorLoops.Blend(topRow, bottomRow, y + (long)oh * outW, outW, rows.LowWeight[oh], rows.HighWeight[oh]);
+                if (streaming) VectorLoops.BlendStreaming(topRow, bottomRow, y + (long)oh * outW, outW, rows.LowWeight[oh], rows.HighWeight[oh]);
+                else VectorLoops.Blend(topRow, bottomRow, y + (long)oh * outW, outW, rows.LowWeight[oh], rows.HighWeight[oh]);
             }
         }
     }

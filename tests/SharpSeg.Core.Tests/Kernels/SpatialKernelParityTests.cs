@@ -185,6 +185,18 @@ public class SpatialKernelParityTests
         AssertClose(dxSlow, dxFast, rtol: 1e-4f, atol: 1e-5f, what: "bilinear backward");
     }
 
+    [Fact]
+    public void BilinearLargeOutputWithStreamingStoresMatchesReference()
+    {
+        // Over 8M output floats, the fast kernel switches to non-temporal stores; an odd width misaligns most rows.
+        const int planes = 1, inH = 50, inW = 37, outH = 4099, outW = 2053;
+        var x = Random(planes * inH * inW, 41);
+        float[] yFast = new float[planes * outH * outW], ySlow = new float[yFast.Length];
+        Fast.BilinearForward(planes, inH, inW, outH, outW, false, 0, 0, x, yFast);
+        Slow.BilinearForward(planes, inH, inW, outH, outW, false, 0, 0, x, ySlow);
+        AssertClose(ySlow, yFast, what: "bilinear, streaming stores");
+    }
+
     public static TheoryData<int, int, int, int, double, double> NearestCases => new()
     {
         { 5, 7, 10, 21, 0, 0 },
@@ -248,6 +260,19 @@ public class SpatialKernelParityTests
         Slow.ChannelNormalize(batch, channels, plane, x, mean, invStd, gamma, beta, relu, ySlow);
         AssertClose(ySlow, yFast, rtol: 1e-5f, atol: 1e-5f, what: "channel normalize");
         if (relu) Assert.All(yFast, v => Assert.True(v >= 0));
+    }
+
+    [Fact]
+    public void ChannelNormalizeLargeOutputWithStreamingStoresMatchesReference()
+    {
+        // Over 8M output floats, the fast kernel switches to non-temporal stores; an odd plane misaligns the planes.
+        const int batch = 1, channels = 3, plane = 2_800_001;
+        var x = Random(batch * channels * plane, 42, 3f);
+        float[] mean = [0.1f, -0.2f, 0.3f], invStd = [1.5f, 0.5f, 2f], gamma = [1f, -2f, 0.5f], beta = [0f, 0.1f, -0.1f];
+        float[] yFast = new float[x.Length], ySlow = new float[x.Length];
+        Fast.ChannelNormalize(batch, channels, plane, x, mean, invStd, gamma, beta, true, yFast);
+        Slow.ChannelNormalize(batch, channels, plane, x, mean, invStd, gamma, beta, true, ySlow);
+        AssertClose(ySlow, yFast, rtol: 1e-5f, atol: 1e-5f, what: "channel normalize, streaming stores");
     }
 
     [Theory]
