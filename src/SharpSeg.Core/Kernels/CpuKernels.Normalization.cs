@@ -49,8 +49,16 @@ internal sealed partial class CpuKernels
         }
     }
 
-    public unsafe void ChannelNormalize(int batch, int channels, int plane, ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
-        ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, bool relu, Span<float> y)
+    public void ChannelNormalize(int batch, int channels, int plane, ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
+        ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, bool relu, Span<float> y) =>
+        ChannelNormalize(batch, channels, plane, x, mean, invStd, gamma, beta, relu, y, y.Length >= StreamingStoreThreshold);
+
+    /// <summary>
+    /// <see cref="ChannelNormalize(int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, bool, Span{float})"/>
+    /// with the store kind chosen by the caller (tests).
+    /// </summary>
+    internal unsafe void ChannelNormalize(int batch, int channels, int plane, ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
+        ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, bool relu, Span<float> y, bool streaming)
     {
         // torch's form: y = x·α + β with α = invStd·γ and β = beta − mean·α (batch_norm_cpu_collect_linear_and_constant_terms).
         var scale = new float[channels];
@@ -60,7 +68,6 @@ internal sealed partial class CpuKernels
             scale[c] = invStd[c] * (gamma.IsEmpty ? 1f : gamma[c]);
             shift[c] = (beta.IsEmpty ? 0f : beta[c]) - mean[c] * scale[c];
         }
-        bool streaming = y.Length >= StreamingStoreThreshold;
         fixed (float* px = x, py = y)
         {
             nint xp = (nint)px, yp = (nint)py;

@@ -11,13 +11,17 @@ internal sealed partial class CpuKernels
     // written with non-temporal stores, which skip reading every output line before overwriting it.
     private const long StreamingStoreThreshold = 8L << 20;
 
-    public unsafe void BilinearForward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
-        ReadOnlySpan<float> x, Span<float> y)
+    public void BilinearForward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
+        ReadOnlySpan<float> x, Span<float> y) =>
+        BilinearForward(planes, inH, inW, outH, outW, alignCorners, scaleH, scaleW, x, y, y.Length >= StreamingStoreThreshold);
+
+    /// <summary><see cref="BilinearForward(int, int, int, int, int, bool, double, double, ReadOnlySpan{float}, Span{float})"/> with the store kind chosen by the caller (tests).</summary>
+    internal unsafe void BilinearForward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
+        ReadOnlySpan<float> x, Span<float> y, bool streaming)
     {
         var rows = ResampleTaps.Linear(inH, outH, alignCorners, scaleH);
         var columns = ResampleTaps.Linear(inW, outW, alignCorners, scaleW);
         long perPlane = (long)outH * outW + (long)inH * inW;
-        bool streaming = y.Length >= StreamingStoreThreshold;
         fixed (float* px = x, py = y)
         {
             nint xp = (nint)px, yp = (nint)py;
