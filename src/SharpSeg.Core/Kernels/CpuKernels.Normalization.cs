@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics.X86;
 
 namespace SharpSeg.Kernels;
 
@@ -79,7 +78,7 @@ internal sealed partial class CpuKernels
                     if (streaming) VectorLoops.ScaleShiftStreaming((float*)xp + p * plane, (float*)yp + p * plane, plane, scale[c], shift[c], relu);
                     else VectorLoops.ScaleShift((float*)xp + p * plane, (float*)yp + p * plane, plane, scale[c], shift[c], relu);
                 }
-                if (streaming) Sse.StoreFence();
+                if (streaming) VectorLoops.FenceStreamingStores();
             });
         }
     }

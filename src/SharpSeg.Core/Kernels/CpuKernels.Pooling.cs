@@ -141,11 +141,20 @@ internal sealed partial class CpuKernels
                     float* grad = (float*)dyp + p * outPlane;
                     int* index = (int*)ap + p * outPlane;
                     new Span<float>(plane, inPlane).Clear();
-                    for (int o = 0; o < outPlane; o++) plane[index[o]] += grad[o];
+                    for (int o = 0; o < outPlane; o++)
+                    {
+                        // The indices come from the caller: check them rather than write through a wild pointer.
+                        int at = index[o];
+                        if ((uint)at >= (uint)inPlane) ThrowArgmaxOutOfRange(at, inPlane, p * outPlane + o);
+                        plane[at] += grad[o];
+                    }
                 }
             });
         }
     }
+
+    private static void ThrowArgmaxOutOfRange(int index, int inPlane, long position) =>
+        throw new ArgumentOutOfRangeException("argmax", $"max_pool2d backward: argmax[{position}] = {index} is outside the input plane of {inPlane} elements");
 
     public unsafe void AvgPool2dForward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)
     {

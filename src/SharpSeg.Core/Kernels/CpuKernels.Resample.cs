@@ -34,7 +34,7 @@ internal sealed partial class CpuKernels
                     fixed (float* rowBuffer = buffer)
                         for (long p = s; p < e; p++)
                             BilinearPlane((float*)xp + p * inH * inW, (float*)yp + p * outH * outW, inH, inW, outH, outW, rows, columns, rowBuffer, streaming);
-                    if (streaming) Sse.StoreFence();
+                    if (streaming) VectorLoops.FenceStreamingStores();
                 }
                 finally
                 {

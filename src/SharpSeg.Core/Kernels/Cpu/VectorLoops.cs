@@ -238,6 +238,12 @@ internal static unsafe class VectorLoops
         for (; i < n; i++) y[i] = MathF.FusedMultiplyAdd(b[i], wb, a[i] * wa);
     }
 
+    /// <summary>Orders the non-temporal stores of this thread before its later stores (they are weakly ordered on x86).</summary>
+    public static void FenceStreamingStores()
+    {
+        if (Sse.IsSupported) Sse.StoreFence();
+    }
+
     /// <summary>y += x·w.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddScaled(float* x, float* y, int n, float w)
