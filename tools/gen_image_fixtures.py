@@ -227,16 +227,39 @@ def jpeg_fixtures():
     # cjpeg (libjpeg-turbo) for what Pillow cannot ask for: restart intervals, 4:4:0 and 4:1:1 sampling.
     ppm = os.path.join(OUT, "source.ppm")
     Image.fromarray(img).save(ppm)
+    # One scan per component: a sequential but non-interleaved file.
+    scans = os.path.join(OUT, "scans.txt")
+    with open(scans, "w") as f:
+        f.write("0: 0 63 0 0;\n1: 0 63 0 0;\n2: 0 63 0 0;\n")
     for name, args in [
         ("jpg_420_restart3", ["-sample", "2x2", "-restart", "3B"]),
         ("jpg_444_restart1row", ["-sample", "1x1", "-restart", "1"]),
         ("jpg_420_progressive_restart2", ["-sample", "2x2", "-progressive", "-restart", "2B"]),
         ("jpg_440", ["-sample", "1x2"]),
         ("jpg_411", ["-sample", "4x1"]),
+        ("jpg_444_sequential_scans", ["-sample", "1x1", "-scans", scans]),
+        ("jpg_420_16bit_quant", ["-quality", "3", "-sample", "2x2"]),
+        ("jpg_gray_progressive_restart", ["-grayscale", "-progressive", "-restart", "1"]),
     ]:
-        subprocess.run(["cjpeg", "-quality", "85", *args, "-outfile", os.path.join(OUT, name + ".jpg"), ppm], check=True)
+        quality = [] if "-quality" in args else ["-quality", "85"]
+        subprocess.run(["cjpeg", *quality, *args, "-outfile", os.path.join(OUT, name + ".jpg"), ppm], check=True)
         record(name)
+    subprocess.run(["cjpeg", "-arithmetic", "-outfile", os.path.join(OUT, "unsupported_arithmetic.jpg"), ppm], check=True)
     os.remove(ppm)
+    os.remove(scans)
+
+    # EXIF orientation 6 (rotate 90° clockwise to display): decoded as stored unless asked.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    small = smooth_rgb(11, 13, 8)
+    Image.fromarray(small).save(os.path.join(OUT, "jpg_exif_orientation6.jpg"), quality=90, exif=exif.tobytes())
+    record("jpg_exif_orientation6")
+    from PIL import ImageOps
+    for orientation in range(1, 9):
+        exif[0x0112] = orientation
+        name = f"exif_orientation{orientation}"
+        Image.fromarray(small).save(os.path.join(OUT, name + ".jpg"), quality=90, exif=exif.tobytes())
+        save_expected(name, np.asarray(ImageOps.exif_transpose(Image.open(os.path.join(OUT, name + ".jpg")))))
 
 
 # ---------------------------------------------------------------- BMP

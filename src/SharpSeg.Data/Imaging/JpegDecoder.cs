@@ -5,10 +5,12 @@ namespace SharpSeg.Data;
 
 /// <summary>
 /// Decodes JPEG files (ITU-T T.81): baseline and extended sequential and progressive Huffman processes with
-/// 8-bit samples, any 1–4 sampling factors, restart intervals. Colour images come back as 3-channel RGB
+/// 8-bit samples, sampling factors 1–4 that divide the largest (4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1, …),
+/// restart intervals. Colour images come back as 3-channel RGB
 /// <see cref="Image{T}"/> of <see cref="byte"/>, grayscale as 1 channel. Reproduces libjpeg-turbo's defaults
 /// (accurate integer IDCT, "fancy" triangle-filter chroma upsampling, fixed-point YCbCr→RGB), so results match
-/// <c>np.asarray(PIL.Image.open(p))</c> and <c>cv2.imread</c> (after BGR→RGB). EXIF orientation is not applied.
+/// <c>np.asarray(PIL.Image.open(p))</c> and <c>cv2.imread(p, IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION)</c> (after BGR→RGB).
+/// EXIF orientation is applied only when <see cref="ImageReadOptions.ApplyExifOrientation"/> asks.
 /// </summary>
 /// <remarks>
 /// The per-sample loops are marked for full optimization up front: each runs only a few calls per image, so
@@ -88,6 +90,7 @@ public static class JpegDecoder
         private int _width, _height, _maxH, _maxV, _mcusPerLine, _mcusPerColumn;
         private bool _progressive, _haveFrame, _sawJfif;
         private int _adobeTransform = -1;
+        private int _orientation = 1;
         private int _restartInterval;
         private int _scanCount;
         private int _eobRun;
@@ -149,6 +152,9 @@ public static class JpegDecoder
                         break;
                     case 0xE0:
                         _sawJfif |= segment.StartsWith("JFIF\0"u8);
+                        break;
+                    case 0xE1 when _orientation == 1:
+                        _orientation = ExifOrientation.Read(segment);
                         break;
                     case 0xEE:
                         if (segment.Length >= 12 && segment.StartsWith("Adobe"u8))
@@ -476,6 +482,12 @@ public static class JpegDecoder
         }
 
         private Image Output()
+        {
+            var image = Reconstruct();
+            return options.ApplyExifOrientation ? ExifOrientation.Apply(image, _orientation) : image;
+        }
+
+        private Image<byte> Reconstruct()
         {
             var planes = new byte[_components.Length][];
             for (int i = 0; i < _components.Length; i++)
