@@ -361,6 +361,35 @@ def npy_fixtures():
     np.save(os.path.join(OUT, "npy_1d.npy"), np.arange(5, dtype=np.uint8))
 
 
+# ---------------------------------------------------------------- corrupt files
+
+def corrupt_fixtures():
+    """Files that must fail to decode; the tests check the message names the problem."""
+    def png(name, chunks):
+        with open(os.path.join(OUT, name + ".png"), "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n" + b"".join(chunks))
+
+    ihdr_gray = chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 3, 8, 0, 0, 0, 0))
+    rows = bytes([0, 1, 2, 3, 4, 7, 5, 6, 7, 8, 0, 9, 10, 11, 12])
+    png("corrupt_png_bad_filter", [ihdr_gray, chunk(b"IDAT", zlib.compress(rows)), chunk(b"IEND", b"")])
+    png("corrupt_png_short_idat", [ihdr_gray, chunk(b"IDAT", zlib.compress(rows[:10])), chunk(b"IEND", b"")])
+    png("corrupt_png_bad_zlib", [ihdr_gray, chunk(b"IDAT", b"\x78\x9c\xff\xff\xff\xff\x00"), chunk(b"IEND", b"")])
+    png("corrupt_png_unknown_critical", [ihdr_gray, chunk(b"ABCD", b"x"), chunk(b"IDAT", zlib.compress(bytes(15))), chunk(b"IEND", b"")])
+    ihdr_palette = chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 3, 8, 3, 0, 0, 0))
+    png("corrupt_png_missing_plte", [ihdr_palette, chunk(b"IDAT", zlib.compress(bytes(15))), chunk(b"IEND", b"")])
+    indices = bytes([0, 0, 1, 2, 1, 0, 0, 1, 5, 1, 0, 1, 1, 1, 1])
+    png("corrupt_png_palette_index", [ihdr_palette, chunk(b"PLTE", bytes(range(9))), chunk(b"IDAT", zlib.compress(indices)),
+                                      chunk(b"IEND", b"")])
+    png("corrupt_png_bad_depth", [chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 3, 4, 2, 0, 0, 0)), chunk(b"IEND", b"")])
+
+    with open(os.path.join(OUT, "jpg_444_16x16.jpg"), "rb") as f:
+        jpeg = f.read()
+    sos = jpeg.index(b"\xff\xda")
+    data_start = sos + 2 + struct.unpack(">H", jpeg[sos + 2:sos + 4])[0]
+    with open(os.path.join(OUT, "corrupt_jpg_bad_huffman.jpg"), "wb") as f:
+        f.write(jpeg[:data_start] + b"\xff\x00" * 64 + b"\xff\xd9")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -369,6 +398,7 @@ def main():
     jpeg_fixtures()
     bmp_fixtures()
     npy_fixtures()
+    corrupt_fixtures()
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"{len(os.listdir(OUT))} files, {total} bytes in {OUT}")
 
