@@ -141,8 +141,9 @@ public static class PngDecoder
         var bytes = header.BitDepth == 16 ? [] : new byte[count];
         var words = header.BitDepth == 16 ? new ushort[count] : [];
         int position = 0;
-        foreach (var (x0, y0, dx, dy) in passes)
+        for (int pass = 0; pass < passes.Length; pass++)
         {
+            var (x0, y0, dx, dy) = passes[pass];
             int passWidth = PassExtent(header.Width, x0, dx), passHeight = PassExtent(header.Height, y0, dy);
             if (passWidth == 0 || passHeight == 0)
                 continue;
@@ -154,7 +155,7 @@ public static class PngDecoder
                 var current = raw.AsSpan(position + 1, rowBytes);
                 var previous = row == 0 ? default : raw.AsSpan(position - rowBytes, rowBytes);
                 if (filter > 4)
-                    throw new ImageFormatException(name, $"invalid filter type {filter} in row {row} of {(header.Interlaced ? "an Adam7 pass" : "the image")}");
+                    throw new ImageFormatException(name, $"invalid filter type {filter} in row {row} of {(header.Interlaced ? $"Adam7 pass {pass + 1}" : "the image")}");
                 Unfilter(filter, current, previous, filterStride);
                 int pixelRowStart = (y0 + row * dy) * header.Width;
                 if (header.BitDepth == 16)
