@@ -380,6 +380,8 @@ def corrupt_fixtures():
     indices = bytes([0, 0, 1, 2, 1, 0, 0, 1, 5, 1, 0, 1, 1, 1, 1])
     png("corrupt_png_palette_index", [ihdr_palette, chunk(b"PLTE", bytes(range(9))), chunk(b"IDAT", zlib.compress(indices)),
                                       chunk(b"IEND", b"")])
+    png("corrupt_png_huge_header", [chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)),
+                                     chunk(b"IDAT", zlib.compress(bytes(1000))), chunk(b"IEND", b"")])
     png("corrupt_png_bad_depth", [chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 3, 4, 2, 0, 0, 0)), chunk(b"IEND", b"")])
 
     with open(os.path.join(OUT, "jpg_444_16x16.jpg"), "rb") as f:

@@ -216,6 +216,9 @@ public static class JpegDecoder
             _maxV = _components.Max(c => c.V);
             _mcusPerLine = (_width + 8 * _maxH - 1) / (8 * _maxH);
             _mcusPerColumn = (_height + 8 * _maxV - 1) / (8 * _maxV);
+            long blocks = _components.Sum(c => (long)_mcusPerLine * c.H * _mcusPerColumn * c.V);
+            if (blocks > 8L * data.Length)
+                throw Error($"truncated: a {_width}×{_height} JPEG needs at least one bit per 8×8 block, the file has {data.Length} bytes");
             foreach (var c in _components)
             {
                 if (_maxH % c.H != 0 || _maxV % c.V != 0)

@@ -15,6 +15,10 @@ public static class PngDecoder
 {
     internal static ReadOnlySpan<byte> Signature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
+    // Deflate cannot expand data more than about 1032:1; checking first keeps a corrupt header from
+    // allocating gigabytes for pixel data that is not there.
+    private const int MaxDeflateRatio = 1100;
+
     private static readonly (int X0, int Y0, int Dx, int Dy)[] Adam7Passes =
         [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)];
 
@@ -134,6 +138,9 @@ public static class PngDecoder
         }
         if (rawLength > Array.MaxLength)
             throw new ImageFormatException(name, $"PNG of {header.Width}×{header.Height} is too large");
+        if (rawLength / MaxDeflateRatio > compressed.Length)
+            throw new ImageFormatException(name,
+                $"IDAT data truncated: {compressed.Length} bytes of zlib data cannot hold the {rawLength} bytes of a {header.Width}×{header.Height} image");
         byte[] raw = Inflate(compressed, (int)rawLength, name);
 
         int channels = header.SamplesPerPixel;
