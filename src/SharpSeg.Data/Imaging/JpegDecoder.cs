@@ -6,8 +6,8 @@ namespace SharpSeg.Data;
 /// <summary>
 /// Decodes JPEG files (ITU-T T.81): baseline and extended sequential and progressive Huffman processes with
 /// 8-bit samples, sampling factors 1–4 that divide the largest (4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1, …),
-/// restart intervals. Colour images come back as 3-channel RGB
-/// <see cref="Image{T}"/> of <see cref="byte"/>, grayscale as 1 channel. Reproduces libjpeg-turbo's defaults
+/// restart intervals. Colour images come back as 3-channel RGB <see cref="Image{T}"/> of <see cref="byte"/>,
+/// grayscale as 1 channel. Reproduces libjpeg-turbo's defaults
 /// (accurate integer IDCT, "fancy" triangle-filter chroma upsampling, fixed-point YCbCr→RGB), so results match
 /// <c>np.asarray(PIL.Image.open(p))</c> and <c>cv2.imread(p, IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION)</c> (after BGR→RGB).
 /// EXIF orientation is applied only when <see cref="ImageReadOptions.ApplyExifOrientation"/> asks.
@@ -22,7 +22,7 @@ public static class JpegDecoder
     [
         0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
         28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
-        54, 47, 55, 62, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+        54, 47, 55, 62, 63,
     ];
 
     /// <summary>True when <paramref name="data"/> starts with a JPEG SOI marker.</summary>
@@ -540,12 +540,17 @@ public static class JpegDecoder
         {
             int red = bgr ? 2 : 0, blue = bgr ? 0 : 2;
             var tables = ColourTables.Instance;
+            ReadOnlySpan<int> crToR = tables.CrToR, cbToB = tables.CbToB, crToG = tables.CrToG, cbToG = tables.CbToG;
+            cb = cb[..luma.Length];
+            cr = cr[..luma.Length];
+            target = target[..(3 * luma.Length)];
             for (int x = 0; x < luma.Length; x++)
             {
                 int y = luma[x], blueDiff = cb[x], redDiff = cr[x];
-                target[3 * x + red] = Clamp(y + tables.CrToR[redDiff]);
-                target[3 * x + 1] = Clamp(y + ((tables.CbToG[blueDiff] + tables.CrToG[redDiff]) >> 16));
-                target[3 * x + blue] = Clamp(y + tables.CbToB[blueDiff]);
+                var pixel = target.Slice(3 * x, 3);
+                pixel[red] = Clamp(y + crToR[redDiff]);
+                pixel[1] = Clamp(y + ((cbToG[blueDiff] + crToG[redDiff]) >> 16));
+                pixel[blue] = Clamp(y + cbToB[blueDiff]);
             }
         }
 
