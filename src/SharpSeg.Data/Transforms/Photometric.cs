@@ -51,12 +51,12 @@ public sealed class Normalize : ISegTransform
                 throw new ArgumentException($"Normalize: maxValue equals minValue for channel {c}.");
         }
         var result = new float[image.Pixels.Length];
-        for (int i = 0; i < result.Length; i++)
-        {
-            int c = i % channels;
-            float rescaled = (image.Pixels[i] - offset[c]) / range[c];
-            result[i] = (rescaled - mean[c]) / std[c];
-        }
+        for (int p = 0; p < result.Length; p += channels)
+            for (int c = 0; c < channels; c++)
+            {
+                float rescaled = (image.Pixels[p + c] - offset[c]) / range[c];
+                result[p + c] = (rescaled - mean[c]) / std[c];
+            }
         sample.Image = new Image<float>(image.Height, image.Width, channels, result);
     }
 
