@@ -155,17 +155,20 @@ public sealed class RandomBlur : ISegTransform
         sample.Image = Blur(ImageOps.TruncateToByteRange(sample.Image), type, size);
     }
 
-    /// <summary>The blur of a whole-number image with an odd kernel size, rounded back to whole numbers.</summary>
+    /// <summary>
+    /// The blur of a whole-number image with an odd kernel size, rounded back to whole numbers. Median and box
+    /// blurs give OpenCV's 8-bit results exactly (the box sums integers, then scales and rounds); the Gaussian
+    /// is computed in float and can differ by 1 from OpenCV's fixed-point 8-bit kernel.
+    /// </summary>
     internal static Image<float> Blur(Image<float> image, BlurType type, int size)
     {
-        var blurred = type switch
-        {
-            BlurType.Median => ImageOps.MedianFilter(image, size),
-            BlurType.Box => ImageOps.SeparableFilter(image, Enumerable.Repeat(1f / size, size).ToArray()),
-            _ => ImageOps.SeparableFilter(image, GaussianKernel(size)),
-        };
+        if (type == BlurType.Median)
+            return ImageOps.MedianFilter(image, size);
+        bool box = type == BlurType.Box;
+        var blurred = ImageOps.SeparableFilter(image, box ? Enumerable.Repeat(1f, size).ToArray() : GaussianKernel(size));
+        double scale = box ? 1.0 / (size * size) : 1.0;
         for (int i = 0; i < blurred.Pixels.Length; i++)
-            blurred.Pixels[i] = MathF.Round(Math.Clamp(blurred.Pixels[i], 0f, 255f), MidpointRounding.ToEven);
+            blurred.Pixels[i] = (float)Math.Clamp(Math.Round(blurred.Pixels[i] * scale, MidpointRounding.ToEven), 0, 255);
         return blurred;
     }
 
