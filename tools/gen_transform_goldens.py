@@ -37,8 +37,9 @@ def add(name, array, kind="float"):
 add("Image", IMAGE)
 add("Label", LABEL, "int")
 
-for (w, h) in [(4, 9), (11, 3), (4, 3)]:
+for (w, h) in [(4, 9), (11, 3), (4, 3), (5, 4)]:
     add(f"Linear_{h}x{w}", cv2.resize(IMAGE, (w, h), interpolation=cv2.INTER_LINEAR))
+    add(f"Area_{h}x{w}", cv2.resize(IMAGE, (w, h), interpolation=cv2.INTER_AREA))
     add(f"Cubic_{h}x{w}", cv2.resize(IMAGE, (w, h), interpolation=cv2.INTER_CUBIC))
     add(f"Nearest_{h}x{w}", cv2.resize(LABEL, (w, h), interpolation=cv2.INTER_NEAREST), "int")
 

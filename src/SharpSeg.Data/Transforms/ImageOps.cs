@@ -12,6 +12,8 @@ public enum Interpolation
     Linear,
     /// <summary><c>cv2.INTER_CUBIC</c>: bicubic (a = −0.75) with half-pixel centres, edges replicated.</summary>
     Cubic,
+    /// <summary><c>cv2.INTER_AREA</c>: pixel-area averaging when shrinking; OpenCV's area-linear blend when enlarging.</summary>
+    Area,
 }
 
 /// <summary>
@@ -27,8 +29,9 @@ internal static class ImageOps
         return interpolation switch
         {
             Interpolation.Nearest => ResizeNearest(src, height, width),
-            Interpolation.Linear => ResizeSeparable(src, height, width, taps: 2),
-            Interpolation.Cubic => ResizeSeparable(src, height, width, taps: 4),
+            Interpolation.Linear => ResizeSeparable(src, ResizeTaps(src.Height, height, 2), ResizeTaps(src.Width, width, 2)),
+            Interpolation.Cubic => ResizeSeparable(src, ResizeTaps(src.Height, height, 4), ResizeTaps(src.Width, width, 4)),
+            Interpolation.Area => ResizeArea(src, height, width),
             _ => throw new ArgumentOutOfRangeException(nameof(interpolation), interpolation, "Unknown interpolation."),
         };
     }
@@ -70,7 +73,8 @@ internal static class ImageOps
             throw new ArgumentException($"{op}: target size must be positive, got {height}×{width}.");
     }
 
-    private readonly record struct Taps(int[] Index, float[] Weight);
+    /// <summary>For each destination index, <see cref="Count"/> source indices and weights.</summary>
+    private readonly record struct Taps(int[] Index, float[] Weight, int Count);
 
     /// <summary>Source indices and weights per destination index, as OpenCV's resize tables.</summary>
     private static Taps ResizeTaps(int srcSize, int dstSize, int taps)
@@ -107,28 +111,108 @@ internal static class ImageOps
                 }
             }
         }
-        return new Taps(index, weight);
+        return new Taps(index, weight, taps);
+    }
+
+    /// <summary>
+    /// <c>cv2.INTER_AREA</c>: exact block means for integer shrink factors, coverage-weighted means
+    /// (OpenCV's <c>computeResizeAreaTab</c>) for other shrinks, and OpenCV's area-mode linear weights when
+    /// either side grows.
+    /// </summary>
+    private static Image<float> ResizeArea(Image<float> src, int height, int width)
+    {
+        double scaleY = (double)src.Height / height, scaleX = (double)src.Width / width;
+        if (scaleX < 1 || scaleY < 1)
+            return ResizeSeparable(src, AreaLinearTaps(src.Height, height), AreaLinearTaps(src.Width, width));
+        int blockY = (int)Math.Round(scaleY), blockX = (int)Math.Round(scaleX);
+        if (Math.Abs(scaleY - blockY) < double.Epsilon && Math.Abs(scaleX - blockX) < double.Epsilon)
+            return BlockMean(src, height, width, blockY, blockX);
+        return ResizeSeparable(src, AreaTaps(src.Height, height), AreaTaps(src.Width, width));
+    }
+
+    private static Image<float> BlockMean(Image<float> src, int height, int width, int blockY, int blockX)
+    {
+        int channels = src.Channels;
+        float scale = 1f / (blockY * blockX);
+        var dst = new Image<float>(height, width, channels);
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                for (int c = 0; c < channels; c++)
+                {
+                    float sum = 0;
+                    for (int dy = 0; dy < blockY; dy++)
+                        for (int dx = 0; dx < blockX; dx++)
+                            sum += src.Pixels[((y * blockY + dy) * src.Width + x * blockX + dx) * channels + c];
+                    dst.Pixels[(y * width + x) * channels + c] = sum * scale;
+                }
+        return dst;
+    }
+
+    private static Taps AreaLinearTaps(int srcSize, int dstSize)
+    {
+        double inverseScale = (double)dstSize / srcSize, scale = 1.0 / inverseScale;
+        var index = new int[dstSize * 2];
+        var weight = new float[dstSize * 2];
+        for (int d = 0; d < dstSize; d++)
+        {
+            int s = (int)Math.Floor(d * scale);
+            float f = (float)((d + 1) - (s + 1) * inverseScale);
+            f = f <= 0 ? 0f : f - MathF.Floor(f);
+            if (s < 0) (f, s) = (0f, 0);
+            if (s >= srcSize - 1) (f, s) = (0f, srcSize - 1);
+            index[2 * d] = s;
+            index[2 * d + 1] = Math.Min(s + 1, srcSize - 1);
+            weight[2 * d] = 1f - f;
+            weight[2 * d + 1] = f;
+        }
+        return new Taps(index, weight, 2);
+    }
+
+    private static Taps AreaTaps(int srcSize, int dstSize)
+    {
+        double scale = (double)srcSize / dstSize;
+        var perDestination = new List<(int Index, float Weight)>[dstSize];
+        for (int d = 0; d < dstSize; d++)
+        {
+            var list = perDestination[d] = [];
+            double from = d * scale, to = from + scale, cellWidth = Math.Min(scale, srcSize - from);
+            int first = (int)Math.Ceiling(from), last = Math.Min((int)Math.Floor(to), srcSize - 1);
+            first = Math.Min(first, last);
+            if (first - from > 1e-3)
+                list.Add((first - 1, (float)((first - from) / cellWidth)));
+            for (int s = first; s < last; s++)
+                list.Add((s, (float)(1.0 / cellWidth)));
+            if (to - last > 1e-3)
+                list.Add((last, (float)(Math.Min(Math.Min(to - last, 1.0), cellWidth) / cellWidth)));
+        }
+        // Pad every destination to the same tap count with zero weights, so the separable pass can run.
+        int taps = perDestination.Max(l => l.Count);
+        var index = new int[dstSize * taps];
+        var weight = new float[dstSize * taps];
+        for (int d = 0; d < dstSize; d++)
+            for (int k = 0; k < taps; k++)
+                (index[d * taps + k], weight[d * taps + k]) = k < perDestination[d].Count ? perDestination[d][k] : (perDestination[d][^1].Index, 0f);
+        return new Taps(index, weight, taps);
     }
 
     /// <summary>Horizontal pass into float rows, then vertical pass, in OpenCV's order of operations.</summary>
-    private static Image<float> ResizeSeparable(Image<float> src, int height, int width, int taps)
+    private static Image<float> ResizeSeparable(Image<float> src, Taps yt, Taps xt)
     {
+        int height = yt.Index.Length / yt.Count, width = xt.Index.Length / xt.Count;
         int channels = src.Channels, rowLength = width * channels;
-        var xt = ResizeTaps(src.Width, width, taps);
-        var yt = ResizeTaps(src.Height, height, taps);
 
         // Per output sample (x, c): the source sample offsets within a row and their weights, tap by tap.
-        var offsets = new int[taps][];
-        var weights = new float[taps][];
-        for (int k = 0; k < taps; k++)
+        var offsets = new int[xt.Count][];
+        var weights = new float[xt.Count][];
+        for (int k = 0; k < xt.Count; k++)
         {
             offsets[k] = new int[rowLength];
             weights[k] = new float[rowLength];
             for (int x = 0; x < width; x++)
                 for (int c = 0; c < channels; c++)
                 {
-                    offsets[k][x * channels + c] = xt.Index[x * taps + k] * channels + c;
-                    weights[k][x * channels + c] = xt.Weight[x * taps + k];
+                    offsets[k][x * channels + c] = xt.Index[x * xt.Count + k] * channels + c;
+                    weights[k][x * channels + c] = xt.Weight[x * xt.Count + k];
                 }
         }
 
@@ -139,7 +223,7 @@ internal static class ImageOps
                 return cached;
             var row = new float[rowLength];
             var srcRow = src.Pixels.AsSpan(sy * src.Width * channels, src.Width * channels);
-            for (int k = 0; k < taps; k++)
+            for (int k = 0; k < xt.Count; k++)
             {
                 var offset = offsets[k];
                 var weight = weights[k];
@@ -153,6 +237,7 @@ internal static class ImageOps
         for (int y = 0; y < height; y++)
         {
             var outRow = dst.Pixels.AsSpan(y * rowLength, rowLength);
+            int taps = yt.Count;
             TensorPrimitives.Multiply(HorizontalRow(yt.Index[y * taps]), yt.Weight[y * taps], outRow);
             for (int k = 1; k < taps; k++)
                 TensorPrimitives.MultiplyAdd(HorizontalRow(yt.Index[y * taps + k]), yt.Weight[y * taps + k], outRow, outRow);

@@ -198,7 +198,8 @@ public sealed class RandomBlur : ISegTransform
 /// Photometric jitter in random order, each part applied with its own probability: brightness, contrast and
 /// saturation by a factor in [1 − range, 1 + range] (PIL <c>ImageEnhance</c>, blending with black, the mean grey
 /// and the per-pixel grey), hue by a shift in ±<c>hueRange</c> on PIL's 0–255 HSV hue, sharpness (PIL
-/// <c>ImageFilter.SMOOTH</c> blend). Works on uint8 values like PaddleSeg (the image is truncated to 0–255 first).
+/// <c>ImageFilter.SMOOTH</c> blend). Works on uint8 values like PaddleSeg (the image is truncated to 0–255 first);
+/// gray images skip the saturation and hue parts, other channel counts are an error.
 /// Equivalent to <c>paddleseg.transforms.RandomDistort(brightness_range=0.5, brightness_prob=0.5, contrast_range=0.5,
 /// contrast_prob=0.5, saturation_range=0.5, saturation_prob=0.5, hue_range=18, hue_prob=0.5, sharpness_range=0.5,
 /// sharpness_prob=0)</c>.

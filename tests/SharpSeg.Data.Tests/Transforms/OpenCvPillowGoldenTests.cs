@@ -17,18 +17,20 @@ public class OpenCvPillowGoldenTests
             Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance, $"sample {i}: expected {expected[i]}, got {actual[i]}");
     }
 
-    public static TheoryData<int, int, float[], float[], int[]> Resizes => new()
+    public static TheoryData<int, int, float[], float[], float[], int[]> Resizes => new()
     {
-        { 9, 4, G.Linear_9x4, G.Cubic_9x4, G.Nearest_9x4 },
-        { 3, 11, G.Linear_3x11, G.Cubic_3x11, G.Nearest_3x11 },
-        { 3, 4, G.Linear_3x4, G.Cubic_3x4, G.Nearest_3x4 },
+        { 9, 4, G.Linear_9x4, G.Cubic_9x4, G.Area_9x4, G.Nearest_9x4 },
+        { 3, 11, G.Linear_3x11, G.Cubic_3x11, G.Area_3x11, G.Nearest_3x11 },
+        { 3, 4, G.Linear_3x4, G.Cubic_3x4, G.Area_3x4, G.Nearest_3x4 },
+        { 4, 5, G.Linear_4x5, G.Cubic_4x5, G.Area_4x5, G.Nearest_4x5 },
     };
 
     [Theory]
     [MemberData(nameof(Resizes))]
-    public void ResizeMatchesCv2(int height, int width, float[] linear, float[] cubic, int[] nearest)
+    public void ResizeMatchesCv2(int height, int width, float[] linear, float[] cubic, float[] area, int[] nearest)
     {
         Close(linear, ImageOps.Resize(Input(), height, width, Interpolation.Linear).Pixels, 0f);
+        Close(area, ImageOps.Resize(Input(), height, width, Interpolation.Area).Pixels, 0f);
         Close(cubic, ImageOps.Resize(Input(), height, width, Interpolation.Cubic).Pixels, 1e-3f);
         Assert.Equal(nearest, ImageOps.ResizeNearest(InputLabel(), height, width).Pixels);
     }
