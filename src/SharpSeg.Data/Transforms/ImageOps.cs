@@ -396,6 +396,35 @@ internal static class ImageOps
     }
 
     /// <summary>
+    /// Separable 8-bit filter in OpenCV's fixed point (<c>GaussianBlurFixedPoint</c>): integer kernel in 1/256
+    /// units, exact integer sums in both passes, the result rounded half up; BORDER_REFLECT_101.
+    /// </summary>
+    public static Image<float> FixedPointFilter(Image<float> src, int[] kernel)
+    {
+        int radius = kernel.Length / 2, channels = src.Channels, h = src.Height, w = src.Width, rowLength = w * channels;
+        var horizontal = new int[src.Pixels.Length];
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int c = 0; c < channels; c++)
+                {
+                    int sum = 0;
+                    for (int k = 0; k < kernel.Length; k++)
+                        sum += kernel[k] * (int)src.Pixels[(y * w + Reflect101(x + k - radius, w)) * channels + c];
+                    horizontal[y * rowLength + x * channels + c] = sum;
+                }
+        var dst = new Image<float>(h, w, channels);
+        for (int y = 0; y < h; y++)
+            for (int i = 0; i < rowLength; i++)
+            {
+                long sum = 0;
+                for (int k = 0; k < kernel.Length; k++)
+                    sum += (long)kernel[k] * horizontal[Reflect101(y + k - radius, h) * rowLength + i];
+                dst.Pixels[y * rowLength + i] = Math.Min(255, (sum + (1 << 15)) >> 16);
+            }
+        return dst;
+    }
+
+    /// <summary>
     /// Median of each k×k window per channel, edges replicated (as cv2.medianBlur), for whole-number samples
     /// in 0–255: a sliding 256-bin histogram per row (Huang's algorithm).
     /// </summary>

@@ -190,12 +190,14 @@ public class PhotometricTests
     }
 
     [Fact]
-    public void LargeGaussianKernelUsesOpenCvSigma()
+    public void LargeGaussianKernelUsesOpenCvSigmaInFixedPoint()
     {
-        var kernel = RandomBlur.GaussianKernel(9);
-        double sigma = 0.3 * (4 - 1) + 0.8;
-        Assert.Equal(1.0, kernel.Sum(), 5);
-        Assert.Equal(Math.Exp(-16 / (2 * sigma * sigma)), kernel[0] / kernel[4], 5);
+        var kernel = RandomBlur.GaussianKernelFixedPoint(9);
+        double sigma = 0.15 * 9 + 0.35;
+        Assert.Equal(256, kernel.Sum());
+        Assert.Equal(kernel.Reverse(), kernel);
+        Assert.Equal(Math.Exp(-16 / (2 * sigma * sigma)), kernel[0] / (double)kernel[4], 1);
+        Assert.Equal([256], RandomBlur.GaussianKernelFixedPoint(1));
     }
 
     [Fact]
