@@ -121,11 +121,12 @@ internal static class ImageOps
     /// </summary>
     private static Image<float> ResizeArea(Image<float> src, int height, int width)
     {
-        double scaleY = (double)src.Height / height, scaleX = (double)src.Width / width;
+        const double machineEpsilon = 2.220446049250313e-16;   // C's DBL_EPSILON, which OpenCV compares with
+        double scaleY = 1.0 / ((double)height / src.Height), scaleX = 1.0 / ((double)width / src.Width);
         if (scaleX < 1 || scaleY < 1)
             return ResizeSeparable(src, AreaLinearTaps(src.Height, height), AreaLinearTaps(src.Width, width));
         int blockY = (int)Math.Round(scaleY), blockX = (int)Math.Round(scaleX);
-        if (Math.Abs(scaleY - blockY) < double.Epsilon && Math.Abs(scaleX - blockX) < double.Epsilon)
+        if (Math.Abs(scaleY - blockY) < machineEpsilon && Math.Abs(scaleX - blockX) < machineEpsilon)
             return BlockMean(src, height, width, blockY, blockX);
         return ResizeSeparable(src, AreaTaps(src.Height, height), AreaTaps(src.Width, width));
     }
@@ -170,7 +171,7 @@ internal static class ImageOps
 
     private static Taps AreaTaps(int srcSize, int dstSize)
     {
-        double scale = (double)srcSize / dstSize;
+        double scale = 1.0 / ((double)dstSize / srcSize);
         var perDestination = new List<(int Index, float Weight)>[dstSize];
         for (int d = 0; d < dstSize; d++)
         {
