@@ -75,7 +75,7 @@ def run(case, x, target, init):
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_poly(s, base=base) / base)
     lrs, losses, norms = [], [], []
     for _ in range(STEPS):
-        lrs.append(opt.param_groups[0]["lr"])
+        lrs.append(opt.param_groups[-1]["lr"])  # the last group has lr_mult 1 in every case
         opt.zero_grad(set_to_none=True)
         loss = loss_of(p, x, target)
         loss.backward()
