@@ -111,7 +111,9 @@ public static class BmpDecoder
 
         long stride = ((long)width * bitsPerPixel + 31) / 32 * 4;
         long needed = pixelOffset + stride * height;
-        if (pixelOffset < afterHeader || needed > data.Length)
+        if (pixelOffset < afterHeader)
+            throw new ImageFormatException(name, $"BMP pixel data offset {pixelOffset} points into the {afterHeader}-byte header");
+        if (needed > data.Length)
             throw new ImageFormatException(name,
                 $"truncated at offset {data.Length}: {width}×{height} {bitsPerPixel}-bit pixel data needs {needed} bytes from offset {pixelOffset}");
         if ((long)width * height * 4 > Array.MaxLength)
