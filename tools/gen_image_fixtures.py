@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
 """Writes the golden image fixtures for tests/SharpSeg.Data.Tests/Imaging.
 
-Each fixture NAME.{png,jpg,bmp,npy} comes with NAME.expected.npy, the pixels an independent decoder
-(Pillow / libjpeg-turbo) or the source array gives. PNG variants that Pillow cannot write (2/4-bit gray,
-16-bit colour, sub-byte palettes, Adam7, forced filters, split IDAT) are written by write_png below with
-zlib, and every such file is checked by decoding it again with Pillow. Run from the repository root:
+Each fixture NAME.{png,jpg,bmp,npy} comes with NAME.expected.npy (or NAME.expected.txt for the NPY reader's
+own tests), the pixels an independent decoder (Pillow / libjpeg-turbo) or the source array gives:
+- PNG: every colour type and bit depth, plain and Adam7. Variants Pillow cannot write (2/4-bit gray, 16-bit
+  colour, sub-byte palettes, Adam7, forced filters, split IDAT) come from write_png below with zlib, and
+  every such file is decoded again by Pillow to check it.
+- JPEG: Pillow (4:4:4, 4:2:2, 4:2:0, gray, progressive, optimized tables, EXIF orientation) and cjpeg
+  (restart intervals, 4:4:0, 4:1:1, one scan per component, 16-bit quantization tables, arithmetic coding).
+- BMP: Pillow and write_bmp (top-down, V5 bitfields with alpha, 16-bit 5-6-5, 4-bit palette).
+- NPY: numpy's np.save and format.write_array (version 2.0), plus arrays the reader must reject.
+- corrupt_*: broken files whose error messages the tests check.
+Run from the repository root (wipes and rewrites the fixture folder; the output is deterministic):
 
     python3 tools/gen_image_fixtures.py
 
-Needs Pillow and numpy; cjpeg (libjpeg-turbo-progs) for the restart-marker JPEG. CI never runs this.
+Needs Pillow and numpy, and cjpeg from libjpeg-turbo-progs. Written with Pillow 9.4.0, numpy 1.24.2 and
+libjpeg-turbo 2.1.5. CI never runs this.
 """
-import io
 import os
 import struct
 import subprocess
