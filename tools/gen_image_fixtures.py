@@ -399,6 +399,24 @@ def corrupt_fixtures():
         f.write(jpeg[:data_start] + b"\xff\x00" * 64 + b"\xff\xd9")
 
 
+# ---------------------------------------------------------------- ForceRgb (cv2.IMREAD_COLOR semantics)
+
+def force_rgb_expectations():
+    """3-channel 8-bit views: Pillow's convert("RGB") where it agrees with cv2.IMREAD_COLOR, numpy otherwise."""
+    names = [f[:-4] for f in sorted(os.listdir(OUT))
+             if (f.startswith("png_") and f.endswith("_13x11.png")) or f in ("png_pil_gray16.png", "jpg_gray_33x17.jpg",
+                                                                   "bmp_32_v5_alpha.bmp", "bmp_8_palette_pil.bmp")]
+    for name in names:
+        im = Image.open(os.path.join(OUT, name + "." + name.split("_")[0]))
+        if im.mode in ("I", "I;16", "I;16B"):
+            # Pillow clips 16-bit gray to 255; OpenCV (libpng strip_16) keeps the high byte.
+            high = (np.asarray(im).astype(np.uint32) >> 8).astype(np.uint8)
+            rgb = np.repeat(high[:, :, None], 3, axis=-1)
+        else:
+            rgb = np.asarray(im.convert("RGB"))
+        save_expected(name + ".forcergb", rgb)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -408,6 +426,7 @@ def main():
     bmp_fixtures()
     npy_fixtures()
     corrupt_fixtures()
+    force_rgb_expectations()
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"{len(os.listdir(OUT))} files, {total} bytes in {OUT}")
 
