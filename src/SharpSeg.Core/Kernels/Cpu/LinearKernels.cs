@@ -132,8 +132,6 @@ internal sealed unsafe class LinearKernels
                 dw.Clear();
                 return;
             }
-            float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
-
             // With contiguous 16-pixel runs, B panels are gathered from a zero-padded copy of x and transposed in registers.
             bool gather = Level == SimdLevel.Vector512 && g.StrideW == 1 && g.OutW % 16 == 0;
             PaddedPlanes padded = default;
@@ -156,6 +154,7 @@ internal sealed unsafe class LinearKernels
                 WeightGradientSplitOverPixels(g, px, pdy, pdw, padded, offsets, threads);
                 return;
             }
+            float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
             for (int b = 0; b < g.Batch; b++)
             {
                 // Images run one after another so that every dw element sums over the batch in a fixed order.
