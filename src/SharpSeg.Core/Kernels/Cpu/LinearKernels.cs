@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace SharpSeg.Kernels.Cpu;
@@ -273,6 +274,7 @@ internal sealed unsafe class LinearKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ZeroTail(float* dst, int rows, int nr, int width)
     {
         if (nr == width) return;
@@ -289,6 +291,7 @@ internal sealed unsafe class LinearKernels
 
         public override int Ldc => ldc;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             if (transB)
@@ -326,6 +329,7 @@ internal sealed unsafe class LinearKernels
             return Padded.Data + firstPlane * Padded.PlaneLength + (long)oy * g.StrideH * Padded.Pitch + ox;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             float* xGroup = x + ((long)(job / g.Groups) * g.InChannels + job % g.Groups * g.InChannelsPerGroup) * g.InH * g.InW;
@@ -361,6 +365,7 @@ internal sealed unsafe class LinearKernels
             return Padded.Data + firstPlane * Padded.PlaneLength + (long)iy * Padded.Pitch + ix;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             float* dyGroup = dy + ((long)(job / g.Groups) * g.OutChannels + job % g.Groups * g.OutChannelsPerGroup) * g.OutH * g.OutW;
@@ -388,6 +393,7 @@ internal sealed unsafe class LinearKernels
         /// <summary>When set, offset of each weight column's row in the padded input (see <see cref="PackGathered"/>).</summary>
         public long* ColumnOffsets { get; init; }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             if (ColumnOffsets != null)
@@ -407,6 +413,7 @@ internal sealed unsafe class LinearKernels
         /// B[p][j] = padded x at column j's offset plus pixel p's position: 16 pixels of one output row by 16 columns at a
         /// time, loaded in place and transposed in registers (output rows are a multiple of 16 pixels).
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void PackGathered(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             float* imageBase = Padded.Data + ((long)image * g.InChannels + job * g.InChannelsPerGroup) * Padded.PlaneLength;
