@@ -150,7 +150,8 @@ internal sealed unsafe class LinearKernels
             }
             int width = SimdLevels.PanelWidth(Level), threads = Engine.Threads;
             long units = (long)g.Groups * ((g.InChannelsPerGroup * g.KernelH * g.KernelW + width - 1) / width);
-            if (threads > 1 && units < 4L * threads && g.Flops > 1e7)
+            long idleUnits = (units + threads - 1) / threads * threads - units;
+            if (threads > 1 && idleUnits * 20 > units && g.Flops > 1e7)
             {
                 WeightGradientSplitOverPixels(g, px, pdy, pdw, padded, offsets, threads);
                 return;
@@ -175,7 +176,7 @@ internal sealed unsafe class LinearKernels
     }
 
     /// <summary>
-    /// Too few weight columns to share out: each thread reduces a fixed contiguous range of (image, pixel) into a private
+    /// Weight columns do not share out evenly (more than 5 % of thread time idle): each thread reduces a fixed contiguous range of (image, pixel) into a private
     /// dw (thread 0 straight into <paramref name="dw"/>), and the partial sums are added in thread order.
     /// </summary>
     private void WeightGradientSplitOverPixels(in Conv2dGeometry g, float* x, float* dy, float* dw, PaddedPlanes padded, long* offsets, int pieces)
