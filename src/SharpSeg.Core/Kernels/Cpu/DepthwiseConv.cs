@@ -164,6 +164,7 @@ internal static unsafe class DepthwiseConv
     }
 
     /// <summary>Columns [ox0, outW) of one output row of <see cref="Correlate"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CorrelateScalar(float* top, int pitch, float* taps, int kernelH, int kernelW, int strideW, int dilH, int dilW,
         int ox0, int outW, float start, bool accumulate, float* o)
     {
@@ -364,6 +365,7 @@ internal static unsafe class DepthwiseConv
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float StridedDot(float* a, float* b, int stride, int n)
     {
         float sum = 0f;

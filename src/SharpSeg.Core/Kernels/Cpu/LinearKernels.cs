@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace SharpSeg.Kernels.Cpu;
@@ -132,8 +133,6 @@ internal sealed unsafe class LinearKernels
                 dw.Clear();
                 return;
             }
-            float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
-
             // With contiguous 16-pixel runs, B panels are gathered from a zero-padded copy of x and transposed in registers.
             bool gather = Level == SimdLevel.Vector512 && g.StrideW == 1 && g.OutW % 16 == 0;
             PaddedPlanes padded = default;
@@ -151,11 +150,13 @@ internal sealed unsafe class LinearKernels
             }
             int width = SimdLevels.PanelWidth(Level), threads = Engine.Threads;
             long units = (long)g.Groups * ((g.InChannelsPerGroup * g.KernelH * g.KernelW + width - 1) / width);
-            if (threads > 1 && units < 4L * threads && g.Flops > 1e7)
+            long idleUnits = (units + threads - 1) / threads * threads - units;
+            if (threads > 1 && idleUnits * 20 > units && g.Flops > 1e7)
             {
                 WeightGradientSplitOverPixels(g, px, pdy, pdw, padded, offsets, threads);
                 return;
             }
+            float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
             for (int b = 0; b < g.Batch; b++)
             {
                 // Images run one after another so that every dw element sums over the batch in a fixed order.
@@ -175,7 +176,7 @@ internal sealed unsafe class LinearKernels
     }
 
     /// <summary>
-    /// Too few weight columns to share out: each thread reduces a fixed contiguous range of (image, pixel) into a private
+    /// Weight columns do not share out evenly (more than 5 % of thread time idle): each thread reduces a fixed contiguous range of (image, pixel) into a private
     /// dw (thread 0 straight into <paramref name="dw"/>), and the partial sums are added in thread order.
     /// </summary>
     private void WeightGradientSplitOverPixels(in Conv2dGeometry g, float* x, float* dy, float* dw, PaddedPlanes padded, long* offsets, int pieces)
@@ -274,6 +275,7 @@ internal sealed unsafe class LinearKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ZeroTail(float* dst, int rows, int nr, int width)
     {
         if (nr == width) return;
@@ -290,6 +292,7 @@ internal sealed unsafe class LinearKernels
 
         public override int Ldc => ldc;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             if (transB)
@@ -327,6 +330,7 @@ internal sealed unsafe class LinearKernels
             return Padded.Data + firstPlane * Padded.PlaneLength + (long)oy * g.StrideH * Padded.Pitch + ox;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             float* xGroup = x + ((long)(job / g.Groups) * g.InChannels + job % g.Groups * g.InChannelsPerGroup) * g.InH * g.InW;
@@ -362,6 +366,7 @@ internal sealed unsafe class LinearKernels
             return Padded.Data + firstPlane * Padded.PlaneLength + (long)iy * Padded.Pitch + ix;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             float* dyGroup = dy + ((long)(job / g.Groups) * g.OutChannels + job % g.Groups * g.OutChannelsPerGroup) * g.OutH * g.OutW;
@@ -389,6 +394,7 @@ internal sealed unsafe class LinearKernels
         /// <summary>When set, offset of each weight column's row in the padded input (see <see cref="PackGathered"/>).</summary>
         public long* ColumnOffsets { get; init; }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             if (ColumnOffsets != null)
@@ -408,6 +414,7 @@ internal sealed unsafe class LinearKernels
         /// B[p][j] = padded x at column j's offset plus pixel p's position: 16 pixels of one output row by 16 columns at a
         /// time, loaded in place and transposed in registers (output rows are a multiple of 16 pixels).
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void PackGathered(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             float* imageBase = Padded.Data + ((long)image * g.InChannels + job * g.InChannelsPerGroup) * Padded.PlaneLength;

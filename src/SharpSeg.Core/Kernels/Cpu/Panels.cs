@@ -213,6 +213,7 @@ internal static unsafe class Panels
     }
 
     /// <summary>d[j] = row[(start + j) / stride] where start + j is a non-negative multiple of stride inside the row, else 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScatterStridedRow(float* row, int width, int start, int stride, float* d, int len)
     {
         for (int j = 0; j < len; j++)
