@@ -8,6 +8,7 @@ internal sealed partial class CpuKernels
 {
     public unsafe void MaxPool2dForward(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> argmax)
     {
+        if (y.IsEmpty) return;
         var geometry = g;
         var rows = PoolWindow.Dilated(g.OutH, g.InH, g.KernelH, g.StrideH, g.PadH, g.DilationH);
         var columns = PoolWindow.Dilated(g.OutW, g.InW, g.KernelW, g.StrideW, g.PadW, g.DilationW);
@@ -128,6 +129,7 @@ internal sealed partial class CpuKernels
 
     public unsafe void MaxPool2dBackward(in Pool2dGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW;
         fixed (float* pdy = dy, pdx = dx)
         fixed (int* pa = argmax)
@@ -159,6 +161,7 @@ internal sealed partial class CpuKernels
     public unsafe void AvgPool2dForward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)
     {
         Pool2dChecks.RequireUndilated(g);
+        if (y.IsEmpty) return;
         var rows = PoolWindow.Average(g.OutH, g.InH, g.KernelH, g.StrideH, g.PadH);
         var columns = PoolWindow.Average(g.OutW, g.InW, g.KernelW, g.StrideW, g.PadW);
         var geometry = g;
@@ -255,6 +258,7 @@ internal sealed partial class CpuKernels
     public unsafe void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx)
     {
         Pool2dChecks.RequireUndilated(g);
+        if (dx.IsEmpty) return;
         var rows = PoolWindow.Average(g.OutH, g.InH, g.KernelH, g.StrideH, g.PadH);
         var columns = PoolWindow.Average(g.OutW, g.InW, g.KernelW, g.StrideW, g.PadW);
         var geometry = g;
@@ -297,6 +301,7 @@ internal sealed partial class CpuKernels
 
     public unsafe void AdaptiveAvgPool2dForward(int batch, int channels, int inH, int inW, int outH, int outW, ReadOnlySpan<float> x, Span<float> y)
     {
+        if (y.IsEmpty) return;
         var rows = PoolWindow.Adaptive(outH, inH);
         var columns = PoolWindow.Adaptive(outW, inW);
         int inPlane = inH * inW, outPlane = outH * outW;
@@ -335,6 +340,7 @@ internal sealed partial class CpuKernels
 
     public unsafe void AdaptiveAvgPool2dBackward(int batch, int channels, int inH, int inW, int outH, int outW, ReadOnlySpan<float> dy, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         var rows = PoolWindow.Adaptive(outH, inH);
         var columns = PoolWindow.Adaptive(outW, inW);
         int inPlane = inH * inW, outPlane = outH * outW;
