@@ -19,6 +19,7 @@ internal sealed partial class CpuKernels
     internal unsafe void BilinearForward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
         ReadOnlySpan<float> x, Span<float> y, bool streaming)
     {
+        if (y.IsEmpty) return;
         var rows = ResampleTaps.Linear(inH, outH, alignCorners, scaleH);
         var columns = ResampleTaps.Linear(inW, outW, alignCorners, scaleW);
         long perPlane = (long)outH * outW + (long)inH * inW;
@@ -103,6 +104,7 @@ internal sealed partial class CpuKernels
     public unsafe void BilinearBackward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
         ReadOnlySpan<float> dy, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         var rows = ResampleTaps.Linear(inH, outH, alignCorners, scaleH);
         var columns = ResampleTaps.Linear(inW, outW, alignCorners, scaleW);
         var lowSources = ResampleTaps.Preimages(columns.Low, inW);
@@ -162,6 +164,7 @@ internal sealed partial class CpuKernels
 
     public unsafe void NearestForward(int planes, int inH, int inW, int outH, int outW, double scaleH, double scaleW, ReadOnlySpan<float> x, Span<float> y)
     {
+        if (y.IsEmpty) return;
         var rows = ResampleTaps.Nearest(inH, outH, scaleH);
         var columns = ResampleTaps.Nearest(inW, outW, scaleW);
         long perPlane = (long)outH * outW + (long)inH * inW;
@@ -202,6 +205,7 @@ internal sealed partial class CpuKernels
 
     public unsafe void NearestBackward(int planes, int inH, int inW, int outH, int outW, double scaleH, double scaleW, ReadOnlySpan<float> dy, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         var rows = ResampleTaps.Nearest(inH, outH, scaleH);
         var (columnStart, columnEnd) = ResampleTaps.Preimages(ResampleTaps.Nearest(inW, outW, scaleW), inW);
         long perPlane = (long)outH * outW + (long)inH * inW;

@@ -311,6 +311,42 @@ public class SpatialKernelParityTests
         Assert.Equal(dbFast, dbOnly);
     }
 
+    [Fact]
+    public void BatchNormBackwardWithStreamingStoresMatchesCachedStores()
+    {
+        const int batch = 2, channels = 3, plane = 1001;
+        var x = Random(batch * channels * plane, 43, 2f);
+        var dy = Random(x.Length, 44);
+        float[] mean = [0.1f, -0.2f, 0.3f], invStd = [1.5f, 0.5f, 2f], gamma = [1f, -2f, 0.5f];
+        float[] dxCached = new float[x.Length], dxStreamed = new float[x.Length], dxSlow = new float[x.Length];
+        Fast.BatchNormBackward(batch, channels, plane, dy, x, mean, invStd, gamma, dxCached, [], [], streaming: false);
+        Fast.BatchNormBackward(batch, channels, plane, dy, x, mean, invStd, gamma, dxStreamed, [], [], streaming: true);
+        Slow.BatchNormBackward(batch, channels, plane, dy, x, mean, invStd, gamma, dxSlow, [], []);
+        Assert.Equal(dxCached, dxStreamed);
+        AssertClose(dxSlow, dxStreamed, rtol: 1e-4f, atol: 1e-5f, what: "dx, streaming stores");
+    }
+
+    [Fact]
+    public void EmptyShapesWriteNothingAndReduceToTorchValues()
+    {
+        float[] mean = new float[2], variance = new float[2];
+        Fast.ChannelMeanVar(3, 2, 0, [], mean, variance);
+        Assert.All(mean, v => Assert.True(float.IsNaN(v)));
+        Assert.All(variance, v => Assert.True(float.IsNaN(v)));
+
+        float[] dgamma = [5f, 5f], dbeta = [5f, 5f];
+        Fast.BatchNormBackward(0, 2, 4, [], [], [0f, 0f], [1f, 1f], [], [], dgamma, dbeta);
+        Assert.Equal([0f, 0f], dgamma);
+        Assert.Equal([0f, 0f], dbeta);
+
+        Fast.ChannelNormalize(0, 2, 4, [], [0f, 0f], [1f, 1f], [], [], true, []);
+        Fast.SoftmaxForward(3, 0, 5, false, [], []);
+        Fast.SoftmaxBackward(3, 0, 5, true, [], [], []);
+        Fast.BilinearForward(0, 4, 4, 8, 8, false, 0, 0, [], []);
+        Fast.NearestForward(2, 4, 4, 0, 8, 0, 0, new float[32], []);
+        Fast.MaxPool2dForward(new Pool2dGeometry(0, 3, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0), [], [], []);
+    }
+
     [Theory]
     [InlineData(3, 7, 1, false)]
     [InlineData(3, 7, 1, true)]
