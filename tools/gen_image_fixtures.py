@@ -227,16 +227,39 @@ def jpeg_fixtures():
     # cjpeg (libjpeg-turbo) for what Pillow cannot ask for: restart intervals, 4:4:0 and 4:1:1 sampling.
     ppm = os.path.join(OUT, "source.ppm")
     Image.fromarray(img).save(ppm)
+    # One scan per component: a sequential but non-interleaved file.
+    scans = os.path.join(OUT, "scans.txt")
+    with open(scans, "w") as f:
+        f.write("0: 0 63 0 0;\n1: 0 63 0 0;\n2: 0 63 0 0;\n")
     for name, args in [
         ("jpg_420_restart3", ["-sample", "2x2", "-restart", "3B"]),
         ("jpg_444_restart1row", ["-sample", "1x1", "-restart", "1"]),
         ("jpg_420_progressive_restart2", ["-sample", "2x2", "-progressive", "-restart", "2B"]),
         ("jpg_440", ["-sample", "1x2"]),
         ("jpg_411", ["-sample", "4x1"]),
+        ("jpg_444_sequential_scans", ["-sample", "1x1", "-scans", scans]),
+        ("jpg_420_16bit_quant", ["-quality", "3", "-sample", "2x2"]),
+        ("jpg_gray_progressive_restart", ["-grayscale", "-progressive", "-restart", "1"]),
     ]:
-        subprocess.run(["cjpeg", "-quality", "85", *args, "-outfile", os.path.join(OUT, name + ".jpg"), ppm], check=True)
+        quality = [] if "-quality" in args else ["-quality", "85"]
+        subprocess.run(["cjpeg", *quality, *args, "-outfile", os.path.join(OUT, name + ".jpg"), ppm], check=True)
         record(name)
+    subprocess.run(["cjpeg", "-arithmetic", "-outfile", os.path.join(OUT, "unsupported_arithmetic.jpg"), ppm], check=True)
     os.remove(ppm)
+    os.remove(scans)
+
+    # EXIF orientation 6 (rotate 90° clockwise to display): decoded as stored unless asked.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    small = smooth_rgb(11, 13, 8)
+    Image.fromarray(small).save(os.path.join(OUT, "jpg_exif_orientation6.jpg"), quality=90, exif=exif.tobytes())
+    record("jpg_exif_orientation6")
+    from PIL import ImageOps
+    for orientation in range(1, 9):
+        exif[0x0112] = orientation
+        name = f"exif_orientation{orientation}"
+        Image.fromarray(small).save(os.path.join(OUT, name + ".jpg"), quality=90, exif=exif.tobytes())
+        save_expected(name, np.asarray(ImageOps.exif_transpose(Image.open(os.path.join(OUT, name + ".jpg")))))
 
 
 # ---------------------------------------------------------------- BMP
@@ -338,6 +361,37 @@ def npy_fixtures():
     np.save(os.path.join(OUT, "npy_1d.npy"), np.arange(5, dtype=np.uint8))
 
 
+# ---------------------------------------------------------------- corrupt files
+
+def corrupt_fixtures():
+    """Files that must fail to decode; the tests check the message names the problem."""
+    def png(name, chunks):
+        with open(os.path.join(OUT, name + ".png"), "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n" + b"".join(chunks))
+
+    ihdr_gray = chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 3, 8, 0, 0, 0, 0))
+    rows = bytes([0, 1, 2, 3, 4, 7, 5, 6, 7, 8, 0, 9, 10, 11, 12])
+    png("corrupt_png_bad_filter", [ihdr_gray, chunk(b"IDAT", zlib.compress(rows)), chunk(b"IEND", b"")])
+    png("corrupt_png_short_idat", [ihdr_gray, chunk(b"IDAT", zlib.compress(rows[:10])), chunk(b"IEND", b"")])
+    png("corrupt_png_bad_zlib", [ihdr_gray, chunk(b"IDAT", b"\x78\x9c\xff\xff\xff\xff\x00"), chunk(b"IEND", b"")])
+    png("corrupt_png_unknown_critical", [ihdr_gray, chunk(b"ABCD", b"x"), chunk(b"IDAT", zlib.compress(bytes(15))), chunk(b"IEND", b"")])
+    ihdr_palette = chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 3, 8, 3, 0, 0, 0))
+    png("corrupt_png_missing_plte", [ihdr_palette, chunk(b"IDAT", zlib.compress(bytes(15))), chunk(b"IEND", b"")])
+    indices = bytes([0, 0, 1, 2, 1, 0, 0, 1, 5, 1, 0, 1, 1, 1, 1])
+    png("corrupt_png_palette_index", [ihdr_palette, chunk(b"PLTE", bytes(range(9))), chunk(b"IDAT", zlib.compress(indices)),
+                                      chunk(b"IEND", b"")])
+    png("corrupt_png_huge_header", [chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)),
+                                     chunk(b"IDAT", zlib.compress(bytes(1000))), chunk(b"IEND", b"")])
+    png("corrupt_png_bad_depth", [chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 3, 4, 2, 0, 0, 0)), chunk(b"IEND", b"")])
+
+    with open(os.path.join(OUT, "jpg_444_16x16.jpg"), "rb") as f:
+        jpeg = f.read()
+    sos = jpeg.index(b"\xff\xda")
+    data_start = sos + 2 + struct.unpack(">H", jpeg[sos + 2:sos + 4])[0]
+    with open(os.path.join(OUT, "corrupt_jpg_bad_huffman.jpg"), "wb") as f:
+        f.write(jpeg[:data_start] + b"\xff\x00" * 64 + b"\xff\xd9")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -346,6 +400,7 @@ def main():
     jpeg_fixtures()
     bmp_fixtures()
     npy_fixtures()
+    corrupt_fixtures()
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"{len(os.listdir(OUT))} files, {total} bytes in {OUT}")
 

@@ -48,8 +48,16 @@ internal sealed partial class CpuKernels
         }
     }
 
-    public unsafe void ChannelNormalize(int batch, int channels, int plane, ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
-        ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, bool relu, Span<float> y)
+    public void ChannelNormalize(int batch, int channels, int plane, ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
+        ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, bool relu, Span<float> y) =>
+        ChannelNormalize(batch, channels, plane, x, mean, invStd, gamma, beta, relu, y, y.Length >= StreamingStoreThreshold);
+
+    /// <summary>
+    /// <see cref="ChannelNormalize(int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, bool, Span{float})"/>
+    /// with the store kind chosen by the caller (tests).
+    /// </summary>
+    internal unsafe void ChannelNormalize(int batch, int channels, int plane, ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
+        ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, bool relu, Span<float> y, bool streaming)
     {
         // torch's form: y = x·α + β with α = invStd·γ and β = beta − mean·α (batch_norm_cpu_collect_linear_and_constant_terms).
         var scale = new float[channels];
@@ -67,8 +75,10 @@ internal sealed partial class CpuKernels
                 for (long p = s; p < e; p++)
                 {
                     int c = (int)(p % channels);
-                    VectorLoops.ScaleShift((float*)xp + p * plane, (float*)yp + p * plane, plane, scale[c], shift[c], relu);
+                    if (streaming) VectorLoops.ScaleShiftStreaming((float*)xp + p * plane, (float*)yp + p * plane, plane, scale[c], shift[c], relu);
+                    else VectorLoops.ScaleShift((float*)xp + p * plane, (float*)yp + p * plane, plane, scale[c], shift[c], relu);
                 }
+                if (streaming) VectorLoops.FenceStreamingStores();
             });
         }
     }

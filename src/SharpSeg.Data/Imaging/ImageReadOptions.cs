@@ -34,4 +34,11 @@ public sealed record ImageReadOptions
 
     /// <summary>Order of colour samples in 3- and 4-channel results.</summary>
     public ChannelOrder ChannelOrder { get; init; } = ChannelOrder.Rgb;
+
+    /// <summary>
+    /// Turns JPEG images upright as their EXIF Orientation tag asks (<c>PIL.ImageOps.exif_transpose</c>, what
+    /// <c>cv2.imread</c> does). Off by default, like <c>PIL.Image.open</c>: label masks are never rotated, so
+    /// rotating only the image would misalign the pair.
+    /// </summary>
+    public bool ApplyExifOrientation { get; init; }
 }
