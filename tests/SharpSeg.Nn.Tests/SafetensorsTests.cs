@@ -209,4 +209,19 @@ public sealed class SafetensorsTests : IDisposable
         Assert.Equal(["b"], Safetensors.Load(path).Keys);
         Assert.Equal([path], Directory.GetFiles(_folder));
     }
+
+    [Fact]
+    public void ConvertedTensorsSpanningSeveralReadChunksDecodeEveryElement()
+    {
+        const int count = 1_500_000;
+        var halves = new byte[2 * count];
+        for (int i = 0; i < count; i++) BinaryPrimitives.WriteHalfLittleEndian(halves.AsSpan(2 * i), (Half)(i % 2048 - 1024));
+        string path = Craft("big.safetensors", $"{{\"h\":{{\"dtype\":\"F16\",\"shape\":[{count}],\"data_offsets\":[0,{2 * count}]}}}}", 0);
+        File.AppendAllBytes(path, halves);
+
+        var values = Safetensors.Load(path)["h"].ToArray();
+        Assert.Equal(count, values.Length);
+        for (int i = 0; i < count; i++)
+            if (values[i] != i % 2048 - 1024) Assert.Fail($"element {i}: {values[i]}, expected {i % 2048 - 1024}");
+    }
 }
