@@ -185,21 +185,29 @@ public abstract class Optimizer
             throw new ArgumentException($"Optimizer state JSON is malformed: {e.Message}", nameof(state), e);
         }
 
-        string savedName = Field(root, "optimizer").GetValue<string>();
-        if (savedName != Name) throw new ArgumentException($"Optimizer state was saved by {savedName}, not {Name}.", nameof(state));
-        double learningRate = Field(root, "learning_rate").GetValue<double>();
-        RequireNonNegative(learningRate, "saved learning_rate");
-        CheckSame(HyperParameters(), Field(root, "hyper_parameters"), "hyper_parameters");
-        CheckGroups(Field(root, "param_groups"));
-
+        double learningRate;
         var steps = new long?[_parameters.Length];
-        foreach (var (key, node) in Field(root, "state").AsObject())
+        try
         {
-            if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out int index) || index >= _parameters.Length)
-                throw new ArgumentException($"Optimizer state: 'state.{key}' names no parameter (there are {_parameters.Length}).", nameof(state));
-            long step = Field(node!.AsObject(), "step").GetValue<long>();
-            if (step < 0) throw new ArgumentException($"Optimizer state: 'state.{key}.step' is negative ({step}).", nameof(state));
-            steps[index] = step;
+            string savedName = Field(root, "optimizer").GetValue<string>();
+            if (savedName != Name) throw new ArgumentException($"Optimizer state was saved by {savedName}, not {Name}.", nameof(state));
+            learningRate = Field(root, "learning_rate").GetValue<double>();
+            RequireNonNegative(learningRate, "saved learning_rate");
+            CheckSame(HyperParameters(), Field(root, "hyper_parameters"), "hyper_parameters");
+            CheckGroups(Field(root, "param_groups"));
+
+            foreach (var (key, node) in Field(root, "state").AsObject())
+            {
+                if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out int index) || index >= _parameters.Length)
+                    throw new ArgumentException($"Optimizer state: 'state.{key}' names no parameter (there are {_parameters.Length}).", nameof(state));
+                long step = Field((node ?? throw new ArgumentException($"Optimizer state: 'state.{key}' is null.", nameof(state))).AsObject(), "step").GetValue<long>();
+                if (step < 0) throw new ArgumentException($"Optimizer state: 'state.{key}.step' is negative ({step}).", nameof(state));
+                steps[index] = step;
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new ArgumentException($"Optimizer state JSON has a field of the wrong type: {e.Message}", nameof(state), e);
         }
 
         var buffers = new Dictionary<string, float[]>[_parameters.Length];

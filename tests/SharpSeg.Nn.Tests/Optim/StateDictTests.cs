@@ -154,5 +154,8 @@ public class StateDictTests
         var stray = new Dictionary<string, Tensor>(state.Tensors) { ["momentum"] = Tensor.Zeros(1) };
         Assert.Contains("unexpected tensor 'momentum'", Assert.Throws<ArgumentException>(() => sgd.LoadStateDict(state with { Tensors = stray })).Message);
         Assert.Contains("malformed", Assert.Throws<ArgumentException>(() => sgd.LoadStateDict(state with { Json = "{\"optimizer\":" })).Message);
+        string wrongType = state.Json.Replace("\"optimizer\":\"SGD\"", "\"optimizer\":3", StringComparison.Ordinal);
+        Assert.NotEqual(state.Json, wrongType);
+        Assert.Contains("wrong type", Assert.Throws<ArgumentException>(() => sgd.LoadStateDict(state with { Json = wrongType })).Message);
     }
 }
