@@ -74,6 +74,7 @@ public sealed class Sgd : Optimizer
     private protected override string? CheckRestorable(IReadOnlyDictionary<string, float[]> buffers, long? step)
     {
         if (step is not null) return "SGD keeps no step count";
+        if (Momentum == 0 && buffers.Count > 0) return "a momentum buffer for an optimizer without momentum";
         foreach (var name in buffers.Keys)
             if (name != MomentumBuffer) return $"unknown buffer '{name}' (SGD keeps only '{MomentumBuffer}')";
         return null;
