@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
 """Writes the golden image fixtures for tests/SharpSeg.Data.Tests/Imaging.
 
-Each fixture NAME.{png,jpg,bmp,npy} comes with NAME.expected.npy, the pixels an independent decoder
-(Pillow / libjpeg-turbo) or the source array gives. PNG variants that Pillow cannot write (2/4-bit gray,
-16-bit colour, sub-byte palettes, Adam7, forced filters, split IDAT) are written by write_png below with
-zlib, and every such file is checked by decoding it again with Pillow. Run from the repository root:
+Each fixture NAME.{png,jpg,bmp,npy} comes with NAME.expected.npy (or NAME.expected.txt for the NPY reader's
+own tests), the pixels an independent decoder (Pillow / libjpeg-turbo) or the source array gives:
+- PNG: every colour type and bit depth, plain and Adam7. Variants Pillow cannot write (2/4-bit gray, 16-bit
+  colour, sub-byte palettes, Adam7, forced filters, split IDAT) come from write_png below with zlib, and
+  every such file is decoded again by Pillow to check it.
+- JPEG: Pillow (4:4:4, 4:2:2, 4:2:0, gray, progressive, optimized tables, EXIF orientation) and cjpeg
+  (restart intervals, 4:4:0, 4:1:1, one scan per component, 16-bit quantization tables, arithmetic coding).
+- BMP: Pillow and write_bmp (top-down, V5 bitfields with alpha, 16-bit 5-6-5, 4-bit palette).
+- NPY: numpy's np.save and format.write_array (version 2.0), plus arrays the reader must reject.
+- corrupt_*: broken files whose error messages the tests check.
+Run from the repository root (wipes and rewrites the fixture folder; the output is deterministic):
 
     python3 tools/gen_image_fixtures.py
 
-Needs Pillow and numpy; cjpeg (libjpeg-turbo-progs) for the restart-marker JPEG. CI never runs this.
+Needs Pillow and numpy, and cjpeg from libjpeg-turbo-progs. Written with Pillow 9.4.0, numpy 1.24.2 and
+libjpeg-turbo 2.1.5. CI never runs this.
 """
-import io
 import os
 import struct
 import subprocess
@@ -227,16 +234,39 @@ def jpeg_fixtures():
     # cjpeg (libjpeg-turbo) for what Pillow cannot ask for: restart intervals, 4:4:0 and 4:1:1 sampling.
     ppm = os.path.join(OUT, "source.ppm")
     Image.fromarray(img).save(ppm)
+    # One scan per component: a sequential but non-interleaved file.
+    scans = os.path.join(OUT, "scans.txt")
+    with open(scans, "w") as f:
+        f.write("0: 0 63 0 0;\n1: 0 63 0 0;\n2: 0 63 0 0;\n")
     for name, args in [
         ("jpg_420_restart3", ["-sample", "2x2", "-restart", "3B"]),
         ("jpg_444_restart1row", ["-sample", "1x1", "-restart", "1"]),
         ("jpg_420_progressive_restart2", ["-sample", "2x2", "-progressive", "-restart", "2B"]),
         ("jpg_440", ["-sample", "1x2"]),
         ("jpg_411", ["-sample", "4x1"]),
+        ("jpg_444_sequential_scans", ["-sample", "1x1", "-scans", scans]),
+        ("jpg_420_16bit_quant", ["-quality", "3", "-sample", "2x2"]),
+        ("jpg_gray_progressive_restart", ["-grayscale", "-progressive", "-restart", "1"]),
     ]:
-        subprocess.run(["cjpeg", "-quality", "85", *args, "-outfile", os.path.join(OUT, name + ".jpg"), ppm], check=True)
+        quality = [] if "-quality" in args else ["-quality", "85"]
+        subprocess.run(["cjpeg", *quality, *args, "-outfile", os.path.join(OUT, name + ".jpg"), ppm], check=True)
         record(name)
+    subprocess.run(["cjpeg", "-arithmetic", "-outfile", os.path.join(OUT, "unsupported_arithmetic.jpg"), ppm], check=True)
     os.remove(ppm)
+    os.remove(scans)
+
+    # EXIF orientation 6 (rotate 90° clockwise to display): decoded as stored unless asked.
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    small = smooth_rgb(11, 13, 8)
+    Image.fromarray(small).save(os.path.join(OUT, "jpg_exif_orientation6.jpg"), quality=90, exif=exif.tobytes())
+    record("jpg_exif_orientation6")
+    from PIL import ImageOps
+    for orientation in range(1, 9):
+        exif[0x0112] = orientation
+        name = f"exif_orientation{orientation}"
+        Image.fromarray(small).save(os.path.join(OUT, name + ".jpg"), quality=90, exif=exif.tobytes())
+        save_expected(name, np.asarray(ImageOps.exif_transpose(Image.open(os.path.join(OUT, name + ".jpg")))))
 
 
 # ---------------------------------------------------------------- BMP
@@ -338,6 +368,55 @@ def npy_fixtures():
     np.save(os.path.join(OUT, "npy_1d.npy"), np.arange(5, dtype=np.uint8))
 
 
+# ---------------------------------------------------------------- corrupt files
+
+def corrupt_fixtures():
+    """Files that must fail to decode; the tests check the message names the problem."""
+    def png(name, chunks):
+        with open(os.path.join(OUT, name + ".png"), "wb") as f:
+            f.write(b"\x89PNG\r\n\x1a\n" + b"".join(chunks))
+
+    ihdr_gray = chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 3, 8, 0, 0, 0, 0))
+    rows = bytes([0, 1, 2, 3, 4, 7, 5, 6, 7, 8, 0, 9, 10, 11, 12])
+    png("corrupt_png_bad_filter", [ihdr_gray, chunk(b"IDAT", zlib.compress(rows)), chunk(b"IEND", b"")])
+    png("corrupt_png_short_idat", [ihdr_gray, chunk(b"IDAT", zlib.compress(rows[:10])), chunk(b"IEND", b"")])
+    png("corrupt_png_bad_zlib", [ihdr_gray, chunk(b"IDAT", b"\x78\x9c\xff\xff\xff\xff\x00"), chunk(b"IEND", b"")])
+    png("corrupt_png_unknown_critical", [ihdr_gray, chunk(b"ABCD", b"x"), chunk(b"IDAT", zlib.compress(bytes(15))), chunk(b"IEND", b"")])
+    ihdr_palette = chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 3, 8, 3, 0, 0, 0))
+    png("corrupt_png_missing_plte", [ihdr_palette, chunk(b"IDAT", zlib.compress(bytes(15))), chunk(b"IEND", b"")])
+    indices = bytes([0, 0, 1, 2, 1, 0, 0, 1, 5, 1, 0, 1, 1, 1, 1])
+    png("corrupt_png_palette_index", [ihdr_palette, chunk(b"PLTE", bytes(range(9))), chunk(b"IDAT", zlib.compress(indices)),
+                                      chunk(b"IEND", b"")])
+    png("corrupt_png_huge_header", [chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 2, 0, 0, 0)),
+                                     chunk(b"IDAT", zlib.compress(bytes(1000))), chunk(b"IEND", b"")])
+    png("corrupt_png_bad_depth", [chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 3, 4, 2, 0, 0, 0)), chunk(b"IEND", b"")])
+
+    with open(os.path.join(OUT, "jpg_444_16x16.jpg"), "rb") as f:
+        jpeg = f.read()
+    sos = jpeg.index(b"\xff\xda")
+    data_start = sos + 2 + struct.unpack(">H", jpeg[sos + 2:sos + 4])[0]
+    with open(os.path.join(OUT, "corrupt_jpg_bad_huffman.jpg"), "wb") as f:
+        f.write(jpeg[:data_start] + b"\xff\x00" * 64 + b"\xff\xd9")
+
+
+# ---------------------------------------------------------------- ForceRgb (cv2.IMREAD_COLOR semantics)
+
+def force_rgb_expectations():
+    """3-channel 8-bit views: Pillow's convert("RGB") where it agrees with cv2.IMREAD_COLOR, numpy otherwise."""
+    names = [f[:-4] for f in sorted(os.listdir(OUT))
+             if (f.startswith("png_") and f.endswith("_13x11.png")) or f in ("png_pil_gray16.png", "jpg_gray_33x17.jpg",
+                                                                   "bmp_32_v5_alpha.bmp", "bmp_8_palette_pil.bmp")]
+    for name in names:
+        im = Image.open(os.path.join(OUT, name + "." + name.split("_")[0]))
+        if im.mode in ("I", "I;16", "I;16B"):
+            # Pillow clips 16-bit gray to 255; OpenCV (libpng strip_16) keeps the high byte.
+            high = (np.asarray(im).astype(np.uint32) >> 8).astype(np.uint8)
+            rgb = np.repeat(high[:, :, None], 3, axis=-1)
+        else:
+            rgb = np.asarray(im.convert("RGB"))
+        save_expected(name + ".forcergb", rgb)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -346,6 +425,8 @@ def main():
     jpeg_fixtures()
     bmp_fixtures()
     npy_fixtures()
+    corrupt_fixtures()
+    force_rgb_expectations()
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"{len(os.listdir(OUT))} files, {total} bytes in {OUT}")
 

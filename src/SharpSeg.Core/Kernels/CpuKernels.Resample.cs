@@ -7,9 +7,19 @@ namespace SharpSeg.Kernels;
 
 internal sealed partial class CpuKernels
 {
-    public unsafe void BilinearForward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
-        ReadOnlySpan<float> x, Span<float> y)
+    // Outputs of at least this many floats (32 MB, a large L3) cannot stay in cache for the next op anyway: they are
+    // written with non-temporal stores, which skip reading every output line before overwriting it.
+    private const long StreamingStoreThreshold = 8L << 20;
+
+    public void BilinearForward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
+        ReadOnlySpan<float> x, Span<float> y) =>
+        BilinearForward(planes, inH, inW, outH, outW, alignCorners, scaleH, scaleW, x, y, y.Length >= StreamingStoreThreshold);
+
+    /// <summary><see cref="BilinearForward(int, int, int, int, int, bool, double, double, ReadOnlySpan{float}, Span{float})"/> with the store kind chosen by the caller (tests).</summary>
+    internal unsafe void BilinearForward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
+        ReadOnlySpan<float> x, Span<float> y, bool streaming)
     {
+        if (y.IsEmpty) return;
         var rows = ResampleTaps.Linear(inH, outH, alignCorners, scaleH);
         var columns = ResampleTaps.Linear(inW, outW, alignCorners, scaleW);
         long perPlane = (long)outH * outW + (long)inH * inW;
@@ -24,7 +34,8 @@ internal sealed partial class CpuKernels
                 {
                     fixed (float* rowBuffer = buffer)
                         for (long p = s; p < e; p++)
-                            BilinearPlane((float*)xp + p * inH * inW, (float*)yp + p * outH * outW, inH, inW, outH, outW, rows, columns, rowBuffer);
+                            BilinearPlane((float*)xp + p * inH * inW, (float*)yp + p * outH * outW, inH, inW, outH, outW, rows, columns, rowBuffer, streaming);
+                    if (streaming) VectorLoops.FenceStreamingStores();
                 }
                 finally
                 {
@@ -36,7 +47,7 @@ internal sealed partial class CpuKernels
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void BilinearPlane(float* x, float* y, int inH, int inW, int outH, int outW,
-        ResampleTaps rows, ResampleTaps columns, float* rowBuffer)
+        ResampleTaps rows, ResampleTaps columns, float* rowBuffer, bool streaming)
     {
         float* slotA = rowBuffer, slotB = rowBuffer + outW;
         int tagA = -1, tagB = -1;
@@ -67,7 +78,8 @@ internal sealed partial class CpuKernels
                 }
                 float* topRow = tagA == top ? slotA : slotB;
                 float* bottomRow = tagA == bottom ? slotA : slotB;
-                VectorLoops.Blend(topRow, bottomRow, y + (long)oh * outW, outW, rows.LowWeight[oh], rows.HighWeight[oh]);
+                if (streaming) VectorLoops.BlendStreaming(topRow, bottomRow, y + (long)oh * outW, outW, rows.LowWeight[oh], rows.HighWeight[oh]);
+                else VectorLoops.Blend(topRow, bottomRow, y + (long)oh * outW, outW, rows.LowWeight[oh], rows.HighWeight[oh]);
             }
         }
     }
@@ -92,8 +104,11 @@ internal sealed partial class CpuKernels
     public unsafe void BilinearBackward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
         ReadOnlySpan<float> dy, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         var rows = ResampleTaps.Linear(inH, outH, alignCorners, scaleH);
         var columns = ResampleTaps.Linear(inW, outW, alignCorners, scaleW);
+        var lowSources = ResampleTaps.Preimages(columns.Low, inW);
+        var highSources = ResampleTaps.Preimages(columns.High, inW);
         long perPlane = (long)outH * outW + (long)inH * inW;
         fixed (float* pdy = dy, pdx = dx)
         {
@@ -106,7 +121,8 @@ internal sealed partial class CpuKernels
                 {
                     fixed (float* rowSums = buffer)
                         for (long p = s; p < e; p++)
-                            BilinearBackwardPlane((float*)dyp + p * outH * outW, (float*)dxp + p * inH * inW, inH, inW, outH, outW, rows, columns, rowSums);
+                            BilinearBackwardPlane((float*)dyp + p * outH * outW, (float*)dxp + p * inH * inW, inH, inW, outH, outW,
+                                rows, columns, lowSources, highSources, rowSums);
                 }
                 finally
                 {
@@ -118,7 +134,7 @@ internal sealed partial class CpuKernels
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void BilinearBackwardPlane(float* dy, float* dx, int inH, int inW, int outH, int outW,
-        ResampleTaps rows, ResampleTaps columns, float* rowSums)
+        ResampleTaps rows, ResampleTaps columns, (int[] Start, int[] End) lowSources, (int[] Start, int[] End) highSources, float* rowSums)
     {
         new Span<float>(rowSums, inH * outW).Clear();
         for (int oh = 0; oh < outH; oh++)
@@ -128,18 +144,19 @@ internal sealed partial class CpuKernels
             VectorLoops.AddScaled(grad, rowSums + (long)rows.High[oh] * outW, outW, rows.HighWeight[oh]);
         }
 
-        new Span<float>(dx, inH * inW).Clear();
-        fixed (int* low = columns.Low, high = columns.High)
+        fixed (int* lowStart = lowSources.Start, lowEnd = lowSources.End, highStart = highSources.Start, highEnd = highSources.End)
         fixed (float* lowWeight = columns.LowWeight, highWeight = columns.HighWeight)
         {
             for (int ih = 0; ih < inH; ih++)
             {
                 float* sums = rowSums + (long)ih * outW;
                 float* row = dx + (long)ih * inW;
-                for (int j = 0; j < outW; j++)
+                for (int w = 0; w < inW; w++)
                 {
-                    row[low[j]] += sums[j] * lowWeight[j];
-                    row[high[j]] += sums[j] * highWeight[j];
+                    float acc = 0;
+                    for (int j = lowStart[w]; j < lowEnd[w]; j++) acc += sums[j] * lowWeight[j];
+                    for (int j = highStart[w]; j < highEnd[w]; j++) acc += sums[j] * highWeight[j];
+                    row[w] = acc;
                 }
             }
         }
@@ -147,6 +164,7 @@ internal sealed partial class CpuKernels
 
     public unsafe void NearestForward(int planes, int inH, int inW, int outH, int outW, double scaleH, double scaleW, ReadOnlySpan<float> x, Span<float> y)
     {
+        if (y.IsEmpty) return;
         var rows = ResampleTaps.Nearest(inH, outH, scaleH);
         var columns = ResampleTaps.Nearest(inW, outW, scaleW);
         long perPlane = (long)outH * outW + (long)inH * inW;
@@ -187,8 +205,9 @@ internal sealed partial class CpuKernels
 
     public unsafe void NearestBackward(int planes, int inH, int inW, int outH, int outW, double scaleH, double scaleW, ReadOnlySpan<float> dy, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         var rows = ResampleTaps.Nearest(inH, outH, scaleH);
-        var columns = ResampleTaps.Nearest(inW, outW, scaleW);
+        var (columnStart, columnEnd) = ResampleTaps.Preimages(ResampleTaps.Nearest(inW, outW, scaleW), inW);
         long perPlane = (long)outH * outW + (long)inH * inW;
         fixed (float* pdy = dy, pdx = dx)
         {
@@ -204,7 +223,12 @@ internal sealed partial class CpuKernels
                     {
                         float* row = plane + (long)rows[oh] * inW;
                         float* g = grad + (long)oh * outW;
-                        for (int ow = 0; ow < outW; ow++) row[columns[ow]] += g[ow];
+                        for (int w = 0; w < inW; w++)
+                        {
+                            float acc = 0;
+                            for (int j = columnStart[w]; j < columnEnd[w]; j++) acc += g[j];
+                            row[w] += acc;
+                        }
                     }
                 }
             });

@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace SharpSeg.Kernels;
 
@@ -9,6 +11,7 @@ internal sealed partial class CpuKernels
 
     public unsafe void SoftmaxForward(int outer, int dim, int inner, bool log, ReadOnlySpan<float> x, Span<float> y)
     {
+        if (y.IsEmpty) return;
         int tiles = (inner + SoftmaxTile - 1) / SoftmaxTile;
         long work = (long)outer * tiles;
         long perItem = (long)dim * Math.Min(inner, SoftmaxTile);
@@ -20,6 +23,7 @@ internal sealed partial class CpuKernels
                 var max = new float[Math.Min(inner, SoftmaxTile)];
                 var sum = new float[max.Length];
                 var scratch = new float[max.Length];
+                var block = Vector512.IsHardwareAccelerated && inner > 1 ? new float[dim * 16] : [];
                 for (long item = s; item < e; item++)
                 {
                     long o = item / tiles;
@@ -27,8 +31,19 @@ internal sealed partial class CpuKernels
                     int width = Math.Min(SoftmaxTile, inner - first);
                     float* xs = (float*)xp + o * dim * inner + first;
                     float* ys = (float*)yp + o * dim * inner + first;
-                    if (inner == 1) SoftmaxRow(xs, ys, dim, log);
-                    else SoftmaxColumns(xs, ys, dim, inner, width, log, max.AsSpan(0, width), sum.AsSpan(0, width), scratch.AsSpan(0, width));
+                    if (inner == 1)
+                    {
+                        SoftmaxRow(xs, ys, dim, log);
+                        continue;
+                    }
+                    int vectorWidth = Vector512.IsHardwareAccelerated ? width / 16 * 16 : 0;
+                    if (vectorWidth > 0)
+                        fixed (float* pb = block) SoftmaxColumnsVector(xs, ys, dim, inner, vectorWidth, log, pb);
+                    if (vectorWidth < width)
+                    {
+                        int rest = width - vectorWidth;
+                        SoftmaxColumns(xs + vectorWidth, ys + vectorWidth, dim, inner, rest, log, max.AsSpan(0, rest), sum.AsSpan(0, rest), scratch.AsSpan(0, rest));
+                    }
                 }
             });
         }
@@ -108,8 +123,49 @@ internal sealed partial class CpuKernels
         }
     }
 
+    /// <summary>
+    /// <see cref="SoftmaxColumns"/> for a width that is a multiple of 16, fused per 16-column block: the block's column of
+    /// x is read once into <paramref name="block"/> (dim × 16 contiguous floats), the exp-sum runs there, and y is written
+    /// once. Reading x twice in place would thrash L1 and L2 sets whenever the row pitch is a power of two (image planes).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void SoftmaxColumnsVector(float* x, float* y, int dim, long stride, int width, bool log, float* block)
+    {
+        for (int j = 0; j < width; j += 16)
+        {
+            float* xs = x + j, ys = y + j;
+            var max = Vector512.Create(float.NegativeInfinity);
+            for (int d = 0; d < dim; d++)
+            {
+                var v = Vector512.Load(xs + d * stride);
+                v.Store(block + d * 16);
+                max = Vector512.Max(max, v);
+            }
+
+            var sum = Vector512<float>.Zero;
+            if (log)
+            {
+                for (int d = 0; d < dim; d++) sum += VectorMathF.Exp(Vector512.Load(block + d * 16) - max);
+                var logSum = VectorMathF.LogOfPositive(sum);
+                for (int d = 0; d < dim; d++) (Vector512.Load(block + d * 16) - max - logSum).Store(ys + d * stride);
+            }
+            else
+            {
+                for (int d = 0; d < dim; d++)
+                {
+                    var e = VectorMathF.Exp(Vector512.Load(block + d * 16) - max);
+                    sum += e;
+                    e.Store(block + d * 16);
+                }
+                var inverse = Vector512<float>.One / sum;
+                for (int d = 0; d < dim; d++) (Vector512.Load(block + d * 16) * inverse).Store(ys + d * stride);
+            }
+        }
+    }
+
     public unsafe void SoftmaxBackward(int outer, int dim, int inner, bool log, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         int tiles = (inner + SoftmaxTile - 1) / SoftmaxTile;
         long work = (long)outer * tiles;
         long perItem = (long)dim * Math.Min(inner, SoftmaxTile);
@@ -120,16 +176,62 @@ internal sealed partial class CpuKernels
             {
                 var dot = new float[Math.Min(inner, SoftmaxTile)];
                 var scratch = new float[dot.Length];
+                var block = Vector512.IsHardwareAccelerated && inner > 1 ? new float[2 * dim * 16] : [];
                 for (long item = s; item < e; item++)
                 {
                     long o = item / tiles;
                     int first = (int)(item % tiles) * SoftmaxTile;
                     int width = Math.Min(SoftmaxTile, inner - first);
                     long at = o * dim * inner + first;
-                    if (inner == 1) SoftmaxBackwardRow((float*)yp + at, (float*)dyp + at, (float*)dxp + at, dim, log);
-                    else SoftmaxBackwardColumns((float*)yp + at, (float*)dyp + at, (float*)dxp + at, dim, inner, width, log, dot.AsSpan(0, width), scratch.AsSpan(0, width));
+                    if (inner == 1)
+                    {
+                        SoftmaxBackwardRow((float*)yp + at, (float*)dyp + at, (float*)dxp + at, dim, log);
+                        continue;
+                    }
+                    int vectorWidth = Vector512.IsHardwareAccelerated ? width / 16 * 16 : 0;
+                    if (vectorWidth > 0)
+                        fixed (float* pb = block) SoftmaxBackwardColumnsVector((float*)yp + at, (float*)dyp + at, (float*)dxp + at, dim, inner, vectorWidth, log, pb);
+                    if (vectorWidth < width)
+                    {
+                        int rest = width - vectorWidth;
+                        at += vectorWidth;
+                        SoftmaxBackwardColumns((float*)yp + at, (float*)dyp + at, (float*)dxp + at, dim, inner, rest, log, dot.AsSpan(0, rest), scratch.AsSpan(0, rest));
+                    }
                 }
             });
+        }
+    }
+
+    /// <summary>
+    /// <see cref="SoftmaxBackwardColumns"/> for a width that is a multiple of 16, fused per 16-column block; y and dy are
+    /// read once into <paramref name="block"/> (2 · dim × 16 floats) for the same reason as in <see cref="SoftmaxColumnsVector"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void SoftmaxBackwardColumnsVector(float* y, float* dy, float* dx, int dim, long stride, int width, bool log, float* block)
+    {
+        float* blockGrad = block + dim * 16;
+        for (int j = 0; j < width; j += 16)
+        {
+            float* ys = y + j, dys = dy + j, dxs = dx + j;
+            var total = Vector512<float>.Zero;
+            for (int d = 0; d < dim; d++)
+            {
+                var yv = Vector512.Load(ys + d * stride);
+                var gv = Vector512.Load(dys + d * stride);
+                yv.Store(block + d * 16);
+                gv.Store(blockGrad + d * 16);
+                total = log ? total + gv : Vector512.FusedMultiplyAdd(gv, yv, total);
+            }
+            if (log)
+            {
+                for (int d = 0; d < dim; d++)
+                    (Vector512.Load(blockGrad + d * 16) - VectorMathF.Exp(Vector512.Load(block + d * 16)) * total).Store(dxs + d * stride);
+            }
+            else
+            {
+                for (int d = 0; d < dim; d++)
+                    (Vector512.Load(block + d * 16) * (Vector512.Load(blockGrad + d * 16) - total)).Store(dxs + d * stride);
+            }
         }
     }
 

@@ -43,7 +43,12 @@ internal sealed partial class ReferenceKernels
         dx.Clear();
         for (int p = 0; p < g.Batch * g.Channels; p++)
             for (int o = 0; o < outPlane; o++)
-                dx[p * inPlane + argmax[p * outPlane + o]] += dy[p * outPlane + o];
+            {
+                int at = argmax[p * outPlane + o];
+                if (at < 0 || at >= inPlane)
+                    throw new ArgumentOutOfRangeException(nameof(argmax), $"max_pool2d backward: argmax[{p * outPlane + o}] = {at} is outside the input plane of {inPlane} elements");
+                dx[p * inPlane + at] += dy[p * outPlane + o];
+            }
     }
 
     public void AvgPool2dForward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)

@@ -73,6 +73,9 @@ public abstract class SegDataset
         return sample;
     }
 
+    /// <summary>The validated, untransformed sample <paramref name="index"/> (same as <see cref="Load"/>).</summary>
+    public SegSample this[int index] => Load(index);
+
     /// <summary>Loads sample <paramref name="index"/> and applies <see cref="Transforms"/>, drawing from <paramref name="random"/>.
     /// Equivalent to <c>dataset[index]</c> in PaddleSeg.</summary>
     public SegSample Get(int index, Random random)

@@ -1,21 +1,28 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 
 namespace SharpSeg.Data;
 
 /// <summary>
 /// Decodes JPEG files (ITU-T T.81): baseline and extended sequential and progressive Huffman processes with
-/// 8-bit samples, any 1–4 sampling factors, restart intervals. Colour images come back as 3-channel RGB
-/// <see cref="Image{T}"/> of <see cref="byte"/>, grayscale as 1 channel. Reproduces libjpeg-turbo's defaults
+/// 8-bit samples, sampling factors 1–4 that divide the largest (4:4:4, 4:2:2, 4:2:0, 4:4:0, 4:1:1, …),
+/// restart intervals. Colour images come back as 3-channel RGB <see cref="Image{T}"/> of <see cref="byte"/>,
+/// grayscale as 1 channel. Reproduces libjpeg-turbo's defaults
 /// (accurate integer IDCT, "fancy" triangle-filter chroma upsampling, fixed-point YCbCr→RGB), so results match
-/// <c>np.asarray(PIL.Image.open(p))</c> and <c>cv2.imread</c> (after BGR→RGB). EXIF orientation is not applied.
+/// <c>np.asarray(PIL.Image.open(p))</c> and <c>cv2.imread(p, IMREAD_COLOR | IMREAD_IGNORE_ORIENTATION)</c> (after BGR→RGB).
+/// EXIF orientation is applied only when <see cref="ImageReadOptions.ApplyExifOrientation"/> asks.
 /// </summary>
+/// <remarks>
+/// The per-sample loops are marked for full optimization up front: each runs only a few calls per image, so
+/// tiered compilation would otherwise leave them unoptimized for the first dozens of images a loader decodes.
+/// </remarks>
 public static class JpegDecoder
 {
     private static readonly byte[] ZigZag =
     [
         0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
         28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
-        54, 47, 55, 62, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63,
+        54, 47, 55, 62, 63,
     ];
 
     /// <summary>True when <paramref name="data"/> starts with a JPEG SOI marker.</summary>
@@ -28,6 +35,40 @@ public static class JpegDecoder
     /// <exception cref="ImageFormatException">The data is corrupt, truncated or uses an unsupported JPEG process.</exception>
     public static Image Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageReadOptions? options = null) =>
         new Decoding(data.ToArray(), nameForErrors, options ?? ImageReadOptions.Default).Run();
+
+    // Doubles a row: each input weighs 3/4 in its two outputs, its left or right neighbour 1/4; edges repeat.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void HorizontalTriangle(ReadOnlySpan<int> sums, Span<byte> output, int leftBias, int rightBias, int shift)
+    {
+        int last = sums.Length - 1;
+        output = output[..(2 * sums.Length)];
+        output[0] = (byte)((sums[0] * 4 + leftBias) >> shift);
+        for (int x = 0; x < last; x++)
+        {
+            int here = sums[x] * 3, next = sums[x + 1] * 3;
+            output[2 * x + 1] = (byte)((here + sums[x + 1] + rightBias) >> shift);
+            output[2 * x + 2] = (byte)((next + sums[x] + leftBias) >> shift);
+        }
+        output[2 * last + 1] = (byte)((sums[last] * 4 + rightBias) >> shift);
+    }
+
+    private sealed class ColourTables
+    {
+        public static readonly ColourTables Instance = new();
+        public readonly int[] CrToR = new int[256], CbToB = new int[256], CrToG = new int[256], CbToG = new int[256];
+
+        private ColourTables()
+        {
+            for (int i = 0; i < 256; i++)
+            {
+                int x = i - 128;
+                CrToR[i] = (91881 * x + 32768) >> 16;
+                CbToB[i] = (116130 * x + 32768) >> 16;
+                CrToG[i] = -46802 * x;
+                CbToG[i] = -22554 * x + 32768;
+            }
+        }
+    }
 
     private sealed class Component
     {
@@ -49,6 +90,7 @@ public static class JpegDecoder
         private int _width, _height, _maxH, _maxV, _mcusPerLine, _mcusPerColumn;
         private bool _progressive, _haveFrame, _sawJfif;
         private int _adobeTransform = -1;
+        private int _orientation = 1;
         private int _restartInterval;
         private int _scanCount;
         private int _eobRun;
@@ -111,6 +153,9 @@ public static class JpegDecoder
                     case 0xE0:
                         _sawJfif |= segment.StartsWith("JFIF\0"u8);
                         break;
+                    case 0xE1 when _orientation == 1:
+                        _orientation = ExifOrientation.Read(segment);
+                        break;
                     case 0xEE:
                         if (segment.Length >= 12 && segment.StartsWith("Adobe"u8))
                             _adobeTransform = segment[11];
@@ -171,6 +216,9 @@ public static class JpegDecoder
             _maxV = _components.Max(c => c.V);
             _mcusPerLine = (_width + 8 * _maxH - 1) / (8 * _maxH);
             _mcusPerColumn = (_height + 8 * _maxV - 1) / (8 * _maxV);
+            long blocks = _components.Sum(c => (long)_mcusPerLine * c.H * _mcusPerColumn * c.V);
+            if (blocks > 8L * data.Length)
+                throw Error($"truncated: a {_width}×{_height} JPEG needs at least one bit per 8×8 block, the file has {data.Length} bytes");
             foreach (var c in _components)
             {
                 if (_maxH % c.H != 0 || _maxV % c.V != 0)
@@ -232,6 +280,7 @@ public static class JpegDecoder
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private int ReadScan(ReadOnlySpan<byte> segment, int position, int offset)
         {
             if (!_haveFrame)
@@ -318,6 +367,7 @@ public static class JpegDecoder
             return reader.Position;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void DecodeBlock(ref JpegBitReader reader, Component c, int block, int ss, int se, int ah, int al)
         {
             var coefficients = c.Coefficients.AsSpan(block, 64);
@@ -345,10 +395,14 @@ public static class JpegDecoder
                 DecodeAcRefine(ref reader, c, coefficients, ss, se, al);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private int DecodeSymbol(ref JpegBitReader reader, JpegHuffmanTable table, string kind, Component c) =>
-            table.Decode(ref reader)
-            ?? throw Error($"corrupt JPEG data: invalid {kind} Huffman code in component {c.Id} near offset {reader.Position}");
+            table.Decode(ref reader) ?? throw InvalidCode(kind, c, reader.Position);
 
+        private ImageFormatException InvalidCode(string kind, Component c, int position) =>
+            Error($"corrupt JPEG data: invalid {kind} Huffman code in component {c.Id} near offset {position}");
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void DecodeAcFirst(ref JpegBitReader reader, Component c, Span<short> coefficients, int ss, int se, int al)
         {
             if (_eobRun > 0)
@@ -377,6 +431,7 @@ public static class JpegDecoder
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void DecodeAcRefine(ref JpegBitReader reader, Component c, Span<short> coefficients, int ss, int se, int al)
         {
             int plus = 1 << al, minus = -1 << al;
@@ -431,6 +486,14 @@ public static class JpegDecoder
 
         private Image Output()
         {
+            var image = Reconstruct();
+            if (options.ForceRgb)
+                image = ColourConversion.ToThreeChannels(image);
+            return options.ApplyExifOrientation ? ExifOrientation.Apply(image, _orientation) : image;
+        }
+
+        private Image<byte> Reconstruct()
+        {
             var planes = new byte[_components.Length][];
             for (int i = 0; i < _components.Length; i++)
             {
@@ -449,30 +512,51 @@ public static class JpegDecoder
             bool bgr = options.ChannelOrder == ChannelOrder.Bgr;
             for (int y = 0; y < _height; y++)
             {
-                for (int x = 0; x < _width; x++)
-                {
-                    int source = y * stride + x, target = (y * _width + x) * 3;
-                    byte r, g, b;
-                    if (isRgb)
-                    {
-                        (r, g, b) = (planes[0][source], planes[1][source], planes[2][source]);
-                    }
-                    else
-                    {
-                        int luma = planes[0][source], cb = planes[1][source] - 128, cr = planes[2][source] - 128;
-                        r = Clamp(luma + ((91881 * cr + 32768) >> 16));
-                        g = Clamp(luma + ((-22554 * cb + 32768 - 46802 * cr) >> 16));
-                        b = Clamp(luma + ((116130 * cb + 32768) >> 16));
-                    }
-                    rgb[target] = bgr ? b : r;
-                    rgb[target + 1] = g;
-                    rgb[target + 2] = bgr ? r : b;
-                }
+                var first = planes[0].AsSpan(y * stride, _width);
+                var second = planes[1].AsSpan(y * stride, _width);
+                var third = planes[2].AsSpan(y * stride, _width);
+                var target = rgb.AsSpan(y * _width * 3, _width * 3);
+                if (isRgb)
+                    Interleave(first, second, third, target, bgr);
+                else
+                    YCbCrToRgb(first, second, third, target, bgr);
             }
             return new Image<byte>(_height, _width, 3, rgb);
         }
 
-        private static byte Clamp(int value) => (byte)Math.Clamp(value, 0, 255);
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Interleave(ReadOnlySpan<byte> r, ReadOnlySpan<byte> g, ReadOnlySpan<byte> b, Span<byte> target, bool bgr)
+        {
+            int red = bgr ? 2 : 0, blue = bgr ? 0 : 2;
+            for (int x = 0; x < r.Length; x++)
+            {
+                target[3 * x + red] = r[x];
+                target[3 * x + 1] = g[x];
+                target[3 * x + blue] = b[x];
+            }
+        }
+
+        // jdcolor.c's ycc_rgb_convert with its 16-bit fixed-point tables (FIX(1.40200) = 91881, …).
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void YCbCrToRgb(ReadOnlySpan<byte> luma, ReadOnlySpan<byte> cb, ReadOnlySpan<byte> cr, Span<byte> target, bool bgr)
+        {
+            int red = bgr ? 2 : 0, blue = bgr ? 0 : 2;
+            var tables = ColourTables.Instance;
+            ReadOnlySpan<int> crToR = tables.CrToR, cbToB = tables.CbToB, crToG = tables.CrToG, cbToG = tables.CbToG;
+            cb = cb[..luma.Length];
+            cr = cr[..luma.Length];
+            target = target[..(3 * luma.Length)];
+            for (int x = 0; x < luma.Length; x++)
+            {
+                int y = luma[x], blueDiff = cb[x], redDiff = cr[x];
+                var pixel = target.Slice(3 * x, 3);
+                pixel[red] = Clamp(y + crToR[redDiff]);
+                pixel[1] = Clamp(y + ((cbToG[blueDiff] + crToG[redDiff]) >> 16));
+                pixel[blue] = Clamp(y + cbToB[blueDiff]);
+            }
+        }
+
+        private static byte Clamp(int value) => (uint)value <= 255 ? (byte)value : value < 0 ? (byte)0 : (byte)255;
 
         private byte[] Crop(byte[] plane, int stride)
         {
@@ -482,15 +566,17 @@ public static class JpegDecoder
             return result;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static byte[] InverseTransform(Component c)
         {
             int stride = c.AllocBlocksPerLine * 8;
             var plane = new byte[stride * c.AllocBlocksPerColumn * 8];
+            var work = new int[64];
             for (int row = 0; row < c.AllocBlocksPerColumn; row++)
                 for (int col = 0; col < c.AllocBlocksPerLine; col++)
                 {
                     int block = (row * c.AllocBlocksPerLine + col) * 64;
-                    JpegIdct.Transform(c.Coefficients.AsSpan(block, 64), c.Quant, plane.AsSpan(row * 8 * stride + col * 8), stride);
+                    JpegIdct.Transform(c.Coefficients.AsSpan(block, 64), c.Quant, plane.AsSpan(row * 8 * stride + col * 8), stride, work);
                 }
             return plane;
         }
@@ -498,6 +584,7 @@ public static class JpegDecoder
         // Brings a component plane to full resolution (stride _mcusPerLine * _maxH * 8) the way libjpeg-turbo's
         // jdsample.c does by default: triangle filters for 2×1, 1×2 and 2×2 ("fancy upsampling"), whose
         // alternating +1/+2 (and +7/+8) biases avoid a systematic drift, and pixel replication otherwise.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private byte[] Upsample(Component c, byte[] plane)
         {
             int inStride = c.AllocBlocksPerLine * 8;
@@ -508,18 +595,15 @@ public static class JpegDecoder
             var output = new byte[outStride * outRows];
             int w = c.Width, h = c.Height;
             bool fancy = w > 2;
+            var sums = new int[w];
             if (fancy && hFactor == 2 && vFactor == 1)
             {
                 for (int y = 0; y < h; y++)
                 {
-                    var input = plane.AsSpan(y * inStride);
-                    var outRow = output.AsSpan(y * outStride);
+                    var input = plane.AsSpan(y * inStride, w);
                     for (int x = 0; x < w; x++)
-                    {
-                        int here = input[x] * 3;
-                        outRow[2 * x] = (byte)((here + input[Math.Max(x - 1, 0)] + 1) >> 2);
-                        outRow[2 * x + 1] = (byte)((here + input[Math.Min(x + 1, w - 1)] + 2) >> 2);
-                    }
+                        sums[x] = input[x];
+                    HorizontalTriangle(sums, output.AsSpan(y * outStride, 2 * w), leftBias: 1, rightBias: 2, shift: 2);
                 }
                 return output;
             }
@@ -527,11 +611,11 @@ public static class JpegDecoder
             {
                 for (int y = 0; y < h; y++)
                 {
-                    var nearest = plane.AsSpan(y * inStride);
-                    var above = plane.AsSpan(Math.Max(y - 1, 0) * inStride);
-                    var below = plane.AsSpan(Math.Min(y + 1, h - 1) * inStride);
-                    var top = output.AsSpan(2 * y * outStride);
-                    var bottom = output.AsSpan((2 * y + 1) * outStride);
+                    var nearest = plane.AsSpan(y * inStride, w);
+                    var above = plane.AsSpan(Math.Max(y - 1, 0) * inStride, w);
+                    var below = plane.AsSpan(Math.Min(y + 1, h - 1) * inStride, w);
+                    var top = output.AsSpan(2 * y * outStride, w);
+                    var bottom = output.AsSpan((2 * y + 1) * outStride, w);
                     for (int x = 0; x < w; x++)
                     {
                         top[x] = (byte)((nearest[x] * 3 + above[x] + 1) >> 2);
@@ -542,22 +626,15 @@ public static class JpegDecoder
             }
             if (fancy && hFactor == 2 && vFactor == 2)
             {
-                var sums = new int[w];
                 for (int y = 0; y < h; y++)
                 {
-                    var nearest = plane.AsSpan(y * inStride);
+                    var nearest = plane.AsSpan(y * inStride, w);
                     for (int half = 0; half < 2; half++)
                     {
-                        var further = plane.AsSpan((half == 0 ? Math.Max(y - 1, 0) : Math.Min(y + 1, h - 1)) * inStride);
+                        var further = plane.AsSpan((half == 0 ? Math.Max(y - 1, 0) : Math.Min(y + 1, h - 1)) * inStride, w);
                         for (int x = 0; x < w; x++)
                             sums[x] = nearest[x] * 3 + further[x];
-                        var outRow = output.AsSpan((2 * y + half) * outStride);
-                        for (int x = 0; x < w; x++)
-                        {
-                            int here = sums[x] * 3;
-                            outRow[2 * x] = (byte)((here + sums[Math.Max(x - 1, 0)] + 8) >> 4);
-                            outRow[2 * x + 1] = (byte)((here + sums[Math.Min(x + 1, w - 1)] + 7) >> 4);
-                        }
+                        HorizontalTriangle(sums, output.AsSpan((2 * y + half) * outStride, 2 * w), leftBias: 8, rightBias: 7, shift: 4);
                     }
                 }
                 return output;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpSeg.Data;
 
 /// <summary>A JPEG Huffman table (DHT) with a 9-bit lookahead table for the common short codes.</summary>
@@ -35,6 +37,7 @@ internal sealed class JpegHuffmanTable
     }
 
     /// <summary>Decodes one symbol; null when the bits form no code of this table.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int? Decode(ref JpegBitReader reader)
     {
         int peek = reader.Peek(LookaheadBits);
@@ -80,6 +83,7 @@ internal struct JpegBitReader(byte[] data, int position)
     /// <summary>True when bits were consumed that were not in the data (zero padding after a marker or the end).</summary>
     public readonly bool Overran => _count < _paddingBits;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Fill()
     {
         while (_count <= 56)

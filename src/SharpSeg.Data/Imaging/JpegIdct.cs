@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace SharpSeg.Data;
 
 /// <summary>
@@ -13,9 +15,26 @@ internal static class JpegIdct
     private const int Fix1961570560 = 16069, Fix2053119869 = 16819, Fix2562915447 = 20995, Fix3072711026 = 25172;
 
     /// <summary>Transforms one block of natural-order coefficients into 8×8 samples at <paramref name="output"/>.</summary>
-    public static void Transform(ReadOnlySpan<short> coefficients, ReadOnlySpan<ushort> quant, Span<byte> output, int stride)
+    /// <param name="coefficients">64 quantized coefficients in natural (row-major) order.</param>
+    /// <param name="quant">The component's quantization table in natural order.</param>
+    /// <param name="output">Receives 8 rows of 8 samples, <paramref name="stride"/> apart.</param>
+    /// <param name="stride">Distance between output rows.</param>
+    /// <param name="work">64 ints of scratch space between the passes.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Transform(ReadOnlySpan<short> coefficients, ReadOnlySpan<ushort> quant, Span<byte> output, int stride, Span<int> work)
     {
-        Span<int> work = stackalloc int[64];
+        coefficients = coefficients[..64];
+        quant = quant[..64];
+        work = work[..64];
+        if (coefficients[1..].IndexOfAnyExcept((short)0) < 0)
+        {
+            // Only DC: both passes reduce to one descaled value (libjpeg's zero-column and zero-row shortcuts).
+            byte flat = RangeLimit(Descale((long)coefficients[0] * quant[0] << Pass1Bits, Pass1Bits + 3));
+            for (int row = 0; row < 8; row++)
+                output.Slice(row * stride, 8).Fill(flat);
+            return;
+        }
+
         for (int col = 0; col < 8; col++)
         {
             if (coefficients[8 + col] == 0 && coefficients[16 + col] == 0 && coefficients[24 + col] == 0 &&

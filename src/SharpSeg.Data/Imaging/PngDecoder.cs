@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
 
 namespace SharpSeg.Data;
 
@@ -13,6 +14,10 @@ namespace SharpSeg.Data;
 public static class PngDecoder
 {
     internal static ReadOnlySpan<byte> Signature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+    // Deflate cannot expand data more than about 1032:1; checking first keeps a corrupt header from
+    // allocating gigabytes for pixel data that is not there.
+    private const int MaxDeflateRatio = 1100;
 
     private static readonly (int X0, int Y0, int Dx, int Dy)[] Adam7Passes =
         [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)];
@@ -133,13 +138,19 @@ public static class PngDecoder
         }
         if (rawLength > Array.MaxLength)
             throw new ImageFormatException(name, $"PNG of {header.Width}×{header.Height} is too large");
+        if (rawLength / MaxDeflateRatio > compressed.Length)
+            throw new ImageFormatException(name,
+                $"IDAT data truncated: {compressed.Length} bytes of zlib data cannot hold the {rawLength} bytes of a {header.Width}×{header.Height} image");
         byte[] raw = Inflate(compressed, (int)rawLength, name);
 
         int channels = header.SamplesPerPixel;
-        var samples = new ushort[(long)header.Width * header.Height * channels];
+        long count = (long)header.Width * header.Height * channels;
+        var bytes = header.BitDepth == 16 ? [] : new byte[count];
+        var words = header.BitDepth == 16 ? new ushort[count] : [];
         int position = 0;
-        foreach (var (x0, y0, dx, dy) in passes)
+        for (int pass = 0; pass < passes.Length; pass++)
         {
+            var (x0, y0, dx, dy) = passes[pass];
             int passWidth = PassExtent(header.Width, x0, dx), passHeight = PassExtent(header.Height, y0, dy);
             if (passWidth == 0 || passHeight == 0)
                 continue;
@@ -151,13 +162,26 @@ public static class PngDecoder
                 var current = raw.AsSpan(position + 1, rowBytes);
                 var previous = row == 0 ? default : raw.AsSpan(position - rowBytes, rowBytes);
                 if (filter > 4)
-                    throw new ImageFormatException(name, $"invalid filter type {filter} in row {row} of {(header.Interlaced ? "an Adam7 pass" : "the image")}");
+                    throw new ImageFormatException(name, $"invalid filter type {filter} in row {row} of {(header.Interlaced ? $"Adam7 pass {pass + 1}" : "the image")}");
                 Unfilter(filter, current, previous, filterStride);
-                UnpackRow(current, samples, header, (y0 + row * dy) * header.Width, x0, dx, passWidth);
+                int pixelRowStart = (y0 + row * dy) * header.Width;
+                if (header.BitDepth == 16)
+                    UnpackWords(current, words, channels, pixelRowStart, x0, dx, passWidth);
+                else
+                    UnpackBytes(current, bytes, channels, header.BitDepth, pixelRowStart, x0, dx, passWidth);
                 position += 1 + rowBytes;
             }
         }
-        return ToImage(samples, header, palette, name, options);
+        if (header.ColourType == 3 && (options.Palette == PaletteMode.Rgb || options.ForceRgb))
+            return ExpandPalette(bytes, header, palette!, name, options);
+        if (!options.ForceRgb)
+            return header.BitDepth == 16 ? Finish(words, header, options) : Finish(bytes, header, options);
+
+        if (header.BitDepth == 16)
+            bytes = Array.ConvertAll(words, w => (byte)(w >> 8));
+        else if (header.BitDepth < 8)
+            ScaleToByteRange(bytes, header.BitDepth);
+        return ColourConversion.ToThreeChannels(Finish(bytes, header, options));
     }
 
     private static int PassExtent(int size, int start, int step) => size <= start ? 0 : (size - start + step - 1) / step;
@@ -187,9 +211,20 @@ public static class PngDecoder
         return raw;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Unfilter(int filter, Span<byte> row, ReadOnlySpan<byte> previous, int stride)
     {
-        bool first = previous.IsEmpty;
+        if (previous.IsEmpty && filter is 2 or 3 or 4)
+        {
+            // On a pass's first row "up" is zero: Up is None, Average halves Left, Paeth picks Left.
+            if (filter == 3)
+                for (int i = stride; i < row.Length; i++)
+                    row[i] += (byte)(row[i - stride] >> 1);
+            else if (filter == 4)
+                filter = 1;
+            else
+                return;
+        }
         switch (filter)
         {
             case 1:
@@ -197,29 +232,25 @@ public static class PngDecoder
                     row[i] += row[i - stride];
                 break;
             case 2:
-                if (!first)
-                    for (int i = 0; i < row.Length; i++)
-                        row[i] += previous[i];
-                break;
-            case 3:
                 for (int i = 0; i < row.Length; i++)
-                {
-                    int left = i >= stride ? row[i - stride] : 0, up = first ? 0 : previous[i];
-                    row[i] += (byte)((left + up) >> 1);
-                }
+                    row[i] += previous[i];
+                break;
+            case 3 when !previous.IsEmpty:
+                for (int i = 0; i < stride; i++)
+                    row[i] += (byte)(previous[i] >> 1);
+                for (int i = stride; i < row.Length; i++)
+                    row[i] += (byte)((row[i - stride] + previous[i]) >> 1);
                 break;
             case 4:
-                for (int i = 0; i < row.Length; i++)
-                {
-                    int left = i >= stride ? row[i - stride] : 0;
-                    int up = first ? 0 : previous[i];
-                    int upLeft = first || i < stride ? 0 : previous[i - stride];
-                    row[i] += (byte)Paeth(left, up, upLeft);
-                }
+                for (int i = 0; i < stride; i++)
+                    row[i] += previous[i];
+                for (int i = stride; i < row.Length; i++)
+                    row[i] += (byte)Paeth(row[i - stride], previous[i], previous[i - stride]);
                 break;
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static int Paeth(int left, int up, int upLeft)
     {
         int p = left + up - upLeft;
@@ -227,60 +258,72 @@ public static class PngDecoder
         return pa <= pb && pa <= pc ? left : pb <= pc ? up : upLeft;
     }
 
-    private static void UnpackRow(ReadOnlySpan<byte> row, ushort[] samples, Header header, int pixelRowStart, int x0, int dx, int count)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UnpackBytes(ReadOnlySpan<byte> row, byte[] samples, int channels, int bitDepth, int pixelRowStart, int x0, int dx, int count)
     {
-        int channels = header.SamplesPerPixel;
-        int bitDepth = header.BitDepth;
+        if (bitDepth == 8)
+        {
+            if (dx == 1)
+            {
+                row[..(count * channels)].CopyTo(samples.AsSpan((pixelRowStart + x0) * channels));
+                return;
+            }
+            for (int i = 0; i < count; i++)
+                row.Slice(i * channels, channels).CopyTo(samples.AsSpan((pixelRowStart + x0 + i * dx) * channels));
+            return;
+        }
+        int mask = (1 << bitDepth) - 1;
         for (int i = 0; i < count; i++)
         {
-            int target = (pixelRowStart + x0 + i * dx) * channels;
-            if (bitDepth == 8)
-            {
-                for (int c = 0; c < channels; c++)
-                    samples[target + c] = row[i * channels + c];
-            }
-            else if (bitDepth == 16)
-            {
-                for (int c = 0; c < channels; c++)
-                    samples[target + c] = BinaryPrimitives.ReadUInt16BigEndian(row[((i * channels + c) * 2)..]);
-            }
-            else
-            {
-                int bit = i * bitDepth;
-                samples[target] = (ushort)((row[bit >> 3] >> (8 - bitDepth - (bit & 7))) & ((1 << bitDepth) - 1));
-            }
+            int bit = i * bitDepth;
+            samples[pixelRowStart + x0 + i * dx] = (byte)((row[bit >> 3] >> (8 - bitDepth - (bit & 7))) & mask);
         }
     }
 
-    private static Image ToImage(ushort[] samples, Header header, byte[]? palette, string name, ImageReadOptions options)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UnpackWords(ReadOnlySpan<byte> row, ushort[] samples, int channels, int pixelRowStart, int x0, int dx, int count)
     {
-        int height = header.Height, width = header.Width, channels = header.SamplesPerPixel;
-        bool swap = options.ChannelOrder == ChannelOrder.Bgr;
-        if (header.ColourType == 3 && options.Palette == PaletteMode.Rgb)
+        for (int i = 0; i < count; i++)
         {
-            int entries = palette!.Length / 3;
-            var rgb = new byte[samples.Length * 3];
-            for (int i = 0; i < samples.Length; i++)
-            {
-                int index = samples[i];
-                if (index >= entries)
-                    throw new ImageFormatException(name,
-                        $"palette index {index} at row {i / width}, column {i % width} is outside the {entries}-entry PLTE");
-                rgb[3 * i] = palette[3 * index + (swap ? 2 : 0)];
-                rgb[3 * i + 1] = palette[3 * index + 1];
-                rgb[3 * i + 2] = palette[3 * index + (swap ? 0 : 2)];
-            }
-            return new Image<byte>(height, width, 3, rgb);
+            var target = samples.AsSpan((pixelRowStart + x0 + i * dx) * channels, channels);
+            for (int c = 0; c < channels; c++)
+                target[c] = BinaryPrimitives.ReadUInt16BigEndian(row[((i * channels + c) * 2)..]);
         }
+    }
 
-        if (swap && channels >= 3)
+    // libpng's png_set_expand_gray_1_2_4_to_8 (and Pillow's "L;2"/"L;4" modes): a value times 255 / (2^depth - 1).
+    private static void ScaleToByteRange(byte[] samples, int bitDepth)
+    {
+        int scale = 255 / ((1 << bitDepth) - 1);
+        for (int i = 0; i < samples.Length; i++)
+            samples[i] = (byte)(samples[i] * scale);
+    }
+
+    private static Image ExpandPalette(byte[] indices, Header header, byte[] palette, string name, ImageReadOptions options)
+    {
+        bool swap = options.ChannelOrder == ChannelOrder.Bgr;
+        int entries = palette.Length / 3;
+        var rgb = new byte[indices.Length * 3];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            int index = indices[i];
+            if (index >= entries)
+                throw new ImageFormatException(name,
+                    $"palette index {index} at row {i / header.Width}, column {i % header.Width} is outside the {entries}-entry PLTE");
+            rgb[3 * i] = palette[3 * index + (swap ? 2 : 0)];
+            rgb[3 * i + 1] = palette[3 * index + 1];
+            rgb[3 * i + 2] = palette[3 * index + (swap ? 0 : 2)];
+        }
+        return new Image<byte>(header.Height, header.Width, 3, rgb);
+    }
+
+    private static Image<T> Finish<T>(T[] samples, Header header, ImageReadOptions options)
+        where T : unmanaged, System.Numerics.INumber<T>
+    {
+        int channels = header.SamplesPerPixel;
+        if (options.ChannelOrder == ChannelOrder.Bgr && channels >= 3)
             for (int i = 0; i < samples.Length; i += channels)
                 (samples[i], samples[i + 2]) = (samples[i + 2], samples[i]);
-        if (header.BitDepth == 16)
-            return new Image<ushort>(height, width, channels, samples);
-        var bytes = new byte[samples.Length];
-        for (int i = 0; i < bytes.Length; i++)
-            bytes[i] = (byte)samples[i];
-        return new Image<byte>(height, width, channels, bytes);
+        return new Image<T>(header.Height, header.Width, channels, samples);
     }
 }

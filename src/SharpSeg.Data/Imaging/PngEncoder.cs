@@ -1,5 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace SharpSeg.Data;
 
@@ -129,30 +131,46 @@ public static class PngEncoder
     }
 
     // libpng's heuristic: the filter whose output has the smallest sum of absolute (signed) byte values.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ChooseFilter(byte[] row, ReadOnlySpan<byte> previous, int stride, byte[] candidate, byte[] best)
     {
+        if (previous.IsEmpty)
+            previous = new byte[row.Length];
         long bestScore = long.MaxValue;
+        var filtered = candidate.AsSpan(1);
         for (int filter = 0; filter <= 4; filter++)
         {
             candidate[0] = (byte)filter;
-            long score = 0;
-            for (int i = 0; i < row.Length; i++)
+            switch (filter)
             {
-                int left = i >= stride ? row[i - stride] : 0;
-                int up = previous.IsEmpty ? 0 : previous[i];
-                int upLeft = previous.IsEmpty || i < stride ? 0 : previous[i - stride];
-                int predicted = filter switch
-                {
-                    0 => 0,
-                    1 => left,
-                    2 => up,
-                    3 => (left + up) >> 1,
-                    _ => PngDecoder.Paeth(left, up, upLeft),
-                };
-                byte value = (byte)(row[i] - predicted);
-                candidate[i + 1] = value;
-                score += value < 128 ? value : 256 - value;
+                case 0:
+                    row.CopyTo(filtered);
+                    break;
+                case 1:
+                    row.AsSpan(0, stride).CopyTo(filtered);
+                    for (int i = stride; i < row.Length; i++)
+                        filtered[i] = (byte)(row[i] - row[i - stride]);
+                    break;
+                case 2:
+                    for (int i = 0; i < row.Length; i++)
+                        filtered[i] = (byte)(row[i] - previous[i]);
+                    break;
+                case 3:
+                    for (int i = 0; i < stride; i++)
+                        filtered[i] = (byte)(row[i] - (previous[i] >> 1));
+                    for (int i = stride; i < row.Length; i++)
+                        filtered[i] = (byte)(row[i] - ((row[i - stride] + previous[i]) >> 1));
+                    break;
+                default:
+                    for (int i = 0; i < stride; i++)
+                        filtered[i] = (byte)(row[i] - previous[i]);
+                    for (int i = stride; i < row.Length; i++)
+                        filtered[i] = (byte)(row[i] - PngDecoder.Paeth(row[i - stride], previous[i], previous[i - stride]));
+                    break;
             }
+            long score = 0;
+            foreach (sbyte value in MemoryMarshal.Cast<byte, sbyte>(filtered))
+                score += value < 0 ? -value : value;
             if (score < bestScore)
             {
                 bestScore = score;

@@ -32,16 +32,30 @@ internal sealed class ShapeScene(SyntheticOptions options, Random random)
         double f1 = 0.05 + random.NextDouble() * 0.25, a1 = random.NextDouble() * Math.PI, p1 = random.NextDouble() * 6.3;
         double f2 = 0.05 + random.NextDouble() * 0.25, a2 = random.NextDouble() * Math.PI, p2 = random.NextDouble() * 6.3;
         double ripple = 10 + 15 * random.NextDouble();
+
+        // sin(f·(x cos a + y sin a) + p) = sin(X) cos(Y) + cos(X) sin(Y): per-column and per-row tables.
+        var (sinX1, cosX1) = Table(_width, i => f1 * i * Math.Cos(a1));
+        var (sinY1, cosY1) = Table(_height, i => f1 * i * Math.Sin(a1) + p1);
+        var (sinX2, cosX2) = Table(_width, i => f2 * i * Math.Cos(a2));
+        var (sinY2, cosY2) = Table(_height, i => f2 * i * Math.Sin(a2) + p2);
         double scale = 1.0 / Math.Max(_height, _width);
+        double gx = Math.Cos(gradientAngle) * scale * gradient, gy = Math.Sin(gradientAngle) * scale * gradient;
         for (int y = 0; y < _height; y++)
             for (int x = 0; x < _width; x++)
             {
-                double along = (x * Math.Cos(gradientAngle) + y * Math.Sin(gradientAngle)) * scale - 0.5;
-                double wave = Math.Sin(f1 * (x * Math.Cos(a1) + y * Math.Sin(a1)) + p1)
-                    + Math.Sin(f2 * (x * Math.Cos(a2) + y * Math.Sin(a2)) + p2);
-                double shift = gradient * along + ripple * wave / 2;
+                double wave = sinX1[x] * cosY1[y] + cosX1[x] * sinY1[y] + sinX2[x] * cosY2[y] + cosX2[x] * sinY2[y];
+                double shift = gx * x + gy * y - gradient / 2 + ripple * wave / 2;
                 SetPixel(image, y, x, r + shift, g + shift, b + shift);
             }
+    }
+
+    private static (double[] Sin, double[] Cos) Table(int length, Func<int, double> angle)
+    {
+        var sin = new double[length];
+        var cos = new double[length];
+        for (int i = 0; i < length; i++)
+            (sin[i], cos[i]) = Math.SinCos(angle(i));
+        return (sin, cos);
     }
 
     private void PaintShape(Image<float> image, Image<int> label, int classId)
@@ -56,7 +70,8 @@ internal sealed class ShapeScene(SyntheticOptions options, Random random)
         double hue = 360.0 * (classId - 1) / Math.Max(1, options.NumClasses - 1) + (random.NextDouble() - 0.5) * 30;
         var colour = HsvToRgb(hue, 0.55 + 0.4 * random.NextDouble(), 0.5 + 0.5 * random.NextDouble());
         var texture = (Texture)random.Next(4);
-        double period = 3 + random.NextDouble() * 6, textureAngle = random.NextDouble() * Math.PI;
+        double period = 3 + random.NextDouble() * 6;
+        var (textureSin, textureCos) = Math.SinCos(random.NextDouble() * Math.PI);
         double contrast = 0.15 + 0.2 * random.NextDouble();
 
         int x0 = Math.Max(0, (int)(cx - 1.5 * radius)), x1 = Math.Min(_width - 1, (int)(cx + 1.5 * radius));
@@ -68,10 +83,9 @@ internal sealed class ShapeScene(SyntheticOptions options, Random random)
                 double u = dx * cos + dy * sin, v = -dx * sin + dy * cos;
                 if (!Inside(kind, u, v))
                     continue;
-                double t = x * Math.Cos(textureAngle) + y * Math.Sin(textureAngle);
                 double shade = texture switch
                 {
-                    Texture.Stripes => Math.Sin(2 * Math.PI * t / period) >= 0 ? 1 + contrast : 1 - contrast,
+                    Texture.Stripes => ((x * textureCos + y * textureSin) / period % 1 + 1) % 1 < 0.5 ? 1 + contrast : 1 - contrast,
                     Texture.Checker => (((int)Math.Floor(x / period) + (int)Math.Floor(y / period)) & 1) == 0 ? 1 + contrast : 1 - contrast,
                     Texture.Speckle => 1 + contrast * (2 * random.NextDouble() - 1),
                     _ => 1,
@@ -117,11 +131,14 @@ internal sealed class ShapeScene(SyntheticOptions options, Random random)
     private void AddNoise(Image<float> image)
     {
         var pixels = image.Pixels;
-        for (int i = 0; i < pixels.Length; i++)
+        for (int i = 0; i < pixels.Length; i += 2)
         {
-            // Box–Muller; 1 − NextDouble() is in (0, 1] so the log is finite.
-            double gaussian = Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
-            pixels[i] = Math.Clamp(MathF.Round((float)(pixels[i] + options.NoiseStd * gaussian)), 0, 255);
+            // Box–Muller gives two independent normals per pair of uniforms; 1 − NextDouble() keeps the log finite.
+            double magnitude = options.NoiseStd * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble()));
+            var (sin, cos) = Math.SinCos(2 * Math.PI * random.NextDouble());
+            pixels[i] = Math.Clamp(MathF.Round((float)(pixels[i] + magnitude * cos)), 0, 255);
+            if (i + 1 < pixels.Length)
+                pixels[i + 1] = Math.Clamp(MathF.Round((float)(pixels[i + 1] + magnitude * sin)), 0, 255);
         }
     }
 

@@ -8,7 +8,7 @@ internal static class ColorOps
 {
     /// <summary><c>ImageEnhance.Brightness(im).enhance(factor)</c>: blend with black.</summary>
     public static Image<float> Brightness(Image<float> image, double factor) =>
-        Blend(image, factor, _ => 0f);
+        Blend(image, factor, constant: 0f, degenerate: null);
 
     /// <summary><c>ImageEnhance.Contrast(im).enhance(factor)</c>: blend with the rounded mean luma.</summary>
     public static Image<float> Contrast(Image<float> image, double factor)
@@ -18,18 +18,25 @@ internal static class ColorOps
         for (int p = 0; p < pixels; p++)
             sum += Luma(image, p);
         float mean = (int)(sum / pixels + 0.5);
-        return Blend(image, factor, _ => mean);
+        return Blend(image, factor, constant: mean, degenerate: null);
     }
 
     /// <summary><c>ImageEnhance.Color(im).enhance(factor)</c>: blend with each pixel's luma (identity on gray).</summary>
-    public static Image<float> Saturation(Image<float> image, double factor) =>
-        image.Channels == 1 ? image : Blend(image, factor, i => Luma(image, i / image.Channels));
+    public static Image<float> Saturation(Image<float> image, double factor)
+    {
+        if (image.Channels == 1)
+            return image;
+        var gray = new float[image.Pixels.Length];
+        for (int p = 0; p < image.Height * image.Width; p++)
+            gray.AsSpan(p * image.Channels, image.Channels).Fill(Luma(image, p));
+        return Blend(image, factor, constant: 0f, degenerate: gray);
+    }
 
     /// <summary><c>ImageEnhance.Sharpness(im).enhance(factor)</c>: blend with <c>ImageFilter.SMOOTH</c>.</summary>
     public static Image<float> Sharpness(Image<float> image, double factor)
     {
         var smooth = Smooth(image);
-        return Blend(image, factor, i => smooth.Pixels[i]);
+        return Blend(image, factor, constant: 0f, degenerate: smooth.Pixels);
     }
 
     /// <summary>
@@ -64,15 +71,18 @@ internal static class ColorOps
         return ((int)image.Pixels[i] * 19595 + (int)image.Pixels[i + 1] * 38470 + (int)image.Pixels[i + 2] * 7471 + 0x8000) >> 16;
     }
 
-    /// <summary>Pillow's <c>ImagingBlend</c>: <c>(uint8)(degenerate + alpha (image − degenerate))</c> in float.</summary>
-    private static Image<float> Blend(Image<float> image, double factor, Func<int, float> degenerateOfSample)
+    /// <summary>
+    /// Pillow's <c>ImagingBlend</c>: <c>(uint8)(degenerate + alpha (image − degenerate))</c> in float, the
+    /// degenerate image given per sample or as one constant.
+    /// </summary>
+    private static Image<float> Blend(Image<float> image, double factor, float constant, float[]? degenerate)
     {
         float alpha = (float)factor;
         var result = new Image<float>(image.Height, image.Width, image.Channels);
         for (int i = 0; i < image.Pixels.Length; i++)
         {
-            float degenerate = degenerateOfSample(i);
-            float blended = degenerate + alpha * (image.Pixels[i] - degenerate);
+            float from = degenerate is null ? constant : degenerate[i];
+            float blended = from + alpha * (image.Pixels[i] - from);
             result.Pixels[i] = blended <= 0 ? 0 : blended >= 255 ? 255 : MathF.Truncate(blended);
         }
         return result;

@@ -73,7 +73,7 @@ public sealed class Resize : ISegTransform
     /// <inheritdoc />
     public void Apply(SegSample sample, Random random)
     {
-        var interpolation = RandomInterpolation ? (Interpolation)random.Next(3) : Interpolation;
+        var interpolation = RandomInterpolation ? (Interpolation)random.Next(4) : Interpolation;
         int width = Width, height = Height;
         if (KeepRatio)
         {

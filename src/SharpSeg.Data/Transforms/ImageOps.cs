@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 
 namespace SharpSeg.Data.Transforms;
 
@@ -11,6 +12,8 @@ public enum Interpolation
     Linear,
     /// <summary><c>cv2.INTER_CUBIC</c>: bicubic (a = −0.75) with half-pixel centres, edges replicated.</summary>
     Cubic,
+    /// <summary><c>cv2.INTER_AREA</c>: pixel-area averaging when shrinking; OpenCV's area-linear blend when enlarging.</summary>
+    Area,
 }
 
 /// <summary>
@@ -26,8 +29,9 @@ internal static class ImageOps
         return interpolation switch
         {
             Interpolation.Nearest => ResizeNearest(src, height, width),
-            Interpolation.Linear => ResizeSeparable(src, height, width, taps: 2),
-            Interpolation.Cubic => ResizeSeparable(src, height, width, taps: 4),
+            Interpolation.Linear => ResizeSeparable(src, ResizeTaps(src.Height, height, 2), ResizeTaps(src.Width, width, 2)),
+            Interpolation.Cubic => ResizeSeparable(src, ResizeTaps(src.Height, height, 4), ResizeTaps(src.Width, width, 4)),
+            Interpolation.Area => ResizeArea(src, height, width),
             _ => throw new ArgumentOutOfRangeException(nameof(interpolation), interpolation, "Unknown interpolation."),
         };
     }
@@ -69,7 +73,8 @@ internal static class ImageOps
             throw new ArgumentException($"{op}: target size must be positive, got {height}×{width}.");
     }
 
-    private readonly record struct Taps(int[] Index, float[] Weight);
+    /// <summary>For each destination index, <see cref="Count"/> source indices and weights.</summary>
+    private readonly record struct Taps(int[] Index, float[] Weight, int Count);
 
     /// <summary>Source indices and weights per destination index, as OpenCV's resize tables.</summary>
     private static Taps ResizeTaps(int srcSize, int dstSize, int taps)
@@ -106,16 +111,111 @@ internal static class ImageOps
                 }
             }
         }
-        return new Taps(index, weight);
+        return new Taps(index, weight, taps);
+    }
+
+    /// <summary>
+    /// <c>cv2.INTER_AREA</c>: exact block means for integer shrink factors, coverage-weighted means
+    /// (OpenCV's <c>computeResizeAreaTab</c>) for other shrinks, and OpenCV's area-mode linear weights when
+    /// either side grows.
+    /// </summary>
+    private static Image<float> ResizeArea(Image<float> src, int height, int width)
+    {
+        const double machineEpsilon = 2.220446049250313e-16;   // C's DBL_EPSILON, which OpenCV compares with
+        double scaleY = 1.0 / ((double)height / src.Height), scaleX = 1.0 / ((double)width / src.Width);
+        if (scaleX < 1 || scaleY < 1)
+            return ResizeSeparable(src, AreaLinearTaps(src.Height, height), AreaLinearTaps(src.Width, width));
+        int blockY = (int)Math.Round(scaleY), blockX = (int)Math.Round(scaleX);
+        if (Math.Abs(scaleY - blockY) < machineEpsilon && Math.Abs(scaleX - blockX) < machineEpsilon)
+            return BlockMean(src, height, width, blockY, blockX);
+        return ResizeSeparable(src, AreaTaps(src.Height, height), AreaTaps(src.Width, width));
+    }
+
+    private static Image<float> BlockMean(Image<float> src, int height, int width, int blockY, int blockX)
+    {
+        int channels = src.Channels;
+        float scale = 1f / (blockY * blockX);
+        var dst = new Image<float>(height, width, channels);
+        for (int y = 0; y < height; y++)
+            for (int x = 0; x < width; x++)
+                for (int c = 0; c < channels; c++)
+                {
+                    float sum = 0;
+                    for (int dy = 0; dy < blockY; dy++)
+                        for (int dx = 0; dx < blockX; dx++)
+                            sum += src.Pixels[((y * blockY + dy) * src.Width + x * blockX + dx) * channels + c];
+                    dst.Pixels[(y * width + x) * channels + c] = sum * scale;
+                }
+        return dst;
+    }
+
+    private static Taps AreaLinearTaps(int srcSize, int dstSize)
+    {
+        double inverseScale = (double)dstSize / srcSize, scale = 1.0 / inverseScale;
+        var index = new int[dstSize * 2];
+        var weight = new float[dstSize * 2];
+        for (int d = 0; d < dstSize; d++)
+        {
+            int s = (int)Math.Floor(d * scale);
+            float f = (float)((d + 1) - (s + 1) * inverseScale);
+            f = f <= 0 ? 0f : f - MathF.Floor(f);
+            if (s < 0) (f, s) = (0f, 0);
+            if (s >= srcSize - 1) (f, s) = (0f, srcSize - 1);
+            index[2 * d] = s;
+            index[2 * d + 1] = Math.Min(s + 1, srcSize - 1);
+            weight[2 * d] = 1f - f;
+            weight[2 * d + 1] = f;
+        }
+        return new Taps(index, weight, 2);
+    }
+
+    private static Taps AreaTaps(int srcSize, int dstSize)
+    {
+        double scale = 1.0 / ((double)dstSize / srcSize);
+        var perDestination = new List<(int Index, float Weight)>[dstSize];
+        for (int d = 0; d < dstSize; d++)
+        {
+            var list = perDestination[d] = [];
+            double from = d * scale, to = from + scale, cellWidth = Math.Min(scale, srcSize - from);
+            int first = (int)Math.Ceiling(from), last = Math.Min((int)Math.Floor(to), srcSize - 1);
+            first = Math.Min(first, last);
+            if (first - from > 1e-3)
+                list.Add((first - 1, (float)((first - from) / cellWidth)));
+            for (int s = first; s < last; s++)
+                list.Add((s, (float)(1.0 / cellWidth)));
+            if (to - last > 1e-3)
+                list.Add((last, (float)(Math.Min(Math.Min(to - last, 1.0), cellWidth) / cellWidth)));
+        }
+        // Pad every destination to the same tap count with zero weights, so the separable pass can run.
+        int taps = perDestination.Max(l => l.Count);
+        var index = new int[dstSize * taps];
+        var weight = new float[dstSize * taps];
+        for (int d = 0; d < dstSize; d++)
+            for (int k = 0; k < taps; k++)
+                (index[d * taps + k], weight[d * taps + k]) = k < perDestination[d].Count ? perDestination[d][k] : (perDestination[d][^1].Index, 0f);
+        return new Taps(index, weight, taps);
     }
 
     /// <summary>Horizontal pass into float rows, then vertical pass, in OpenCV's order of operations.</summary>
-    private static Image<float> ResizeSeparable(Image<float> src, int height, int width, int taps)
+    private static Image<float> ResizeSeparable(Image<float> src, Taps yt, Taps xt)
     {
-        int channels = src.Channels;
-        var xt = ResizeTaps(src.Width, width, taps);
-        var yt = ResizeTaps(src.Height, height, taps);
-        int rowLength = width * channels;
+        int height = yt.Index.Length / yt.Count, width = xt.Index.Length / xt.Count;
+        int channels = src.Channels, rowLength = width * channels;
+
+        // Per output sample (x, c): the source sample offsets within a row and their weights, tap by tap.
+        var offsets = new int[xt.Count][];
+        var weights = new float[xt.Count][];
+        for (int k = 0; k < xt.Count; k++)
+        {
+            offsets[k] = new int[rowLength];
+            weights[k] = new float[rowLength];
+            for (int x = 0; x < width; x++)
+                for (int c = 0; c < channels; c++)
+                {
+                    offsets[k][x * channels + c] = xt.Index[x * xt.Count + k] * channels + c;
+                    weights[k][x * channels + c] = xt.Weight[x * xt.Count + k];
+                }
+        }
 
         var rows = new float[src.Height][];
         float[] HorizontalRow(int sy)
@@ -123,15 +223,14 @@ internal static class ImageOps
             if (rows[sy] is { } cached)
                 return cached;
             var row = new float[rowLength];
-            int srcRow = sy * src.Width * channels;
-            for (int x = 0; x < width; x++)
-                for (int c = 0; c < channels; c++)
-                {
-                    float sum = 0;
-                    for (int k = 0; k < taps; k++)
-                        sum += src.Pixels[srcRow + xt.Index[x * taps + k] * channels + c] * xt.Weight[x * taps + k];
-                    row[x * channels + c] = sum;
-                }
+            var srcRow = src.Pixels.AsSpan(sy * src.Width * channels, src.Width * channels);
+            for (int k = 0; k < xt.Count; k++)
+            {
+                var offset = offsets[k];
+                var weight = weights[k];
+                for (int i = 0; i < rowLength; i++)
+                    row[i] += srcRow[offset[i]] * weight[i];
+            }
             return rows[sy] = row;
         }
 
@@ -139,13 +238,10 @@ internal static class ImageOps
         for (int y = 0; y < height; y++)
         {
             var outRow = dst.Pixels.AsSpan(y * rowLength, rowLength);
-            for (int k = 0; k < taps; k++)
-            {
-                float w = yt.Weight[y * taps + k];
-                var row = HorizontalRow(yt.Index[y * taps + k]);
-                for (int i = 0; i < rowLength; i++)
-                    outRow[i] += w * row[i];
-            }
+            int taps = yt.Count;
+            TensorPrimitives.Multiply(HorizontalRow(yt.Index[y * taps]), yt.Weight[y * taps], outRow);
+            for (int k = 1; k < taps; k++)
+                TensorPrimitives.MultiplyAdd(HorizontalRow(yt.Index[y * taps + k]), yt.Weight[y * taps + k], outRow, outRow);
         }
         return dst;
     }
@@ -181,12 +277,20 @@ internal static class ImageOps
     /// <summary><c>im[:, ::-1]</c>.</summary>
     public static Image<T> FlipHorizontal<T>(Image<T> src) where T : unmanaged, INumber<T>
     {
-        int channels = src.Channels;
-        var dst = new Image<T>(src.Height, src.Width, channels);
+        int channels = src.Channels, width = src.Width;
+        var dst = new Image<T>(src.Height, width, channels);
+        var from = src.Pixels;
+        var to = dst.Pixels;
         for (int y = 0; y < src.Height; y++)
-            for (int x = 0; x < src.Width; x++)
-                src.Pixels.AsSpan((y * src.Width + x) * channels, channels)
-                    .CopyTo(dst.Pixels.AsSpan((y * src.Width + src.Width - 1 - x) * channels));
+        {
+            int row = y * width * channels;
+            for (int x = 0; x < width; x++)
+            {
+                int s = row + x * channels, d = row + (width - 1 - x) * channels;
+                for (int c = 0; c < channels; c++)
+                    to[d + c] = from[s + c];
+            }
+        }
         return dst;
     }
 
@@ -202,45 +306,60 @@ internal static class ImageOps
 
     /// <summary>
     /// <c>cv2.warpAffine(im, m, (width, height), flags, borderMode=BORDER_CONSTANT, borderValue)</c>: each
-    /// destination pixel samples the source at the inverse of the 2×3 matrix <paramref name="m"/>.
-    /// Bilinear when <paramref name="linear"/>, else nearest (coordinates rounded half up).
+    /// destination pixel samples the source at the inverse of the 2×3 matrix <paramref name="m"/>. Like OpenCV,
+    /// source positions are computed in 1/1024-pixel fixed point; bilinear sampling rounds them to 1/32 pixel and
+    /// treats each out-of-image neighbour as <paramref name="border"/>; nearest rounds them to the closest pixel.
     /// </summary>
     public static Image<T> WarpAffine<T>(Image<T> src, double[] m, int height, int width, bool linear, T border)
         where T : unmanaged, INumber<T>
     {
         double det = m[0] * m[4] - m[1] * m[3];
-        double i00 = m[4] / det, i01 = -m[1] / det, i10 = -m[3] / det, i11 = m[0] / det;
-        double i02 = -(i00 * m[2] + i01 * m[5]), i12 = -(i10 * m[2] + i11 * m[5]);
+        det = det != 0 ? 1.0 / det : 0;
+        double i00 = m[4] * det, i01 = -m[1] * det, i10 = -m[3] * det, i11 = m[0] * det;
+        double i02 = -i00 * m[2] - i01 * m[5], i12 = -i10 * m[2] - i11 * m[5];
+        const int fixedBits = 10, tableBits = 5, tableSize = 1 << tableBits;
+        int roundDelta = linear ? 1 << (fixedBits - tableBits - 1) : 1 << (fixedBits - 1);
+        int shift = linear ? fixedBits - tableBits : fixedBits;
+        var xTerms = new long[width];
+        for (int x = 0; x < width; x++)
+            xTerms[x] = (long)Math.Round(i00 * x * (1 << fixedBits));
+        var yTerms = new long[width];
+        for (int x = 0; x < width; x++)
+            yTerms[x] = (long)Math.Round(i10 * x * (1 << fixedBits));
+
         int channels = src.Channels;
         var dst = new Image<T>(height, width, channels);
         for (int y = 0; y < height; y++)
+        {
+            long rowX = (long)Math.Round((i01 * y + i02) * (1 << fixedBits)) + roundDelta;
+            long rowY = (long)Math.Round((i11 * y + i12) * (1 << fixedBits)) + roundDelta;
             for (int x = 0; x < width; x++)
             {
-                double sx = i00 * x + i01 * y + i02, sy = i10 * x + i11 * y + i12;
+                long sx = (rowX + xTerms[x]) >> shift, sy = (rowY + yTerms[x]) >> shift;
                 int d = (y * width + x) * channels;
                 if (!linear)
                 {
-                    int nx = (int)Math.Floor(sx + 0.5), ny = (int)Math.Floor(sy + 0.5);
-                    bool inside = nx >= 0 && ny >= 0 && nx < src.Width && ny < src.Height;
+                    bool inside = sx >= 0 && sy >= 0 && sx < src.Width && sy < src.Height;
                     for (int c = 0; c < channels; c++)
-                        dst.Pixels[d + c] = inside ? src.Pixels[(ny * src.Width + nx) * channels + c] : border;
+                        dst.Pixels[d + c] = inside ? src.Pixels[((int)sy * src.Width + (int)sx) * channels + c] : border;
                     continue;
                 }
-                int x0 = (int)Math.Floor(sx), y0 = (int)Math.Floor(sy);
-                double fx = sx - x0, fy = sy - y0;
+                int x0 = (int)(sx >> tableBits), y0 = (int)(sy >> tableBits);
+                float fx = (sx & (tableSize - 1)) / (float)tableSize, fy = (sy & (tableSize - 1)) / (float)tableSize;
+                float w00 = (1 - fy) * (1 - fx), w01 = (1 - fy) * fx, w10 = fy * (1 - fx), w11 = fy * fx;
                 for (int c = 0; c < channels; c++)
                 {
-                    double p00 = SampleOr(src, y0, x0, c, border), p01 = SampleOr(src, y0, x0 + 1, c, border);
-                    double p10 = SampleOr(src, y0 + 1, x0, c, border), p11 = SampleOr(src, y0 + 1, x0 + 1, c, border);
-                    double v = (1 - fy) * ((1 - fx) * p00 + fx * p01) + fy * ((1 - fx) * p10 + fx * p11);
+                    float v = SampleOr(src, y0, x0, c, border) * w00 + SampleOr(src, y0, x0 + 1, c, border) * w01
+                        + SampleOr(src, y0 + 1, x0, c, border) * w10 + SampleOr(src, y0 + 1, x0 + 1, c, border) * w11;
                     dst.Pixels[d + c] = T.CreateTruncating(v);
                 }
             }
+        }
         return dst;
     }
 
-    private static double SampleOr<T>(Image<T> src, int y, int x, int c, T border) where T : unmanaged, INumber<T> =>
-        double.CreateTruncating(y >= 0 && x >= 0 && y < src.Height && x < src.Width ? src[y, x, c] : border);
+    private static float SampleOr<T>(Image<T> src, int y, int x, int c, T border) where T : unmanaged, INumber<T> =>
+        float.CreateTruncating(y >= 0 && x >= 0 && y < src.Height && x < src.Width ? src[y, x, c] : border);
 
     /// <summary>Index of <paramref name="i"/> reflected into [0, n) without repeating the edge (BORDER_REFLECT_101).</summary>
     public static int Reflect101(int i, int n)
@@ -256,46 +375,104 @@ internal static class ImageOps
     public static Image<float> SeparableFilter(Image<float> src, ReadOnlySpan<float> kernel)
     {
         int radius = kernel.Length / 2, channels = src.Channels, h = src.Height, w = src.Width;
-        var tmp = new float[src.Pixels.Length];
+        var padded = new float[(w + 2 * radius) * channels];
+        var horizontal = new float[src.Pixels.Length];
         for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                for (int c = 0; c < channels; c++)
-                {
-                    float sum = 0;
-                    for (int k = 0; k < kernel.Length; k++)
-                        sum += kernel[k] * src.Pixels[(y * w + Reflect101(x + k - radius, w)) * channels + c];
-                    tmp[(y * w + x) * channels + c] = sum;
-                }
+        {
+            for (int px = 0; px < w + 2 * radius; px++)
+                src.Pixels.AsSpan((y * w + Reflect101(px - radius, w)) * channels, channels).CopyTo(padded.AsSpan(px * channels));
+            var outRow = horizontal.AsSpan(y * w * channels, w * channels);
+            for (int k = 0; k < kernel.Length; k++)
+                TensorPrimitives.MultiplyAdd(padded.AsSpan(k * channels, w * channels), kernel[k], outRow, outRow);
+        }
         var dst = new Image<float>(h, w, channels);
+        int rowLength = w * channels;
         for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                for (int c = 0; c < channels; c++)
-                {
-                    float sum = 0;
-                    for (int k = 0; k < kernel.Length; k++)
-                        sum += kernel[k] * tmp[(Reflect101(y + k - radius, h) * w + x) * channels + c];
-                    dst.Pixels[(y * w + x) * channels + c] = sum;
-                }
+        {
+            var outRow = dst.Pixels.AsSpan(y * rowLength, rowLength);
+            for (int k = 0; k < kernel.Length; k++)
+                TensorPrimitives.MultiplyAdd(horizontal.AsSpan(Reflect101(y + k - radius, h) * rowLength, rowLength), kernel[k], outRow, outRow);
+        }
         return dst;
     }
 
-    /// <summary>Median of each k×k window per channel, edges replicated (as cv2.medianBlur).</summary>
+    /// <summary>
+    /// Separable 8-bit filter in OpenCV's fixed point (<c>GaussianBlurFixedPoint</c>): integer kernel in 1/256
+    /// units, exact integer sums in both passes, the result rounded half up; BORDER_REFLECT_101.
+    /// </summary>
+    public static Image<float> FixedPointFilter(Image<float> src, int[] kernel)
+    {
+        int radius = kernel.Length / 2, channels = src.Channels, h = src.Height, w = src.Width, rowLength = w * channels;
+        var padded = new int[(w + 2 * radius) * channels];
+        var horizontal = new int[src.Pixels.Length];
+        for (int y = 0; y < h; y++)
+        {
+            for (int px = 0; px < w + 2 * radius; px++)
+                for (int c = 0; c < channels; c++)
+                    padded[px * channels + c] = (int)src.Pixels[(y * w + Reflect101(px - radius, w)) * channels + c];
+            var outRow = horizontal.AsSpan(y * rowLength, rowLength);
+            for (int k = 0; k < kernel.Length; k++)
+            {
+                int weight = kernel[k];
+                var taps = padded.AsSpan(k * channels, rowLength);
+                for (int i = 0; i < rowLength; i++)
+                    outRow[i] += weight * taps[i];
+            }
+        }
+        var dst = new Image<float>(h, w, channels);
+        var sums = new int[rowLength];   // ≤ 255 · 256 · 256, fits an int
+        for (int y = 0; y < h; y++)
+        {
+            Array.Clear(sums);
+            for (int k = 0; k < kernel.Length; k++)
+            {
+                int weight = kernel[k];
+                var row = horizontal.AsSpan(Reflect101(y + k - radius, h) * rowLength, rowLength);
+                for (int i = 0; i < rowLength; i++)
+                    sums[i] += weight * row[i];
+            }
+            var outRow = dst.Pixels.AsSpan(y * rowLength, rowLength);
+            for (int i = 0; i < rowLength; i++)
+                outRow[i] = Math.Min(255, (sums[i] + (1 << 15)) >> 16);
+        }
+        return dst;
+    }
+
+    /// <summary>
+    /// Median of each k×k window per channel, edges replicated (as cv2.medianBlur), for whole-number samples
+    /// in 0–255: a sliding 256-bin histogram per row (Huang's algorithm).
+    /// </summary>
     public static Image<float> MedianFilter(Image<float> src, int size)
     {
-        int radius = size / 2, channels = src.Channels, h = src.Height, w = src.Width;
+        int radius = size / 2, channels = src.Channels, h = src.Height, w = src.Width, below = size * size / 2;
         var dst = new Image<float>(h, w, channels);
-        var window = new float[size * size];
-        for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
-                for (int c = 0; c < channels; c++)
+        var histogram = new int[256];
+        int Sample(int y, int x, int c) => (int)src.Pixels[(Math.Clamp(y, 0, h - 1) * w + Math.Clamp(x, 0, w - 1)) * channels + c];
+        for (int c = 0; c < channels; c++)
+            for (int y = 0; y < h; y++)
+            {
+                Array.Clear(histogram);
+                for (int dy = -radius; dy <= radius; dy++)
+                    for (int dx = -radius; dx <= radius; dx++)
+                        histogram[Sample(y + dy, dx, c)]++;
+                int median = 0, lessThanMedian = 0;
+                for (int x = 0; x < w; x++)
                 {
-                    int n = 0;
-                    for (int dy = -radius; dy <= radius; dy++)
-                        for (int dx = -radius; dx <= radius; dx++)
-                            window[n++] = src[Math.Clamp(y + dy, 0, h - 1), Math.Clamp(x + dx, 0, w - 1), c];
-                    Array.Sort(window);
-                    dst[y, x, c] = window[window.Length / 2];
+                    if (x > 0)
+                        for (int dy = -radius; dy <= radius; dy++)
+                        {
+                            int leaving = Sample(y + dy, x - 1 - radius, c), entering = Sample(y + dy, x + radius, c);
+                            histogram[leaving]--;
+                            histogram[entering]++;
+                            lessThanMedian += (entering < median ? 1 : 0) - (leaving < median ? 1 : 0);
+                        }
+                    while (lessThanMedian > below)
+                        lessThanMedian -= histogram[--median];
+                    while (lessThanMedian + histogram[median] <= below)
+                        lessThanMedian += histogram[median++];
+                    dst.Pixels[(y * w + x) * channels + c] = median;
                 }
+            }
         return dst;
     }
 

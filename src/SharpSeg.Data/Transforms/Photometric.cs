@@ -51,12 +51,12 @@ public sealed class Normalize : ISegTransform
                 throw new ArgumentException($"Normalize: maxValue equals minValue for channel {c}.");
         }
         var result = new float[image.Pixels.Length];
-        for (int i = 0; i < result.Length; i++)
-        {
-            int c = i % channels;
-            float rescaled = (image.Pixels[i] - offset[c]) / range[c];
-            result[i] = (rescaled - mean[c]) / std[c];
-        }
+        for (int p = 0; p < result.Length; p += channels)
+            for (int c = 0; c < channels; c++)
+            {
+                float rescaled = (image.Pixels[p + c] - offset[c]) / range[c];
+                result[p + c] = (rescaled - mean[c]) / std[c];
+            }
         sample.Image = new Image<float>(image.Height, image.Width, channels, result);
     }
 
@@ -155,39 +155,53 @@ public sealed class RandomBlur : ISegTransform
         sample.Image = Blur(ImageOps.TruncateToByteRange(sample.Image), type, size);
     }
 
-    /// <summary>The blur of a whole-number image with an odd kernel size, rounded back to whole numbers.</summary>
+    /// <summary>The blur of a whole-number 0–255 image with an odd kernel size; OpenCV's 8-bit results exactly.</summary>
     internal static Image<float> Blur(Image<float> image, BlurType type, int size)
     {
-        var blurred = type switch
-        {
-            BlurType.Median => ImageOps.MedianFilter(image, size),
-            BlurType.Box => ImageOps.SeparableFilter(image, Enumerable.Repeat(1f / size, size).ToArray()),
-            _ => ImageOps.SeparableFilter(image, GaussianKernel(size)),
-        };
-        for (int i = 0; i < blurred.Pixels.Length; i++)
-            blurred.Pixels[i] = MathF.Round(Math.Clamp(blurred.Pixels[i], 0f, 255f), MidpointRounding.ToEven);
-        return blurred;
+        if (type == BlurType.Median)
+            return ImageOps.MedianFilter(image, size);
+        if (type == BlurType.Gaussian)
+            return ImageOps.FixedPointFilter(image, GaussianKernelFixedPoint(size));
+        // cv2.blur on uint8 sums the window as integers, then scales and rounds.
+        var sums = ImageOps.SeparableFilter(image, Enumerable.Repeat(1f, size).ToArray());
+        double scale = 1.0 / (size * size);
+        for (int i = 0; i < sums.Pixels.Length; i++)
+            sums.Pixels[i] = (float)Math.Round(sums.Pixels[i] * scale, MidpointRounding.ToEven);
+        return sums;
     }
 
-    /// <summary><c>cv2.getGaussianKernel(size, 0)</c>: fixed tables up to 7 taps, else sigma 0.3((size−1)/2 − 1) + 0.8.</summary>
-    internal static float[] GaussianKernel(int size)
+    /// <summary>
+    /// OpenCV's bit-exact 8-bit Gaussian kernel (<c>getGaussianKernelBitExact</c>) in 1/256 units: fixed tables up
+    /// to 7 taps, else sigma 0.15·size + 0.35, each side tap rounded, the centre taking the rest so the sum is 256.
+    /// </summary>
+    internal static int[] GaussianKernelFixedPoint(int size)
     {
         switch (size)
         {
-            case 1: return [1f];
-            case 3: return [0.25f, 0.5f, 0.25f];
-            case 5: return [0.0625f, 0.25f, 0.375f, 0.25f, 0.0625f];
-            case 7: return [0.03125f, 0.109375f, 0.21875f, 0.28125f, 0.21875f, 0.109375f, 0.03125f];
+            case 1: return [256];
+            case 3: return [64, 128, 64];
+            case 5: return [16, 64, 96, 64, 16];
+            case 7: return [8, 28, 56, 72, 56, 28, 8];
         }
-        double sigma = 0.3 * ((size - 1) * 0.5 - 1) + 0.8;
-        var weights = new double[size];
-        for (int i = 0; i < size; i++)
+        double sigma = size * 0.15 + 0.35, scale = -0.125 / (sigma * sigma);
+        int half = (size - 1) / 2;
+        var values = new double[half];
+        double sum = 0;
+        for (int i = 0, x = 1 - size; i < half; i++, x += 2)
         {
-            double x = i - (size - 1) / 2.0;
-            weights[i] = Math.Exp(-x * x / (2 * sigma * sigma));
+            values[i] = Math.Exp(x * x * scale);
+            sum += values[i];
         }
-        double sum = weights.Sum();
-        return [.. weights.Select(w => (float)(w / sum))];
+        sum = sum * 2 + 1;
+        var kernel = new int[size];
+        int sides = 0;
+        for (int i = 0; i < half; i++)
+        {
+            kernel[i] = kernel[size - 1 - i] = (int)Math.Round(values[i] / sum * 256, MidpointRounding.ToEven);
+            sides += kernel[i];
+        }
+        kernel[half] = 256 - 2 * sides;
+        return kernel;
     }
 }
 
@@ -195,7 +209,8 @@ public sealed class RandomBlur : ISegTransform
 /// Photometric jitter in random order, each part applied with its own probability: brightness, contrast and
 /// saturation by a factor in [1 − range, 1 + range] (PIL <c>ImageEnhance</c>, blending with black, the mean grey
 /// and the per-pixel grey), hue by a shift in ±<c>hueRange</c> on PIL's 0–255 HSV hue, sharpness (PIL
-/// <c>ImageFilter.SMOOTH</c> blend). Works on uint8 values like PaddleSeg (the image is truncated to 0–255 first).
+/// <c>ImageFilter.SMOOTH</c> blend). Works on uint8 values like PaddleSeg (the image is truncated to 0–255 first);
+/// gray images skip the saturation and hue parts, other channel counts are an error.
 /// Equivalent to <c>paddleseg.transforms.RandomDistort(brightness_range=0.5, brightness_prob=0.5, contrast_range=0.5,
 /// contrast_prob=0.5, saturation_range=0.5, saturation_prob=0.5, hue_range=18, hue_prob=0.5, sharpness_range=0.5,
 /// sharpness_prob=0)</c>.

@@ -71,7 +71,8 @@ public sealed class SegSample
 
 /// <summary>
 /// One step of a transform pipeline. Random steps draw only from the <see cref="Random"/> passed in, so
-/// a run is reproducible from its seed. Equivalent to a PaddleSeg 2.x transform's <c>__call__(data)</c>.
+/// a run is reproducible from its seed; an implementation keeps no mutable state, because loader workers
+/// call one instance from several threads. Equivalent to a PaddleSeg 2.x transform's <c>__call__(data)</c>.
 /// </summary>
 public interface ISegTransform
 {

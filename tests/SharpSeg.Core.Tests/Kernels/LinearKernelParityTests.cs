@@ -49,6 +49,10 @@ public class LinearKernelParityTests
         (new(1, 4, 6, 128, 8, 3, 3, StrideH: 2, StrideW: 1, PadH: 1, PadW: 1, Groups: 2), false),
         (new(1, 3, 4, 68, 5, 3, 5, PadH: 1, PadW: 0), true),
         (new(1, 2, 3, 64, 3, 3, 3, PadH: 2, PadW: 2, DilationH: 2, DilationW: 2), false),
+
+        // Weight columns that do not share out evenly over two threads: the weight gradient splits the pixels instead.
+        (new(2, 16, 24, 64, 16, 3, 3, PadH: 1, PadW: 1), true),
+        (new(2, 16, 24, 60, 16, 3, 3, PadH: 1, PadW: 1), false),
     ];
 
     [Theory]
@@ -100,39 +104,53 @@ public class LinearKernelParityTests
         Assert.Equal(new float[] { 0, 0 }, c);
     }
 
+    /// <summary>Inputs and reference outputs of one conv case, computed once and shared by the SIMD levels.</summary>
+    private sealed record ConvExpectation(float[] X, float[] W, float[] Bias, float[] Dy, float[] Y, float[] Dx, float[] Dw, float[] Dbias);
+
+    private static readonly Lazy<ConvExpectation>[] ConvExpectations =
+        Enumerable.Range(0, ConvCases.Length).Select(i => new Lazy<ConvExpectation>(() => Expect(i))).ToArray();
+
+    private static ConvExpectation Expect(int caseIndex)
+    {
+        var (g, hasBias) = ConvCases[caseIndex];
+        var x = Random((int)g.InputLength, 10 + caseIndex);
+        var w = Random((int)g.WeightLength, 20 + caseIndex);
+        var bias = hasBias ? Random(g.OutChannels, 30 + caseIndex) : [];
+        var dy = Random((int)g.OutputLength, 40 + caseIndex);
+        var y = new float[g.OutputLength];
+        var dx = new float[g.InputLength];
+        var dw = new float[g.WeightLength];
+        var dbias = new float[bias.Length];
+        ReferenceKernels.Instance.Conv2dForward(g, x, w, bias, y);
+        ReferenceKernels.Instance.Conv2dBackwardInput(g, dy, w, dx);
+        ReferenceKernels.Instance.Conv2dBackwardWeight(g, x, dy, dw, dbias);
+        return new ConvExpectation(x, w, bias, dy, y, dx, dw, dbias);
+    }
+
     [Theory]
     [MemberData(nameof(LevelsAndConvCases))]
     public void ConvolutionMatchesReference(string levelName, int caseIndex)
     {
         var level = Enum.Parse<SimdLevel>(levelName);
         var (g, hasBias) = ConvCases[caseIndex];
+        var e = ConvExpectations[caseIndex].Value;
         var kernels = new LinearKernels(level);
-        var x = Random((int)g.InputLength, 10 + caseIndex);
-        var w = Random((int)g.WeightLength, 20 + caseIndex);
-        var bias = hasBias ? Random(g.OutChannels, 30 + caseIndex) : [];
-        var dy = Random((int)g.OutputLength, 40 + caseIndex);
         string what = $"{g} bias={hasBias} level={level}";
 
-        var yExpected = new float[g.OutputLength];
-        var yActual = Random((int)g.OutputLength, 99);
-        ReferenceKernels.Instance.Conv2dForward(g, x, w, bias, yExpected);
-        kernels.Conv2dForward(g, x, w, bias, yActual);
-        AssertClose(yExpected, yActual, "forward " + what);
+        // Outputs start as garbage: every element must be overwritten.
+        var y = Random((int)g.OutputLength, 99);
+        kernels.Conv2dForward(g, e.X, e.W, e.Bias, y);
+        AssertClose(e.Y, y, "forward " + what);
 
-        var dxExpected = new float[g.InputLength];
-        var dxActual = Random((int)g.InputLength, 98);
-        ReferenceKernels.Instance.Conv2dBackwardInput(g, dy, w, dxExpected);
-        kernels.Conv2dBackwardInput(g, dy, w, dxActual);
-        AssertClose(dxExpected, dxActual, "backward input " + what);
+        var dx = Random((int)g.InputLength, 98);
+        kernels.Conv2dBackwardInput(g, e.Dy, e.W, dx);
+        AssertClose(e.Dx, dx, "backward input " + what);
 
-        var dwExpected = new float[g.WeightLength];
-        var dwActual = Random((int)g.WeightLength, 97);
-        var dbExpected = new float[hasBias ? g.OutChannels : 0];
-        var dbActual = Random(dbExpected.Length, 96);
-        ReferenceKernels.Instance.Conv2dBackwardWeight(g, x, dy, dwExpected, dbExpected);
-        kernels.Conv2dBackwardWeight(g, x, dy, dwActual, dbActual);
-        AssertClose(dwExpected, dwActual, "backward weight " + what);
-        AssertClose(dbExpected, dbActual, "backward bias " + what);
+        var dw = Random((int)g.WeightLength, 97);
+        var dbias = Random(e.Dbias.Length, 96);
+        kernels.Conv2dBackwardWeight(g, e.X, e.Dy, dw, dbias);
+        AssertClose(e.Dw, dw, "backward weight " + what);
+        AssertClose(e.Dbias, dbias, "backward bias " + what);
     }
 
     [Fact]
@@ -203,6 +221,17 @@ public class LinearKernelParityTests
             for (int which = 0; which < 3; which++)
                 Assert.Equal(Run(which), Run(which));
         }
+
+        const int m = 200, n = 300, k = 700;
+        var a = Random(m * k, 4);
+        var b = Random(k * n, 5);
+        float[] Product()
+        {
+            var c = new float[m * n];
+            CpuKernels.Instance.Gemm(false, true, m, n, k, a, k, b, k, c, n, accumulate: false);
+            return c;
+        }
+        Assert.Equal(Product(), Product());
     }
 
     private static float[] Random(int length, int seed)

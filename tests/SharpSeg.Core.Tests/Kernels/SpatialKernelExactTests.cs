@@ -39,6 +39,17 @@ public class SpatialKernelExactTests
     [Theory]
     [InlineData("cpu")]
     [InlineData("reference")]
+    public void MaxPoolBackwardRejectsArgmaxOutsideThePlane(string implementation)
+    {
+        var k = Kernels(implementation);
+        var g = new Pool2dGeometry(1, 1, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => k.MaxPool2dBackward(g, new float[4], [0, 1, 16, 3], new float[16]));
+        Assert.Contains("argmax[2] = 16", error.Message);
+    }
+
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("reference")]
     public void MaxPoolPadsWithMinusInfinityAndKeepsFirstTie(string implementation)
     {
         var k = Kernels(implementation);

@@ -79,6 +79,42 @@ public class JpegTests
         Assert.Contains("quantization table 0, which no DQT defines", error.Message);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(7)]
+    [InlineData(8)]
+    public void Applies_exif_orientation_like_pillow_exif_transpose_when_asked(int orientation)
+    {
+        string name = $"exif_orientation{orientation}";
+        var expected = GoldenImages.Expected(name);
+
+        var actual = ImageFile.Read(GoldenImages.PathOf(name + ".jpg"), new ImageReadOptions { ApplyExifOrientation = true });
+
+        GoldenImages.AssertSame(expected, actual, name);
+    }
+
+    [Fact]
+    public void Malformed_exif_counts_as_upright()
+    {
+        Assert.Equal(1, ExifOrientation.Read("Exif\0\0II*\0\xFF\0\0\0"u8));
+        Assert.Equal(1, ExifOrientation.Read("XMP data"u8));
+    }
+
+    [Fact]
+    public void A_real_arithmetic_coded_file_is_rejected_by_name()
+    {
+        string path = GoldenImages.PathOf("unsupported_arithmetic.jpg");
+
+        var error = Assert.Throws<ImageFormatException>(() => ImageFile.Read(path));
+
+        Assert.StartsWith($"{path}: unsupported JPEG process: extended sequential arithmetic (SOF9 at offset", error.Message);
+    }
+
     private static int IndexOfMarker(byte[] data, byte marker, int start = 2)
     {
         for (int i = start; i + 1 < data.Length; i++)

@@ -133,6 +133,36 @@ public class DataLoaderTests
     }
 
     [Fact]
+    public void WorkersNeverRunMoreThanThePrefetchWindowAhead()
+    {
+        var dataset = new WatchedDataset(count: 40);
+        var loader = new DataLoader(dataset, new DataLoaderOptions(BatchSize: 1, NumWorkers: 2, PrefetchFactor: 1));
+        foreach (var batch in loader.Epoch(0))
+            Interlocked.Increment(ref dataset.Consumed);
+        Assert.Equal(40, dataset.Consumed);
+        Assert.Empty(dataset.Violations);
+    }
+
+    /// <summary>Records any sample started more than the prefetch window (2 batches) ahead of the consumer.</summary>
+    private sealed class WatchedDataset(int count) : SegDataset(2, DatasetMode.Train, null, SegSample.IgnoreIndex)
+    {
+        public int Consumed;
+        public readonly System.Collections.Concurrent.ConcurrentBag<string> Violations = [];
+
+        public override int Count => count;
+
+        public override string SourceName(int index) => $"watched {index}";
+
+        protected override SegSample LoadUnchecked(int index)
+        {
+            int consumed = Volatile.Read(ref Consumed);
+            if (index > consumed + 2)
+                Violations.Add($"sample {index} started with {consumed} consumed");
+            return new SegSample(new Image<float>(1, 1, 1), new Image<int>(1, 1, 1));
+        }
+    }
+
+    [Fact]
     public void SamplesOfDifferentSizesCannotBeBatched()
     {
         var a = new SegSample(new Image<float>(2, 2, 3), null, "a.png");

@@ -305,3 +305,26 @@ public class GeometricTests
         public void Apply(SegSample sample, Random random) => sample.Label = new Image<int>(1, 1, 1);
     }
 }
+
+public class ReverseTransformTests
+{
+    [Fact]
+    public void UndoesPaddingThenResizeNewestFirst()
+    {
+        var sample = new SegSample(new Image<float>(3, 5, 3), new Image<int>(3, 5, 1));
+        new Compose(new Resize(width: 10, height: 6), new Padding(width: 12, height: 8)).Apply(sample, new Random(0));
+        Assert.Equal([new ShapeStep(ShapeStepKind.Resize, 3, 5), new ShapeStep(ShapeStepKind.Padding, 6, 10)], sample.ShapeSteps);
+
+        // A prediction on the 8×12 input: class = column / 2 inside the resized area, 9 in the padding.
+        var prediction = new Image<int>(8, 12, 1);
+        for (int y = 0; y < 8; y++)
+            for (int x = 0; x < 12; x++)
+                prediction[y, x] = y < 6 && x < 10 ? x / 2 : 9;
+        var restored = ReverseTransform.LabelMap(prediction, sample.ShapeSteps);
+        Assert.Equal((3, 5), (restored.Height, restored.Width));
+        Assert.Equal([0, 1, 2, 3, 4], restored.Pixels[..5]);
+
+        var scores = ReverseTransform.ScoreMap(new Image<float>(8, 12, 2), sample.ShapeSteps);
+        Assert.Equal((3, 5, 2), (scores.Height, scores.Width, scores.Channels));
+    }
+}

@@ -143,12 +143,61 @@ public class PhotometricTests
     }
 
     [Fact]
-    public void LargeGaussianKernelUsesOpenCvSigma()
+    public void MedianFilterMatchesSortingEveryWindow()
     {
-        var kernel = RandomBlur.GaussianKernel(9);
-        double sigma = 0.3 * (4 - 1) + 0.8;
-        Assert.Equal(1.0, kernel.Sum(), 5);
-        Assert.Equal(Math.Exp(-16 / (2 * sigma * sigma)), kernel[0] / kernel[4], 5);
+        var random = new Random(12);
+        var image = new Image<float>(9, 11, 2);
+        for (int i = 0; i < image.Pixels.Length; i++)
+            image.Pixels[i] = random.Next(6) * 40;
+        foreach (int size in new[] { 3, 5, 9 })
+        {
+            var filtered = ImageOps.MedianFilter(image, size);
+            int r = size / 2;
+            for (int y = 0; y < 9; y++)
+                for (int x = 0; x < 11; x++)
+                    for (int c = 0; c < 2; c++)
+                    {
+                        var window = new List<float>();
+                        for (int dy = -r; dy <= r; dy++)
+                            for (int dx = -r; dx <= r; dx++)
+                                window.Add(image[Math.Clamp(y + dy, 0, 8), Math.Clamp(x + dx, 0, 10), c]);
+                        window.Sort();
+                        Assert.Equal(window[window.Count / 2], filtered[y, x, c]);
+                    }
+        }
+    }
+
+    [Fact]
+    public void SeparableFilterMatchesDirectConvolutionWithReflectedBorder()
+    {
+        var random = new Random(13);
+        var image = new Image<float>(6, 7, 3);
+        for (int i = 0; i < image.Pixels.Length; i++)
+            image.Pixels[i] = random.Next(256);
+        float[] kernel = [0.0625f, 0.25f, 0.375f, 0.25f, 0.0625f];
+        var filtered = ImageOps.SeparableFilter(image, kernel);
+        static int Reflect(int i, int n) => i < 0 ? -i : i >= n ? 2 * n - 2 - i : i;
+        for (int y = 0; y < 6; y++)
+            for (int x = 0; x < 7; x++)
+                for (int c = 0; c < 3; c++)
+                {
+                    double expected = 0;
+                    for (int ky = 0; ky < 5; ky++)
+                        for (int kx = 0; kx < 5; kx++)
+                            expected += kernel[ky] * kernel[kx] * image[Reflect(y + ky - 2, 6), Reflect(x + kx - 2, 7), c];
+                    Assert.Equal(expected, filtered[y, x, c], 1e-3);
+                }
+    }
+
+    [Fact]
+    public void LargeGaussianKernelUsesOpenCvSigmaInFixedPoint()
+    {
+        var kernel = RandomBlur.GaussianKernelFixedPoint(9);
+        double sigma = 0.15 * 9 + 0.35;
+        Assert.Equal(256, kernel.Sum());
+        Assert.Equal(kernel.Reverse(), kernel);
+        Assert.Equal(Math.Exp(-16 / (2 * sigma * sigma)), kernel[0] / (double)kernel[4], 1);
+        Assert.Equal([256], RandomBlur.GaussianKernelFixedPoint(1));
     }
 
     [Fact]

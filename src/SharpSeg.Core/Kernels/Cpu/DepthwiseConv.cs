@@ -164,6 +164,7 @@ internal static unsafe class DepthwiseConv
     }
 
     /// <summary>Columns [ox0, outW) of one output row of <see cref="Correlate"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CorrelateScalar(float* top, int pitch, float* taps, int kernelH, int kernelW, int strideW, int dilH, int dilW,
         int ox0, int outW, float start, bool accumulate, float* o)
     {
@@ -291,18 +292,15 @@ internal static unsafe class DepthwiseConv
                     int ox0 = 0;
                     if (wideVectors)
                     {
-                        // One vector accumulator per tap for the whole plane; reduced across lanes once per image.
-                        for (; ox0 + 16 <= outW; ox0 += 16)
+                        // One vector accumulator per tap for the whole plane, reduced across lanes once per image.
+                        ox0 = outW & ~15;
+                        for (int ky = 0; ky < kernelH; ky++)
                         {
-                            var d = Vector512.Load(dyRow + ox0);
-                            for (int ky = 0; ky < kernelH; ky++)
-                            {
-                                float* row = top + (long)ky * dilH * pitch + ox0;
-                                Vector512<float>* lane = lanes + ky * kernelW;
-                                for (int kx = 0; kx < kernelW; kx++)
-                                    lane[kx] = Vector512.FusedMultiplyAdd(d, Vector512.Load(row + kx * dilW), lane[kx]);
-                            }
+                            float* row = top + (long)ky * dilH * pitch;
+                            for (int kx = 0; kx < kernelW; kx++)
+                                lanes[ky * kernelW + kx] += DotLanes(dyRow, row + kx * dilW, ox0);
                         }
+                        if (ox0 == outW) continue;
                     }
                     for (int ky = 0; ky < kernelH; ky++)
                     {
@@ -320,6 +318,22 @@ internal static unsafe class DepthwiseConv
             }
             for (int t = 0; t < taps; t++) dw[(long)co * taps + t] = totals[t];
         }
+    }
+
+    /// <summary>Lane-wise Σ a[i]·b[i] over n (a multiple of 16) floats, two independent chains.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> DotLanes(float* a, float* b, int n)
+    {
+        var acc0 = Vector512<float>.Zero;
+        var acc1 = Vector512<float>.Zero;
+        int i = 0;
+        for (; i + 32 <= n; i += 32)
+        {
+            acc0 = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), acc0);
+            acc1 = Vector512.FusedMultiplyAdd(Vector512.Load(a + i + 16), Vector512.Load(b + i + 16), acc1);
+        }
+        if (i < n) acc0 = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), acc0);
+        return acc0 + acc1;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -351,6 +365,7 @@ internal static unsafe class DepthwiseConv
         return sum;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float StridedDot(float* a, float* b, int stride, int n)
     {
         float sum = 0f;

@@ -1,3 +1,6 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
 namespace SharpSeg.Kernels.Cpu;
 
 /// <summary>
@@ -89,16 +92,9 @@ internal sealed unsafe class LinearKernels
         fixed (float* pdy = dy, pw = w, pdx = dx)
         {
             // A of group gi is Wᵀ: row ci, column (co, ky, kx).
-            float* transposed = Scratch.Get(Scratch.Slot.Staging, (long)cinG * k);
             float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
             for (int gi = 0; gi < g.Groups; gi++)
-            {
-                float* wg = pw + (long)gi * coutG * cinG * taps;
-                for (int co = 0; co < coutG; co++)
-                    for (int ci = 0; ci < cinG; ci++)
-                        Panels.Copy(wg + ((long)co * cinG + ci) * taps, transposed + (long)ci * k + co * taps, taps);
-                GemmDriver.PackAStrided(transposed, k, 1, cinG, k, packed + gi * groupA);
-            }
+                GemmDriver.PackATransposedWeights(pw + (long)gi * coutG * cinG * taps, coutG, cinG, taps, packed + gi * groupA);
             int flipPadH = g.DilationH * (g.KernelH - 1) - g.PadH, flipPadW = g.DilationW * (g.KernelW - 1) - g.PadW;
             if (g.StrideH == 1 && ReadsInPlace(g.StrideW, g.InW) && flipPadH >= 0 && flipPadW >= 0)
             {
@@ -137,6 +133,29 @@ internal sealed unsafe class LinearKernels
                 dw.Clear();
                 return;
             }
+            // With contiguous 16-pixel runs, B panels are gathered from a zero-padded copy of x and transposed in registers.
+            bool gather = Level == SimdLevel.Vector512 && g.StrideW == 1 && g.OutW % 16 == 0;
+            PaddedPlanes padded = default;
+            long* offsets = null;
+            if (gather)
+            {
+                padded = new PaddedPlanes(px, g.Batch * g.InChannels, g.InH, g.InW, g.PadH, g.PadW);
+                int columns = g.InChannelsPerGroup * g.KernelH * g.KernelW, taps = g.KernelH * g.KernelW;
+                offsets = (long*)Scratch.Get(Scratch.Slot.Offsets, 2L * columns);
+                for (int column = 0; column < columns; column++)
+                {
+                    int ci = column / taps, ky = column % taps / g.KernelW, kx = column % g.KernelW;
+                    offsets[column] = ci * padded.PlaneLength + (long)ky * g.DilationH * padded.Pitch + kx * g.DilationW;
+                }
+            }
+            int width = SimdLevels.PanelWidth(Level), threads = Engine.Threads;
+            long units = (long)g.Groups * ((g.InChannelsPerGroup * g.KernelH * g.KernelW + width - 1) / width);
+            long idleUnits = (units + threads - 1) / threads * threads - units;
+            if (threads > 1 && idleUnits * 20 > units && g.Flops > 1e7)
+            {
+                WeightGradientSplitOverPixels(g, px, pdy, pdw, padded, offsets, threads);
+                return;
+            }
             float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
             for (int b = 0; b < g.Batch; b++)
             {
@@ -146,9 +165,67 @@ internal sealed unsafe class LinearKernels
                     float* dyGroup = pdy + ((long)b * g.OutChannels + gi * coutG) * pixels;
                     GemmDriver.PackAStrided(dyGroup, pixels, 1, coutG, pixels, packed + gi * groupA);
                 }
-                GemmDriver.Run(Level, new ConvWeightPlan(g, b, px, packed, groupA, pdw, Level) { Accumulate = b > 0 });
+                GemmDriver.Run(Level, new ConvWeightPlan(g, b, 0, pixels, px, packed, groupA, pdw, Level)
+                {
+                    Accumulate = b > 0,
+                    Padded = padded,
+                    ColumnOffsets = offsets,
+                });
             }
         }
+    }
+
+    /// <summary>
+    /// Weight columns do not share out evenly (more than 5 % of thread time idle): each thread reduces a fixed contiguous range of (image, pixel) into a private
+    /// dw (thread 0 straight into <paramref name="dw"/>), and the partial sums are added in thread order.
+    /// </summary>
+    private void WeightGradientSplitOverPixels(in Conv2dGeometry g, float* x, float* dy, float* dw, PaddedPlanes padded, long* offsets, int pieces)
+    {
+        long pixels = (long)g.OutH * g.OutW, total = g.Batch * pixels, length = g.WeightLength;
+        float* partials = Scratch.Get(Scratch.Slot.Partials, (pieces - 1) * length);
+        var geometry = g;
+        nint xp = (nint)x, dyp = (nint)dy, dwp = (nint)dw, partialsPointer = (nint)partials, offsetsPointer = (nint)offsets;
+
+        // Range boundaries fall on multiples of 16 pixels (whole 16-pixel runs for the gathered panels).
+        long Boundary(int piece) => piece == pieces ? total : total * piece / pieces & ~15L;
+        Parallelism.Run(pieces, piece => WeightGradientRange(geometry, (float*)xp, (float*)dyp,
+            piece == 0 ? (float*)dwp : (float*)partialsPointer + (piece - 1) * length,
+            Boundary(piece), Boundary(piece + 1), padded, (long*)offsetsPointer));
+        for (int piece = 1; piece < pieces; piece++)
+        {
+            var partial = new ReadOnlySpan<float>(partials + (piece - 1) * length, (int)length);
+            var sum = new Span<float>(dw, (int)length);
+            System.Numerics.Tensors.TensorPrimitives.Add(sum, partial, sum);
+        }
+    }
+
+    /// <summary>dw_target = Σ over the flattened (image, pixel) range [start, end), on the calling thread.</summary>
+    private void WeightGradientRange(in Conv2dGeometry g, float* x, float* dy, float* target, long start, long end,
+        PaddedPlanes padded, long* offsets)
+    {
+        int coutG = g.OutChannelsPerGroup, pixels = g.OutH * g.OutW;
+        bool first = true;
+        for (long s = start; s < end;)
+        {
+            int image = (int)(s / pixels), pixel0 = (int)(s % pixels);
+            int count = (int)Math.Min(end - s, pixels - pixel0);
+            long groupA = GemmDriver.PackedALength(coutG, count);
+            float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
+            for (int gi = 0; gi < g.Groups; gi++)
+            {
+                float* dyGroup = dy + ((long)image * g.OutChannels + gi * coutG) * pixels + pixel0;
+                GemmDriver.PackAStrided(dyGroup, pixels, 1, coutG, count, packed + gi * groupA, parallel: false);
+            }
+            GemmDriver.RunOnThisThread(Level, new ConvWeightPlan(g, image, pixel0, count, x, packed, groupA, target, Level)
+            {
+                Accumulate = !first,
+                Padded = padded,
+                ColumnOffsets = offsets,
+            });
+            first = false;
+            s += count;
+        }
+        if (first) new Span<float>(target, (int)g.WeightLength).Clear();
     }
 
     /// <summary>
@@ -198,6 +275,7 @@ internal sealed unsafe class LinearKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ZeroTail(float* dst, int rows, int nr, int width)
     {
         if (nr == width) return;
@@ -214,6 +292,7 @@ internal sealed unsafe class LinearKernels
 
         public override int Ldc => ldc;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             if (transB)
@@ -251,6 +330,7 @@ internal sealed unsafe class LinearKernels
             return Padded.Data + firstPlane * Padded.PlaneLength + (long)oy * g.StrideH * Padded.Pitch + ox;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             float* xGroup = x + ((long)(job / g.Groups) * g.InChannels + job % g.Groups * g.InChannelsPerGroup) * g.InH * g.InW;
@@ -286,6 +366,7 @@ internal sealed unsafe class LinearKernels
             return Padded.Data + firstPlane * Padded.PlaneLength + (long)iy * Padded.Pitch + ix;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             float* dyGroup = dy + ((long)(job / g.Groups) * g.OutChannels + job % g.Groups * g.OutChannelsPerGroup) * g.OutH * g.OutW;
@@ -298,8 +379,9 @@ internal sealed unsafe class LinearKernels
     /// Weight gradient of one image, one job per group: dW_g (+)= dY_g · im2col(X_g)ᵀ, reducing over pixels. The B panel
     /// is an im2col tile (rows = weight columns) transposed in registers.
     /// </summary>
-    private sealed class ConvWeightPlan(Conv2dGeometry g, int image, float* x, float* packedA, long groupA, float* dw, SimdLevel level)
-        : GemmPlan(g.OutChannelsPerGroup, g.InChannelsPerGroup * g.KernelH * g.KernelW, g.OutH * g.OutW, g.Groups)
+    private sealed class ConvWeightPlan(Conv2dGeometry g, int image, int pixelStart, int pixelCount, float* x, float* packedA,
+        long groupA, float* dw, SimdLevel level)
+        : GemmPlan(g.OutChannelsPerGroup, g.InChannelsPerGroup * g.KernelH * g.KernelW, pixelCount, g.Groups)
     {
         public override float* PackedA(int job) => packedA + job * groupA;
 
@@ -307,14 +389,51 @@ internal sealed unsafe class LinearKernels
 
         public override int Ldc => N;
 
+        public PaddedPlanes Padded { get; init; }
+
+        /// <summary>When set, offset of each weight column's row in the padded input (see <see cref="PackGathered"/>).</summary>
+        public long* ColumnOffsets { get; init; }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
+            if (ColumnOffsets != null)
+            {
+                PackGathered(job, k0, kc, n0, nr, dst, width);
+                return;
+            }
             float* xGroup = x + ((long)image * g.InChannels + job * g.InChannelsPerGroup) * g.InH * g.InW;
             const int ld = GemmDriver.KBlock;
             float* staging = Scratch.Get(Scratch.Slot.Staging, (long)width * ld);
-            Panels.ForwardRows(g, xGroup, n0, nr, k0, kc, staging, ld);
+            Panels.ForwardRows(g, xGroup, n0, nr, pixelStart + k0, kc, staging, ld);
             for (int r = nr; r < width; r++) Panels.Zero(staging + (long)r * ld, kc);
             Panels.Transpose(level, staging, ld, width, kc, dst, width);
+        }
+
+        /// <summary>
+        /// B[p][j] = padded x at column j's offset plus pixel p's position: 16 pixels of one output row by 16 columns at a
+        /// time, loaded in place and transposed in registers (output rows are a multiple of 16 pixels).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void PackGathered(int job, int k0, int kc, int n0, int nr, float* dst, int width)
+        {
+            float* imageBase = Padded.Data + ((long)image * g.InChannels + job * g.InChannelsPerGroup) * Padded.PlaneLength;
+            long* columns = ColumnOffsets + n0;
+            Vector512<float>* v = stackalloc Vector512<float>[16];
+            int p = 0;
+            for (; p + 16 <= kc; p += 16)
+            {
+                int pixel = pixelStart + k0 + p, oy = pixel / g.OutW, ox = pixel % g.OutW;
+                float* pixelBase = imageBase + (long)oy * g.StrideH * Padded.Pitch + ox;
+                for (int j = 0; j < width; j += 16)
+                    Panels.GatherTransposed16(pixelBase, columns + j, Math.Clamp(nr - j, 0, 16), dst + (long)p * width + j, width, v);
+            }
+            for (; p < kc; p++)
+            {
+                int pixel = pixelStart + k0 + p, oy = pixel / g.OutW, ox = pixel % g.OutW;
+                float* pixelBase = imageBase + (long)oy * g.StrideH * Padded.Pitch + ox;
+                for (int j = 0; j < width; j++) dst[(long)p * width + j] = j < nr ? pixelBase[columns[j]] : 0f;
+            }
         }
     }
 }

@@ -56,6 +56,21 @@ internal static unsafe class Panels
         for (int i = 0; i < 16; i++) v[i].Store(dst + i * dstLd);
     }
 
+    /// <summary>
+    /// dst[j · dstLd + i] = (basePointer + rowOffsets[i])[j] for i &lt; 16, j &lt; 16: sixteen rows read in place and transposed
+    /// in registers; rows from <paramref name="validRows"/> on are zero.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void GatherTransposed16(float* basePointer, long* rowOffsets, int validRows, float* dst, long dstLd, Vector512<float>* v)
+    {
+        for (int i = 0; i < 16; i++) v[i] = i < validRows ? Vector512.Load(basePointer + rowOffsets[i]) : Vector512<float>.Zero;
+        TransposeStage(v, 8, Lo8, Hi8);
+        TransposeStage(v, 4, Lo4, Hi4);
+        TransposeStage(v, 2, Lo2, Hi2);
+        TransposeStage(v, 1, Lo1, Hi1);
+        for (int i = 0; i < 16; i++) v[i].Store(dst + i * dstLd);
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void TransposeStage(Vector512<float>* v, int b, Vector512<int> lo, Vector512<int> hi)
     {
@@ -198,6 +213,7 @@ internal static unsafe class Panels
     }
 
     /// <summary>d[j] = row[(start + j) / stride] where start + j is a non-negative multiple of stride inside the row, else 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScatterStridedRow(float* row, int width, int start, int stride, float* d, int len)
     {
         for (int j = 0; j < len; j++)

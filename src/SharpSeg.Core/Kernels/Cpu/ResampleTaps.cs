@@ -63,4 +63,24 @@ internal sealed class ResampleTaps
         }
         return source;
     }
+
+    /// <summary>
+    /// For a non-decreasing map of output index to source index, the output indices [Start[i], End[i]) that read source
+    /// index i: backward passes gather over these instead of scattering, which keeps their adds free of store-to-load chains.
+    /// </summary>
+    public static (int[] Start, int[] End) Preimages(int[] source, int input)
+    {
+        var start = new int[input];
+        var end = new int[input];
+        int j = 0;
+        for (int i = 0; i < input; i++)
+        {
+            while (j < source.Length && source[j] < i) j++;
+            start[i] = j;
+            while (j < source.Length && source[j] == i) j++;
+            end[i] = j;
+        }
+        if (j != source.Length) throw new InvalidOperationException("resampling taps must be non-decreasing in the output index");
+        return (start, end);
+    }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SharpSeg.Kernels;
 
@@ -48,6 +49,27 @@ internal static unsafe class VectorLoops
             float v = MathF.FusedMultiplyAdd(x[i], scale, shift);
             y[i] = v < floor ? floor : v;
         }
+    }
+
+    /// <summary><see cref="ScaleShift"/> writing y with non-temporal stores where AVX-512 allows (see <see cref="BlendStreaming"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ScaleShiftStreaming(float* x, float* y, int n, float scale, float shift, bool relu)
+    {
+        int head = (int)(((64 - ((nint)y & 63)) & 63) / sizeof(float));
+        if (!Avx512F.IsSupported || ((nint)y & 3) != 0 || head + 16 > n)
+        {
+            ScaleShift(x, y, n, scale, shift, relu);
+            return;
+        }
+        ScaleShift(x, y, head, scale, shift, relu);
+        float floor = relu ? 0f : float.NegativeInfinity;
+        var s = Vector512.Create(scale);
+        var t = Vector512.Create(shift);
+        var f = Vector512.Create(floor);
+        int i = head;
+        for (; i <= n - 16; i += 16)
+            Avx512F.StoreAlignedNonTemporal(y + i, Vector512.Max(Vector512.FusedMultiplyAdd(Vector512.Load(x + i), s, t), f));
+        ScaleShift(x + i, y + i, n - i, scale, shift, relu);
     }
 
     /// <summary>Σ(x − shift) and Σ(x − shift)², accumulated in double (the shift keeps the second sum free of cancellation).</summary>
@@ -162,6 +184,26 @@ internal static unsafe class VectorLoops
         for (; i < n; i++) dx[i] = MathF.FusedMultiplyAdd(dy[i], a, MathF.FusedMultiplyAdd(x[i], b, c));
     }
 
+    /// <summary><see cref="AffineOfTwo"/> writing dx with non-temporal stores where AVX-512 allows (see <see cref="BlendStreaming"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AffineOfTwoStreaming(float* dy, float* x, float* dx, int n, float a, float b, float c)
+    {
+        int head = (int)(((64 - ((nint)dx & 63)) & 63) / sizeof(float));
+        if (!Avx512F.IsSupported || ((nint)dx & 3) != 0 || head + 16 > n)
+        {
+            AffineOfTwo(dy, x, dx, n, a, b, c);
+            return;
+        }
+        AffineOfTwo(dy, x, dx, head, a, b, c);
+        var va = Vector512.Create(a);
+        var vb = Vector512.Create(b);
+        var vc = Vector512.Create(c);
+        int i = head;
+        for (; i <= n - 16; i += 16)
+            Avx512F.StoreAlignedNonTemporal(dx + i, Vector512.FusedMultiplyAdd(Vector512.Load(dy + i), va, Vector512.FusedMultiplyAdd(Vector512.Load(x + i), vb, vc)));
+        AffineOfTwo(dy + i, x + i, dx + i, n - i, a, b, c);
+    }
+
     /// <summary>y = a·wa + b·wb.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Blend(float* a, float* b, float* y, int n, float wa, float wb)
@@ -187,6 +229,39 @@ internal static unsafe class VectorLoops
                 Vector256.FusedMultiplyAdd(Vector256.Load(b + i), vb, Vector256.Load(a + i) * va).Store(y + i);
         }
         for (; i < n; i++) y[i] = MathF.FusedMultiplyAdd(b[i], wb, a[i] * wa);
+    }
+
+    /// <summary>
+    /// <see cref="Blend"/> writing y with non-temporal stores where AVX-512 allows: for outputs far larger than the cache,
+    /// it saves the read-for-ownership of every output line. The caller issues a store fence before publishing y.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void BlendStreaming(float* a, float* b, float* y, int n, float wa, float wb)
+    {
+        if (!Avx512F.IsSupported)
+        {
+            Blend(a, b, y, n, wa, wb);
+            return;
+        }
+        int head = (int)(((64 - ((nint)y & 63)) & 63) / sizeof(float));
+        if (((nint)y & 3) != 0 || head >= n)
+        {
+            Blend(a, b, y, n, wa, wb);
+            return;
+        }
+        for (int j = 0; j < head; j++) y[j] = MathF.FusedMultiplyAdd(b[j], wb, a[j] * wa);
+        var va = Vector512.Create(wa);
+        var vb = Vector512.Create(wb);
+        int i = head;
+        for (; i <= n - 16; i += 16)
+            Avx512F.StoreAlignedNonTemporal(y + i, Vector512.FusedMultiplyAdd(Vector512.Load(b + i), vb, Vector512.Load(a + i) * va));
+        for (; i < n; i++) y[i] = MathF.FusedMultiplyAdd(b[i], wb, a[i] * wa);
+    }
+
+    /// <summary>Orders the non-temporal stores of this thread before its later stores (they are weakly ordered on x86).</summary>
+    public static void FenceStreamingStores()
+    {
+        if (Sse.IsSupported) Sse.StoreFence();
     }
 
     /// <summary>y += x·w.</summary>

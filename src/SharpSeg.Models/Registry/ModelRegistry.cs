@@ -1,0 +1,110 @@
+using System.Reflection;
+
+namespace SharpSeg.Models;
+
+/// <summary>
+/// Marks a static factory <c>static IBackbone Create(BackboneOptions options)</c> as the backbone called
+/// <paramref name="name"/> (timm's <c>@register_model</c>, PaddleSeg's <c>manager.BACKBONES</c>).
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
+public sealed class RegisterBackboneAttribute(string name) : Attribute
+{
+    /// <summary>The registry name, e.g. <c>resnet50_vd</c>.</summary>
+    public string Name { get; } = name;
+}
+
+/// <summary>
+/// Marks a static factory <c>static SegmentationModel Create(ModelOptions options)</c> as the model called
+/// <paramref name="name"/> (PaddleSeg's <c>manager.MODELS</c>). The factory receives the options as given: a model
+/// accepts its own options record or the base <see cref="ModelOptions"/> (then it uses its defaults).
+/// </summary>
+[AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
+public sealed class RegisterModelAttribute(string name) : Attribute
+{
+    /// <summary>The registry name, e.g. <c>deeplabv3p</c>.</summary>
+    public string Name { get; } = name;
+}
+
+/// <summary>What kind of entry a registry name refers to.</summary>
+public enum RegistryKind
+{
+    /// <summary>A feature extractor (<see cref="IBackbone"/>).</summary>
+    Backbone,
+    /// <summary>A segmentation model (<see cref="SegmentationModel"/>).</summary>
+    Model,
+}
+
+/// <summary>One registered name.</summary>
+/// <param name="Name">The registry name.</param>
+/// <param name="Kind">Backbone or model.</param>
+/// <param name="Factory">The method that builds it (for documentation and errors).</param>
+public sealed record RegistryEntry(string Name, RegistryKind Kind, MethodInfo Factory);
+
+/// <summary>
+/// Every backbone and model of SharpSeg.Models, found once by scanning this assembly for
+/// <see cref="RegisterBackboneAttribute"/> and <see cref="RegisterModelAttribute"/> factories. Tests iterate
+/// <see cref="List"/> so a new entry is tested automatically (timm's registry-wide tests).
+/// </summary>
+public static class ModelRegistry
+{
+    private static readonly Lazy<Dictionary<string, RegistryEntry>> Entries = new(Scan);
+
+    /// <summary>All registered entries, sorted by kind and name.</summary>
+    public static IReadOnlyList<RegistryEntry> List() =>
+        Entries.Value.Values.OrderBy(e => e.Kind).ThenBy(e => e.Name, StringComparer.Ordinal).ToArray();
+
+    /// <summary>Builds the backbone called <paramref name="name"/>. Equivalent to <c>timm.create_model(name, features_only=True)</c>.</summary>
+    public static IBackbone CreateBackbone(string name, BackboneOptions? options = null) =>
+        (IBackbone)Invoke(name, RegistryKind.Backbone, options ?? new BackboneOptions());
+
+    /// <summary>Builds the segmentation model called <paramref name="name"/>.</summary>
+    public static SegmentationModel CreateModel(string name, ModelOptions options) =>
+        (SegmentationModel)Invoke(name, RegistryKind.Model, options);
+
+    private static object Invoke(string name, RegistryKind kind, object options)
+    {
+        if (!Entries.Value.TryGetValue(name, out var entry) || entry.Kind != kind)
+        {
+            var known = Entries.Value.Values.Where(e => e.Kind == kind).Select(e => e.Name).Order(StringComparer.Ordinal);
+            throw new ArgumentException($"Unknown {kind.ToString().ToLowerInvariant()} '{name}'. Registered: {string.Join(", ", known)}.", nameof(name));
+        }
+        try
+        {
+            return entry.Factory.Invoke(null, [options])!;
+        }
+        catch (TargetInvocationException e) when (e.InnerException is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException);
+            throw;
+        }
+    }
+
+    private static Dictionary<string, RegistryEntry> Scan()
+    {
+        var entries = new Dictionary<string, RegistryEntry>(StringComparer.Ordinal);
+        foreach (var type in typeof(ModelRegistry).Assembly.GetTypes())
+            foreach (var method in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
+            {
+                foreach (var a in method.GetCustomAttributes<RegisterBackboneAttribute>())
+                    Add(entries, new RegistryEntry(a.Name, RegistryKind.Backbone, Validated(method, typeof(BackboneOptions), typeof(IBackbone))));
+                foreach (var a in method.GetCustomAttributes<RegisterModelAttribute>())
+                    Add(entries, new RegistryEntry(a.Name, RegistryKind.Model, Validated(method, typeof(ModelOptions), typeof(SegmentationModel))));
+            }
+        return entries;
+    }
+
+    private static MethodInfo Validated(MethodInfo method, Type options, Type result)
+    {
+        var parameters = method.GetParameters();
+        if (parameters.Length != 1 || parameters[0].ParameterType != options || !result.IsAssignableFrom(method.ReturnType))
+            throw new InvalidOperationException(
+                $"{method.DeclaringType?.Name}.{method.Name} must be static {result.Name} {method.Name}({options.Name} options) to be registered.");
+        return method;
+    }
+
+    private static void Add(Dictionary<string, RegistryEntry> entries, RegistryEntry entry)
+    {
+        if (!entries.TryAdd(entry.Name, entry))
+            throw new InvalidOperationException($"Registry name '{entry.Name}' is used by both {entries[entry.Name].Factory.DeclaringType?.Name} and {entry.Factory.DeclaringType?.Name}.");
+    }
+}
