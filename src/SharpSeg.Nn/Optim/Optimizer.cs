@@ -26,7 +26,6 @@ public abstract class Optimizer
     private readonly Tensor[] _parameters;
     private readonly int[] _groupStarts;
     private double _learningRate;
-    private float[] _scratch = [];
 
     private protected Optimizer(IEnumerable<ParameterGroup> groups, double learningRate, double weightDecay)
     {
@@ -251,11 +250,11 @@ public abstract class Optimizer
     /// <summary>Replaces parameter <paramref name="index"/>'s state (buffers already checked).</summary>
     private protected abstract void Restore(int index, IReadOnlyDictionary<string, float[]> buffers, long? step);
 
-    /// <summary>A reusable buffer of at least <paramref name="length"/> elements, for gradients modified before use.</summary>
-    private protected Span<float> Scratch(int length)
+    /// <summary>All <paramref name="parameters"/> in one group with the optimizer's learning rate and weight decay.</summary>
+    private protected static ParameterGroup[] OneGroup(IEnumerable<Tensor> parameters)
     {
-        if (_scratch.Length < length) _scratch = new float[length];
-        return _scratch.AsSpan(0, length);
+        ArgumentNullException.ThrowIfNull(parameters);
+        return [new ParameterGroup([.. parameters])];
     }
 
     private protected static void RequireNonNegative(double value, string what)
