@@ -66,14 +66,14 @@ internal sealed unsafe class LinearKernels
                     int ci = row / taps, ky = row % taps / g.KernelW, kx = row % g.KernelW;
                     offsets[row] = ci * padded.PlaneLength + (long)ky * g.DilationH * padded.Pitch + kx * g.DilationW;
                 }
-                GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, biasPointer, py)
+                GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, biasPointer, py, Level)
                 {
                     DirectRowOffsets = offsets,
                     Padded = padded,
                 });
                 return;
             }
-            GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, biasPointer, py));
+            GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, biasPointer, py, Level));
         }
     }
 
@@ -308,7 +308,7 @@ internal sealed unsafe class LinearKernels
     }
 
     /// <summary>Forward convolution, one job per (image, group): Y_g = W_g · im2col(X_g).</summary>
-    private sealed class ConvForwardPlan(Conv2dGeometry g, float* x, float* packedA, long groupA, float* bias, float* y)
+    private sealed class ConvForwardPlan(Conv2dGeometry g, float* x, float* packedA, long groupA, float* bias, float* y, SimdLevel level)
         : GemmPlan(g.OutChannelsPerGroup, g.OutH * g.OutW, g.InChannelsPerGroup * g.KernelH * g.KernelW, g.Batch * g.Groups)
     {
         private readonly bool _pointwise = g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
@@ -341,7 +341,7 @@ internal sealed unsafe class LinearKernels
             }
             else
             {
-                Panels.ForwardRows(g, xGroup, k0, kc, n0, nr, dst, width);
+                Panels.ForwardRows(level, g, xGroup, k0, kc, n0, nr, dst, width);
             }
             ZeroTail(dst, kc, nr, width);
         }
@@ -405,7 +405,7 @@ internal sealed unsafe class LinearKernels
             float* xGroup = x + ((long)image * g.InChannels + job * g.InChannelsPerGroup) * g.InH * g.InW;
             const int ld = GemmDriver.KBlock;
             float* staging = Scratch.Get(Scratch.Slot.Staging, (long)width * ld);
-            Panels.ForwardRows(g, xGroup, n0, nr, pixelStart + k0, kc, staging, ld);
+            Panels.ForwardRows(level, g, xGroup, n0, nr, pixelStart + k0, kc, staging, ld);
             for (int r = nr; r < width; r++) Panels.Zero(staging + (long)r * ld, kc);
             Panels.Transpose(level, staging, ld, width, kc, dst, width);
         }
