@@ -166,6 +166,11 @@ public class SpatialKernelParityTests
         { 1, 4, 3, 9, false, 0, 0 },
         { 16, 16, 64, 64, false, 0, 0 },
         { 40, 37, 128, 131, true, 0, 0 },
+        // Wide rows through the gather path: 4× up, exact 2× down, slightly down, 5× down.
+        { 8, 64, 5, 256, false, 0, 0 },
+        { 8, 64, 5, 32, false, 0, 0 },
+        { 6, 40, 6, 35, false, 0, 0 },
+        { 6, 100, 3, 20, true, 0, 0 },
     };
 
     [Theory]
@@ -208,6 +213,8 @@ public class SpatialKernelParityTests
         { 6, 6, 6, 6, 0, 0 },
         { 7, 5, 7, 9, 0, 1 / 1.9 },
         { 32, 40, 96, 120, 0, 0 },
+        { 4, 64, 4, 128, 0, 0 },
+        { 4, 100, 4, 21, 0, 0 },
     };
 
     [Theory]
