@@ -12,7 +12,26 @@ namespace SharpSeg.Nn.Optim;
 /// </summary>
 /// <param name="Tensors">Momentum buffers, Adam moments …, keyed <c>state.{index}.{buffer}</c>.</param>
 /// <param name="Json">The scalar state.</param>
-public sealed record OptimizerState(IReadOnlyDictionary<string, Tensor> Tensors, string Json);
+public sealed record OptimizerState(IReadOnlyDictionary<string, Tensor> Tensors, string Json)
+{
+    private const string JsonKey = "optimizer_state";
+
+    /// <summary>
+    /// Writes the state as one safetensors file (buffers as tensors, the JSON in <c>__metadata__</c>), atomically.
+    /// Equivalent to <c>torch.save(optimizer.state_dict(), path)</c>.
+    /// </summary>
+    public void Save(string path) =>
+        Safetensors.Save(path, Tensors, new Dictionary<string, string> { [JsonKey] = Json });
+
+    /// <summary>Reads a file written by <see cref="Save"/>; throws naming the file when it lacks the optimizer metadata.</summary>
+    public static OptimizerState Load(string path)
+    {
+        var content = Safetensors.Read(path);
+        if (!content.Metadata.TryGetValue(JsonKey, out var json))
+            throw new InvalidDataException($"{path}: not an optimizer state file (no '{JsonKey}' metadata).");
+        return new OptimizerState(content.Tensors, json);
+    }
+}
 
 /// <summary>
 /// Updates parameters in place from their gradients, group by group: each group's learning rate is
