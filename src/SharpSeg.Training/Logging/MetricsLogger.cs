@@ -1,0 +1,60 @@
+using System.Text;
+using System.Text.Json;
+using SharpSeg.Training.Checkpoints;
+
+namespace SharpSeg.Training.Logging;
+
+/// <summary>
+/// Appends one JSON object per line to a file (JSON Lines), flushed after every line so a crash loses nothing already
+/// logged and other programs can follow the file. Objects are serialised with snake_case property names, and NaN or
+/// infinite values (a diverging loss) are written as the literals <c>NaN</c>/<c>Infinity</c> that Python's
+/// <c>json</c> and pandas' <c>read_json(lines=True)</c> accept. Equivalent in role to PaddleX's per-step training log
+/// lines, in a machine-readable form.
+/// </summary>
+public sealed class MetricsLogger : IDisposable
+{
+    private static readonly byte[] NewLine = "\n"u8.ToArray();
+    private readonly FileStream _stream;
+    private readonly Lock _lock = new();
+    private bool _disposed;
+
+    /// <summary>Opens <paramref name="path"/>, creating its folder; existing lines are kept when <paramref name="append"/> (resume).</summary>
+    public MetricsLogger(string path, bool append = true)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        Path = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        _stream = new FileStream(Path, append ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.Read);
+    }
+
+    /// <summary>The log file.</summary>
+    public string Path { get; }
+
+    /// <summary>Writes <paramref name="entry"/> (a record, an anonymous object, a dictionary) as one line and flushes it.</summary>
+    /// <exception cref="ArgumentException">The entry does not serialise to a JSON object.</exception>
+    public void Log<T>(T entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        byte[] line = JsonSerializer.SerializeToUtf8Bytes(entry, TrainingJson.Compact);
+        if (line.Length == 0 || line[0] != (byte)'{')
+            throw new ArgumentException($"A metrics log line must be a JSON object; {typeof(T).Name} serialises to {Encoding.UTF8.GetString(line)}.", nameof(entry));
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            _stream.Write(line);
+            _stream.Write(NewLine);
+            _stream.Flush();
+        }
+    }
+
+    /// <summary>Closes the file.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+            _stream.Dispose();
+        }
+    }
+}
