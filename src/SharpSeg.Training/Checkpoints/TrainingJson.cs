@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 
 namespace SharpSeg.Training.Checkpoints;
 
-/// <summary>The JSON conventions of the training outputs: snake_case keys, and NaN/∞ written as named literals.</summary>
+/// <summary>The JSON conventions of the training outputs: snake_case keys, and NaN/∞ written as the strings "NaN"/"Infinity".</summary>
 internal static class TrainingJson
 {
     public static JsonSerializerOptions Indented { get; } = Create(indented: true);

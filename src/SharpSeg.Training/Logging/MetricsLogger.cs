@@ -6,10 +6,10 @@ namespace SharpSeg.Training.Logging;
 
 /// <summary>
 /// Appends one JSON object per line to a file (JSON Lines), flushed after every line so a crash loses nothing already
-/// logged and other programs can follow the file. Objects are serialised with snake_case property names, and NaN or
-/// infinite values (a diverging loss) are written as the literals <c>NaN</c>/<c>Infinity</c> that Python's
-/// <c>json</c> and pandas' <c>read_json(lines=True)</c> accept. Equivalent in role to PaddleX's per-step training log
-/// lines, in a machine-readable form.
+/// logged and other programs can follow the file. Objects are serialised with snake_case property names; NaN or
+/// infinite values (a diverging loss) become the strings <c>"NaN"</c>/<c>"Infinity"</c>, so logging never throws
+/// and every line stays valid JSON. Equivalent in role to PaddleX's per-step training log lines, in a
+/// machine-readable form.
 /// </summary>
 public sealed class MetricsLogger : IDisposable
 {
