@@ -30,21 +30,12 @@ public sealed class FocalLoss(float alpha = 0.25f, float gamma = 2f, int ignoreI
         var map = LabelMap.Read(nameof(FocalLoss), logits, labels, numClasses, IgnoreIndex);
         if (numClasses < 2) throw new ArgumentException($"FocalLoss: logits {logits.Shape} need at least 2 channels (one per class).");
 
-        var targets = OneHot(map, numClasses);
+        var targets = map.OneHot(numClasses);
         var probabilities = logits.Sigmoid();
         var crossEntropy = Functional.BinaryCrossEntropyWithLogits(logits, targets, reduction: Reduction.None);
         var trueProbability = probabilities * targets + (1f - probabilities) * (1f - targets);
         var alphaT = targets * Alpha + (1f - targets) * (1f - Alpha);
         var loss = alphaT * (1f - trueProbability).Pow(Gamma) * crossEntropy * map.ValidMask().Unsqueeze(1);
         return loss.Sum() / ((float)map.ValidCount * numClasses + Epsilon);
-    }
-
-    private static Tensor OneHot(LabelMap map, int numClasses)
-    {
-        int plane = map.Height * map.Width;
-        var data = new float[map.PixelCount * numClasses];
-        for (int i = 0; i < map.PixelCount; i++)
-            if (map.IsValid(i)) data[(i / plane * numClasses + (int)map.Values[i]) * plane + i % plane] = 1f;
-        return Tensor.FromArray(data, map.Batch, numClasses, map.Height, map.Width);
     }
 }

@@ -117,4 +117,14 @@ internal sealed class LabelMap
         for (int i = 0; i < fg.Length; i++) fg[i] = Values[i] == classId ? 1f : 0f;
         return fg;
     }
+
+    /// <summary>One-hot targets as float [N, C, H, W]; an ignored pixel's row is all zeros.</summary>
+    public Tensor OneHot(int numClasses)
+    {
+        int plane = Height * Width;
+        var data = new float[PixelCount * numClasses];
+        for (int i = 0; i < PixelCount; i++)
+            if (IsValid(i)) data[(i / plane * numClasses + (int)Values[i]) * plane + i % plane] = 1f;
+        return Tensor.FromArray(data, Batch, numClasses, Height, Width);
+    }
 }

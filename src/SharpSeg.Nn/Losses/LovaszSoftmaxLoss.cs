@@ -36,6 +36,8 @@ public sealed class LovaszSoftmaxLoss : ISegmentationLoss
     {
         ArgumentNullException.ThrowIfNull(classList);
         if (classList.Count == 0) throw new ArgumentException("LovaszSoftmaxLoss: the class list is empty.", nameof(classList));
+        if (classList.Distinct().Count() != classList.Count)
+            throw new ArgumentException($"LovaszSoftmaxLoss: the class list [{string.Join(", ", classList)}] repeats a class.", nameof(classList));
         _classList = [.. classList];
         Classes = LovaszClasses.All;
         IgnoreIndex = ignoreIndex;
@@ -65,14 +67,27 @@ public sealed class LovaszSoftmaxLoss : ISegmentationLoss
         var classes = _classList ?? Enumerable.Range(0, numClasses).Where(c => Classes == LovaszClasses.All || counts[c] > 0).ToArray();
         if (map.ValidCount == 0 || classes.Length == 0) return logits.Sum() * 0f;
 
-        var perClass = new List<Tensor>(classes.Length);
-        foreach (int c in classes)
+        var errors = (map.OneHot(numClasses) - probabilities).Abs();
+        var weights = ClassWeights(errors.ToArray(), map, numClasses, classes);
+        return (errors * Tensor.FromArray(weights, logits.Shape.ToArray())).Sum() / classes.Length;
+    }
+
+    /// <summary>
+    /// Lovász weights [N, C, H, W] for the chosen classes (0 for the others), so that Σ errors·weights is the sum of the
+    /// per-class losses. Classes are independent, so their sorts run in parallel.
+    /// </summary>
+    private static float[] ClassWeights(float[] errors, LabelMap map, int numClasses, int[] classes)
+    {
+        var weights = new float[errors.Length];
+        int plane = map.Height * map.Width;
+        Parallel.For(0, classes.Length, new ParallelOptions { MaxDegreeOfParallelism = Engine.Threads }, k =>
         {
-            var foreground = map.Foreground(c);
-            var errors = (Tensor.FromArray(foreground, map.Batch, map.Height, map.Width) - probabilities.Select(1, c)).Abs();
-            var weights = LovaszExtension.Weights(errors.ToArray(), foreground, map);
-            perClass.Add((errors * Tensor.FromArray(weights, map.Batch, map.Height, map.Width)).Sum());
-        }
-        return Tensor.Stack(perClass).Mean();
+            int c = classes[k];
+            var classErrors = new float[map.PixelCount];
+            for (int i = 0; i < classErrors.Length; i++) classErrors[i] = errors[(i / plane * numClasses + c) * plane + i % plane];
+            var classWeights = LovaszExtension.Weights(classErrors, map.Foreground(c), map);
+            for (int i = 0; i < classWeights.Length; i++) weights[(i / plane * numClasses + c) * plane + i % plane] = classWeights[i];
+        });
+        return weights;
     }
 }
