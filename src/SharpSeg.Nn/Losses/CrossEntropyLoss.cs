@@ -20,8 +20,8 @@ public enum CrossEntropyNormalization
 /// Softmax cross-entropy over the class axis with class weights (fixed or <see cref="ClassWeight.Dynamic"/>) and an ignore
 /// index, averaged over non-ignored pixels. Equivalent to <c>torch.nn.CrossEntropyLoss(weight, ignore_index)</c>
 /// (the default <see cref="CrossEntropyNormalization.WeightSum"/>) and to PaddleSeg <c>CrossEntropyLoss</c> / PaddleX 1.x
-/// <c>softmax_with_loss</c> (<see cref="CrossEntropyNormalization.PixelCount"/>). A batch whose pixels are all ignored
-/// gives 0 with a zero gradient (torch gives NaN).
+/// <c>softmax_with_loss</c> (<see cref="CrossEntropyNormalization.PixelCount"/>). A batch whose pixels are all ignored (or
+/// all weigh 0) gives 0 with a zero gradient (torch gives NaN).
 /// </summary>
 /// <param name="classWeight">Class weights; <see cref="ClassWeight.None"/> when null.</param>
 /// <param name="ignoreIndex">Label value that does not count. PaddleSeg default 255.</param>
