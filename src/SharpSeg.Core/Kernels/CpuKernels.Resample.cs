@@ -19,6 +19,7 @@ internal sealed partial class CpuKernels
     internal unsafe void BilinearForward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
         ReadOnlySpan<float> x, Span<float> y, bool streaming)
     {
+        if (y.IsEmpty) return;
         var rows = ResampleTaps.Linear(inH, outH, alignCorners, scaleH);
         var columns = ResampleTaps.Linear(inW, outW, alignCorners, scaleW);
         long perPlane = (long)outH * outW + (long)inH * inW;
@@ -103,6 +104,7 @@ internal sealed partial class CpuKernels
     public unsafe void BilinearBackward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
         ReadOnlySpan<float> dy, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         var rows = ResampleTaps.Linear(inH, outH, alignCorners, scaleH);
         var columns = ResampleTaps.Linear(inW, outW, alignCorners, scaleW);
         var lowSources = ResampleTaps.Preimages(columns.Low, inW);
@@ -162,6 +164,7 @@ internal sealed partial class CpuKernels
 
     public unsafe void NearestForward(int planes, int inH, int inW, int outH, int outW, double scaleH, double scaleW, ReadOnlySpan<float> x, Span<float> y)
     {
+        if (y.IsEmpty) return;
         var rows = ResampleTaps.Nearest(inH, outH, scaleH);
         var columns = ResampleTaps.Nearest(inW, outW, scaleW);
         long perPlane = (long)outH * outW + (long)inH * inW;
@@ -169,24 +172,30 @@ internal sealed partial class CpuKernels
         {
             nint xp = (nint)px, yp = (nint)py;
             Parallelism.ForRange(planes, Math.Max(1, StreamingGrain / perPlane), (s, e) =>
+                NearestPlanes((float*)xp, (float*)yp, inH, inW, outH, outW, rows, columns, s, e));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void NearestPlanes(float* x, float* y, int inH, int inW, int outH, int outW, int[] rows, int[] columns,
+        long firstPlane, long endPlane)
+    {
+        fixed (int* source = columns)
+        {
+            for (long p = firstPlane; p < endPlane; p++)
             {
-                fixed (int* source = columns)
+                float* plane = x + p * inH * inW;
+                float* output = y + p * outH * outW;
+                for (int oh = 0; oh < outH; oh++)
                 {
-                    for (long p = s; p < e; p++)
-                    {
-                        float* plane = (float*)xp + p * inH * inW;
-                        float* output = (float*)yp + p * outH * outW;
-                        for (int oh = 0; oh < outH; oh++)
-                        {
-                            float* dst = output + (long)oh * outW;
-                            if (oh > 0 && rows[oh] == rows[oh - 1])
-                                new ReadOnlySpan<float>(dst - outW, outW).CopyTo(new Span<float>(dst, outW));
-                            else
-                                GatherRow(plane + (long)rows[oh] * inW, dst, outW, source);
-                        }
-                    }
+                    // Upsampling repeats source rows: copy the previous output row instead of gathering again.
+                    float* dst = output + (long)oh * outW;
+                    if (oh > 0 && rows[oh] == rows[oh - 1])
+                        new ReadOnlySpan<float>(dst - outW, outW).CopyTo(new Span<float>(dst, outW));
+                    else
+                        GatherRow(plane + (long)rows[oh] * inW, dst, outW, source);
                 }
-            });
+            }
         }
     }
 
@@ -202,6 +211,7 @@ internal sealed partial class CpuKernels
 
     public unsafe void NearestBackward(int planes, int inH, int inW, int outH, int outW, double scaleH, double scaleW, ReadOnlySpan<float> dy, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         var rows = ResampleTaps.Nearest(inH, outH, scaleH);
         var (columnStart, columnEnd) = ResampleTaps.Preimages(ResampleTaps.Nearest(inW, outW, scaleW), inW);
         long perPlane = (long)outH * outW + (long)inH * inW;
@@ -209,25 +219,30 @@ internal sealed partial class CpuKernels
         {
             nint dyp = (nint)pdy, dxp = (nint)pdx;
             Parallelism.ForRange(planes, Math.Max(1, StreamingGrain / perPlane), (s, e) =>
+                NearestBackwardPlanes((float*)dyp, (float*)dxp, inH, inW, outH, outW, rows, columnStart, columnEnd, s, e));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void NearestBackwardPlanes(float* dy, float* dx, int inH, int inW, int outH, int outW,
+        int[] rows, int[] columnStart, int[] columnEnd, long firstPlane, long endPlane)
+    {
+        for (long p = firstPlane; p < endPlane; p++)
+        {
+            float* grad = dy + p * outH * outW;
+            float* plane = dx + p * inH * inW;
+            new Span<float>(plane, inH * inW).Clear();
+            for (int oh = 0; oh < outH; oh++)
             {
-                for (long p = s; p < e; p++)
+                float* row = plane + (long)rows[oh] * inW;
+                float* g = grad + (long)oh * outW;
+                for (int w = 0; w < inW; w++)
                 {
-                    float* grad = (float*)dyp + p * outH * outW;
-                    float* plane = (float*)dxp + p * inH * inW;
-                    new Span<float>(plane, inH * inW).Clear();
-                    for (int oh = 0; oh < outH; oh++)
-                    {
-                        float* row = plane + (long)rows[oh] * inW;
-                        float* g = grad + (long)oh * outW;
-                        for (int w = 0; w < inW; w++)
-                        {
-                            float acc = 0;
-                            for (int j = columnStart[w]; j < columnEnd[w]; j++) acc += g[j];
-                            row[w] += acc;
-                        }
-                    }
+                    float acc = 0;
+                    for (int j = columnStart[w]; j < columnEnd[w]; j++) acc += g[j];
+                    row[w] += acc;
                 }
-            });
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ internal sealed partial class CpuKernels
 
     public unsafe void SoftmaxForward(int outer, int dim, int inner, bool log, ReadOnlySpan<float> x, Span<float> y)
     {
+        if (y.IsEmpty) return;
         int tiles = (inner + SoftmaxTile - 1) / SoftmaxTile;
         long work = (long)outer * tiles;
         long perItem = (long)dim * Math.Min(inner, SoftmaxTile);
@@ -164,6 +165,7 @@ internal sealed partial class CpuKernels
 
     public unsafe void SoftmaxBackward(int outer, int dim, int inner, bool log, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         int tiles = (inner + SoftmaxTile - 1) / SoftmaxTile;
         long work = (long)outer * tiles;
         long perItem = (long)dim * Math.Min(inner, SoftmaxTile);

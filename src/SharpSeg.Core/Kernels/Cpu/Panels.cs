@@ -90,7 +90,7 @@ internal static unsafe class Panels
     /// Row r goes to dst + r · ld.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ForwardRows(in Conv2dGeometry g, float* xGroup, int k0, int kc, int p0, int np, float* dst, int ld)
+    public static void ForwardRows(SimdLevel level, in Conv2dGeometry g, float* xGroup, int k0, int kc, int p0, int np, float* dst, int ld)
     {
         int outW = g.OutW, inH = g.InH, inW = g.InW, kernelW = g.KernelW, taps = g.KernelH * kernelW;
         int strideH = g.StrideH, strideW = g.StrideW, dilH = g.DilationH, dilW = g.DilationW;
@@ -110,7 +110,7 @@ internal static unsafe class Panels
                 if ((uint)iy >= (uint)inH)
                     Zero(d + done, len);
                 else
-                    GatherRow(xc + (long)iy * inW, inW, ox * strideW + colOffset, strideW, d + done, len);
+                    GatherRow(level, xc + (long)iy * inW, inW, ox * strideW + colOffset, strideW, d + done, len);
                 done += len;
                 ox = 0;
                 oy++;
@@ -154,7 +154,7 @@ internal static unsafe class Panels
                 if (oyScaled < 0 || oy * strideH != oyScaled || oy >= outH)
                     Zero(d + done, len);
                 else if (strideW == 1)
-                    GatherRow(dyc + (long)oy * outW, outW, ix + colOffset, 1, d + done, len);
+                    GatherRow(SimdLevel.Scalar, dyc + (long)oy * outW, outW, ix + colOffset, 1, d + done, len);
                 else
                     ScatterStridedRow(dyc + (long)oy * outW, outW, ix + colOffset, strideW, d + done, len);
                 done += len;
@@ -195,7 +195,7 @@ internal static unsafe class Panels
 
     /// <summary>d[j] = row[start + j·stride] where that index is inside [0, width), else 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GatherRow(float* row, int width, int start, int stride, float* d, int len)
+    private static void GatherRow(SimdLevel level, float* row, int width, int start, int stride, float* d, int len)
     {
         if (stride == 1)
         {
@@ -205,14 +205,32 @@ internal static unsafe class Panels
             Zero(d + hi, len - hi);
             return;
         }
-        for (int j = 0; j < len; j++)
+        int j = 0;
+        if (stride == 2 && level == SimdLevel.Vector512)
+        {
+            // Even lanes of two vectors: 16 outputs per permute while all 32 source floats are inside the row.
+            while (j < len && start + j * 2 < 0)
+            {
+                d[j] = 0f;
+                j++;
+            }
+            for (; j + 16 <= len && start + j * 2 + 32 <= width; j += 16)
+            {
+                float* s = row + start + j * 2;
+                Avx512F.PermuteVar16x32x2(Vector512.Load(s), EvenLanes, Vector512.Load(s + 16)).Store(d + j);
+            }
+        }
+        for (; j < len; j++)
         {
             int i = start + j * stride;
             d[j] = (uint)i < (uint)width ? row[i] : 0f;
         }
     }
 
+    private static readonly Vector512<int> EvenLanes = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+
     /// <summary>d[j] = row[(start + j) / stride] where start + j is a non-negative multiple of stride inside the row, else 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScatterStridedRow(float* row, int width, int start, int stride, float* d, int len)
     {
         for (int j = 0; j < len; j++)
