@@ -443,14 +443,13 @@ internal sealed unsafe class LinearKernels
         {
             float* imageBase = Padded.Data + (long)job * g.InChannelsPerGroup * Padded.PlaneLength;
             long* columns = ColumnOffsets + n0;
-            Vector512<float>* v = stackalloc Vector512<float>[16];
             int p = 0;
             for (; p + 16 <= kc; p += 16)
             {
                 int pixel = pixelStart + k0 + p, oy = pixel / g.OutW, ox = pixel % g.OutW;
                 float* pixelBase = imageBase + (long)oy * g.StrideH * Padded.Pitch + ox;
                 for (int j = 0; j < width; j += 16)
-                    Panels.GatherTransposed16(pixelBase, columns + j, Math.Clamp(nr - j, 0, 16), dst + (long)p * width + j, width, v);
+                    Panels.GatherTransposed16(pixelBase, columns + j, Math.Clamp(nr - j, 0, 16), dst + (long)p * width + j, width);
             }
             for (; p < kc; p++)
             {
