@@ -102,7 +102,7 @@ internal sealed unsafe class LinearKernels
             for (int gi = 0; gi < g.Groups; gi++)
                 GemmDriver.PackATransposedWeights(pw + (long)gi * coutG * cinG * taps, coutG, cinG, taps, packed + gi * groupA);
             int flipPadH = g.DilationH * (g.KernelH - 1) - g.PadH, flipPadW = g.DilationW * (g.KernelW - 1) - g.PadW;
-            if (g.StrideH == 1 && ReadsInPlace(g.StrideW, g.InW) && flipPadH >= 0 && flipPadW >= 0)
+            if (g.StrideH == 1 && ReadsInPlace(g.StrideW, g.InW) && flipPadH >= 0 && flipPadW >= 0 && !IsPointwise(g))
             {
                 // Stride 1: dx is a correlation of dy zero-padded by (reach − padding) with the flipped kernel, so
                 // panels of 64 dx pixels of one row are read in place from that padded copy of dy.
