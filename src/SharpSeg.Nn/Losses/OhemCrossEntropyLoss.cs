@@ -5,8 +5,8 @@ namespace SharpSeg.Nn.Losses;
 /// valid, a pixel is kept if the softmax probability of its true class is below the threshold, which is
 /// <see cref="Thresh"/> raised to the <see cref="MinKept"/>-th smallest such probability when that is larger (so about
 /// <see cref="MinKept"/> pixels survive on easy batches); otherwise, and always when <see cref="MinKept"/> is 0 (PaddleSeg
-/// mines only for a positive min_kept), every valid pixel is kept. The loss is the summed
-/// cross-entropy of kept pixels divided by (kept + 1e-5·all pixels). Equivalent to PaddleSeg
+/// mines only for a positive min_kept), every valid pixel is kept. The loss is the summed cross-entropy of kept pixels
+/// divided by (kept + 1e-5·all pixels). Equivalent to PaddleSeg
 /// <c>OhemCrossEntropyLoss(thresh, min_kept, ignore_index)</c>, including its strict "&lt; threshold" (the pixel at the
 /// threshold itself is dropped) and its epsilon.
 /// </summary>

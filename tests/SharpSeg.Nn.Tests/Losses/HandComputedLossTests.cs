@@ -143,6 +143,8 @@ public class HandComputedLossTests
         float ohem = new OhemCrossEntropyLoss(minKept: 3).Forward(logits, labels).Item();
 
         Assert.Equal(summed / (3 + 1e-5f * 4), ohem, 1e-6f);
+        // PaddleSeg mines only for a positive min_kept: 0 keeps every valid pixel too, even those above the threshold.
+        Assert.Equal(ohem, new OhemCrossEntropyLoss(thresh: 0.01f, minKept: 0).Forward(logits, labels).Item(), 1e-6f);
     }
 
     [Fact]
