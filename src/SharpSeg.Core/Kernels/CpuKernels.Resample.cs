@@ -110,14 +110,16 @@ internal sealed partial class CpuKernels
         var columns = ResampleTaps.Linear(inW, outW, alignCorners, scaleW);
         var taps = new BilinearPreimages(
             ResampleTaps.Preimages(rows.Low, inH), ResampleTaps.Preimages(rows.High, inH),
-            ResampleTaps.Preimages(columns.Low, inW), ResampleTaps.Preimages(columns.High, inW));
+            ResampleTaps.Preimages(columns.Low, inW), ResampleTaps.Preimages(columns.High, inW),
+            ColumnBands.Build(columns, inW));
         long perPlane = (long)outH * outW + (long)inH * inW;
         fixed (float* pdy = dy, pdx = dx)
         {
             nint dyp = (nint)pdy, dxp = (nint)pdx;
             Parallelism.ForRange(planes, Math.Max(1, StreamingGrain / perPlane), (s, e) =>
             {
-                var rowSum = new float[outW];
+                // Zero padding past outW: a band read at the row's end multiplies it by zero weights.
+                var rowSum = new float[outW + ColumnBands.Width];
                 fixed (float* pr = rowSum)
                     for (long p = s; p < e; p++)
                         BilinearBackwardPlane((float*)dyp + p * outH * outW, (float*)dxp + p * inH * inW, inH, inW, outW, rows, columns, taps, pr);
@@ -128,7 +130,7 @@ internal sealed partial class CpuKernels
     /// <summary>For each input row and column, the output rows and columns that read it through their low and high taps.</summary>
     private sealed record BilinearPreimages(
         (int[] Start, int[] End) LowRows, (int[] Start, int[] End) HighRows,
-        (int[] Start, int[] End) LowColumns, (int[] Start, int[] End) HighColumns);
+        (int[] Start, int[] End) LowColumns, (int[] Start, int[] End) HighColumns, ColumnBands? Bands);
 
     /// <summary>
     /// One input row at a time: the weighted dy rows that read it are summed into one output-width row (in L1), which the
@@ -140,6 +142,8 @@ internal sealed partial class CpuKernels
     {
         fixed (int* lowStart = taps.LowColumns.Start, lowEnd = taps.LowColumns.End, highStart = taps.HighColumns.Start, highEnd = taps.HighColumns.End)
         fixed (float* lowWeight = columns.LowWeight, highWeight = columns.HighWeight)
+        fixed (int* bandStart = taps.Bands?.Start)
+        fixed (float* bandWeights = taps.Bands?.Weights)
         {
             for (int ih = 0; ih < inH; ih++)
             {
@@ -161,6 +165,17 @@ internal sealed partial class CpuKernels
                     continue;
                 }
 
+                if (bandStart != null)
+                {
+                    for (int w = 0; w < inW; w++)
+                    {
+                        // Lanes outside the band are dropped, not multiplied by zero, so a NaN or ∞ gradient stays in its taps.
+                        var weights = Vector512.Load(bandWeights + w * ColumnBands.Width);
+                        var products = Vector512.Load(rowSum + bandStart[w]) * weights;
+                        row[w] = Vector512.Sum(Vector512.ConditionalSelect(Vector512.Equals(weights, Vector512<float>.Zero), Vector512<float>.Zero, products));
+                    }
+                    continue;
+                }
                 for (int w = 0; w < inW; w++)
                 {
                     // Two sums, two dependency chains.
