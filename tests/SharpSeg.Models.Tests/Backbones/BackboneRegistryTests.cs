@@ -1,3 +1,4 @@
+using SharpSeg.Models.Tests.Support;
 using SharpSeg.Nn;
 
 namespace SharpSeg.Models.Tests.Backbones;
@@ -34,7 +35,7 @@ public class BackboneRegistryTests
     [MemberData(nameof(AllBackbones))]
     public void FeatureInfoNamesRealModulesWithGrowingReductions(string name)
     {
-        var backbone = ModelRegistry.CreateBackbone(name);
+        var backbone = BackboneCache.Get(name);
         Assert.Same(backbone, backbone.Module);
         Assert.Equal(32, backbone.OutputStride);
         Assert.Equal(3, backbone.InChannels);
@@ -50,7 +51,7 @@ public class BackboneRegistryTests
     public void ForwardGivesTheFeatureInfoShapesAtTwoSizes(string name)
     {
         if (TooSlowForForward.Contains(name)) return;
-        var backbone = ModelRegistry.CreateBackbone(name);
+        var backbone = BackboneCache.Get(name);
         backbone.Module.Eval();
         using (GradMode.NoGrad())
         {
@@ -95,7 +96,7 @@ public class BackboneRegistryTests
         }
     }
 
-    private static Tensor FormulaInput(params int[] shape) => Support.FormulaWeights.Input(shape);
+    private static Tensor FormulaInput(params int[] shape) => FormulaWeights.Input(shape);
 
     private static void AssertFeatureShapes(IBackbone backbone, int n, int h, int w)
     {
