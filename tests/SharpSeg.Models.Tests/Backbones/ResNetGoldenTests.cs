@@ -15,7 +15,7 @@ public class ResNetGoldenTests
     [InlineData(TorchvisionResNetArch.ResNeXt50_32x4d, 32, "resnext50_32x4d_logits")]
     public void TorchvisionClassifierLogitsMatchTorchvision(TorchvisionResNetArch arch, int outputStride, string golden)
     {
-        var model = new TorchvisionResNet(arch, 1000, new BackboneOptions(OutputStride: outputStride));
+        var model = new TorchvisionResNet(arch, 1000, new BackboneOptions(OutputStride: outputStride), initializeWeights: false);
         FormulaWeights.Fill(model);
         model.Eval();
         using (GradMode.NoGrad())
@@ -29,7 +29,7 @@ public class ResNetGoldenTests
     public void ResNetVdFeaturesMatchPaddleSegsArchitecture(int depth, int outputStride, int h, int w, string golden)
     {
         // Odd sizes make the ceil-mode average-pool shortcut end on partial windows.
-        var model = new ResNetVd(depth, new BackboneOptions(OutputStride: outputStride));
+        var model = new ResNetVd(depth, new BackboneOptions(OutputStride: outputStride), initializeWeights: false);
         FormulaWeights.Fill(model);
         model.Eval();
         using (GradMode.NoGrad())
