@@ -54,7 +54,11 @@ public sealed class TorchvisionResNet : TensorModule, IStagedBackbone
     /// <param name="arch">The variant.</param>
     /// <param name="numClasses">Classifier outputs; 0 builds the backbone alone (no <c>avgpool</c>, no <c>fc</c>).</param>
     /// <param name="options">Input channels, output stride (8, 16 or 32) and per-stage learning-rate multipliers; multi-grid does not apply.</param>
-    public TorchvisionResNet(TorchvisionResNetArch arch, int numClasses = 1000, BackboneOptions? options = null)
+    /// <param name="initializeWeights">
+    /// Draw convolution weights as torchvision does (<c>kaiming_normal_(mode="fan_out", nonlinearity="relu")</c>); false keeps
+    /// the layers' PyTorch default, about three times cheaper for a model whose weights are loaded right after (torch's <c>skip_init</c>).
+    /// </param>
+    public TorchvisionResNet(TorchvisionResNetArch arch, int numClasses = 1000, BackboneOptions? options = null, bool initializeWeights = true)
     {
         options ??= new BackboneOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(numClasses);
@@ -104,6 +108,7 @@ public sealed class TorchvisionResNet : TensorModule, IStagedBackbone
             _avgPool = Child("avgpool", new AdaptiveAvgPool2d(1));
             _fc = Child("fc", new Linear(inChannels, numClasses));
         }
+        if (!initializeWeights) return;
         foreach (var module in Modules())
             if (module is Conv2d conv) Init.KaimingNormal(conv.Weight, mode: FanMode.FanOut, nonlinearity: Nonlinearity.Relu);
     }
