@@ -1,0 +1,16 @@
+namespace SharpSeg.Models.Tests.Segmentation;
+
+/// <summary>Every registered model in a configuration small enough for quick tests.</summary>
+internal static class SmallModels
+{
+    public static TheoryData<string> RegisteredNames() =>
+        [.. ModelRegistry.List().Where(e => e.Kind == RegistryKind.Model).Select(e => e.Name)];
+
+    public static SegmentationModel Create(string name, int numClasses, int inChannels = 3) => name switch
+    {
+        "deeplabv3p" => new DeepLabV3Plus(
+            new DeepLabV3PlusOptions(numClasses, inChannels, Backbone: "tiny", AsppOutChannels: 16, LowLevelChannels: 8),
+            new TinyBackbone(inChannels, outputStride: 16)),
+        _ => ModelRegistry.CreateModel(name, new ModelOptions(numClasses, inChannels)),
+    };
+}
