@@ -4,28 +4,23 @@
 Run once with PyTorch 1.13 (Debian's python3-torch): /usr/bin/python3 tools/gen_models_golden_segmentation.py
 CI never runs this; the outputs are committed.
 
-The torch modules below are twins of the C# ones with the same state-dict keys. No weights are committed: every
-state-dict tensor k (in state_dict order, counting every entry) is filled element by element (flat index i) from
-a = 43758.5453 * sin(0.37 * i + 1.7 * k) (double precision), s = 2 * (a - floor(a)) - 1 (uniform-like in [-1, 1)), as
-tests/SharpSeg.Models.Tests/Segmentation/FormulaWeights.cs does:
-    num_batches_tracked: 0; running_var: 1 + 0.5 * |s|; running_mean: 0.05 * s;
-    weights of rank >= 2 (conv, transposed conv): s * sqrt(6 / fan), fan = numel / shape[0];
-    other weights (BatchNorm scale): 1 + 0.25 * s; biases: 0.05 * s.
-Plain 0.05 * sin(0.37 * i + 1.7 * k) everywhere shrinks the signal ~50x per conv-BN pair (and a smooth sine sums to
-almost nothing over a kernel), leaving deep outputs equal to BatchNorm shifts, spatially constant, which would hide
-wrong dilations, pooling windows or concatenation orders; these weights keep activations of order one. Each fixture holds the eval-mode logits for inputs x[i] = sin(0.11 * i + 0.3) (flat index i), with the C# base
-class's size handling reproduced: pad right/bottom with zeros to a multiple of the size divisor, run, resize the
-logits bilinearly to the padded size, crop back to the input.
+The torch modules below are twins of the C# ones with the same state-dict keys; the ResNet_vd backbone is the
+PaddleSeg translation of tools/gen_models_golden_backbones.py, its keys renamed to timm's as SharpSeg names them. No
+weights are committed: every state-dict tensor is filled by the backbones script's formula (fill_one, twin of
+tests/SharpSeg.Models.Tests/Support/FormulaWeights.cs) and the models run in float64 in eval mode on its formula input.
+Each fixture holds the logits (float32) for inputs of one or two sizes, with the C# base class's size handling
+reproduced: pad right/bottom with zeros to a multiple of the size divisor, run, resize the logits bilinearly to the
+padded size, crop back to the input. Beside each fixture, <name>_keys.txt lists the twin's state-dict keys and shapes.
 """
 import json
-import math
 import os
 import struct
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from gen_models_golden_backbones import ResNet_vd, fill_one, formula_input, paddle_to_timm
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "tests", "SharpSeg.Models.Tests", "Golden", "Segmentation")
 
@@ -34,7 +29,7 @@ def save_safetensors(path, tensors):
     """tensors: dict name -> float32 torch tensor; written as the safetensors format specifies."""
     header, blobs, offset = {}, [], 0
     for name, t in tensors.items():
-        data = t.detach().contiguous().numpy().astype("<f4").tobytes()
+        data = t.detach().float().contiguous().numpy().astype("<f4").tobytes()
         header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
@@ -47,30 +42,10 @@ def save_safetensors(path, tensors):
             f.write(b)
 
 
-def fill_formula(model):
-    for k, (key, t) in enumerate(model.state_dict().items()):
-        if t.dtype == torch.int64:
-            t.zero_()
-            continue
-        i = np.arange(t.numel(), dtype=np.float64)
-        a = 43758.5453 * np.sin(0.37 * i + 1.7 * k)
-        s = 2 * (a - np.floor(a)) - 1
-        if key.endswith("running_var"):
-            values = 1 + 0.5 * np.abs(s)
-        elif key.endswith("running_mean"):
-            values = 0.05 * s
-        elif key.endswith("weight") and t.dim() >= 2:
-            values = s * math.sqrt(6.0 / (t.numel() // t.shape[0]))
-        elif key.endswith("weight"):
-            values = 1 + 0.25 * s
-        else:
-            values = 0.05 * s
-        t.copy_(torch.from_numpy(values.astype(np.float32)).reshape(t.shape))
-
-
-def formula_input(n, c, h, w):
-    i = np.arange(n * c * h * w, dtype=np.float64)
-    return torch.from_numpy(np.sin(0.11 * i + 0.3).astype(np.float32)).reshape(n, c, h, w)
+def fill_formula(model, rename=lambda key: key):
+    with torch.no_grad():
+        for k, (key, t) in enumerate(model.state_dict().items()):
+            fill_one(rename(key), k, t)
 
 
 class ConvBnAct(nn.Module):
@@ -274,9 +249,9 @@ def forward_any_size(model, x, align_corners):
     return out
 
 
-def write_case(name, model, sizes, in_channels, align_corners=False):
-    fill_formula(model)
-    model.eval()
+def write_case(name, model, sizes, in_channels, align_corners=False, rename=lambda key: key):
+    fill_formula(model, rename)
+    model.double().eval()
     tensors = {}
     with torch.no_grad():
         for h, w in sizes:
@@ -285,7 +260,7 @@ def write_case(name, model, sizes, in_channels, align_corners=False):
                 tensors[f"logits{j}_{h}x{w}"] = logit
     save_safetensors(os.path.join(OUT, name + ".safetensors"), tensors)
     with open(os.path.join(OUT, name + "_keys.txt"), "w") as f:
-        for key, t in model.state_dict().items():
+        for key, t in ((rename(k), v) for k, v in model.state_dict().items()):
             f.write(f"{key} {','.join(str(s) for s in t.shape)}\n")
     print(name, {k: tuple(v.shape) for k, v in tensors.items()},
           "max|logit|", max(float(v.abs().max()) for k, v in tensors.items() if k.startswith("logits")))
@@ -295,6 +270,29 @@ def tiny_deeplab(output_stride=16, **kw):
     backbone = TinyBackbone(kw.pop("in_channels", 3), output_stride)
     return DeepLabV3Plus(backbone, TinyBackbone.channels, 0, num_classes=3, output_stride=output_stride,
                          aspp_out_channels=16, low_level_channels=8, **kw)
+
+
+class PaddleSegBackbone(nn.Module):
+    """ResNet_vd as the backbone child (its state-dict order equals timm's, so only the names need renaming)."""
+
+    def __init__(self, depth, output_stride, in_channels=3):
+        super().__init__()
+        self.net = ResNet_vd(depth, output_stride=output_stride, multi_grid=(1, 2, 4) if output_stride == 8 else (1, 1, 1),
+                             in_channels=in_channels)
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def timm_backbone_key(key):
+    """backbone.net.<PaddleSeg name> -> backbone.<timm name>, as the C# ResNetVd names its keys."""
+    prefix = "backbone.net."
+    return "backbone." + paddle_to_timm(key[len(prefix):]) if key.startswith(prefix) else key
+
+
+def resnet18_vd_deeplab(output_stride, **kw):
+    return DeepLabV3Plus(PaddleSegBackbone(18, output_stride), [64, 128, 256, 512], 0, num_classes=3,
+                         output_stride=output_stride, **kw)
 
 
 def main():
@@ -307,6 +305,9 @@ def main():
     write_case("deeplabv3p_tiny_os16_pooling_crop", tiny_deeplab(16, pooling_crop_size=(32, 32)), sizes, 3)
     write_case("deeplabv3p_tiny_no_aspp", tiny_deeplab(16, encoder_with_aspp=False, in_channels=4), sizes[:1], 4)
     write_case("deeplabv3p_tiny_no_decoder", tiny_deeplab(16, enable_decoder=False), sizes[:1], 3)
+    write_case("deeplabv3p_resnet18_vd_os16", resnet18_vd_deeplab(16), sizes, 3, rename=timm_backbone_key)
+    write_case("deeplabv3p_resnet18_vd_os8_aligned", resnet18_vd_deeplab(8, align_corners=True), sizes[1:], 3, align_corners=True,
+               rename=timm_backbone_key)
     write_case("unet_bilinear", UNet(2), [(32, 32), (19, 13)], 3)
     write_case("unet_deconv", UNet(2, in_channels=1, deconv=True), [(32, 32), (19, 13)], 1)
 

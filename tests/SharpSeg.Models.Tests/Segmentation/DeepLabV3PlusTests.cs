@@ -1,3 +1,4 @@
+using SharpSeg.Models.Tests.Support;
 using SharpSeg.Nn;
 
 namespace SharpSeg.Models.Tests.Segmentation;
@@ -13,7 +14,7 @@ public class DeepLabV3PlusTests
     public static TheoryData<string> GoldenCases() =>
     [
         "deeplabv3p_tiny_os16", "deeplabv3p_tiny_os8_plain_aligned", "deeplabv3p_tiny_os16_pooling_crop", "deeplabv3p_tiny_no_aspp",
-        "deeplabv3p_tiny_no_decoder",
+        "deeplabv3p_tiny_no_decoder", "deeplabv3p_resnet18_vd_os16", "deeplabv3p_resnet18_vd_os8_aligned",
     ];
 
     private static DeepLabV3Plus GoldenModel(string name) => name switch
@@ -23,6 +24,8 @@ public class DeepLabV3PlusTests
         "deeplabv3p_tiny_os16_pooling_crop" => Tiny(poolingCropSize: (32, 32)),
         "deeplabv3p_tiny_no_aspp" => Tiny(inChannels: 4, encoderWithAspp: false),
         "deeplabv3p_tiny_no_decoder" => Tiny(enableDecoder: false),
+        "deeplabv3p_resnet18_vd_os16" => new DeepLabV3Plus(new DeepLabV3PlusOptions(3, Backbone: "resnet18_vd")),
+        "deeplabv3p_resnet18_vd_os8_aligned" => new DeepLabV3Plus(new DeepLabV3PlusOptions(3, AlignCorners: true, Backbone: "resnet18_vd", OutputStride: 8)),
         _ => throw new ArgumentException(name),
     };
 
@@ -89,6 +92,24 @@ public class DeepLabV3PlusTests
     }
 
     [Fact]
+    public void PlainModelOptionsGivePaddleXDefaultsOnResNet50VdAtOutputStride16()
+    {
+        var model = (DeepLabV3Plus)ModelRegistry.CreateModel("deeplabv3p", new ModelOptions(NumClasses: 4, InChannels: 2, AlignCorners: true));
+        Assert.Equal(new DeepLabV3PlusOptions(4, 2, true), model.DeepLabOptions);
+        Assert.Equal("resnet50_vd", model.DeepLabOptions.Backbone);
+        Assert.IsType<ResNetVd>(model.Backbone);
+        Assert.Equal(16, model.Backbone.OutputStride);
+        Assert.Equal(2, model.Backbone.InChannels);
+        var state = model.StateDict();
+        // ASPP on the 2048-channel layer4 feature, decoder on layer1's 256 channels projected to 48.
+        Assert.Equal(new Shape(2048, 1, 3, 3), state["aspp.branches.1.depthwise.conv.weight"].Shape);
+        Assert.Equal(new Shape(256, 256 * 5, 1, 1), state["aspp.project.conv.weight"].Shape);
+        Assert.Equal(new Shape(48, 256, 1, 1), state["decoder.low_level_project.conv.weight"].Shape);
+        Assert.Equal(new Shape(256, 304, 1, 1), state["decoder.fuse.0.pointwise.conv.weight"].Shape);
+        Assert.Equal(new Shape(4, 256, 1, 1), state["classifier.weight"].Shape);
+    }
+
+    [Fact]
     public void OutputStrideSetsTheSizeDivisorAndTheAsppRates()
     {
         Assert.Equal(16, Tiny(16).SizeDivisor);
@@ -102,12 +123,12 @@ public class DeepLabV3PlusTests
         // gives a 4 × 4 map, so the pooled branch varies spatially and differs from the global mean.
         var global = Tiny();
         var windowed = Tiny(poolingCropSize: (48, 32));
-        ScaledFormulaWeights.Fill(global);
-        ScaledFormulaWeights.Fill(windowed);
+        FormulaWeights.Fill(global);
+        FormulaWeights.Fill(windowed);
         global.Eval();
         windowed.Eval();
         using var _ = GradMode.NoGrad();
-        var x = ScaledFormulaWeights.Input(1, 3, 64, 64);
+        var x = FormulaWeights.Input(1, 3, 64, 64);
         var difference = (global.Forward(x)[0] - windowed.Forward(x)[0]).Abs().Max().ToArray()[0];
         Assert.True(difference > 1e-3, $"pooling window changed nothing ({difference})");
 

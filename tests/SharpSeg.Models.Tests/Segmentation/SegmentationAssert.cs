@@ -1,3 +1,4 @@
+using SharpSeg.Models.Tests.Support;
 using SharpSeg.Nn;
 
 namespace SharpSeg.Models.Tests.Segmentation;
@@ -17,12 +18,12 @@ internal static class SegmentationAssert
         [.. model.StateDict().Select(e => $"{e.Key} {string.Join(",", e.Value.Shape.ToArray())}")];
 
     /// <summary>
-    /// Runs <paramref name="model"/> (weights from <see cref="ScaledFormulaWeights"/>, eval mode) on the formula input of
-    /// every size in fixture <paramref name="name"/> (keys <c>logits{j}_{h}x{w}</c>) and compares each output to 1e-4 of its scale.
+    /// Runs <paramref name="model"/> (weights from <see cref="FormulaWeights"/>, eval mode) on the formula input of every
+    /// size in fixture <paramref name="name"/> (keys <c>logits{j}_{h}x{w}</c>) and compares each output to 1e-4 of its scale.
     /// </summary>
     public static void MatchesGolden(SegmentationModel model, string name)
     {
-        ScaledFormulaWeights.Fill(model);
+        FormulaWeights.Fill(model);
         model.Eval();
         var golden = LoadGolden(name);
         var sizes = golden.Keys.Select(k => k[(k.IndexOf('_') + 1)..]).Distinct().ToList();
@@ -31,7 +32,7 @@ internal static class SegmentationAssert
         foreach (var size in sizes)
         {
             var dims = size.Split('x').Select(int.Parse).ToArray();
-            var logits = model.Forward(ScaledFormulaWeights.Input(1, model.Options.InChannels, dims[0], dims[1]));
+            var logits = model.Forward(FormulaWeights.Input(1, model.Options.InChannels, dims[0], dims[1]));
             Assert.Equal(golden.Keys.Count(k => k.EndsWith("_" + size, StringComparison.Ordinal)), logits.Count);
             for (int j = 0; j < logits.Count; j++)
                 CloseRelative(golden[$"logits{j}_{size}"], logits[j], 1e-4, $"{name} output {j} at {size}");

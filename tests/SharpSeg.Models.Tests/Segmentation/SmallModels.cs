@@ -8,9 +8,7 @@ internal static class SmallModels
 
     public static SegmentationModel Create(string name, int numClasses, int inChannels = 3) => name switch
     {
-        "deeplabv3p" => new DeepLabV3Plus(
-            new DeepLabV3PlusOptions(numClasses, inChannels, Backbone: "tiny", AsppOutChannels: 16, LowLevelChannels: 8),
-            new TinyBackbone(inChannels, outputStride: 16)),
+        "deeplabv3p" => new DeepLabV3Plus(new DeepLabV3PlusOptions(numClasses, inChannels, Backbone: "resnet18_vd", AsppOutChannels: 32)),
         _ => ModelRegistry.CreateModel(name, new ModelOptions(numClasses, inChannels)),
     };
 }
