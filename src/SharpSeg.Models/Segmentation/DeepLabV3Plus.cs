@@ -50,8 +50,12 @@ public record DeepLabV3PlusOptions(
 /// <c>decoder.fuse.{0,1}.{depthwise,pointwise}.{conv,bn}</c> (separable) or <c>decoder.fuse.{0,1}.{conv,bn}</c>,
 /// <c>classifier.{weight,bias}</c>. The ASPP concatenates image pooling first, then branches 0–3 (PaddleX 1.x's order).
 /// </para>
-/// PaddleX 1.x's ASPP dropout is fluid's <c>dropout(x, 0.9)</c> with "downgrade in infer" scaling; this model uses an
-/// ordinary inverted dropout of <see cref="DeepLabV3PlusOptions.AsppDropout"/> (PaddleSeg 2.x's 0.1).
+/// <para>
+/// With global image pooling, training needs batches of at least two images: that branch's BatchNorm sees one value
+/// per channel per image and refuses a single one, as in PyTorch. PaddleX 1.x's ASPP dropout is fluid's
+/// <c>dropout(x, 0.9)</c> with "downgrade in infer" scaling; this model uses an ordinary inverted dropout of
+/// <see cref="DeepLabV3PlusOptions.AsppDropout"/> (PaddleSeg 2.x's 0.1).
+/// </para>
 /// </summary>
 public sealed class DeepLabV3Plus : SegmentationModel
 {

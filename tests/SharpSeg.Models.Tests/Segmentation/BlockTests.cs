@@ -27,8 +27,8 @@ public class BlockTests
     [Fact]
     public void ConvBnActComputesConvThenEvalBatchNormThenActivation()
     {
-        // 1×1 conv with weight 2 on x = [−1, 3]: [−2, 6]; BN (γ 0.5, β 1, mean 2, var 4 − eps): 0.5·(y − 2)/2 + 1 = [0, 2];
-        // with ReLU [0, 2]; without activation on x = [−5, 3]: [−2.5 + 1 − … ] computed below.
+        // 1×1 conv with weight 2 on x = [−1, 3, −5]: [−2, 6, −10]; BN (γ 0.5, β 1, mean 2, var 4 − eps): 0.5·(y − 2)/2 + 1
+        // = [0, 2, −2]; ReLU gives [0, 2, 0].
         var block = new ConvBnAct(1, 1, 1);
         block.Conv.Weight.CopyFrom(Tensor.Full(block.Conv.Weight.Shape, 2f));
         SetBatchNorm(block.Bn, 0.5f, 1f, 2f, 4f - 1e-5f);
@@ -40,7 +40,6 @@ public class BlockTests
         linear.Conv.Weight.CopyFrom(Tensor.Full(linear.Conv.Weight.Shape, 2f));
         SetBatchNorm(linear.Bn, 0.5f, 1f, 2f, 4f - 1e-5f);
         linear.Eval();
-        // x = −5: 0.5·(−10 − 2)/2 + 1 = −2.
         Assert.Equal([0f, 2f, -2f], linear.Forward(x).ToArray(), new ToleranceComparer(1e-5f));
     }
 

@@ -110,7 +110,17 @@ public class DeepLabV3PlusTests
     }
 
     [Fact]
-    public void OutputStrideSetsTheSizeDivisorAndTheAsppRates()
+    public void TrainingWithGlobalImagePoolingNeedsTwoImagesButTheFixedWindowDoesNot()
+    {
+        var error = Assert.Throws<ShapeMismatchException>(() => Tiny().Forward(Tensor.Zeros(1, 3, 48, 48)));
+        Assert.Contains("more than one value per channel", error.Message);
+        Assert.Equal(new Shape(2, 3, 48, 48), Tiny().Forward(Tensor.Randn(new Shape(2, 3, 48, 48), new Random(4)))[0].Shape);
+        // A 32 × 32 crop pools 2 × 2 windows of the 3 × 3 map: four values per channel even for one image.
+        Assert.Equal(new Shape(1, 3, 48, 48), Tiny(poolingCropSize: (32, 32)).Forward(Tensor.Randn(new Shape(1, 3, 48, 48), new Random(4)))[0].Shape);
+    }
+
+    [Fact]
+    public void TheOutputStrideIsTheSizeDivisor()
     {
         Assert.Equal(16, Tiny(16).SizeDivisor);
         Assert.Equal(8, Tiny(8).SizeDivisor);
