@@ -8,7 +8,7 @@ internal static class SmallModels
 
     public static SegmentationModel Create(string name, int numClasses, int inChannels = 3) => name switch
     {
-        "deeplabv3p" => new DeepLabV3Plus(new DeepLabV3PlusOptions(numClasses, inChannels, Backbone: "resnet18_vd", AsppOutChannels: 32)),
+        "deeplabv3p" => ModelRegistry.CreateModel(name, new DeepLabV3PlusOptions(numClasses, inChannels, Backbone: "resnet18_vd", AsppOutChannels: 32)),
         _ => ModelRegistry.CreateModel(name, new ModelOptions(numClasses, inChannels)),
     };
 }
