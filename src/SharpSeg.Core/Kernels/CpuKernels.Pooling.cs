@@ -26,7 +26,7 @@ internal sealed partial class CpuKernels
     private static unsafe void MaxPoolPlanes(in Pool2dGeometry g, PoolWindow rows, PoolWindow columns, float* x, float* y, int* argmax,
         long firstPlane, long endPlane)
     {
-        int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW, width = g.InW;
+        int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW;
         var (vectorBegin, vectorEnd) = StridedColumns.IsSupported
             ? StridedColumns.Interior(g.OutW, g.InW, g.KernelW, g.StrideW, g.PadW, g.DilationW)
             : (0, 0);

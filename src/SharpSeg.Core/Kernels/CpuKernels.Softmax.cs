@@ -6,7 +6,8 @@ namespace SharpSeg.Kernels;
 
 internal sealed partial class CpuKernels
 {
-    // Columns of the inner axis processed together: dim rows of this many floats stay in L1/L2 across the three passes.
+    // Columns of the inner axis per work item: the unit of thread splitting, and the span each pass of the
+    // TensorPrimitives fallback covers while its dim rows stay in L1/L2.
     private const int SoftmaxTile = 512;
 
     public unsafe void SoftmaxForward(int outer, int dim, int inner, bool log, ReadOnlySpan<float> x, Span<float> y)

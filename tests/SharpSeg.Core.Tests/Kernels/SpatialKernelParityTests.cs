@@ -171,6 +171,9 @@ public class SpatialKernelParityTests
         { 8, 64, 5, 32, false, 0, 0 },
         { 6, 40, 6, 35, false, 0, 0 },
         { 6, 100, 3, 20, true, 0, 0 },
+        // Over 8× up, an input column is read by more outputs than one 16-wide band of the backward pass holds.
+        { 3, 4, 7, 60, false, 0, 0 },
+        { 2, 3, 5, 70, true, 0, 0 },
     };
 
     [Theory]

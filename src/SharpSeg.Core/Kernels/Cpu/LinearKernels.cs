@@ -102,7 +102,7 @@ internal sealed unsafe class LinearKernels
             for (int gi = 0; gi < g.Groups; gi++)
                 GemmDriver.PackATransposedWeights(pw + (long)gi * coutG * cinG * taps, coutG, cinG, taps, packed + gi * groupA);
             int flipPadH = g.DilationH * (g.KernelH - 1) - g.PadH, flipPadW = g.DilationW * (g.KernelW - 1) - g.PadW;
-            if (g.StrideH == 1 && ReadsInPlace(g.StrideW, g.InW) && flipPadH >= 0 && flipPadW >= 0)
+            if (g.StrideH == 1 && ReadsInPlace(g.StrideW, g.InW) && flipPadH >= 0 && flipPadW >= 0 && !IsPointwise(g))
             {
                 // Stride 1: dx is a correlation of dy zero-padded by (reach − padding) with the flipped kernel, so
                 // panels of 64 dx pixels of one row are read in place from that padded copy of dy.
@@ -443,14 +443,13 @@ internal sealed unsafe class LinearKernels
         {
             float* imageBase = Padded.Data + (long)job * g.InChannelsPerGroup * Padded.PlaneLength;
             long* columns = ColumnOffsets + n0;
-            Vector512<float>* v = stackalloc Vector512<float>[16];
             int p = 0;
             for (; p + 16 <= kc; p += 16)
             {
                 int pixel = pixelStart + k0 + p, oy = pixel / g.OutW, ox = pixel % g.OutW;
                 float* pixelBase = imageBase + (long)oy * g.StrideH * Padded.Pitch + ox;
                 for (int j = 0; j < width; j += 16)
-                    Panels.GatherTransposed16(pixelBase, columns + j, Math.Clamp(nr - j, 0, 16), dst + (long)p * width + j, width, v);
+                    Panels.GatherTransposed16(pixelBase, columns + j, Math.Clamp(nr - j, 0, 16), dst + (long)p * width + j, width);
             }
             for (; p < kc; p++)
             {

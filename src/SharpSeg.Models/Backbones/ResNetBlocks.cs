@@ -1,0 +1,130 @@
+using SharpSeg.Nn;
+
+namespace SharpSeg.Models;
+
+/// <summary>
+/// The two-convolution residual block of ResNet-18/34 (torchvision <c>BasicBlock</c>, PaddleSeg's <c>BasicBlock</c> with
+/// <c>conv0</c>/<c>conv1</c> renamed). Keys <c>conv1</c>, <c>bn1</c>, <c>conv2</c>, <c>bn2</c>, <c>downsample</c>. Both 3×3
+/// convolutions use the block's dilation (PaddleSeg's rule; torchvision refuses dilation in this block).
+/// </summary>
+internal sealed class BasicBlock : TensorModule
+{
+    public const int Expansion = 1;
+
+    private readonly Conv2d _conv1, _conv2;
+    private readonly BatchNorm2d _bn1, _bn2;
+    private readonly Sequential? _downsample;
+
+    public BasicBlock(int inChannels, int planes, int stride, int dilation, Sequential? downsample)
+    {
+        _conv1 = Child("conv1", new Conv2d(inChannels, planes, 3, stride: stride, padding: dilation, dilation: dilation, bias: false));
+        _bn1 = Child("bn1", new BatchNorm2d(planes));
+        _conv2 = Child("conv2", new Conv2d(planes, planes, 3, padding: dilation, dilation: dilation, bias: false));
+        _bn2 = Child("bn2", new BatchNorm2d(planes));
+        if (downsample is not null) _downsample = Child("downsample", downsample);
+    }
+
+    public override Tensor Forward(Tensor x)
+    {
+        var y = _bn1.Forward(_conv1.Forward(x)).Relu();
+        y = _bn2.Forward(_conv2.Forward(y));
+        return (y + (_downsample?.Forward(x) ?? x)).Relu();
+    }
+}
+
+/// <summary>
+/// The 1×1 → 3×3 → 1×1 residual block of ResNet-50 and deeper (torchvision <c>Bottleneck</c>: stride and dilation on
+/// the 3×3 convolution, "ResNet v1.5"). Inner width is <c>planes · baseWidth / 64 · groups</c> (ResNeXt, Wide-ResNet),
+/// output <c>4 · planes</c>. Keys <c>conv1</c>…<c>bn3</c>, <c>downsample</c>.
+/// </summary>
+internal sealed class Bottleneck : TensorModule
+{
+    public const int Expansion = 4;
+
+    private readonly Conv2d _conv1, _conv2, _conv3;
+    private readonly BatchNorm2d _bn1, _bn2, _bn3;
+    private readonly Sequential? _downsample;
+
+    public Bottleneck(int inChannels, int planes, int stride, int dilation, Sequential? downsample, int groups = 1, int baseWidth = 64)
+    {
+        int width = (int)(planes * (baseWidth / 64.0)) * groups;
+        _conv1 = Child("conv1", new Conv2d(inChannels, width, 1, bias: false));
+        _bn1 = Child("bn1", new BatchNorm2d(width));
+        _conv2 = Child("conv2", new Conv2d(width, width, 3, stride: stride, padding: dilation, dilation: dilation, groups: groups, bias: false));
+        _bn2 = Child("bn2", new BatchNorm2d(width));
+        _conv3 = Child("conv3", new Conv2d(width, planes * Expansion, 1, bias: false));
+        _bn3 = Child("bn3", new BatchNorm2d(planes * Expansion));
+        if (downsample is not null) _downsample = Child("downsample", downsample);
+    }
+
+    public override Tensor Forward(Tensor x)
+    {
+        var y = _bn1.Forward(_conv1.Forward(x)).Relu();
+        y = _bn2.Forward(_conv2.Forward(y)).Relu();
+        y = _bn3.Forward(_conv3.Forward(y));
+        return (y + (_downsample?.Forward(x) ?? x)).Relu();
+    }
+}
+
+/// <summary>Which residual block a ResNet stacks.</summary>
+internal enum ResNetBlockKind
+{
+    Basic,
+    Bottleneck,
+}
+
+/// <summary>Shared bookkeeping of the ResNet families: feature list and stage reductions under an output stride.</summary>
+internal static class ResNetLayout
+{
+    public static readonly string[] StageNames = ["layer1", "layer2", "layer3", "layer4"];
+
+    public static int Expansion(ResNetBlockKind kind) => kind == ResNetBlockKind.Basic ? BasicBlock.Expansion : Bottleneck.Expansion;
+
+    /// <summary>timm's feature_info of the four stages: reductions 4, 8, 16, 32, none beyond the output stride.</summary>
+    public static IReadOnlyList<FeatureInfo> Features(int stageWidth, int expansion, int outputStride)
+    {
+        var infos = new FeatureInfo[4];
+        for (int s = 0; s < 4; s++)
+            infos[s] = new FeatureInfo(stageWidth * (1 << s) * expansion, Math.Min(4 << s, outputStride), StageNames[s]);
+        return infos;
+    }
+
+    public static void CheckOutputStride(string family, int outputStride)
+    {
+        if (outputStride is not (8 or 16 or 32))
+            throw new ArgumentException($"{family}: output stride must be 8, 16 or 32, got {outputStride}.", nameof(outputStride));
+    }
+
+    public static void CheckInput(string family, Tensor x, int inChannels)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Rank != 4 || x.Shape[1] != inChannels)
+            throw new ShapeMismatchException(family, $"input must be [N, {inChannels}, H, W], got {x.Shape}");
+    }
+
+    /// <summary>
+    /// Learning-rate multipliers for the stem and the four stages from PaddleSeg/PaddleX's <c>lr_mult_list</c>: four
+    /// entries cover the stages (the stem keeps 1), five put the stem first (PaddleClas, PaddleX 1.x); null gives all 1.
+    /// </summary>
+    public static double[] StemAndStageMultipliers(string family, IReadOnlyList<float>? lrMultList)
+    {
+        if (lrMultList is null) return [1, 1, 1, 1, 1];
+        if (lrMultList.Any(m => !(m >= 0) || float.IsInfinity(m)))
+            throw new ArgumentException($"{family}: learning-rate multipliers must be finite and non-negative, got ({string.Join(", ", lrMultList)}).");
+        return lrMultList.Count switch
+        {
+            4 => [1, .. lrMultList.Select(m => (double)m)],
+            5 => [.. lrMultList.Select(m => (double)m)],
+            _ => throw new ArgumentException(
+                $"{family}: lr_mult_list needs 4 entries (stages) or 5 (stem, stages), got {lrMultList.Count}: ({string.Join(", ", lrMultList)})."),
+        };
+    }
+
+    public static IReadOnlyList<StageParameters> StageParameters(IEnumerable<Module> stem, IReadOnlyList<Module> stages, double[] multipliers)
+    {
+        var result = new List<StageParameters>(5) { new("stem", stem.SelectMany(m => m.Parameters()).ToArray(), multipliers[0]) };
+        for (int s = 0; s < stages.Count; s++)
+            result.Add(new StageParameters(StageNames[s], stages[s].Parameters().ToArray(), multipliers[s + 1]));
+        return result;
+    }
+}

@@ -1,0 +1,127 @@
+using SharpSeg.Models.Tests.Support;
+using SharpSeg.Nn;
+
+namespace SharpSeg.Models.Tests.Backbones;
+
+/// <summary>First-convolution weights adapted to any input channel count (timm's adapt_input_conv rules).</summary>
+public class InputChannelAdaptationTests
+{
+    // Two output kernels of 1×1 over R, G, B: out0 = (1, 2, 3), out1 = (10, 20, 30).
+    private static Tensor RgbWeight() => Tensor.FromArray([1f, 2f, 3f, 10f, 20f, 30f], 2, 3, 1, 1);
+
+    [Fact]
+    public void OneChannelSumsTheRgbKernels()
+    {
+        var adapted = PretrainedWeights.AdaptInputChannels(RgbWeight(), 1);
+        Assert.Equal(new Shape(2, 1, 1, 1), adapted.Shape);
+        Assert.Equal([6f, 60f], adapted.ToArray());
+    }
+
+    [Fact]
+    public void MoreChannelsReuseTheRgbKernelsCyclicallyScaledByThreeOverN()
+    {
+        var adapted = PretrainedWeights.AdaptInputChannels(RgbWeight(), 4);
+        Assert.Equal(new Shape(2, 4, 1, 1), adapted.Shape);
+        Assert.Equal([0.75f, 1.5f, 2.25f, 0.75f, 7.5f, 15f, 22.5f, 7.5f], adapted.ToArray());
+
+        var two = PretrainedWeights.AdaptInputChannels(RgbWeight(), 2);
+        Assert.Equal([1.5f, 3f, 15f, 30f], two.ToArray());
+    }
+
+    [Fact]
+    public void ThreeChannelsAreLeftAlone()
+    {
+        var weight = RgbWeight();
+        Assert.Same(weight, PretrainedWeights.AdaptInputChannels(weight, 3));
+    }
+
+    [Fact]
+    public void GreyModelLoadedFromRgbWeightsEqualsTheRgbModelOnTheReplicatedImage()
+    {
+        var rgb = new ResNetVd(18, initializeWeights: false);
+        FormulaWeights.Fill(rgb);
+        string path = SaveTemporary(rgb);
+        try
+        {
+            var grey = new ResNetVd(18, new BackboneOptions(InChannels: 1), initializeWeights: false);
+            Assert.True(grey.LoadPretrained(path).IsExactMatch);
+            var six = new ResNetVd(18, new BackboneOptions(InChannels: 6), initializeWeights: false);
+            Assert.True(six.LoadPretrained(path).IsExactMatch);
+
+            rgb.Eval();
+            grey.Eval();
+            six.Eval();
+            var x = FormulaWeights.Input(1, 1, 33, 29);
+            var replicated = Tensor.Cat([x, x, x], 1);
+            using (GradMode.NoGrad())
+            {
+                var expected = rgb.ForwardFeatures(replicated)[3];
+                AssertClose(expected, grey.ForwardFeatures(x)[3]);
+                // Six channels holding the image twice: each RGB kernel is used twice at half weight.
+                AssertClose(expected, six.ForwardFeatures(Tensor.Cat([replicated, replicated], 1))[3]);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void TorchvisionBackboneLoadsAClassifierCheckpointIgnoringItsHeadAndAdaptingConv1()
+    {
+        var classifier = new TorchvisionResNet(TorchvisionResNetArch.ResNet18, initializeWeights: false);
+        FormulaWeights.Fill(classifier);
+        string path = SaveTemporary(classifier);
+        try
+        {
+            var backbone = new TorchvisionResNet(TorchvisionResNetArch.ResNet18, 0, new BackboneOptions(InChannels: 4), initializeWeights: false);
+            var report = backbone.LoadPretrained(path);
+            Assert.True(report.IsExactMatch);
+            var source = classifier.StateDict()["conv1.weight"];
+            var expected = Tensor.Cat([source, source.Narrow(1, 0, 1)], 1) * 0.75f;
+            Assert.Equal(expected.ToArray(), backbone.StateDict()["conv1.weight"].ToArray());
+
+            var tenClasses = new TorchvisionResNet(TorchvisionResNetArch.ResNet18, 10, initializeWeights: false);
+            Assert.Throws<StateDictMismatchException>(() => tenClasses.LoadPretrained(path));
+            var fineTune = tenClasses.LoadPretrained(path, allowNewHead: true);
+            Assert.Equal(new[] { "fc.weight", "fc.bias" }, fineTune.SkippedShapeMismatches.Select(m => m.Key));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void ACheckpointOfAnotherDepthIsRefusedNamingTheKeys()
+    {
+        var small = new ResNetVd(18, initializeWeights: false);
+        string path = SaveTemporary(small);
+        try
+        {
+            var e = Assert.Throws<StateDictMismatchException>(() => new ResNetVd(34, initializeWeights: false).LoadPretrained(path));
+            Assert.Contains("layer1.2.conv1.weight", e.MissingKeys);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static string SaveTemporary(Module module)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"sharpseg-backbone-{Guid.NewGuid():N}.safetensors");
+        module.SaveSafetensors(path);
+        return path;
+    }
+
+    private static void AssertClose(Tensor expected, Tensor actual)
+    {
+        Assert.Equal(expected.Shape, actual.Shape);
+        var e = expected.ToArray();
+        var a = actual.ToArray();
+        float scale = e.Max(MathF.Abs);
+        for (int i = 0; i < e.Length; i++) Assert.True(MathF.Abs(a[i] - e[i]) <= 1e-4f * scale, $"element {i}: {a[i]} vs {e[i]}");
+    }
+}

@@ -1,0 +1,95 @@
+using SharpSeg.Models.Tests.Support;
+using SharpSeg.Nn;
+
+namespace SharpSeg.Models.Tests.Backbones;
+
+/// <summary>State-dict keys and shapes against the lists dumped by tools/gen_models_golden_backbones.py (torchvision 0.14).</summary>
+public class ResNetKeyFileTests
+{
+    public static TheoryData<string> AllBackbones() =>
+        [.. ModelRegistry.List().Where(e => e.Kind == RegistryKind.Backbone).Select(e => e.Name)];
+
+    [Theory]
+    [MemberData(nameof(AllBackbones))]
+    public void StateDictKeysShapesAndParameterCountEqualTheReference(string name)
+    {
+        var backbone = BackboneCache.Get(name);
+        var file = KeyFile.Read(name);
+        // Registered torchvision backbones are headless (timm's features_only); the reference lists the classifier too.
+        var head = file.Entries.Where(e => e.Key.StartsWith("fc.", StringComparison.Ordinal)).ToArray();
+        var expected = file.Entries.Except(head).Select(e => $"{e.Key} {e.Shape}");
+        var actual = backbone.Module.StateDict().Select(p => $"{p.Key} {KeyFile.Format(p.Value.Shape)}");
+        Assert.Equal(expected, actual);
+        Assert.Equal(file.ParameterCount - head.Sum(e => KeyFile.Numel(e.Shape)), backbone.Module.ParameterCount);
+    }
+
+    [Theory]
+    [InlineData(TorchvisionResNetArch.ResNet18, "resnet18", 11_689_512)]
+    [InlineData(TorchvisionResNetArch.ResNet50, "resnet50", 25_557_032)]
+    public void TorchvisionClassifierHasTorchvisionsKeysAndPublishedParameterCount(TorchvisionResNetArch arch, string name, long published)
+    {
+        var model = new TorchvisionResNet(arch);
+        var file = KeyFile.Read(name);
+        Assert.Equal(file.Entries.Select(e => $"{e.Key} {e.Shape}"), model.StateDict().Select(p => $"{p.Key} {KeyFile.Format(p.Value.Shape)}"));
+        Assert.Equal(published, model.ParameterCount);
+        Assert.Equal(published, file.ParameterCount);
+    }
+
+    [Fact]
+    public void PublishedParameterCountsOfTheWholeFamilyMatchTheReferenceFiles()
+    {
+        // torchvision's model cards (classifier with 1000 classes).
+        var published = new Dictionary<string, long>
+        {
+            ["resnet18"] = 11_689_512, ["resnet34"] = 21_797_672, ["resnet50"] = 25_557_032, ["resnet101"] = 44_549_160,
+            ["resnet152"] = 60_192_808, ["resnext50_32x4d"] = 25_028_904, ["resnext101_32x8d"] = 88_791_336,
+            ["wide_resnet50_2"] = 68_883_240, ["wide_resnet101_2"] = 126_886_696,
+        };
+        foreach (var (name, count) in published) Assert.Equal(count, KeyFile.Read(name).ParameterCount);
+    }
+
+    [Theory]
+    [InlineData(18)]
+    [InlineData(50)]
+    public void PaddleSegKeyMapSendsEveryPaddleSegNameToOurKeyWithTheSameShape(int depth)
+    {
+        var paddle = KeyFile.Read($"resnet{depth}_vd.paddle");
+        var model = (ResNetVd)BackboneCache.Get($"resnet{depth}_vd");
+        // Paddle checkpoints have no num_batches_tracked; everything else must map one to one, in order.
+        var expected = model.StateDict().Where(p => !p.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal))
+            .Select(p => $"{p.Key} {KeyFile.Format(p.Value.Shape)}");
+        Assert.Equal(expected, paddle.Entries.Select(e => $"{ResNetVd.PaddleSegKeyMap.MapKey(e.Key)} {e.Shape}"));
+    }
+
+    [Fact]
+    public void PaddleSegCheckpointLoadsStrictlyThroughTheKeyMap()
+    {
+        var paddle = KeyFile.Read("resnet18_vd.paddle");
+        var tensors = new OrderedDictionary<string, Tensor>();
+        int k = 0;
+        foreach (var (key, shapeText) in paddle.Entries)
+        {
+            var shape = new Shape(shapeText.Split('x').Select(int.Parse).ToArray());
+            tensors.Add(key, Tensor.FromArray(FormulaWeights.Values(key, k++, shape), shape.ToArray()));
+        }
+        string path = Path.Combine(Path.GetTempPath(), $"sharpseg-paddle-resnet18vd-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            Safetensors.Save(path, tensors);
+            var model = new ResNetVd(18);
+            var report = model.LoadPretrained(path, ResNetVd.PaddleSegKeyMap);
+            Assert.Empty(report.MissingKeys);
+            Assert.Equal(paddle.Entries.Count, report.LoadedCount);
+
+            var state = model.StateDict();
+            Assert.Equal(tensors["bb_0_0.short._conv.weight"].ToArray(), state["layer1.0.downsample.1.weight"].ToArray());
+            Assert.Equal(tensors["bb_3_1.conv1._batch_norm._variance"].ToArray(), state["layer4.1.bn2.running_var"].ToArray());
+            Assert.Equal(tensors["conv1_3._batch_norm._mean"].ToArray(), state["bn1.running_mean"].ToArray());
+            Assert.Equal(tensors["conv1_2._conv.weight"].ToArray(), state["conv1.3.weight"].ToArray());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using System.Collections.Concurrent;
+
+namespace SharpSeg.Models.Tests.Support;
+
+/// <summary>
+/// Registered backbones built once with default options and shared by tests that only read them (keys, shapes,
+/// FeatureInfo, evaluation-mode forwards). Building the largest ResNets is dominated by random initialisation, so those
+/// (<see cref="Large"/>) are built without the reference initialisation; everything else comes from the registry.
+/// </summary>
+public static class BackboneCache
+{
+    /// <summary>Registered ResNets too slow for routine forward and backward passes; their smaller siblings run those.</summary>
+    public static readonly IReadOnlySet<string> Large = new HashSet<string>
+    {
+        "resnet101", "resnet152", "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2", "resnet101_vd", "resnet152_vd", "resnet200_vd",
+    };
+
+    private static readonly Dictionary<string, TorchvisionResNetArch> Torchvision = new()
+    {
+        ["resnet101"] = TorchvisionResNetArch.ResNet101, ["resnet152"] = TorchvisionResNetArch.ResNet152,
+        ["resnext101_32x8d"] = TorchvisionResNetArch.ResNeXt101_32x8d, ["wide_resnet50_2"] = TorchvisionResNetArch.WideResNet50_2,
+        ["wide_resnet101_2"] = TorchvisionResNetArch.WideResNet101_2,
+    };
+
+    private static readonly ConcurrentDictionary<string, Lazy<IBackbone>> Built = new();
+
+    /// <summary>The shared instance of <paramref name="name"/>; callers must not train it or change its weights.</summary>
+    public static IBackbone Get(string name) => Built.GetOrAdd(name, n => new Lazy<IBackbone>(() => Build(n))).Value;
+
+    private static IBackbone Build(string name) =>
+        !Large.Contains(name) ? ModelRegistry.CreateBackbone(name)
+        : Torchvision.TryGetValue(name, out var arch) ? new TorchvisionResNet(arch, numClasses: 0, initializeWeights: false)
+        : new ResNetVd(int.Parse(name["resnet".Length..^"_vd".Length]), initializeWeights: false);
+}
