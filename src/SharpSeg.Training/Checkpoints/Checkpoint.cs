@@ -226,7 +226,8 @@ public static class Checkpoint
     // Directory renames are atomic on one file system, but there is no atomic "replace a non-empty folder": the old
     // checkpoint is renamed aside first and removed only after the new one is in place, so at every instant either a
     // complete checkpoint sits at the target or (after a crash between the two renames) beside it under .old-, which
-    // the next save of the same folder puts back.
+    // the next save of the same folder puts back. The parent folder's entry itself is not fsynced (that takes a native
+    // call): after a power loss a rename may be undone, which leaves the previous checkpoint, never a partial one.
     private static void Commit(string folder, Action<string> write)
     {
         string target = Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar);
