@@ -1,16 +1,23 @@
 #!/usr/bin/env python3
 """Writes the golden image fixtures for tests/SharpSeg.Data.Tests/Imaging.
 
-Each fixture NAME.{png,jpg,bmp,npy} comes with NAME.expected.npy, the pixels an independent decoder
-(Pillow / libjpeg-turbo) or the source array gives. PNG variants that Pillow cannot write (2/4-bit gray,
-16-bit colour, sub-byte palettes, Adam7, forced filters, split IDAT) are written by write_png below with
-zlib, and every such file is checked by decoding it again with Pillow. Run from the repository root:
+Each fixture NAME.{png,jpg,bmp,npy} comes with NAME.expected.npy (or NAME.expected.txt for the NPY reader's
+own tests), the pixels an independent decoder (Pillow / libjpeg-turbo) or the source array gives:
+- PNG: every colour type and bit depth, plain and Adam7. Variants Pillow cannot write (2/4-bit gray, 16-bit
+  colour, sub-byte palettes, Adam7, forced filters, split IDAT) come from write_png below with zlib, and
+  every such file is decoded again by Pillow to check it.
+- JPEG: Pillow (4:4:4, 4:2:2, 4:2:0, gray, progressive, optimized tables, EXIF orientation) and cjpeg
+  (restart intervals, 4:4:0, 4:1:1, one scan per component, 16-bit quantization tables, arithmetic coding).
+- BMP: Pillow and write_bmp (top-down, V5 bitfields with alpha, 16-bit 5-6-5, 4-bit palette).
+- NPY: numpy's np.save and format.write_array (version 2.0), plus arrays the reader must reject.
+- corrupt_*: broken files whose error messages the tests check.
+Run from the repository root (wipes and rewrites the fixture folder; the output is deterministic):
 
     python3 tools/gen_image_fixtures.py
 
-Needs Pillow and numpy; cjpeg (libjpeg-turbo-progs) for the restart-marker JPEG. CI never runs this.
+Needs Pillow and numpy, and cjpeg from libjpeg-turbo-progs. Written with Pillow 9.4.0, numpy 1.24.2 and
+libjpeg-turbo 2.1.5. CI never runs this.
 """
-import io
 import os
 import struct
 import subprocess
@@ -392,6 +399,24 @@ def corrupt_fixtures():
         f.write(jpeg[:data_start] + b"\xff\x00" * 64 + b"\xff\xd9")
 
 
+# ---------------------------------------------------------------- ForceRgb (cv2.IMREAD_COLOR semantics)
+
+def force_rgb_expectations():
+    """3-channel 8-bit views: Pillow's convert("RGB") where it agrees with cv2.IMREAD_COLOR, numpy otherwise."""
+    names = [f[:-4] for f in sorted(os.listdir(OUT))
+             if (f.startswith("png_") and f.endswith("_13x11.png")) or f in ("png_pil_gray16.png", "jpg_gray_33x17.jpg",
+                                                                   "bmp_32_v5_alpha.bmp", "bmp_8_palette_pil.bmp")]
+    for name in names:
+        im = Image.open(os.path.join(OUT, name + "." + name.split("_")[0]))
+        if im.mode in ("I", "I;16", "I;16B"):
+            # Pillow clips 16-bit gray to 255; OpenCV (libpng strip_16) keeps the high byte.
+            high = (np.asarray(im).astype(np.uint32) >> 8).astype(np.uint8)
+            rgb = np.repeat(high[:, :, None], 3, axis=-1)
+        else:
+            rgb = np.asarray(im.convert("RGB"))
+        save_expected(name + ".forcergb", rgb)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -401,6 +426,7 @@ def main():
     bmp_fixtures()
     npy_fixtures()
     corrupt_fixtures()
+    force_rgb_expectations()
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"{len(os.listdir(OUT))} files, {total} bytes in {OUT}")
 

@@ -45,7 +45,9 @@ internal sealed record MachineBounds(int Threads, double PeakGflops, double Stre
 
     private static double MeasurePeak(int threads)
     {
-        const long iterations = 5_000_000;
+        // Many short trials (a few ms each): on a shared machine the best one is the least disturbed.
+        const int trials = 30;
+        const long iterations = 1_000_000;
         double flopsPerIteration = SimdLevels.Best switch
         {
             SimdLevel.Vector512 => 24 * 16 * 2,
@@ -54,7 +56,7 @@ internal sealed record MachineBounds(int Threads, double PeakGflops, double Stre
         };
         FmaLoop(1000);
         double best = double.MaxValue;
-        for (int trial = 0; trial < Trials; trial++)
+        for (int trial = 0; trial < trials; trial++)
             best = Math.Min(best, OnAllThreads(threads, () => FmaLoop(iterations)));
         return threads * iterations * flopsPerIteration / best / 1e9;
     }
@@ -78,12 +80,17 @@ internal sealed record MachineBounds(int Threads, double PeakGflops, double Stre
         return 2.0 * floats * sizeof(float) / best / 1e9;
     }
 
-    /// <summary>Runs the body on <paramref name="threads"/> dedicated threads released together; returns the slowest thread's seconds.</summary>
+    /// <summary>
+    /// Runs the body on <paramref name="threads"/> dedicated threads released together; returns the seconds from the first
+    /// thread's start to the last thread's end, each read on the worker itself (the releasing thread may be descheduled).
+    /// </summary>
     private static double OnAllThreads(int threads, Action body) => OnAllThreadsIndexed(threads, _ => body());
 
     private static double OnAllThreadsIndexed(int threads, Action<int> body)
     {
-        using var start = new Barrier(threads + 1);
+        using var start = new Barrier(threads);
+        var starts = new long[threads];
+        var ends = new long[threads];
         var workers = new Thread[threads];
         for (int t = 0; t < threads; t++)
         {
@@ -91,14 +98,14 @@ internal sealed record MachineBounds(int Threads, double PeakGflops, double Stre
             workers[t] = new Thread(() =>
             {
                 start.SignalAndWait();
+                starts[index] = Stopwatch.GetTimestamp();
                 body(index);
+                ends[index] = Stopwatch.GetTimestamp();
             });
             workers[t].Start();
         }
-        start.SignalAndWait();
-        var clock = Stopwatch.StartNew();
         foreach (var worker in workers) worker.Join();
-        return clock.Elapsed.TotalSeconds;
+        return (ends.Max() - starts.Min()) / (double)Stopwatch.Frequency;
     }
 
     /// <summary>Independent FMA chains on registers only; the result is returned so the JIT keeps the work.</summary>

@@ -1,4 +1,3 @@
-using SharpSeg;
 using SharpSeg.Bench;
 
 return BenchCommand.Run(args);

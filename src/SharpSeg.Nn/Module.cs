@@ -96,7 +96,14 @@ public abstract class Module
     /// Every parameter with its <c>path.leaf</c> key in registration order (a module's own parameters, then its children's),
     /// each shared tensor once. Equivalent to <c>module.named_parameters()</c>.
     /// </summary>
-    public IEnumerable<(string Name, Tensor Parameter)> NamedParameters() => NamedTensors(EntryKind.Parameter, deduplicate: true);
+    public IEnumerable<(string Name, Tensor Parameter)> NamedParameters()
+    {
+        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        foreach (var (path, module) in NamedModules())
+            foreach (var e in module._entries)
+                if (e.Kind == EntryKind.Parameter && seen.Add(e.Tensor!))
+                    yield return (Join(path, e.Name), e.Tensor!);
+    }
 
     /// <summary>Every parameter in <see cref="NamedParameters"/> order. Equivalent to <c>module.parameters()</c>.</summary>
     public IEnumerable<Tensor> Parameters() => NamedParameters().Select(p => p.Parameter);
@@ -106,15 +113,6 @@ public abstract class Module
         NamedModules().SelectMany(m => m.Module._entries
             .Where(e => e.Kind is EntryKind.Buffer or EntryKind.TransientBuffer)
             .Select(e => (Join(m.Name, e.Name), e.Tensor!)));
-
-    private IEnumerable<(string, Tensor)> NamedTensors(EntryKind kind, bool deduplicate)
-    {
-        var seen = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        foreach (var (path, module) in NamedModules())
-            foreach (var e in module._entries)
-                if (e.Kind == kind && (!deduplicate || seen.Add(e.Tensor!)))
-                    yield return (Join(path, e.Name), e.Tensor!);
-    }
 
     /// <summary>
     /// Parameters and persistent buffers by key, in torch's order: per module its parameters, then its buffers, then

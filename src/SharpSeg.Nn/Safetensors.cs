@@ -204,22 +204,20 @@ public static class Safetensors
     {
         try
         {
-            Tensor tensor;
             if (entry.DType.IsFloatingPoint())
             {
-                var values = new float[entry.Numel];
-                if (entry.DType == SafetensorsDType.F32) ReadRaw(stream, MemoryMarshal.AsBytes(values.AsSpan()));
-                else ReadConverted(stream, entry, values.AsSpan(), ConvertFloats);
-                tensor = Tensor.FromArray(values, entry.Shape);
+                // Read straight into the tensor's storage: each byte of the file is copied once.
+                var tensor = Tensor.Zeros(new Shape(entry.Shape));
+                if (entry.DType == SafetensorsDType.F32) ReadRaw(stream, MemoryMarshal.AsBytes(tensor.AsSpan()));
+                else ReadConverted(stream, entry, tensor.AsSpan(), ConvertFloats);
+                return tensor;
             }
-            else
-            {
-                var values = new long[entry.Numel];
-                if (entry.DType == SafetensorsDType.I64) ReadRaw(stream, MemoryMarshal.AsBytes(values.AsSpan()));
-                else ReadConverted(stream, entry, values.AsSpan(), ConvertIntegers);
-                tensor = Tensor.FromArray(values, entry.Shape);
-            }
-            return entry.Shape.Length == 0 ? tensor.Reshape() : tensor;
+            // Integer tensors are counters and labels, small enough for FromArray's copy.
+            var values = new long[entry.Numel];
+            if (entry.DType == SafetensorsDType.I64) ReadRaw(stream, MemoryMarshal.AsBytes(values.AsSpan()));
+            else ReadConverted(stream, entry, values.AsSpan(), ConvertIntegers);
+            var integers = Tensor.FromArray(values, entry.Shape);
+            return entry.Shape.Length == 0 ? integers.Reshape() : integers;
         }
         catch (EndOfStreamException)
         {

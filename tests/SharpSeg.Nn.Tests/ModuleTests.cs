@@ -216,4 +216,18 @@ public class ModuleTests
         Assert.True(report.IsExactMatch);
         Assert.Equal(4, report.LoadedCount);
     }
+
+    [Fact]
+    public void ParameterCountEqualsTorchAndBackwardReachesEveryParameter()
+    {
+        var model = new TinyResNet();
+        Assert.Equal(9853, model.ParameterCount);
+        model.Forward(Tensor.Randn(new Shape(2, 3, 16, 16), new Random(4))).Square().Sum().Backward();
+        foreach (var (name, p) in model.NamedParameters())
+        {
+            Assert.True(p.Grad is not null, $"{name} got no gradient");
+            Assert.True(p.Grad!.Abs().Sum().Item() > 0, $"{name} got an all-zero gradient");
+        }
+        Assert.All(model.NamedBuffers(), b => Assert.False(b.Buffer.RequiresGrad));
+    }
 }

@@ -13,6 +13,13 @@ internal sealed partial class CpuKernels
 
     public unsafe void ChannelMeanVar(int batch, int channels, int plane, ReadOnlySpan<float> x, Span<float> mean, Span<float> variance)
     {
+        if ((long)batch * plane == 0)
+        {
+            // torch's mean of nothing.
+            mean[..channels].Fill(float.NaN);
+            variance[..channels].Fill(float.NaN);
+            return;
+        }
         int chunks = ChunksPerPlane(plane);
         var sums = new double[channels * batch * chunks];
         var squares = new double[sums.Length];
@@ -59,6 +66,7 @@ internal sealed partial class CpuKernels
     internal unsafe void ChannelNormalize(int batch, int channels, int plane, ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd,
         ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, bool relu, Span<float> y, bool streaming)
     {
+        if (y.IsEmpty) return;
         // torch's form: y = x·α + β with α = invStd·γ and β = beta − mean·α (batch_norm_cpu_collect_linear_and_constant_terms).
         var scale = new float[channels];
         var shift = new float[channels];
@@ -83,10 +91,25 @@ internal sealed partial class CpuKernels
         }
     }
 
-    public unsafe void BatchNormBackward(int batch, int channels, int plane, ReadOnlySpan<float> dy, ReadOnlySpan<float> x,
+    public void BatchNormBackward(int batch, int channels, int plane, ReadOnlySpan<float> dy, ReadOnlySpan<float> x,
         ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, ReadOnlySpan<float> gamma,
-        Span<float> dx, Span<float> dgamma, Span<float> dbeta)
+        Span<float> dx, Span<float> dgamma, Span<float> dbeta) =>
+        BatchNormBackward(batch, channels, plane, dy, x, mean, invStd, gamma, dx, dgamma, dbeta, dx.Length >= StreamingStoreThreshold);
+
+    /// <summary>
+    /// <see cref="BatchNormBackward(int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float})"/>
+    /// with the store kind chosen by the caller (tests).
+    /// </summary>
+    internal unsafe void BatchNormBackward(int batch, int channels, int plane, ReadOnlySpan<float> dy, ReadOnlySpan<float> x,
+        ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, ReadOnlySpan<float> gamma,
+        Span<float> dx, Span<float> dgamma, Span<float> dbeta, bool streaming)
     {
+        if ((long)batch * plane == 0)
+        {
+            if (!dgamma.IsEmpty) dgamma[..channels].Clear();
+            if (!dbeta.IsEmpty) dbeta[..channels].Clear();
+            return;
+        }
         int chunks = ChunksPerPlane(plane);
         var sumDy = new double[channels * batch * chunks];
         var sumDyCentered = new double[sumDy.Length];
@@ -134,9 +157,11 @@ internal sealed partial class CpuKernels
                 for (long p = s; p < e; p++)
                 {
                     int c = (int)(p % channels);
-                    VectorLoops.AffineOfTwo((float*)dyp + p * plane, (float*)xp + p * plane, (float*)dxp + p * plane, plane,
-                        dyWeight[c], xWeight[c], constant[c]);
+                    float* g = (float*)dyp + p * plane, input = (float*)xp + p * plane, grad = (float*)dxp + p * plane;
+                    if (streaming) VectorLoops.AffineOfTwoStreaming(g, input, grad, plane, dyWeight[c], xWeight[c], constant[c]);
+                    else VectorLoops.AffineOfTwo(g, input, grad, plane, dyWeight[c], xWeight[c], constant[c]);
                 }
+                if (streaming) VectorLoops.FenceStreamingStores();
             });
         }
     }

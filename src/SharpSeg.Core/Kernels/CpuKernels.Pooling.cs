@@ -8,6 +8,7 @@ internal sealed partial class CpuKernels
 {
     public unsafe void MaxPool2dForward(in Pool2dGeometry g, ReadOnlySpan<float> x, Span<float> y, Span<int> argmax)
     {
+        if (y.IsEmpty) return;
         var geometry = g;
         var rows = PoolWindow.Dilated(g.OutH, g.InH, g.KernelH, g.StrideH, g.PadH, g.DilationH);
         var columns = PoolWindow.Dilated(g.OutW, g.InW, g.KernelW, g.StrideW, g.PadW, g.DilationW);
@@ -25,7 +26,7 @@ internal sealed partial class CpuKernels
     private static unsafe void MaxPoolPlanes(in Pool2dGeometry g, PoolWindow rows, PoolWindow columns, float* x, float* y, int* argmax,
         long firstPlane, long endPlane)
     {
-        int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW, width = g.InW;
+        int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW;
         var (vectorBegin, vectorEnd) = StridedColumns.IsSupported
             ? StridedColumns.Interior(g.OutW, g.InW, g.KernelW, g.StrideW, g.PadW, g.DilationW)
             : (0, 0);
@@ -128,28 +129,33 @@ internal sealed partial class CpuKernels
 
     public unsafe void MaxPool2dBackward(in Pool2dGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<int> argmax, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         int inPlane = g.InH * g.InW, outPlane = g.OutH * g.OutW;
         fixed (float* pdy = dy, pdx = dx)
         fixed (int* pa = argmax)
         {
             nint dyp = (nint)pdy, dxp = (nint)pdx, ap = (nint)pa;
             Parallelism.ForRange((long)g.Batch * g.Channels, Math.Max(1, StreamingGrain / (inPlane + outPlane)), (s, e) =>
+                MaxPoolBackwardPlanes((float*)dyp, (int*)ap, (float*)dxp, inPlane, outPlane, s, e));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void MaxPoolBackwardPlanes(float* dy, int* argmax, float* dx, int inPlane, int outPlane, long firstPlane, long endPlane)
+    {
+        for (long p = firstPlane; p < endPlane; p++)
+        {
+            float* plane = dx + p * inPlane;
+            float* grad = dy + p * outPlane;
+            int* index = argmax + p * outPlane;
+            new Span<float>(plane, inPlane).Clear();
+            for (int o = 0; o < outPlane; o++)
             {
-                for (long p = s; p < e; p++)
-                {
-                    float* plane = (float*)dxp + p * inPlane;
-                    float* grad = (float*)dyp + p * outPlane;
-                    int* index = (int*)ap + p * outPlane;
-                    new Span<float>(plane, inPlane).Clear();
-                    for (int o = 0; o < outPlane; o++)
-                    {
-                        // The indices come from the caller: check them rather than write through a wild pointer.
-                        int at = index[o];
-                        if ((uint)at >= (uint)inPlane) ThrowArgmaxOutOfRange(at, inPlane, p * outPlane + o);
-                        plane[at] += grad[o];
-                    }
-                }
-            });
+                // The indices come from the caller: check them rather than write through a wild pointer.
+                int at = index[o];
+                if ((uint)at >= (uint)inPlane) ThrowArgmaxOutOfRange(at, inPlane, p * outPlane + o);
+                plane[at] += grad[o];
+            }
         }
     }
 
@@ -159,6 +165,7 @@ internal sealed partial class CpuKernels
     public unsafe void AvgPool2dForward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> x, Span<float> y)
     {
         Pool2dChecks.RequireUndilated(g);
+        if (y.IsEmpty) return;
         var rows = PoolWindow.Average(g.OutH, g.InH, g.KernelH, g.StrideH, g.PadH);
         var columns = PoolWindow.Average(g.OutW, g.InW, g.KernelW, g.StrideW, g.PadW);
         var geometry = g;
@@ -255,6 +262,7 @@ internal sealed partial class CpuKernels
     public unsafe void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, ReadOnlySpan<float> dy, Span<float> dx)
     {
         Pool2dChecks.RequireUndilated(g);
+        if (dx.IsEmpty) return;
         var rows = PoolWindow.Average(g.OutH, g.InH, g.KernelH, g.StrideH, g.PadH);
         var columns = PoolWindow.Average(g.OutW, g.InW, g.KernelW, g.StrideW, g.PadW);
         var geometry = g;
@@ -297,6 +305,7 @@ internal sealed partial class CpuKernels
 
     public unsafe void AdaptiveAvgPool2dForward(int batch, int channels, int inH, int inW, int outH, int outW, ReadOnlySpan<float> x, Span<float> y)
     {
+        if (y.IsEmpty) return;
         var rows = PoolWindow.Adaptive(outH, inH);
         var columns = PoolWindow.Adaptive(outW, inW);
         int inPlane = inH * inW, outPlane = outH * outW;
@@ -304,37 +313,46 @@ internal sealed partial class CpuKernels
         {
             nint xp = (nint)px, yp = (nint)py;
             Parallelism.ForRange((long)batch * channels, Math.Max(1, StreamingGrain / Math.Max(inPlane, outPlane)), (s, e) =>
+                AdaptiveAvgPoolPlanes((float*)xp, (float*)yp, inH, inW, outH, outW, rows, columns, s, e));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void AdaptiveAvgPoolPlanes(float* x, float* y, int inH, int inW, int outH, int outW,
+        PoolWindow rows, PoolWindow columns, long firstPlane, long endPlane)
+    {
+        int inPlane = inH * inW, outPlane = outH * outW;
+        var bandSum = new float[inW];
+        for (long p = firstPlane; p < endPlane; p++)
+        {
+            float* plane = x + p * inPlane;
+            float* output = y + p * outPlane;
+            if (outPlane == 1)
             {
-                for (long p = s; p < e; p++)
+                // Global average pooling: one vectorised sum of the plane.
+                output[0] = TensorPrimitives.Sum(new ReadOnlySpan<float>(plane, inPlane)) / inPlane;
+                continue;
+            }
+            // Rows of a band are summed with vector adds first; each output then sums a short stretch of that row.
+            for (int oh = 0; oh < outH; oh++)
+            {
+                int h0 = rows.Start[oh], h1 = rows.End[oh];
+                new ReadOnlySpan<float>(plane + (long)h0 * inW, inW).CopyTo(bandSum);
+                for (int ih = h0 + 1; ih < h1; ih++) TensorPrimitives.Add(bandSum, new ReadOnlySpan<float>(plane + (long)ih * inW, inW), bandSum);
+                for (int ow = 0; ow < outW; ow++)
                 {
-                    float* plane = (float*)xp + p * inPlane;
-                    float* output = (float*)yp + p * outPlane;
-                    if (outPlane == 1)
-                    {
-                        // Global average pooling: one vectorised sum of the plane.
-                        output[0] = TensorPrimitives.Sum(new ReadOnlySpan<float>(plane, inPlane)) / inPlane;
-                        continue;
-                    }
-                    for (int oh = 0; oh < outH; oh++)
-                    {
-                        int h0 = rows.Start[oh], h1 = rows.End[oh];
-                        for (int ow = 0; ow < outW; ow++)
-                        {
-                            int w0 = columns.Start[ow], w1 = columns.End[ow];
-                            float sum = 0;
-                            for (int ih = h0; ih < h1; ih++)
-                                for (int iw = w0; iw < w1; iw++)
-                                    sum += plane[ih * inW + iw];
-                            output[oh * outW + ow] = sum / ((h1 - h0) * (w1 - w0));
-                        }
-                    }
+                    int w0 = columns.Start[ow], w1 = columns.End[ow];
+                    float sum = 0;
+                    for (int iw = w0; iw < w1; iw++) sum += bandSum[iw];
+                    output[oh * outW + ow] = sum / ((h1 - h0) * (w1 - w0));
                 }
-            });
+            }
         }
     }
 
     public unsafe void AdaptiveAvgPool2dBackward(int batch, int channels, int inH, int inW, int outH, int outW, ReadOnlySpan<float> dy, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         var rows = PoolWindow.Adaptive(outH, inH);
         var columns = PoolWindow.Adaptive(outW, inW);
         int inPlane = inH * inW, outPlane = outH * outW;
@@ -342,31 +360,43 @@ internal sealed partial class CpuKernels
         {
             nint dyp = (nint)pdy, dxp = (nint)pdx;
             Parallelism.ForRange((long)batch * channels, Math.Max(1, StreamingGrain / Math.Max(inPlane, outPlane)), (s, e) =>
+                AdaptiveAvgPoolBackwardPlanes((float*)dyp, (float*)dxp, inH, inW, outH, outW, rows, columns, s, e));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void AdaptiveAvgPoolBackwardPlanes(float* dy, float* dx, int inH, int inW, int outH, int outW,
+        PoolWindow rows, PoolWindow columns, long firstPlane, long endPlane)
+    {
+        int inPlane = inH * inW, outPlane = outH * outW;
+        var bandShare = new float[inW];
+        for (long p = firstPlane; p < endPlane; p++)
+        {
+            float* plane = dx + p * inPlane;
+            float* grad = dy + p * outPlane;
+            if (outPlane == 1)
             {
-                for (long p = s; p < e; p++)
+                new Span<float>(plane, inPlane).Fill(grad[0] / inPlane);
+                continue;
+            }
+            // Each band's shares are spread along one row first, then added with vector adds to every row of the band.
+            new Span<float>(plane, inPlane).Clear();
+            for (int oh = 0; oh < outH; oh++)
+            {
+                int h0 = rows.Start[oh], h1 = rows.End[oh];
+                Array.Clear(bandShare);
+                for (int ow = 0; ow < outW; ow++)
                 {
-                    float* plane = (float*)dxp + p * inPlane;
-                    float* grad = (float*)dyp + p * outPlane;
-                    if (outPlane == 1)
-                    {
-                        new Span<float>(plane, inPlane).Fill(grad[0] / inPlane);
-                        continue;
-                    }
-                    new Span<float>(plane, inPlane).Clear();
-                    for (int oh = 0; oh < outH; oh++)
-                    {
-                        int h0 = rows.Start[oh], h1 = rows.End[oh];
-                        for (int ow = 0; ow < outW; ow++)
-                        {
-                            int w0 = columns.Start[ow], w1 = columns.End[ow];
-                            float share = grad[oh * outW + ow] / ((h1 - h0) * (w1 - w0));
-                            for (int ih = h0; ih < h1; ih++)
-                                for (int iw = w0; iw < w1; iw++)
-                                    plane[ih * inW + iw] += share;
-                        }
-                    }
+                    int w0 = columns.Start[ow], w1 = columns.End[ow];
+                    float share = grad[oh * outW + ow] / ((h1 - h0) * (w1 - w0));
+                    for (int iw = w0; iw < w1; iw++) bandShare[iw] += share;
                 }
-            });
+                for (int ih = h0; ih < h1; ih++)
+                {
+                    var row = new Span<float>(plane + (long)ih * inW, inW);
+                    TensorPrimitives.Add(row, bandShare, row);
+                }
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -19,6 +20,7 @@ internal sealed partial class CpuKernels
     internal unsafe void BilinearForward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
         ReadOnlySpan<float> x, Span<float> y, bool streaming)
     {
+        if (y.IsEmpty) return;
         var rows = ResampleTaps.Linear(inH, outH, alignCorners, scaleH);
         var columns = ResampleTaps.Linear(inW, outW, alignCorners, scaleW);
         long perPlane = (long)outH * outW + (long)inH * inW;
@@ -103,65 +105,99 @@ internal sealed partial class CpuKernels
     public unsafe void BilinearBackward(int planes, int inH, int inW, int outH, int outW, bool alignCorners, double scaleH, double scaleW,
         ReadOnlySpan<float> dy, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         var rows = ResampleTaps.Linear(inH, outH, alignCorners, scaleH);
         var columns = ResampleTaps.Linear(inW, outW, alignCorners, scaleW);
-        var lowSources = ResampleTaps.Preimages(columns.Low, inW);
-        var highSources = ResampleTaps.Preimages(columns.High, inW);
+        var taps = new BilinearPreimages(
+            ResampleTaps.Preimages(rows.Low, inH), ResampleTaps.Preimages(rows.High, inH),
+            ResampleTaps.Preimages(columns.Low, inW), ResampleTaps.Preimages(columns.High, inW),
+            ColumnBands.Build(columns, inW));
         long perPlane = (long)outH * outW + (long)inH * inW;
         fixed (float* pdy = dy, pdx = dx)
         {
             nint dyp = (nint)pdy, dxp = (nint)pdx;
             Parallelism.ForRange(planes, Math.Max(1, StreamingGrain / perPlane), (s, e) =>
             {
-                // Vertical pass first: dy rows accumulate into one output-width row per input row.
-                var buffer = ArrayPool<float>.Shared.Rent(inH * outW);
-                try
-                {
-                    fixed (float* rowSums = buffer)
-                        for (long p = s; p < e; p++)
-                            BilinearBackwardPlane((float*)dyp + p * outH * outW, (float*)dxp + p * inH * inW, inH, inW, outH, outW,
-                                rows, columns, lowSources, highSources, rowSums);
-                }
-                finally
-                {
-                    ArrayPool<float>.Shared.Return(buffer);
-                }
+                // Zero padding past outW: a band read at the row's end multiplies it by zero weights.
+                var rowSum = new float[outW + ColumnBands.Width];
+                fixed (float* pr = rowSum)
+                    for (long p = s; p < e; p++)
+                        BilinearBackwardPlane((float*)dyp + p * outH * outW, (float*)dxp + p * inH * inW, inH, inW, outW, rows, columns, taps, pr);
             });
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void BilinearBackwardPlane(float* dy, float* dx, int inH, int inW, int outH, int outW,
-        ResampleTaps rows, ResampleTaps columns, (int[] Start, int[] End) lowSources, (int[] Start, int[] End) highSources, float* rowSums)
-    {
-        new Span<float>(rowSums, inH * outW).Clear();
-        for (int oh = 0; oh < outH; oh++)
-        {
-            float* grad = dy + (long)oh * outW;
-            VectorLoops.AddScaled(grad, rowSums + (long)rows.Low[oh] * outW, outW, rows.LowWeight[oh]);
-            VectorLoops.AddScaled(grad, rowSums + (long)rows.High[oh] * outW, outW, rows.HighWeight[oh]);
-        }
+    /// <summary>For each input row and column, the output rows and columns that read it through their low and high taps.</summary>
+    private sealed record BilinearPreimages(
+        (int[] Start, int[] End) LowRows, (int[] Start, int[] End) HighRows,
+        (int[] Start, int[] End) LowColumns, (int[] Start, int[] End) HighColumns, ColumnBands? Bands);
 
-        fixed (int* lowStart = lowSources.Start, lowEnd = lowSources.End, highStart = highSources.Start, highEnd = highSources.End)
+    /// <summary>
+    /// One input row at a time: the weighted dy rows that read it are summed into one output-width row (in L1), which the
+    /// columns' preimages then reduce into the dx row. Gathering instead of scattering writes each dx element once.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void BilinearBackwardPlane(float* dy, float* dx, int inH, int inW, int outW,
+        ResampleTaps rows, ResampleTaps columns, BilinearPreimages taps, float* rowSum)
+    {
+        fixed (int* lowStart = taps.LowColumns.Start, lowEnd = taps.LowColumns.End, highStart = taps.HighColumns.Start, highEnd = taps.HighColumns.End)
         fixed (float* lowWeight = columns.LowWeight, highWeight = columns.HighWeight)
+        fixed (int* bandStart = taps.Bands?.Start)
+        fixed (float* bandWeights = taps.Bands?.Weights)
         {
             for (int ih = 0; ih < inH; ih++)
             {
-                float* sums = rowSums + (long)ih * outW;
                 float* row = dx + (long)ih * inW;
+                bool empty = true;
+                for (int oh = taps.LowRows.Start[ih]; oh < taps.LowRows.End[ih]; oh++)
+                {
+                    AccumulateRow(dy + (long)oh * outW, rowSum, outW, rows.LowWeight[oh], empty);
+                    empty = false;
+                }
+                for (int oh = taps.HighRows.Start[ih]; oh < taps.HighRows.End[ih]; oh++)
+                {
+                    AccumulateRow(dy + (long)oh * outW, rowSum, outW, rows.HighWeight[oh], empty);
+                    empty = false;
+                }
+                if (empty)
+                {
+                    new Span<float>(row, inW).Clear();
+                    continue;
+                }
+
+                if (bandStart != null)
+                {
+                    for (int w = 0; w < inW; w++)
+                    {
+                        // Lanes outside the band are dropped, not multiplied by zero, so a NaN or ∞ gradient stays in its taps.
+                        var weights = Vector512.Load(bandWeights + w * ColumnBands.Width);
+                        var products = Vector512.Load(rowSum + bandStart[w]) * weights;
+                        row[w] = Vector512.Sum(Vector512.ConditionalSelect(Vector512.Equals(weights, Vector512<float>.Zero), Vector512<float>.Zero, products));
+                    }
+                    continue;
+                }
                 for (int w = 0; w < inW; w++)
                 {
-                    float acc = 0;
-                    for (int j = lowStart[w]; j < lowEnd[w]; j++) acc += sums[j] * lowWeight[j];
-                    for (int j = highStart[w]; j < highEnd[w]; j++) acc += sums[j] * highWeight[j];
-                    row[w] = acc;
+                    // Two sums, two dependency chains.
+                    float low = 0, high = 0;
+                    for (int j = lowStart[w]; j < lowEnd[w]; j++) low = MathF.FusedMultiplyAdd(rowSum[j], lowWeight[j], low);
+                    for (int j = highStart[w]; j < highEnd[w]; j++) high = MathF.FusedMultiplyAdd(rowSum[j], highWeight[j], high);
+                    row[w] = low + high;
                 }
             }
         }
     }
 
+    /// <summary>sum = grad·weight when <paramref name="first"/>, else sum += grad·weight.</summary>
+    private static unsafe void AccumulateRow(float* grad, float* sum, int n, float weight, bool first)
+    {
+        if (first) TensorPrimitives.Multiply(new ReadOnlySpan<float>(grad, n), weight, new Span<float>(sum, n));
+        else VectorLoops.AddScaled(grad, sum, n, weight);
+    }
+
     public unsafe void NearestForward(int planes, int inH, int inW, int outH, int outW, double scaleH, double scaleW, ReadOnlySpan<float> x, Span<float> y)
     {
+        if (y.IsEmpty) return;
         var rows = ResampleTaps.Nearest(inH, outH, scaleH);
         var columns = ResampleTaps.Nearest(inW, outW, scaleW);
         long perPlane = (long)outH * outW + (long)inH * inW;
@@ -169,24 +205,30 @@ internal sealed partial class CpuKernels
         {
             nint xp = (nint)px, yp = (nint)py;
             Parallelism.ForRange(planes, Math.Max(1, StreamingGrain / perPlane), (s, e) =>
+                NearestPlanes((float*)xp, (float*)yp, inH, inW, outH, outW, rows, columns, s, e));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void NearestPlanes(float* x, float* y, int inH, int inW, int outH, int outW, int[] rows, int[] columns,
+        long firstPlane, long endPlane)
+    {
+        fixed (int* source = columns)
+        {
+            for (long p = firstPlane; p < endPlane; p++)
             {
-                fixed (int* source = columns)
+                float* plane = x + p * inH * inW;
+                float* output = y + p * outH * outW;
+                for (int oh = 0; oh < outH; oh++)
                 {
-                    for (long p = s; p < e; p++)
-                    {
-                        float* plane = (float*)xp + p * inH * inW;
-                        float* output = (float*)yp + p * outH * outW;
-                        for (int oh = 0; oh < outH; oh++)
-                        {
-                            float* dst = output + (long)oh * outW;
-                            if (oh > 0 && rows[oh] == rows[oh - 1])
-                                new ReadOnlySpan<float>(dst - outW, outW).CopyTo(new Span<float>(dst, outW));
-                            else
-                                GatherRow(plane + (long)rows[oh] * inW, dst, outW, source);
-                        }
-                    }
+                    // Upsampling repeats source rows: copy the previous output row instead of gathering again.
+                    float* dst = output + (long)oh * outW;
+                    if (oh > 0 && rows[oh] == rows[oh - 1])
+                        new ReadOnlySpan<float>(dst - outW, outW).CopyTo(new Span<float>(dst, outW));
+                    else
+                        GatherRow(plane + (long)rows[oh] * inW, dst, outW, source);
                 }
-            });
+            }
         }
     }
 
@@ -202,6 +244,7 @@ internal sealed partial class CpuKernels
 
     public unsafe void NearestBackward(int planes, int inH, int inW, int outH, int outW, double scaleH, double scaleW, ReadOnlySpan<float> dy, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         var rows = ResampleTaps.Nearest(inH, outH, scaleH);
         var (columnStart, columnEnd) = ResampleTaps.Preimages(ResampleTaps.Nearest(inW, outW, scaleW), inW);
         long perPlane = (long)outH * outW + (long)inH * inW;
@@ -209,25 +252,30 @@ internal sealed partial class CpuKernels
         {
             nint dyp = (nint)pdy, dxp = (nint)pdx;
             Parallelism.ForRange(planes, Math.Max(1, StreamingGrain / perPlane), (s, e) =>
+                NearestBackwardPlanes((float*)dyp, (float*)dxp, inH, inW, outH, outW, rows, columnStart, columnEnd, s, e));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void NearestBackwardPlanes(float* dy, float* dx, int inH, int inW, int outH, int outW,
+        int[] rows, int[] columnStart, int[] columnEnd, long firstPlane, long endPlane)
+    {
+        for (long p = firstPlane; p < endPlane; p++)
+        {
+            float* grad = dy + p * outH * outW;
+            float* plane = dx + p * inH * inW;
+            new Span<float>(plane, inH * inW).Clear();
+            for (int oh = 0; oh < outH; oh++)
             {
-                for (long p = s; p < e; p++)
+                float* row = plane + (long)rows[oh] * inW;
+                float* g = grad + (long)oh * outW;
+                for (int w = 0; w < inW; w++)
                 {
-                    float* grad = (float*)dyp + p * outH * outW;
-                    float* plane = (float*)dxp + p * inH * inW;
-                    new Span<float>(plane, inH * inW).Clear();
-                    for (int oh = 0; oh < outH; oh++)
-                    {
-                        float* row = plane + (long)rows[oh] * inW;
-                        float* g = grad + (long)oh * outW;
-                        for (int w = 0; w < inW; w++)
-                        {
-                            float acc = 0;
-                            for (int j = columnStart[w]; j < columnEnd[w]; j++) acc += g[j];
-                            row[w] += acc;
-                        }
-                    }
+                    float acc = 0;
+                    for (int j = columnStart[w]; j < columnEnd[w]; j++) acc += g[j];
+                    row[w] += acc;
                 }
-            });
+            }
         }
     }
 }

@@ -6,11 +6,13 @@ namespace SharpSeg.Kernels;
 
 internal sealed partial class CpuKernels
 {
-    // Columns of the inner axis processed together: dim rows of this many floats stay in L1/L2 across the three passes.
+    // Columns of the inner axis per work item: the unit of thread splitting, and the span each pass of the
+    // TensorPrimitives fallback covers while its dim rows stay in L1/L2.
     private const int SoftmaxTile = 512;
 
     public unsafe void SoftmaxForward(int outer, int dim, int inner, bool log, ReadOnlySpan<float> x, Span<float> y)
     {
+        if (y.IsEmpty) return;
         int tiles = (inner + SoftmaxTile - 1) / SoftmaxTile;
         long work = (long)outer * tiles;
         long perItem = (long)dim * Math.Min(inner, SoftmaxTile);
@@ -164,6 +166,7 @@ internal sealed partial class CpuKernels
 
     public unsafe void SoftmaxBackward(int outer, int dim, int inner, bool log, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
     {
+        if (dx.IsEmpty) return;
         int tiles = (inner + SoftmaxTile - 1) / SoftmaxTile;
         long work = (long)outer * tiles;
         long perItem = (long)dim * Math.Min(inner, SoftmaxTile);

@@ -111,7 +111,9 @@ public static class BmpDecoder
 
         long stride = ((long)width * bitsPerPixel + 31) / 32 * 4;
         long needed = pixelOffset + stride * height;
-        if (pixelOffset < afterHeader || needed > data.Length)
+        if (pixelOffset < afterHeader)
+            throw new ImageFormatException(name, $"BMP pixel data offset {pixelOffset} points into the {afterHeader}-byte header");
+        if (needed > data.Length)
             throw new ImageFormatException(name,
                 $"truncated at offset {data.Length}: {width}×{height} {bitsPerPixel}-bit pixel data needs {needed} bytes from offset {pixelOffset}");
         if ((long)width * height * 4 > Array.MaxLength)
@@ -120,8 +122,12 @@ public static class BmpDecoder
         bool bgr = options.ChannelOrder == ChannelOrder.Bgr;
         var pixels = data[(int)pixelOffset..];
         if (palette is not null)
-            return DecodeIndexed(pixels, width, height, topDown, (int)stride, bitsPerPixel, palette, options.Palette == PaletteMode.Index, bgr, name);
-        return DecodeMasked(pixels, width, height, topDown, (int)stride, bitsPerPixel, masks, bgr);
+        {
+            bool indexOnly = options.Palette == PaletteMode.Index && !options.ForceRgb;
+            return DecodeIndexed(pixels, width, height, topDown, (int)stride, bitsPerPixel, palette, indexOnly, bgr, name);
+        }
+        var image = DecodeMasked(pixels, width, height, topDown, (int)stride, bitsPerPixel, masks, bgr);
+        return options.ForceRgb ? ColourConversion.ToThreeChannels(image) : image;
     }
 
     private static string CompressionName(int compression) => compression switch
@@ -161,7 +167,7 @@ public static class BmpDecoder
         return new Image<byte>(height, width, indexOnly ? 1 : 3, output);
     }
 
-    private static Image DecodeMasked(ReadOnlySpan<byte> pixels, int width, int height, bool topDown, int stride,
+    private static Image<byte> DecodeMasked(ReadOnlySpan<byte> pixels, int width, int height, bool topDown, int stride,
         int bitsPerPixel, uint[] masks, bool bgr)
     {
         int channels = bitsPerPixel != 24 && masks[3] != 0 ? 4 : 3;

@@ -5,6 +5,12 @@ namespace SharpSeg.Data;
 /// file's first bytes, not its extension, so a mislabelled file still decodes. Equivalent to
 /// <c>PIL.Image.open(p)</c> / <c>cv2.imread(p)</c> and <c>PIL.Image.save</c> in PaddleSeg's data pipeline.
 /// </summary>
+/// <remarks>
+/// What each format returns: PNG its own channels (gray 1, gray+alpha 2, RGB 3, RGBA 4; palette indices as
+/// 1 channel unless <see cref="PaletteMode.Rgb"/>), bytes for 1–8-bit and ushort for 16-bit samples;
+/// JPEG RGB bytes (grayscale 1 channel); BMP RGB bytes (RGBA with an alpha mask, indices on request);
+/// NPY the stored array as is, ignoring the options. All methods are thread-safe.
+/// </remarks>
 public static class ImageFile
 {
     /// <summary>Decodes the image at <paramref name="path"/> with the default <see cref="ImageReadOptions"/>.</summary>

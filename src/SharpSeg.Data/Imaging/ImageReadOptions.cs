@@ -32,6 +32,14 @@ public sealed record ImageReadOptions
     /// <summary>What palette images decode to.</summary>
     public PaletteMode Palette { get; init; } = PaletteMode.FormatDefault;
 
+    /// <summary>
+    /// Always returns 3-channel 8-bit colour: gray is repeated, alpha dropped, palettes expanded, 1/2/4-bit gray
+    /// scaled to 0..255 and 16-bit samples cut to their high byte. Equivalent to <c>cv2.imread(p, cv2.IMREAD_COLOR)</c>
+    /// (followed by BGR→RGB unless <see cref="ChannelOrder"/> is <see cref="ChannelOrder.Bgr"/>), the way
+    /// PaddleSeg's <c>Compose</c> reads training images. Leave it off for label masks.
+    /// </summary>
+    public bool ForceRgb { get; init; }
+
     /// <summary>Order of colour samples in 3- and 4-channel results.</summary>
     public ChannelOrder ChannelOrder { get; init; } = ChannelOrder.Rgb;
 

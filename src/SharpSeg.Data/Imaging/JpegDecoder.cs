@@ -487,6 +487,8 @@ public static class JpegDecoder
         private Image Output()
         {
             var image = Reconstruct();
+            if (options.ForceRgb)
+                image = ColourConversion.ToThreeChannels(image);
             return options.ApplyExifOrientation ? ExifOrientation.Apply(image, _orientation) : image;
         }
 

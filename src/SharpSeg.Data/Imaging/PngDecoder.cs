@@ -172,11 +172,16 @@ public static class PngDecoder
                 position += 1 + rowBytes;
             }
         }
-        return header.BitDepth == 16
-            ? Finish(words, header, options)
-            : header.ColourType == 3 && options.Palette == PaletteMode.Rgb
-                ? ExpandPalette(bytes, header, palette!, name, options)
-                : Finish(bytes, header, options);
+        if (header.ColourType == 3 && (options.Palette == PaletteMode.Rgb || options.ForceRgb))
+            return ExpandPalette(bytes, header, palette!, name, options);
+        if (!options.ForceRgb)
+            return header.BitDepth == 16 ? Finish(words, header, options) : Finish(bytes, header, options);
+
+        if (header.BitDepth == 16)
+            bytes = Array.ConvertAll(words, w => (byte)(w >> 8));
+        else if (header.BitDepth < 8)
+            ScaleToByteRange(bytes, header.BitDepth);
+        return ColourConversion.ToThreeChannels(Finish(bytes, header, options));
     }
 
     private static int PassExtent(int size, int start, int step) => size <= start ? 0 : (size - start + step - 1) / step;
@@ -284,6 +289,14 @@ public static class PngDecoder
             for (int c = 0; c < channels; c++)
                 target[c] = BinaryPrimitives.ReadUInt16BigEndian(row[((i * channels + c) * 2)..]);
         }
+    }
+
+    // libpng's png_set_expand_gray_1_2_4_to_8 (and Pillow's "L;2"/"L;4" modes): a value times 255 / (2^depth - 1).
+    private static void ScaleToByteRange(byte[] samples, int bitDepth)
+    {
+        int scale = 255 / ((1 << bitDepth) - 1);
+        for (int i = 0; i < samples.Length; i++)
+            samples[i] = (byte)(samples[i] * scale);
     }
 
     private static Image ExpandPalette(byte[] indices, Header header, byte[] palette, string name, ImageReadOptions options)

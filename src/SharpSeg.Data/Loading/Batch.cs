@@ -57,6 +57,21 @@ public sealed class Batch
     /// <summary>Resize and padding steps of each sample, to map predictions back to the original size.</summary>
     public IReadOnlyList<IReadOnlyList<ShapeStep>> ShapeSteps { get; }
 
+    /// <summary>The images as an [N, C, H, W] float32 tensor (a copy). Equivalent to the <c>img</c> tensor of a PaddleSeg batch.</summary>
+    public Tensor ImageTensor() => Tensor.FromArray(Images, ImageShape);
+
+    /// <summary>
+    /// The labels as an [N, H, W] int64 tensor, the type <see cref="Functional.CrossEntropy"/> and torch expect.
+    /// Throws for a batch without labels.
+    /// </summary>
+    public Tensor LabelTensor()
+    {
+        var labels = Labels ?? throw new InvalidOperationException($"This batch of {Count} samples has no labels (test mode).");
+        var ids = new long[labels.Length];
+        for (int i = 0; i < ids.Length; i++) ids[i] = labels[i];
+        return Tensor.FromArray(ids, LabelShape);
+    }
+
     /// <summary>Stacks transformed samples; they must share one size and all have labels or none.</summary>
     public static Batch Collate(IReadOnlyList<SegSample> samples, int[] indices)
     {

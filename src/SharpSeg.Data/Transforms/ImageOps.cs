@@ -403,25 +403,38 @@ internal static class ImageOps
     public static Image<float> FixedPointFilter(Image<float> src, int[] kernel)
     {
         int radius = kernel.Length / 2, channels = src.Channels, h = src.Height, w = src.Width, rowLength = w * channels;
+        var padded = new int[(w + 2 * radius) * channels];
         var horizontal = new int[src.Pixels.Length];
         for (int y = 0; y < h; y++)
-            for (int x = 0; x < w; x++)
+        {
+            for (int px = 0; px < w + 2 * radius; px++)
                 for (int c = 0; c < channels; c++)
-                {
-                    int sum = 0;
-                    for (int k = 0; k < kernel.Length; k++)
-                        sum += kernel[k] * (int)src.Pixels[(y * w + Reflect101(x + k - radius, w)) * channels + c];
-                    horizontal[y * rowLength + x * channels + c] = sum;
-                }
-        var dst = new Image<float>(h, w, channels);
-        for (int y = 0; y < h; y++)
-            for (int i = 0; i < rowLength; i++)
+                    padded[px * channels + c] = (int)src.Pixels[(y * w + Reflect101(px - radius, w)) * channels + c];
+            var outRow = horizontal.AsSpan(y * rowLength, rowLength);
+            for (int k = 0; k < kernel.Length; k++)
             {
-                long sum = 0;
-                for (int k = 0; k < kernel.Length; k++)
-                    sum += (long)kernel[k] * horizontal[Reflect101(y + k - radius, h) * rowLength + i];
-                dst.Pixels[y * rowLength + i] = Math.Min(255, (sum + (1 << 15)) >> 16);
+                int weight = kernel[k];
+                var taps = padded.AsSpan(k * channels, rowLength);
+                for (int i = 0; i < rowLength; i++)
+                    outRow[i] += weight * taps[i];
             }
+        }
+        var dst = new Image<float>(h, w, channels);
+        var sums = new int[rowLength];   // ≤ 255 · 256 · 256, fits an int
+        for (int y = 0; y < h; y++)
+        {
+            Array.Clear(sums);
+            for (int k = 0; k < kernel.Length; k++)
+            {
+                int weight = kernel[k];
+                var row = horizontal.AsSpan(Reflect101(y + k - radius, h) * rowLength, rowLength);
+                for (int i = 0; i < rowLength; i++)
+                    sums[i] += weight * row[i];
+            }
+            var outRow = dst.Pixels.AsSpan(y * rowLength, rowLength);
+            for (int i = 0; i < rowLength; i++)
+                outRow[i] = Math.Min(255, (sums[i] + (1 << 15)) >> 16);
+        }
         return dst;
     }
 

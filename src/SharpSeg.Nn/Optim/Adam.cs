@@ -15,7 +15,7 @@ public class Adam : Optimizer
     /// <summary>Adam over one group of parameters. Equivalent to <c>torch.optim.Adam(params, …)</c>.</summary>
     public Adam(IEnumerable<Tensor> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
         double weightDecay = 0, bool amsgrad = false)
-        : this([new ParameterGroup(Sgd.ToList(parameters))], learningRate, beta1, beta2, eps, weightDecay, amsgrad)
+        : this(OneGroup(parameters), learningRate, beta1, beta2, eps, weightDecay, amsgrad)
     {
     }
 
@@ -63,25 +63,13 @@ public class Adam : Optimizer
         var state = _states[index] ??= new MomentState(parameter.Length, Amsgrad);
         state.Step++;
 
-        if (weightDecay != 0)
-        {
-            if (DecoupledWeightDecay)
-            {
-                System.Numerics.Tensors.TensorPrimitives.Multiply(parameter, (float)(1 - learningRate * weightDecay), parameter);
-            }
-            else
-            {
-                var decayed = Scratch(parameter.Length);
-                UpdateKernels.AddScaled(gradient, (float)weightDecay, parameter, decayed);
-                gradient = decayed;
-            }
-        }
-
         // Python doubles in torch: the bias corrections and step size are computed in double and rounded once.
         double biasCorrection1 = 1 - Math.Pow(Beta1, state.Step);
         double biasCorrection2 = 1 - Math.Pow(Beta2, state.Step);
         double stepSize = learningRate / biasCorrection1;
-        UpdateKernels.Adam(parameter, gradient, state.ExpAvg, state.ExpAvgSq, state.MaxExpAvgSq,
+        float decoupledScale = DecoupledWeightDecay ? (float)(1 - learningRate * weightDecay) : 1f;
+        float l2WeightDecay = DecoupledWeightDecay ? 0f : (float)weightDecay;
+        UpdateKernels.Adam(parameter, gradient, state.ExpAvg, state.ExpAvgSq, state.MaxExpAvgSq, decoupledScale, l2WeightDecay,
             (float)Beta1, (float)(1 - Beta1), (float)Beta2, (float)(1 - Beta2), (float)-stepSize, (float)Math.Sqrt(biasCorrection2), (float)Eps);
     }
 
@@ -145,7 +133,7 @@ public sealed class AdamW : Adam
     /// <summary>AdamW over one group of parameters. Equivalent to <c>torch.optim.AdamW(params, …)</c>.</summary>
     public AdamW(IEnumerable<Tensor> parameters, double learningRate = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
         double weightDecay = 1e-2, bool amsgrad = false)
-        : this([new ParameterGroup(Sgd.ToList(parameters))], learningRate, beta1, beta2, eps, weightDecay, amsgrad)
+        : this(OneGroup(parameters), learningRate, beta1, beta2, eps, weightDecay, amsgrad)
     {
     }
 

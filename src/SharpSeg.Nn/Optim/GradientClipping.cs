@@ -84,8 +84,11 @@ public static class GradientClipping
 
     private static double SumOfSquares(ReadOnlySpan<float> values)
     {
+        // SIMD float sums over short chunks, added up in double: fast, and accurate for tensors of any size.
+        const int chunk = 4096;
         double sum = 0;
-        foreach (float v in values) sum += (double)v * v;
+        for (int start = 0; start < values.Length; start += chunk)
+            sum += TensorPrimitives.SumOfSquares(values.Slice(start, Math.Min(chunk, values.Length - start)));
         return sum;
     }
 }

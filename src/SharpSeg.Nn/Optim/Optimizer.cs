@@ -12,7 +12,26 @@ namespace SharpSeg.Nn.Optim;
 /// </summary>
 /// <param name="Tensors">Momentum buffers, Adam moments …, keyed <c>state.{index}.{buffer}</c>.</param>
 /// <param name="Json">The scalar state.</param>
-public sealed record OptimizerState(IReadOnlyDictionary<string, Tensor> Tensors, string Json);
+public sealed record OptimizerState(IReadOnlyDictionary<string, Tensor> Tensors, string Json)
+{
+    private const string JsonKey = "optimizer_state";
+
+    /// <summary>
+    /// Writes the state as one safetensors file (buffers as tensors, the JSON in <c>__metadata__</c>), atomically.
+    /// Equivalent to <c>torch.save(optimizer.state_dict(), path)</c>.
+    /// </summary>
+    public void Save(string path) =>
+        Safetensors.Save(path, Tensors, new Dictionary<string, string> { [JsonKey] = Json });
+
+    /// <summary>Reads a file written by <see cref="Save"/>; throws naming the file when it lacks the optimizer metadata.</summary>
+    public static OptimizerState Load(string path)
+    {
+        var content = Safetensors.Read(path);
+        if (!content.Metadata.TryGetValue(JsonKey, out var json))
+            throw new InvalidDataException($"{path}: not an optimizer state file (no '{JsonKey}' metadata).");
+        return new OptimizerState(content.Tensors, json);
+    }
+}
 
 /// <summary>
 /// Updates parameters in place from their gradients, group by group: each group's learning rate is
@@ -26,7 +45,6 @@ public abstract class Optimizer
     private readonly Tensor[] _parameters;
     private readonly int[] _groupStarts;
     private double _learningRate;
-    private float[] _scratch = [];
 
     private protected Optimizer(IEnumerable<ParameterGroup> groups, double learningRate, double weightDecay)
     {
@@ -185,21 +203,29 @@ public abstract class Optimizer
             throw new ArgumentException($"Optimizer state JSON is malformed: {e.Message}", nameof(state), e);
         }
 
-        string savedName = Field(root, "optimizer").GetValue<string>();
-        if (savedName != Name) throw new ArgumentException($"Optimizer state was saved by {savedName}, not {Name}.", nameof(state));
-        double learningRate = Field(root, "learning_rate").GetValue<double>();
-        RequireNonNegative(learningRate, "saved learning_rate");
-        CheckSame(HyperParameters(), Field(root, "hyper_parameters"), "hyper_parameters");
-        CheckGroups(Field(root, "param_groups"));
-
+        double learningRate;
         var steps = new long?[_parameters.Length];
-        foreach (var (key, node) in Field(root, "state").AsObject())
+        try
         {
-            if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out int index) || index >= _parameters.Length)
-                throw new ArgumentException($"Optimizer state: 'state.{key}' names no parameter (there are {_parameters.Length}).", nameof(state));
-            long step = Field(node!.AsObject(), "step").GetValue<long>();
-            if (step < 0) throw new ArgumentException($"Optimizer state: 'state.{key}.step' is negative ({step}).", nameof(state));
-            steps[index] = step;
+            string savedName = Field(root, "optimizer").GetValue<string>();
+            if (savedName != Name) throw new ArgumentException($"Optimizer state was saved by {savedName}, not {Name}.", nameof(state));
+            learningRate = Field(root, "learning_rate").GetValue<double>();
+            RequireNonNegative(learningRate, "saved learning_rate");
+            CheckSame(HyperParameters(), Field(root, "hyper_parameters"), "hyper_parameters");
+            CheckGroups(Field(root, "param_groups"));
+
+            foreach (var (key, node) in Field(root, "state").AsObject())
+            {
+                if (!int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out int index) || index >= _parameters.Length)
+                    throw new ArgumentException($"Optimizer state: 'state.{key}' names no parameter (there are {_parameters.Length}).", nameof(state));
+                long step = Field((node ?? throw new ArgumentException($"Optimizer state: 'state.{key}' is null.", nameof(state))).AsObject(), "step").GetValue<long>();
+                if (step < 0) throw new ArgumentException($"Optimizer state: 'state.{key}.step' is negative ({step}).", nameof(state));
+                steps[index] = step;
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new ArgumentException($"Optimizer state JSON has a field of the wrong type: {e.Message}", nameof(state), e);
         }
 
         var buffers = new Dictionary<string, float[]>[_parameters.Length];
@@ -243,11 +269,11 @@ public abstract class Optimizer
     /// <summary>Replaces parameter <paramref name="index"/>'s state (buffers already checked).</summary>
     private protected abstract void Restore(int index, IReadOnlyDictionary<string, float[]> buffers, long? step);
 
-    /// <summary>A reusable buffer of at least <paramref name="length"/> elements, for gradients modified before use.</summary>
-    private protected Span<float> Scratch(int length)
+    /// <summary>All <paramref name="parameters"/> in one group with the optimizer's learning rate and weight decay.</summary>
+    private protected static ParameterGroup[] OneGroup(IEnumerable<Tensor> parameters)
     {
-        if (_scratch.Length < length) _scratch = new float[length];
-        return _scratch.AsSpan(0, length);
+        ArgumentNullException.ThrowIfNull(parameters);
+        return [new ParameterGroup([.. parameters])];
     }
 
     private protected static void RequireNonNegative(double value, string what)

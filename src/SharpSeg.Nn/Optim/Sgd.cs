@@ -16,7 +16,7 @@ public sealed class Sgd : Optimizer
     /// <summary>SGD over one group of parameters. Equivalent to <c>torch.optim.SGD(params, …)</c>.</summary>
     public Sgd(IEnumerable<Tensor> parameters, double learningRate, double momentum = 0, double dampening = 0, double weightDecay = 0,
         bool nesterov = false)
-        : this([new ParameterGroup(ToList(parameters))], learningRate, momentum, dampening, weightDecay, nesterov)
+        : this(OneGroup(parameters), learningRate, momentum, dampening, weightDecay, nesterov)
     {
     }
 
@@ -48,35 +48,14 @@ public sealed class Sgd : Optimizer
 
     private protected override void Update(int index, Span<float> parameter, ReadOnlySpan<float> gradient, double learningRate, double weightDecay)
     {
-        ReadOnlySpan<float> direction = gradient;
-        if (weightDecay != 0)
+        bool firstStep = false;
+        if (Momentum != 0 && _momentumBuffers[index] is null)
         {
-            var decayed = Scratch(parameter.Length);
-            UpdateKernels.AddScaled(gradient, (float)weightDecay, parameter, decayed);
-            direction = decayed;
+            _momentumBuffers[index] = new float[parameter.Length];
+            firstStep = true;
         }
-
-        if (Momentum != 0)
-        {
-            var buffer = _momentumBuffers[index];
-            if (buffer is null)
-                _momentumBuffers[index] = buffer = direction.ToArray();
-            else
-                UpdateKernels.ScaleAddScaled(buffer, (float)Momentum, direction, (float)(1 - Dampening));
-
-            if (Nesterov)
-            {
-                var lookahead = Scratch(parameter.Length);
-                UpdateKernels.AddScaled(direction, (float)Momentum, buffer, lookahead);
-                direction = lookahead;
-            }
-            else
-            {
-                direction = buffer;
-            }
-        }
-
-        UpdateKernels.AddScaled(parameter, (float)-learningRate, direction, parameter);
+        UpdateKernels.Sgd(parameter, gradient, _momentumBuffers[index], firstStep, (float)weightDecay, (float)Momentum, (float)(1 - Dampening), Nesterov,
+            (float)-learningRate);
     }
 
     private protected override JsonObject HyperParameters() => new()
@@ -95,6 +74,7 @@ public sealed class Sgd : Optimizer
     private protected override string? CheckRestorable(IReadOnlyDictionary<string, float[]> buffers, long? step)
     {
         if (step is not null) return "SGD keeps no step count";
+        if (Momentum == 0 && buffers.Count > 0) return "a momentum buffer for an optimizer without momentum";
         foreach (var name in buffers.Keys)
             if (name != MomentumBuffer) return $"unknown buffer '{name}' (SGD keeps only '{MomentumBuffer}')";
         return null;
@@ -102,10 +82,4 @@ public sealed class Sgd : Optimizer
 
     private protected override void Restore(int index, IReadOnlyDictionary<string, float[]> buffers, long? step) =>
         _momentumBuffers[index] = buffers.GetValueOrDefault(MomentumBuffer);
-
-    internal static List<Tensor> ToList(IEnumerable<Tensor> parameters)
-    {
-        ArgumentNullException.ThrowIfNull(parameters);
-        return [.. parameters];
-    }
 }

@@ -11,40 +11,57 @@ namespace SharpSeg.Nn.Optim;
 /// </summary>
 internal static class UpdateKernels
 {
-    /// <summary>destination = x + alpha·y. torch: <c>x.add(y, alpha=alpha)</c>.</summary>
-    public static void AddScaled(ReadOnlySpan<float> x, float alpha, ReadOnlySpan<float> y, Span<float> destination)
+    /// <summary>
+    /// One SGD update of a parameter and its momentum buffer (empty without momentum): d = g + wd·p; buf = d on the
+    /// first step, else buf·momentum + (1 − dampening)·d; d = d + momentum·buf (Nesterov) or buf; p += −lr·d.
+    /// torch: <c>_single_tensor_sgd</c>, fused into one pass.
+    /// </summary>
+    public static void Sgd(Span<float> parameter, ReadOnlySpan<float> gradient, Span<float> momentumBuffer, bool firstStep,
+        float weightDecay, float momentum, float oneMinusDampening, bool nesterov, float negativeLearningRate)
     {
-        CheckLengths(x.Length, y.Length, destination.Length);
-        ref float xr = ref MemoryMarshal.GetReference(x), yr = ref MemoryMarshal.GetReference(y), dr = ref MemoryMarshal.GetReference(destination);
-        int n = x.Length, i = 0, width = Vector<float>.Count;
-        var va = new Vector<float>(alpha);
+        bool hasMomentum = !momentumBuffer.IsEmpty;
+        CheckLengths(parameter.Length, gradient.Length, hasMomentum ? momentumBuffer.Length : parameter.Length);
+        ref float pr = ref MemoryMarshal.GetReference(parameter), gr = ref MemoryMarshal.GetReference(gradient);
+        ref float br = ref hasMomentum ? ref MemoryMarshal.GetReference(momentumBuffer) : ref pr;
+        int n = parameter.Length, i = 0, width = Vector<float>.Count;
+        Vector<float> vwd = new(weightDecay), vm = new(momentum), vdamp = new(oneMinusDampening), vlr = new(negativeLearningRate);
         for (; i <= n - width; i += width)
-            Vector.StoreUnsafe(Vector.LoadUnsafe(ref xr, (nuint)i) + va * Vector.LoadUnsafe(ref yr, (nuint)i), ref dr, (nuint)i);
+        {
+            var p = Vector.LoadUnsafe(ref pr, (nuint)i);
+            var d = Vector.LoadUnsafe(ref gr, (nuint)i);
+            if (weightDecay != 0) d += vwd * p;
+            if (hasMomentum)
+            {
+                var buffer = firstStep ? d : Vector.LoadUnsafe(ref br, (nuint)i) * vm + vdamp * d;
+                Vector.StoreUnsafe(buffer, ref br, (nuint)i);
+                d = nesterov ? d + vm * buffer : buffer;
+            }
+            Vector.StoreUnsafe(p + vlr * d, ref pr, (nuint)i);
+        }
         for (; i < n; i++)
-            Unsafe.Add(ref dr, i) = Unsafe.Add(ref xr, i) + alpha * Unsafe.Add(ref yr, i);
-    }
-
-    /// <summary>buffer = buffer·scale + alpha·x. torch: <c>buffer.mul_(scale).add_(x, alpha=alpha)</c>.</summary>
-    public static void ScaleAddScaled(Span<float> buffer, float scale, ReadOnlySpan<float> x, float alpha)
-    {
-        CheckLengths(buffer.Length, x.Length, x.Length);
-        ref float br = ref MemoryMarshal.GetReference(buffer), xr = ref MemoryMarshal.GetReference(x);
-        int n = buffer.Length, i = 0, width = Vector<float>.Count;
-        var vs = new Vector<float>(scale);
-        var va = new Vector<float>(alpha);
-        for (; i <= n - width; i += width)
-            Vector.StoreUnsafe(Vector.LoadUnsafe(ref br, (nuint)i) * vs + va * Vector.LoadUnsafe(ref xr, (nuint)i), ref br, (nuint)i);
-        for (; i < n; i++)
-            Unsafe.Add(ref br, i) = Unsafe.Add(ref br, i) * scale + alpha * Unsafe.Add(ref xr, i);
+        {
+            float p = Unsafe.Add(ref pr, i);
+            float d = Unsafe.Add(ref gr, i);
+            if (weightDecay != 0) d += weightDecay * p;
+            if (hasMomentum)
+            {
+                float buffer = firstStep ? d : Unsafe.Add(ref br, i) * momentum + oneMinusDampening * d;
+                Unsafe.Add(ref br, i) = buffer;
+                d = nesterov ? d + momentum * buffer : buffer;
+            }
+            Unsafe.Add(ref pr, i) = p + negativeLearningRate * d;
+        }
     }
 
     /// <summary>
     /// One Adam update of a parameter, its moments and (AMSGrad) the running maximum of the second moment:
-    /// m = m·β1 + (1 − β1)·g; v = v·β2 + ((1 − β2)·g)·g; v̂ = max(v̂, v); p += (−stepSize·m) / (√v̂ / √bc2 + ε).
-    /// torch: <c>_single_tensor_adam</c>, whose divisions by the scalar √bc2 stay divisions here.
+    /// p = p·decoupledScale (AdamW); g = g + wd·p (Adam's L2 decay); m = m·β1 + (1 − β1)·g; v = v·β2 + ((1 − β2)·g)·g;
+    /// v̂ = max(v̂, v); p += (−stepSize·m) / (√v̂ / √bc2 + ε). torch: <c>_single_tensor_adam</c> / <c>_single_tensor_adamw</c>,
+    /// whose divisions by the scalar √bc2 stay divisions here.
     /// </summary>
     public static void Adam(Span<float> parameter, ReadOnlySpan<float> gradient, Span<float> expAvg, Span<float> expAvgSq, Span<float> maxExpAvgSq,
-        float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float negativeStepSize, float biasCorrection2Sqrt, float eps)
+        float decoupledScale, float weightDecay, float beta1, float oneMinusBeta1, float beta2, float oneMinusBeta2, float negativeStepSize,
+        float biasCorrection2Sqrt, float eps)
     {
         bool amsgrad = !maxExpAvgSq.IsEmpty;
         CheckLengths(parameter.Length, gradient.Length, expAvg.Length);
@@ -54,10 +71,13 @@ internal static class UpdateKernels
         ref float vmr = ref amsgrad ? ref MemoryMarshal.GetReference(maxExpAvgSq) : ref vr;
         int n = parameter.Length, i = 0, width = Vector<float>.Count;
         Vector<float> vb1 = new(beta1), vc1 = new(oneMinusBeta1), vb2 = new(beta2), vc2 = new(oneMinusBeta2);
-        Vector<float> vstep = new(negativeStepSize), vbc2 = new(biasCorrection2Sqrt), veps = new(eps);
+        Vector<float> vstep = new(negativeStepSize), vbc2 = new(biasCorrection2Sqrt), veps = new(eps), vscale = new(decoupledScale), vwd = new(weightDecay);
         for (; i <= n - width; i += width)
         {
+            var p = Vector.LoadUnsafe(ref pr, (nuint)i);
+            if (decoupledScale != 1) p *= vscale;
             var g = Vector.LoadUnsafe(ref gr, (nuint)i);
+            if (weightDecay != 0) g += vwd * p;
             var m = Vector.LoadUnsafe(ref mr, (nuint)i) * vb1 + vc1 * g;
             var v = Vector.LoadUnsafe(ref vr, (nuint)i) * vb2 + vc2 * g * g;
             Vector.StoreUnsafe(m, ref mr, (nuint)i);
@@ -68,11 +88,14 @@ internal static class UpdateKernels
                 Vector.StoreUnsafe(v, ref vmr, (nuint)i);
             }
             var denominator = Vector.SquareRoot(v) / vbc2 + veps;
-            Vector.StoreUnsafe(Vector.LoadUnsafe(ref pr, (nuint)i) + vstep * m / denominator, ref pr, (nuint)i);
+            Vector.StoreUnsafe(p + vstep * m / denominator, ref pr, (nuint)i);
         }
         for (; i < n; i++)
         {
+            float p = Unsafe.Add(ref pr, i);
+            if (decoupledScale != 1) p *= decoupledScale;
             float g = Unsafe.Add(ref gr, i);
+            if (weightDecay != 0) g += weightDecay * p;
             float m = Unsafe.Add(ref mr, i) * beta1 + oneMinusBeta1 * g;
             float v = Unsafe.Add(ref vr, i) * beta2 + oneMinusBeta2 * g * g;
             Unsafe.Add(ref mr, i) = m;
@@ -83,7 +106,7 @@ internal static class UpdateKernels
                 Unsafe.Add(ref vmr, i) = v;
             }
             float denominator = MathF.Sqrt(v) / biasCorrection2Sqrt + eps;
-            Unsafe.Add(ref pr, i) += negativeStepSize * m / denominator;
+            Unsafe.Add(ref pr, i) = p + negativeStepSize * m / denominator;
         }
     }
 

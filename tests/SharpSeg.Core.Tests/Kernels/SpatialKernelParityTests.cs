@@ -166,6 +166,14 @@ public class SpatialKernelParityTests
         { 1, 4, 3, 9, false, 0, 0 },
         { 16, 16, 64, 64, false, 0, 0 },
         { 40, 37, 128, 131, true, 0, 0 },
+        // Wide rows through the gather path: 4× up, exact 2× down, slightly down, 5× down.
+        { 8, 64, 5, 256, false, 0, 0 },
+        { 8, 64, 5, 32, false, 0, 0 },
+        { 6, 40, 6, 35, false, 0, 0 },
+        { 6, 100, 3, 20, true, 0, 0 },
+        // Over 8× up, an input column is read by more outputs than one 16-wide band of the backward pass holds.
+        { 3, 4, 7, 60, false, 0, 0 },
+        { 2, 3, 5, 70, true, 0, 0 },
     };
 
     [Theory]
@@ -208,6 +216,8 @@ public class SpatialKernelParityTests
         { 6, 6, 6, 6, 0, 0 },
         { 7, 5, 7, 9, 0, 1 / 1.9 },
         { 32, 40, 96, 120, 0, 0 },
+        { 4, 64, 4, 128, 0, 0 },
+        { 4, 100, 4, 21, 0, 0 },
     };
 
     [Theory]
@@ -309,6 +319,42 @@ public class SpatialKernelParityTests
         Fast.BatchNormBackward(batch, channels, plane, dy, x, mean, invStd, gamma, [], dgOnly, dbOnly);
         Assert.Equal(dgFast, dgOnly);
         Assert.Equal(dbFast, dbOnly);
+    }
+
+    [Fact]
+    public void BatchNormBackwardWithStreamingStoresMatchesCachedStores()
+    {
+        const int batch = 2, channels = 3, plane = 1001;
+        var x = Random(batch * channels * plane, 43, 2f);
+        var dy = Random(x.Length, 44);
+        float[] mean = [0.1f, -0.2f, 0.3f], invStd = [1.5f, 0.5f, 2f], gamma = [1f, -2f, 0.5f];
+        float[] dxCached = new float[x.Length], dxStreamed = new float[x.Length], dxSlow = new float[x.Length];
+        Fast.BatchNormBackward(batch, channels, plane, dy, x, mean, invStd, gamma, dxCached, [], [], streaming: false);
+        Fast.BatchNormBackward(batch, channels, plane, dy, x, mean, invStd, gamma, dxStreamed, [], [], streaming: true);
+        Slow.BatchNormBackward(batch, channels, plane, dy, x, mean, invStd, gamma, dxSlow, [], []);
+        Assert.Equal(dxCached, dxStreamed);
+        AssertClose(dxSlow, dxStreamed, rtol: 1e-4f, atol: 1e-5f, what: "dx, streaming stores");
+    }
+
+    [Fact]
+    public void EmptyShapesWriteNothingAndReduceToTorchValues()
+    {
+        float[] mean = new float[2], variance = new float[2];
+        Fast.ChannelMeanVar(3, 2, 0, [], mean, variance);
+        Assert.All(mean, v => Assert.True(float.IsNaN(v)));
+        Assert.All(variance, v => Assert.True(float.IsNaN(v)));
+
+        float[] dgamma = [5f, 5f], dbeta = [5f, 5f];
+        Fast.BatchNormBackward(0, 2, 4, [], [], [0f, 0f], [1f, 1f], [], [], dgamma, dbeta);
+        Assert.Equal([0f, 0f], dgamma);
+        Assert.Equal([0f, 0f], dbeta);
+
+        Fast.ChannelNormalize(0, 2, 4, [], [0f, 0f], [1f, 1f], [], [], true, []);
+        Fast.SoftmaxForward(3, 0, 5, false, [], []);
+        Fast.SoftmaxBackward(3, 0, 5, true, [], [], []);
+        Fast.BilinearForward(0, 4, 4, 8, 8, false, 0, 0, [], []);
+        Fast.NearestForward(2, 4, 4, 0, 8, 0, 0, new float[32], []);
+        Fast.MaxPool2dForward(new Pool2dGeometry(0, 3, 4, 4, 2, 2, 2, 2, 2, 2, 0, 0), [], [], []);
     }
 
     [Theory]

@@ -171,4 +171,23 @@ public class DataLoaderTests
         Assert.Contains("b.png (2×3×3)", error.Message);
         Assert.Contains("a.png (2×2×3)", error.Message);
     }
+
+    [Fact]
+    public void BatchesConvertToNchwImageAndInt64LabelTensors()
+    {
+        var image = new Image<float>(2, 3, 2, [.. Enumerable.Range(0, 12).Select(v => (float)v)]);
+        var label = new Image<int>(2, 3, 1, [0, 1, 255, 2, 1, 0]);
+        var batch = Batch.Collate([new SegSample(image, label, "a.png"), new SegSample(image, label, "b.png")], [0, 1]);
+
+        var images = batch.ImageTensor();
+        Assert.Equal(new Shape(2, 2, 2, 3), images.Shape);
+        // CHW: channel 0 holds the even HWC samples, channel 1 the odd ones.
+        Assert.Equal(new[] { 0f, 2f, 4f, 6f, 8f, 10f, 1f, 3f, 5f, 7f, 9f, 11f }, images.Select(0, 0).ToArray());
+        var labels = batch.LabelTensor();
+        Assert.Equal(DType.Int64, labels.DType);
+        Assert.Equal(new long[] { 0, 1, 255, 2, 1, 0 }, labels.Select(0, 1).ToArray<long>());
+
+        var unlabeled = Batch.Collate([new SegSample(image, null, "c.png")], [0]);
+        Assert.Throws<InvalidOperationException>(() => unlabeled.LabelTensor());
+    }
 }

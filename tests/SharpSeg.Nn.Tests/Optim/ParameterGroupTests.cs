@@ -34,4 +34,14 @@ public class ParameterGroupTests
         var group = Assert.Single(groups);
         Assert.Equal(0.0, group.WeightDecay);
     }
+
+    [Fact]
+    public void AModulesNamedParametersSplitIntoWeightsAndNormOrBiasTensors()
+    {
+        var model = new Sequential(new Conv2d(3, 8, 3, bias: true), new BatchNorm2d(8), new Linear(8, 2));
+        var groups = ParameterGroup.SplitByWeightDecay(model.NamedParameters());
+        var names = model.NamedParameters().ToDictionary(p => p.Parameter, p => p.Name);
+        Assert.Equal(["0.weight", "2.weight"], groups[0].Parameters.Select(p => names[p]));
+        Assert.Equal(["0.bias", "1.weight", "1.bias", "2.bias"], groups[1].Parameters.Select(p => names[p]));
+    }
 }

@@ -47,10 +47,23 @@ public class StateDictTests
         var savedParameters = first.CloneParameters();
         Train(first, firstOptimizer, 1);  // the saved tensors are copies: training on must not change them
 
+        // Through a file, as a checkpoint stores it.
+        string path = Path.Combine(Path.GetTempPath(), $"sharpseg-optim-{Guid.NewGuid():N}.safetensors");
+        OptimizerState restored;
+        try
+        {
+            saved.Save(path);
+            restored = OptimizerState.Load(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
         var resumed = new TinyNet();
         resumed.SetParameters(savedParameters);
         var resumedOptimizer = Make(configuration, resumed.Parameters);
-        resumedOptimizer.LoadStateDict(saved);
+        resumedOptimizer.LoadStateDict(restored);
         if (schedule is not null) resumedOptimizer.Schedule!.LoadStateJson(schedule);
         Train(resumed, resumedOptimizer, 3);
 
@@ -154,5 +167,24 @@ public class StateDictTests
         var stray = new Dictionary<string, Tensor>(state.Tensors) { ["momentum"] = Tensor.Zeros(1) };
         Assert.Contains("unexpected tensor 'momentum'", Assert.Throws<ArgumentException>(() => sgd.LoadStateDict(state with { Tensors = stray })).Message);
         Assert.Contains("malformed", Assert.Throws<ArgumentException>(() => sgd.LoadStateDict(state with { Json = "{\"optimizer\":" })).Message);
+        string wrongType = state.Json.Replace("\"optimizer\":\"SGD\"", "\"optimizer\":3", StringComparison.Ordinal);
+        Assert.NotEqual(state.Json, wrongType);
+        Assert.Contains("wrong type", Assert.Throws<ArgumentException>(() => sgd.LoadStateDict(state with { Json = wrongType })).Message);
+    }
+
+    [Fact]
+    public void AModelWeightFileIsRefusedAsOptimizerState()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"sharpseg-weights-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            Safetensors.Save(path, new Dictionary<string, Tensor> { ["weight"] = Tensor.Ones(2) });
+            var error = Assert.Throws<InvalidDataException>(() => OptimizerState.Load(path));
+            Assert.Contains(path, error.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 }

@@ -308,6 +308,7 @@ internal static unsafe class GemmDriver
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ClearColumns(float* c, int ldc, int m, int n0, int nr, float* rowInit)
     {
         for (int i = 0; i < m; i++)

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace SharpSeg.Kernels.Cpu;
@@ -56,23 +57,29 @@ internal sealed unsafe class LinearKernels
             float* biasPointer = bias.IsEmpty ? null : pbias;
             if (ReadsInPlace(g.StrideW, g.OutW) && !IsPointwise(g))
             {
-                // Every panel is 64 pixels of one output row: read them from a zero-padded copy of x.
-                var padded = new PaddedPlanes(px, g.Batch * g.InChannels, g.InH, g.InW, g.PadH, g.PadW);
+                // Every panel is 64 pixels of one output row: read them from a zero-padded copy of x, one image at a
+                // time so that the copy stays the size of one image.
                 long* offsets = (long*)Scratch.Get(Scratch.Slot.Offsets, 2L * k);
-                int taps = g.KernelH * g.KernelW;
+                int taps = g.KernelH * g.KernelW, pitch = g.InW + 2 * g.PadW;
+                long planeLength = (long)(g.InH + 2 * g.PadH) * pitch;
                 for (int row = 0; row < k; row++)
                 {
                     int ci = row / taps, ky = row % taps / g.KernelW, kx = row % g.KernelW;
-                    offsets[row] = ci * padded.PlaneLength + (long)ky * g.DilationH * padded.Pitch + kx * g.DilationW;
+                    offsets[row] = ci * planeLength + (long)ky * g.DilationH * pitch + kx * g.DilationW;
                 }
-                GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, biasPointer, py)
+                var image = g with { Batch = 1 };
+                for (int b = 0; b < g.Batch; b++)
                 {
-                    DirectRowOffsets = offsets,
-                    Padded = padded,
-                });
+                    float* xImage = px + b * g.InputLength / g.Batch;
+                    GemmDriver.Run(Level, new ConvForwardPlan(image, xImage, packed, groupA, biasPointer, py + b * g.OutputLength / g.Batch, Level)
+                    {
+                        DirectRowOffsets = offsets,
+                        Padded = new PaddedPlanes(xImage, g.InChannels, g.InH, g.InW, g.PadH, g.PadW),
+                    });
+                }
                 return;
             }
-            GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, biasPointer, py));
+            GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, biasPointer, py, Level));
         }
     }
 
@@ -95,19 +102,28 @@ internal sealed unsafe class LinearKernels
             for (int gi = 0; gi < g.Groups; gi++)
                 GemmDriver.PackATransposedWeights(pw + (long)gi * coutG * cinG * taps, coutG, cinG, taps, packed + gi * groupA);
             int flipPadH = g.DilationH * (g.KernelH - 1) - g.PadH, flipPadW = g.DilationW * (g.KernelW - 1) - g.PadW;
-            if (g.StrideH == 1 && ReadsInPlace(g.StrideW, g.InW) && flipPadH >= 0 && flipPadW >= 0)
+            if (g.StrideH == 1 && ReadsInPlace(g.StrideW, g.InW) && flipPadH >= 0 && flipPadW >= 0 && !IsPointwise(g))
             {
                 // Stride 1: dx is a correlation of dy zero-padded by (reach − padding) with the flipped kernel, so
                 // panels of 64 dx pixels of one row are read in place from that padded copy of dy.
-                var padded = new PaddedPlanes(pdy, g.Batch * g.OutChannels, g.OutH, g.OutW, flipPadH, flipPadW);
                 long* offsets = (long*)Scratch.Get(Scratch.Slot.Offsets, 2L * k);
+                int pitch = g.OutW + 2 * flipPadW;
+                long planeLength = (long)(g.OutH + 2 * flipPadH) * pitch;
                 for (int row = 0; row < k; row++)
                 {
                     int co = row / taps, ky = row % taps / g.KernelW, kx = row % g.KernelW;
-                    offsets[row] = co * padded.PlaneLength + (long)(g.KernelH - 1 - ky) * g.DilationH * padded.Pitch
-                        + (g.KernelW - 1 - kx) * g.DilationW;
+                    offsets[row] = co * planeLength + (long)(g.KernelH - 1 - ky) * g.DilationH * pitch + (g.KernelW - 1 - kx) * g.DilationW;
                 }
-                GemmDriver.Run(Level, new ConvBackwardInputPlan(g, pdy, packed, groupA, pdx) { DirectRowOffsets = offsets, Padded = padded });
+                var image = g with { Batch = 1 };
+                for (int b = 0; b < g.Batch; b++)
+                {
+                    float* dyImage = pdy + b * g.OutputLength / g.Batch;
+                    GemmDriver.Run(Level, new ConvBackwardInputPlan(image, dyImage, packed, groupA, pdx + b * g.InputLength / g.Batch)
+                    {
+                        DirectRowOffsets = offsets,
+                        Padded = new PaddedPlanes(dyImage, g.OutChannels, g.OutH, g.OutW, flipPadH, flipPadW),
+                    });
+                }
                 return;
             }
             GemmDriver.Run(Level, new ConvBackwardInputPlan(g, pdy, packed, groupA, pdx));
@@ -132,30 +148,29 @@ internal sealed unsafe class LinearKernels
                 dw.Clear();
                 return;
             }
-            float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
-
             // With contiguous 16-pixel runs, B panels are gathered from a zero-padded copy of x and transposed in registers.
             bool gather = Level == SimdLevel.Vector512 && g.StrideW == 1 && g.OutW % 16 == 0;
-            PaddedPlanes padded = default;
             long* offsets = null;
             if (gather)
             {
-                padded = new PaddedPlanes(px, g.Batch * g.InChannels, g.InH, g.InW, g.PadH, g.PadW);
-                int columns = g.InChannelsPerGroup * g.KernelH * g.KernelW, taps = g.KernelH * g.KernelW;
+                int columns = g.InChannelsPerGroup * g.KernelH * g.KernelW, taps = g.KernelH * g.KernelW, pitch = g.InW + 2 * g.PadW;
+                long planeLength = (long)(g.InH + 2 * g.PadH) * pitch;
                 offsets = (long*)Scratch.Get(Scratch.Slot.Offsets, 2L * columns);
                 for (int column = 0; column < columns; column++)
                 {
                     int ci = column / taps, ky = column % taps / g.KernelW, kx = column % g.KernelW;
-                    offsets[column] = ci * padded.PlaneLength + (long)ky * g.DilationH * padded.Pitch + kx * g.DilationW;
+                    offsets[column] = ci * planeLength + (long)ky * g.DilationH * pitch + kx * g.DilationW;
                 }
             }
             int width = SimdLevels.PanelWidth(Level), threads = Engine.Threads;
             long units = (long)g.Groups * ((g.InChannelsPerGroup * g.KernelH * g.KernelW + width - 1) / width);
-            if (threads > 1 && units < 4L * threads && g.Flops > 1e7)
+            long idleUnits = (units + threads - 1) / threads * threads - units;
+            if (threads > 1 && idleUnits * 20 > units && g.Flops > 1e7)
             {
-                WeightGradientSplitOverPixels(g, px, pdy, pdw, padded, offsets, threads);
+                WeightGradientSplitOverPixels(g, px, pdy, pdw, offsets, threads);
                 return;
             }
+            float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
             for (int b = 0; b < g.Batch; b++)
             {
                 // Images run one after another so that every dw element sums over the batch in a fixed order.
@@ -164,10 +179,11 @@ internal sealed unsafe class LinearKernels
                     float* dyGroup = pdy + ((long)b * g.OutChannels + gi * coutG) * pixels;
                     GemmDriver.PackAStrided(dyGroup, pixels, 1, coutG, pixels, packed + gi * groupA);
                 }
-                GemmDriver.Run(Level, new ConvWeightPlan(g, b, 0, pixels, px, packed, groupA, pdw, Level)
+                float* xImage = px + b * g.InputLength / g.Batch;
+                GemmDriver.Run(Level, new ConvWeightPlan(g with { Batch = 1 }, 0, pixels, xImage, packed, groupA, pdw, Level)
                 {
                     Accumulate = b > 0,
-                    Padded = padded,
+                    Padded = gather ? new PaddedPlanes(xImage, g.InChannels, g.InH, g.InW, g.PadH, g.PadW) : default,
                     ColumnOffsets = offsets,
                 });
             }
@@ -175,10 +191,11 @@ internal sealed unsafe class LinearKernels
     }
 
     /// <summary>
-    /// Too few weight columns to share out: each thread reduces a fixed contiguous range of (image, pixel) into a private
-    /// dw (thread 0 straight into <paramref name="dw"/>), and the partial sums are added in thread order.
+    /// Weight columns do not share out evenly (more than 5 % of thread time idle): each thread reduces a fixed contiguous
+    /// range of (image, pixel) into a private dw (thread 0 straight into <paramref name="dw"/>), and the partial sums are
+    /// added in thread order.
     /// </summary>
-    private void WeightGradientSplitOverPixels(in Conv2dGeometry g, float* x, float* dy, float* dw, PaddedPlanes padded, long* offsets, int pieces)
+    private void WeightGradientSplitOverPixels(in Conv2dGeometry g, float* x, float* dy, float* dw, long* offsets, int pieces)
     {
         long pixels = (long)g.OutH * g.OutW, total = g.Batch * pixels, length = g.WeightLength;
         float* partials = Scratch.Get(Scratch.Slot.Partials, (pieces - 1) * length);
@@ -189,7 +206,7 @@ internal sealed unsafe class LinearKernels
         long Boundary(int piece) => piece == pieces ? total : total * piece / pieces & ~15L;
         Parallelism.Run(pieces, piece => WeightGradientRange(geometry, (float*)xp, (float*)dyp,
             piece == 0 ? (float*)dwp : (float*)partialsPointer + (piece - 1) * length,
-            Boundary(piece), Boundary(piece + 1), padded, (long*)offsetsPointer));
+            Boundary(piece), Boundary(piece + 1), (long*)offsetsPointer));
         for (int piece = 1; piece < pieces; piece++)
         {
             var partial = new ReadOnlySpan<float>(partials + (piece - 1) * length, (int)length);
@@ -199,8 +216,7 @@ internal sealed unsafe class LinearKernels
     }
 
     /// <summary>dw_target = Σ over the flattened (image, pixel) range [start, end), on the calling thread.</summary>
-    private void WeightGradientRange(in Conv2dGeometry g, float* x, float* dy, float* target, long start, long end,
-        PaddedPlanes padded, long* offsets)
+    private void WeightGradientRange(in Conv2dGeometry g, float* x, float* dy, float* target, long start, long end, long* offsets)
     {
         int coutG = g.OutChannelsPerGroup, pixels = g.OutH * g.OutW;
         bool first = true;
@@ -215,10 +231,12 @@ internal sealed unsafe class LinearKernels
                 float* dyGroup = dy + ((long)image * g.OutChannels + gi * coutG) * pixels + pixel0;
                 GemmDriver.PackAStrided(dyGroup, pixels, 1, coutG, count, packed + gi * groupA, parallel: false);
             }
-            GemmDriver.RunOnThisThread(Level, new ConvWeightPlan(g, image, pixel0, count, x, packed, groupA, target, Level)
+            // Each thread pads the images of its own range (an image split between threads is padded by both).
+            float* xImage = x + image * g.InputLength / g.Batch;
+            GemmDriver.RunOnThisThread(Level, new ConvWeightPlan(g with { Batch = 1 }, pixel0, count, xImage, packed, groupA, target, Level)
             {
                 Accumulate = !first,
-                Padded = padded,
+                Padded = offsets == null ? default : new PaddedPlanes(xImage, g.InChannels, g.InH, g.InW, g.PadH, g.PadW, parallel: false),
                 ColumnOffsets = offsets,
             });
             first = false;
@@ -238,21 +256,28 @@ internal sealed unsafe class LinearKernels
     private static bool IsPointwise(in Conv2dGeometry g) =>
         g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
 
-    /// <summary>A zero-bordered copy of NCHW planes in per-thread scratch of the calling thread, filled in parallel.</summary>
+    /// <summary>
+    /// A zero-bordered copy of the NCHW planes of one image in per-thread scratch of the calling thread, filled in
+    /// parallel unless the caller is already one of several threads.
+    /// </summary>
     private readonly struct PaddedPlanes
     {
-        public PaddedPlanes(float* source, int planes, int height, int width, int padH, int padW)
+        public PaddedPlanes(float* source, int planes, int height, int width, int padH, int padW, bool parallel = true)
         {
             Pitch = width + 2 * padW;
             PlaneLength = (long)(height + 2 * padH) * Pitch;
             Data = Scratch.Get(Scratch.Slot.Padded, planes * PlaneLength);
             nint src = (nint)source, dst = (nint)Data;
             long plane = (long)height * width, padded = PlaneLength;
-            Parallelism.ForRange(planes, 8, (p0, p1) =>
+            void Fill(long p0, long p1)
             {
                 for (long p = p0; p < p1; p++)
                     Panels.PadPlane((float*)src + p * plane, height, width, padH, padW, (float*)dst + p * padded);
-            });
+            }
+            if (parallel)
+                Parallelism.ForRange(planes, 8, Fill);
+            else
+                Fill(0, planes);
         }
 
         public float* Data { get; }
@@ -274,6 +299,7 @@ internal sealed unsafe class LinearKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ZeroTail(float* dst, int rows, int nr, int width)
     {
         if (nr == width) return;
@@ -290,6 +316,7 @@ internal sealed unsafe class LinearKernels
 
         public override int Ldc => ldc;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             if (transB)
@@ -305,7 +332,7 @@ internal sealed unsafe class LinearKernels
     }
 
     /// <summary>Forward convolution, one job per (image, group): Y_g = W_g · im2col(X_g).</summary>
-    private sealed class ConvForwardPlan(Conv2dGeometry g, float* x, float* packedA, long groupA, float* bias, float* y)
+    private sealed class ConvForwardPlan(Conv2dGeometry g, float* x, float* packedA, long groupA, float* bias, float* y, SimdLevel level)
         : GemmPlan(g.OutChannelsPerGroup, g.OutH * g.OutW, g.InChannelsPerGroup * g.KernelH * g.KernelW, g.Batch * g.Groups)
     {
         private readonly bool _pointwise = g.KernelH == 1 && g.KernelW == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0;
@@ -327,6 +354,7 @@ internal sealed unsafe class LinearKernels
             return Padded.Data + firstPlane * Padded.PlaneLength + (long)oy * g.StrideH * Padded.Pitch + ox;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             float* xGroup = x + ((long)(job / g.Groups) * g.InChannels + job % g.Groups * g.InChannelsPerGroup) * g.InH * g.InW;
@@ -337,7 +365,7 @@ internal sealed unsafe class LinearKernels
             }
             else
             {
-                Panels.ForwardRows(g, xGroup, k0, kc, n0, nr, dst, width);
+                Panels.ForwardRows(level, g, xGroup, k0, kc, n0, nr, dst, width);
             }
             ZeroTail(dst, kc, nr, width);
         }
@@ -362,6 +390,7 @@ internal sealed unsafe class LinearKernels
             return Padded.Data + firstPlane * Padded.PlaneLength + (long)iy * Padded.Pitch + ix;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             float* dyGroup = dy + ((long)(job / g.Groups) * g.OutChannels + job % g.Groups * g.OutChannelsPerGroup) * g.OutH * g.OutW;
@@ -374,7 +403,7 @@ internal sealed unsafe class LinearKernels
     /// Weight gradient of one image, one job per group: dW_g (+)= dY_g · im2col(X_g)ᵀ, reducing over pixels. The B panel
     /// is an im2col tile (rows = weight columns) transposed in registers.
     /// </summary>
-    private sealed class ConvWeightPlan(Conv2dGeometry g, int image, int pixelStart, int pixelCount, float* x, float* packedA,
+    private sealed class ConvWeightPlan(Conv2dGeometry g, int pixelStart, int pixelCount, float* x, float* packedA,
         long groupA, float* dw, SimdLevel level)
         : GemmPlan(g.OutChannelsPerGroup, g.InChannelsPerGroup * g.KernelH * g.KernelW, pixelCount, g.Groups)
     {
@@ -389,6 +418,7 @@ internal sealed unsafe class LinearKernels
         /// <summary>When set, offset of each weight column's row in the padded input (see <see cref="PackGathered"/>).</summary>
         public long* ColumnOffsets { get; init; }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             if (ColumnOffsets != null)
@@ -396,10 +426,10 @@ internal sealed unsafe class LinearKernels
                 PackGathered(job, k0, kc, n0, nr, dst, width);
                 return;
             }
-            float* xGroup = x + ((long)image * g.InChannels + job * g.InChannelsPerGroup) * g.InH * g.InW;
+            float* xGroup = x + (long)job * g.InChannelsPerGroup * g.InH * g.InW;
             const int ld = GemmDriver.KBlock;
             float* staging = Scratch.Get(Scratch.Slot.Staging, (long)width * ld);
-            Panels.ForwardRows(g, xGroup, n0, nr, pixelStart + k0, kc, staging, ld);
+            Panels.ForwardRows(level, g, xGroup, n0, nr, pixelStart + k0, kc, staging, ld);
             for (int r = nr; r < width; r++) Panels.Zero(staging + (long)r * ld, kc);
             Panels.Transpose(level, staging, ld, width, kc, dst, width);
         }
@@ -408,18 +438,18 @@ internal sealed unsafe class LinearKernels
         /// B[p][j] = padded x at column j's offset plus pixel p's position: 16 pixels of one output row by 16 columns at a
         /// time, loaded in place and transposed in registers (output rows are a multiple of 16 pixels).
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void PackGathered(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
-            float* imageBase = Padded.Data + ((long)image * g.InChannels + job * g.InChannelsPerGroup) * Padded.PlaneLength;
+            float* imageBase = Padded.Data + (long)job * g.InChannelsPerGroup * Padded.PlaneLength;
             long* columns = ColumnOffsets + n0;
-            Vector512<float>* v = stackalloc Vector512<float>[16];
             int p = 0;
             for (; p + 16 <= kc; p += 16)
             {
                 int pixel = pixelStart + k0 + p, oy = pixel / g.OutW, ox = pixel % g.OutW;
                 float* pixelBase = imageBase + (long)oy * g.StrideH * Padded.Pitch + ox;
                 for (int j = 0; j < width; j += 16)
-                    Panels.GatherTransposed16(pixelBase, columns + j, Math.Clamp(nr - j, 0, 16), dst + (long)p * width + j, width, v);
+                    Panels.GatherTransposed16(pixelBase, columns + j, Math.Clamp(nr - j, 0, 16), dst + (long)p * width + j, width);
             }
             for (; p < kc; p++)
             {

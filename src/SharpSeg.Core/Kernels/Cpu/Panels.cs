@@ -31,12 +31,11 @@ internal static unsafe class Panels
         int r0 = 0;
         if (level == SimdLevel.Vector512)
         {
-            Vector512<float>* v = stackalloc Vector512<float>[16];
             for (; r0 + 16 <= rows; r0 += 16)
             {
                 int c0 = 0;
                 for (; c0 + 16 <= cols; c0 += 16)
-                    Transpose16x16(src + r0 * srcLd + c0, srcLd, dst + c0 * dstLd + r0, dstLd, v);
+                    Transpose16x16(src + r0 * srcLd + c0, srcLd, dst + c0 * dstLd + r0, dstLd);
                 for (; c0 < cols; c0++)
                     for (int r = r0; r < r0 + 16; r++) dst[c0 * dstLd + r] = src[r * srcLd + c0];
             }
@@ -45,43 +44,146 @@ internal static unsafe class Panels
             for (int c = 0; c < cols; c++) dst[c * dstLd + r0] = src[r0 * srcLd + c];
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose16x16(float* src, long srcLd, float* dst, long dstLd, Vector512<float>* v)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Transpose16x16(float* src, long srcLd, float* dst, long dstLd)
     {
-        for (int i = 0; i < 16; i++) v[i] = Vector512.Load(src + i * srcLd);
-        TransposeStage(v, 8, Lo8, Hi8);
-        TransposeStage(v, 4, Lo4, Hi4);
-        TransposeStage(v, 2, Lo2, Hi2);
-        TransposeStage(v, 1, Lo1, Hi1);
-        for (int i = 0; i < 16; i++) v[i].Store(dst + i * dstLd);
+        var v0 = Vector512.Load(src + 0 * srcLd);
+        var v1 = Vector512.Load(src + 1 * srcLd);
+        var v2 = Vector512.Load(src + 2 * srcLd);
+        var v3 = Vector512.Load(src + 3 * srcLd);
+        var v4 = Vector512.Load(src + 4 * srcLd);
+        var v5 = Vector512.Load(src + 5 * srcLd);
+        var v6 = Vector512.Load(src + 6 * srcLd);
+        var v7 = Vector512.Load(src + 7 * srcLd);
+        var v8 = Vector512.Load(src + 8 * srcLd);
+        var v9 = Vector512.Load(src + 9 * srcLd);
+        var v10 = Vector512.Load(src + 10 * srcLd);
+        var v11 = Vector512.Load(src + 11 * srcLd);
+        var v12 = Vector512.Load(src + 12 * srcLd);
+        var v13 = Vector512.Load(src + 13 * srcLd);
+        var v14 = Vector512.Load(src + 14 * srcLd);
+        var v15 = Vector512.Load(src + 15 * srcLd);
+        (v0, v8) = (Avx512F.PermuteVar16x32x2(v0, Lo8, v8), Avx512F.PermuteVar16x32x2(v0, Hi8, v8));
+        (v1, v9) = (Avx512F.PermuteVar16x32x2(v1, Lo8, v9), Avx512F.PermuteVar16x32x2(v1, Hi8, v9));
+        (v2, v10) = (Avx512F.PermuteVar16x32x2(v2, Lo8, v10), Avx512F.PermuteVar16x32x2(v2, Hi8, v10));
+        (v3, v11) = (Avx512F.PermuteVar16x32x2(v3, Lo8, v11), Avx512F.PermuteVar16x32x2(v3, Hi8, v11));
+        (v4, v12) = (Avx512F.PermuteVar16x32x2(v4, Lo8, v12), Avx512F.PermuteVar16x32x2(v4, Hi8, v12));
+        (v5, v13) = (Avx512F.PermuteVar16x32x2(v5, Lo8, v13), Avx512F.PermuteVar16x32x2(v5, Hi8, v13));
+        (v6, v14) = (Avx512F.PermuteVar16x32x2(v6, Lo8, v14), Avx512F.PermuteVar16x32x2(v6, Hi8, v14));
+        (v7, v15) = (Avx512F.PermuteVar16x32x2(v7, Lo8, v15), Avx512F.PermuteVar16x32x2(v7, Hi8, v15));
+        (v0, v4) = (Avx512F.PermuteVar16x32x2(v0, Lo4, v4), Avx512F.PermuteVar16x32x2(v0, Hi4, v4));
+        (v1, v5) = (Avx512F.PermuteVar16x32x2(v1, Lo4, v5), Avx512F.PermuteVar16x32x2(v1, Hi4, v5));
+        (v2, v6) = (Avx512F.PermuteVar16x32x2(v2, Lo4, v6), Avx512F.PermuteVar16x32x2(v2, Hi4, v6));
+        (v3, v7) = (Avx512F.PermuteVar16x32x2(v3, Lo4, v7), Avx512F.PermuteVar16x32x2(v3, Hi4, v7));
+        (v8, v12) = (Avx512F.PermuteVar16x32x2(v8, Lo4, v12), Avx512F.PermuteVar16x32x2(v8, Hi4, v12));
+        (v9, v13) = (Avx512F.PermuteVar16x32x2(v9, Lo4, v13), Avx512F.PermuteVar16x32x2(v9, Hi4, v13));
+        (v10, v14) = (Avx512F.PermuteVar16x32x2(v10, Lo4, v14), Avx512F.PermuteVar16x32x2(v10, Hi4, v14));
+        (v11, v15) = (Avx512F.PermuteVar16x32x2(v11, Lo4, v15), Avx512F.PermuteVar16x32x2(v11, Hi4, v15));
+        (v0, v2) = (Avx512F.PermuteVar16x32x2(v0, Lo2, v2), Avx512F.PermuteVar16x32x2(v0, Hi2, v2));
+        (v1, v3) = (Avx512F.PermuteVar16x32x2(v1, Lo2, v3), Avx512F.PermuteVar16x32x2(v1, Hi2, v3));
+        (v4, v6) = (Avx512F.PermuteVar16x32x2(v4, Lo2, v6), Avx512F.PermuteVar16x32x2(v4, Hi2, v6));
+        (v5, v7) = (Avx512F.PermuteVar16x32x2(v5, Lo2, v7), Avx512F.PermuteVar16x32x2(v5, Hi2, v7));
+        (v8, v10) = (Avx512F.PermuteVar16x32x2(v8, Lo2, v10), Avx512F.PermuteVar16x32x2(v8, Hi2, v10));
+        (v9, v11) = (Avx512F.PermuteVar16x32x2(v9, Lo2, v11), Avx512F.PermuteVar16x32x2(v9, Hi2, v11));
+        (v12, v14) = (Avx512F.PermuteVar16x32x2(v12, Lo2, v14), Avx512F.PermuteVar16x32x2(v12, Hi2, v14));
+        (v13, v15) = (Avx512F.PermuteVar16x32x2(v13, Lo2, v15), Avx512F.PermuteVar16x32x2(v13, Hi2, v15));
+        (v0, v1) = (Avx512F.PermuteVar16x32x2(v0, Lo1, v1), Avx512F.PermuteVar16x32x2(v0, Hi1, v1));
+        (v2, v3) = (Avx512F.PermuteVar16x32x2(v2, Lo1, v3), Avx512F.PermuteVar16x32x2(v2, Hi1, v3));
+        (v4, v5) = (Avx512F.PermuteVar16x32x2(v4, Lo1, v5), Avx512F.PermuteVar16x32x2(v4, Hi1, v5));
+        (v6, v7) = (Avx512F.PermuteVar16x32x2(v6, Lo1, v7), Avx512F.PermuteVar16x32x2(v6, Hi1, v7));
+        (v8, v9) = (Avx512F.PermuteVar16x32x2(v8, Lo1, v9), Avx512F.PermuteVar16x32x2(v8, Hi1, v9));
+        (v10, v11) = (Avx512F.PermuteVar16x32x2(v10, Lo1, v11), Avx512F.PermuteVar16x32x2(v10, Hi1, v11));
+        (v12, v13) = (Avx512F.PermuteVar16x32x2(v12, Lo1, v13), Avx512F.PermuteVar16x32x2(v12, Hi1, v13));
+        (v14, v15) = (Avx512F.PermuteVar16x32x2(v14, Lo1, v15), Avx512F.PermuteVar16x32x2(v14, Hi1, v15));
+        v0.Store(dst + 0 * dstLd);
+        v1.Store(dst + 1 * dstLd);
+        v2.Store(dst + 2 * dstLd);
+        v3.Store(dst + 3 * dstLd);
+        v4.Store(dst + 4 * dstLd);
+        v5.Store(dst + 5 * dstLd);
+        v6.Store(dst + 6 * dstLd);
+        v7.Store(dst + 7 * dstLd);
+        v8.Store(dst + 8 * dstLd);
+        v9.Store(dst + 9 * dstLd);
+        v10.Store(dst + 10 * dstLd);
+        v11.Store(dst + 11 * dstLd);
+        v12.Store(dst + 12 * dstLd);
+        v13.Store(dst + 13 * dstLd);
+        v14.Store(dst + 14 * dstLd);
+        v15.Store(dst + 15 * dstLd);
     }
 
     /// <summary>
     /// dst[j · dstLd + i] = (basePointer + rowOffsets[i])[j] for i &lt; 16, j &lt; 16: sixteen rows read in place and transposed
-    /// in registers; rows from <paramref name="validRows"/> on are zero.
+    /// in registers (sixteen named vectors, so the JIT keeps them out of memory); rows from <paramref name="validRows"/> on are zero.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void GatherTransposed16(float* basePointer, long* rowOffsets, int validRows, float* dst, long dstLd, Vector512<float>* v)
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void GatherTransposed16(float* basePointer, long* rowOffsets, int validRows, float* dst, long dstLd)
     {
-        for (int i = 0; i < 16; i++) v[i] = i < validRows ? Vector512.Load(basePointer + rowOffsets[i]) : Vector512<float>.Zero;
-        TransposeStage(v, 8, Lo8, Hi8);
-        TransposeStage(v, 4, Lo4, Hi4);
-        TransposeStage(v, 2, Lo2, Hi2);
-        TransposeStage(v, 1, Lo1, Hi1);
-        for (int i = 0; i < 16; i++) v[i].Store(dst + i * dstLd);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void TransposeStage(Vector512<float>* v, int b, Vector512<int> lo, Vector512<int> hi)
-    {
-        for (int i = 0; i < 16; i++)
-        {
-            if ((i & b) != 0) continue;
-            var x = v[i];
-            var y = v[i + b];
-            v[i] = Avx512F.PermuteVar16x32x2(x, lo, y);
-            v[i + b] = Avx512F.PermuteVar16x32x2(x, hi, y);
-        }
+        var v0 = 0 < validRows ? Vector512.Load(basePointer + rowOffsets[0]) : Vector512<float>.Zero;
+        var v1 = 1 < validRows ? Vector512.Load(basePointer + rowOffsets[1]) : Vector512<float>.Zero;
+        var v2 = 2 < validRows ? Vector512.Load(basePointer + rowOffsets[2]) : Vector512<float>.Zero;
+        var v3 = 3 < validRows ? Vector512.Load(basePointer + rowOffsets[3]) : Vector512<float>.Zero;
+        var v4 = 4 < validRows ? Vector512.Load(basePointer + rowOffsets[4]) : Vector512<float>.Zero;
+        var v5 = 5 < validRows ? Vector512.Load(basePointer + rowOffsets[5]) : Vector512<float>.Zero;
+        var v6 = 6 < validRows ? Vector512.Load(basePointer + rowOffsets[6]) : Vector512<float>.Zero;
+        var v7 = 7 < validRows ? Vector512.Load(basePointer + rowOffsets[7]) : Vector512<float>.Zero;
+        var v8 = 8 < validRows ? Vector512.Load(basePointer + rowOffsets[8]) : Vector512<float>.Zero;
+        var v9 = 9 < validRows ? Vector512.Load(basePointer + rowOffsets[9]) : Vector512<float>.Zero;
+        var v10 = 10 < validRows ? Vector512.Load(basePointer + rowOffsets[10]) : Vector512<float>.Zero;
+        var v11 = 11 < validRows ? Vector512.Load(basePointer + rowOffsets[11]) : Vector512<float>.Zero;
+        var v12 = 12 < validRows ? Vector512.Load(basePointer + rowOffsets[12]) : Vector512<float>.Zero;
+        var v13 = 13 < validRows ? Vector512.Load(basePointer + rowOffsets[13]) : Vector512<float>.Zero;
+        var v14 = 14 < validRows ? Vector512.Load(basePointer + rowOffsets[14]) : Vector512<float>.Zero;
+        var v15 = 15 < validRows ? Vector512.Load(basePointer + rowOffsets[15]) : Vector512<float>.Zero;
+        (v0, v8) = (Avx512F.PermuteVar16x32x2(v0, Lo8, v8), Avx512F.PermuteVar16x32x2(v0, Hi8, v8));
+        (v1, v9) = (Avx512F.PermuteVar16x32x2(v1, Lo8, v9), Avx512F.PermuteVar16x32x2(v1, Hi8, v9));
+        (v2, v10) = (Avx512F.PermuteVar16x32x2(v2, Lo8, v10), Avx512F.PermuteVar16x32x2(v2, Hi8, v10));
+        (v3, v11) = (Avx512F.PermuteVar16x32x2(v3, Lo8, v11), Avx512F.PermuteVar16x32x2(v3, Hi8, v11));
+        (v4, v12) = (Avx512F.PermuteVar16x32x2(v4, Lo8, v12), Avx512F.PermuteVar16x32x2(v4, Hi8, v12));
+        (v5, v13) = (Avx512F.PermuteVar16x32x2(v5, Lo8, v13), Avx512F.PermuteVar16x32x2(v5, Hi8, v13));
+        (v6, v14) = (Avx512F.PermuteVar16x32x2(v6, Lo8, v14), Avx512F.PermuteVar16x32x2(v6, Hi8, v14));
+        (v7, v15) = (Avx512F.PermuteVar16x32x2(v7, Lo8, v15), Avx512F.PermuteVar16x32x2(v7, Hi8, v15));
+        (v0, v4) = (Avx512F.PermuteVar16x32x2(v0, Lo4, v4), Avx512F.PermuteVar16x32x2(v0, Hi4, v4));
+        (v1, v5) = (Avx512F.PermuteVar16x32x2(v1, Lo4, v5), Avx512F.PermuteVar16x32x2(v1, Hi4, v5));
+        (v2, v6) = (Avx512F.PermuteVar16x32x2(v2, Lo4, v6), Avx512F.PermuteVar16x32x2(v2, Hi4, v6));
+        (v3, v7) = (Avx512F.PermuteVar16x32x2(v3, Lo4, v7), Avx512F.PermuteVar16x32x2(v3, Hi4, v7));
+        (v8, v12) = (Avx512F.PermuteVar16x32x2(v8, Lo4, v12), Avx512F.PermuteVar16x32x2(v8, Hi4, v12));
+        (v9, v13) = (Avx512F.PermuteVar16x32x2(v9, Lo4, v13), Avx512F.PermuteVar16x32x2(v9, Hi4, v13));
+        (v10, v14) = (Avx512F.PermuteVar16x32x2(v10, Lo4, v14), Avx512F.PermuteVar16x32x2(v10, Hi4, v14));
+        (v11, v15) = (Avx512F.PermuteVar16x32x2(v11, Lo4, v15), Avx512F.PermuteVar16x32x2(v11, Hi4, v15));
+        (v0, v2) = (Avx512F.PermuteVar16x32x2(v0, Lo2, v2), Avx512F.PermuteVar16x32x2(v0, Hi2, v2));
+        (v1, v3) = (Avx512F.PermuteVar16x32x2(v1, Lo2, v3), Avx512F.PermuteVar16x32x2(v1, Hi2, v3));
+        (v4, v6) = (Avx512F.PermuteVar16x32x2(v4, Lo2, v6), Avx512F.PermuteVar16x32x2(v4, Hi2, v6));
+        (v5, v7) = (Avx512F.PermuteVar16x32x2(v5, Lo2, v7), Avx512F.PermuteVar16x32x2(v5, Hi2, v7));
+        (v8, v10) = (Avx512F.PermuteVar16x32x2(v8, Lo2, v10), Avx512F.PermuteVar16x32x2(v8, Hi2, v10));
+        (v9, v11) = (Avx512F.PermuteVar16x32x2(v9, Lo2, v11), Avx512F.PermuteVar16x32x2(v9, Hi2, v11));
+        (v12, v14) = (Avx512F.PermuteVar16x32x2(v12, Lo2, v14), Avx512F.PermuteVar16x32x2(v12, Hi2, v14));
+        (v13, v15) = (Avx512F.PermuteVar16x32x2(v13, Lo2, v15), Avx512F.PermuteVar16x32x2(v13, Hi2, v15));
+        (v0, v1) = (Avx512F.PermuteVar16x32x2(v0, Lo1, v1), Avx512F.PermuteVar16x32x2(v0, Hi1, v1));
+        (v2, v3) = (Avx512F.PermuteVar16x32x2(v2, Lo1, v3), Avx512F.PermuteVar16x32x2(v2, Hi1, v3));
+        (v4, v5) = (Avx512F.PermuteVar16x32x2(v4, Lo1, v5), Avx512F.PermuteVar16x32x2(v4, Hi1, v5));
+        (v6, v7) = (Avx512F.PermuteVar16x32x2(v6, Lo1, v7), Avx512F.PermuteVar16x32x2(v6, Hi1, v7));
+        (v8, v9) = (Avx512F.PermuteVar16x32x2(v8, Lo1, v9), Avx512F.PermuteVar16x32x2(v8, Hi1, v9));
+        (v10, v11) = (Avx512F.PermuteVar16x32x2(v10, Lo1, v11), Avx512F.PermuteVar16x32x2(v10, Hi1, v11));
+        (v12, v13) = (Avx512F.PermuteVar16x32x2(v12, Lo1, v13), Avx512F.PermuteVar16x32x2(v12, Hi1, v13));
+        (v14, v15) = (Avx512F.PermuteVar16x32x2(v14, Lo1, v15), Avx512F.PermuteVar16x32x2(v14, Hi1, v15));
+        v0.Store(dst + 0 * dstLd);
+        v1.Store(dst + 1 * dstLd);
+        v2.Store(dst + 2 * dstLd);
+        v3.Store(dst + 3 * dstLd);
+        v4.Store(dst + 4 * dstLd);
+        v5.Store(dst + 5 * dstLd);
+        v6.Store(dst + 6 * dstLd);
+        v7.Store(dst + 7 * dstLd);
+        v8.Store(dst + 8 * dstLd);
+        v9.Store(dst + 9 * dstLd);
+        v10.Store(dst + 10 * dstLd);
+        v11.Store(dst + 11 * dstLd);
+        v12.Store(dst + 12 * dstLd);
+        v13.Store(dst + 13 * dstLd);
+        v14.Store(dst + 14 * dstLd);
+        v15.Store(dst + 15 * dstLd);
     }
 
     /// <summary>
@@ -90,7 +192,7 @@ internal static unsafe class Panels
     /// Row r goes to dst + r · ld.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ForwardRows(in Conv2dGeometry g, float* xGroup, int k0, int kc, int p0, int np, float* dst, int ld)
+    public static void ForwardRows(SimdLevel level, in Conv2dGeometry g, float* xGroup, int k0, int kc, int p0, int np, float* dst, int ld)
     {
         int outW = g.OutW, inH = g.InH, inW = g.InW, kernelW = g.KernelW, taps = g.KernelH * kernelW;
         int strideH = g.StrideH, strideW = g.StrideW, dilH = g.DilationH, dilW = g.DilationW;
@@ -110,7 +212,7 @@ internal static unsafe class Panels
                 if ((uint)iy >= (uint)inH)
                     Zero(d + done, len);
                 else
-                    GatherRow(xc + (long)iy * inW, inW, ox * strideW + colOffset, strideW, d + done, len);
+                    GatherRow(level, xc + (long)iy * inW, inW, ox * strideW + colOffset, strideW, d + done, len);
                 done += len;
                 ox = 0;
                 oy++;
@@ -154,7 +256,7 @@ internal static unsafe class Panels
                 if (oyScaled < 0 || oy * strideH != oyScaled || oy >= outH)
                     Zero(d + done, len);
                 else if (strideW == 1)
-                    GatherRow(dyc + (long)oy * outW, outW, ix + colOffset, 1, d + done, len);
+                    GatherRow(SimdLevel.Scalar, dyc + (long)oy * outW, outW, ix + colOffset, 1, d + done, len);
                 else
                     ScatterStridedRow(dyc + (long)oy * outW, outW, ix + colOffset, strideW, d + done, len);
                 done += len;
@@ -195,7 +297,7 @@ internal static unsafe class Panels
 
     /// <summary>d[j] = row[start + j·stride] where that index is inside [0, width), else 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void GatherRow(float* row, int width, int start, int stride, float* d, int len)
+    private static void GatherRow(SimdLevel level, float* row, int width, int start, int stride, float* d, int len)
     {
         if (stride == 1)
         {
@@ -205,14 +307,32 @@ internal static unsafe class Panels
             Zero(d + hi, len - hi);
             return;
         }
-        for (int j = 0; j < len; j++)
+        int j = 0;
+        if (stride == 2 && level == SimdLevel.Vector512)
+        {
+            // Even lanes of two vectors: 16 outputs per permute while all 32 source floats are inside the row.
+            while (j < len && start + j * 2 < 0)
+            {
+                d[j] = 0f;
+                j++;
+            }
+            for (; j + 16 <= len && start + j * 2 + 32 <= width; j += 16)
+            {
+                float* s = row + start + j * 2;
+                Avx512F.PermuteVar16x32x2(Vector512.Load(s), EvenLanes, Vector512.Load(s + 16)).Store(d + j);
+            }
+        }
+        for (; j < len; j++)
         {
             int i = start + j * stride;
             d[j] = (uint)i < (uint)width ? row[i] : 0f;
         }
     }
 
+    private static readonly Vector512<int> EvenLanes = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+
     /// <summary>d[j] = row[(start + j) / stride] where start + j is a non-negative multiple of stride inside the row, else 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScatterStridedRow(float* row, int width, int start, int stride, float* d, int len)
     {
         for (int j = 0; j < len; j++)

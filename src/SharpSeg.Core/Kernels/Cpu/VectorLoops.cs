@@ -184,6 +184,26 @@ internal static unsafe class VectorLoops
         for (; i < n; i++) dx[i] = MathF.FusedMultiplyAdd(dy[i], a, MathF.FusedMultiplyAdd(x[i], b, c));
     }
 
+    /// <summary><see cref="AffineOfTwo"/> writing dx with non-temporal stores where AVX-512 allows (see <see cref="BlendStreaming"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void AffineOfTwoStreaming(float* dy, float* x, float* dx, int n, float a, float b, float c)
+    {
+        int head = (int)(((64 - ((nint)dx & 63)) & 63) / sizeof(float));
+        if (!Avx512F.IsSupported || ((nint)dx & 3) != 0 || head + 16 > n)
+        {
+            AffineOfTwo(dy, x, dx, n, a, b, c);
+            return;
+        }
+        AffineOfTwo(dy, x, dx, head, a, b, c);
+        var va = Vector512.Create(a);
+        var vb = Vector512.Create(b);
+        var vc = Vector512.Create(c);
+        int i = head;
+        for (; i <= n - 16; i += 16)
+            Avx512F.StoreAlignedNonTemporal(dx + i, Vector512.FusedMultiplyAdd(Vector512.Load(dy + i), va, Vector512.FusedMultiplyAdd(Vector512.Load(x + i), vb, vc)));
+        AffineOfTwo(dy + i, x + i, dx + i, n - i, a, b, c);
+    }
+
     /// <summary>y = a·wa + b·wb.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Blend(float* a, float* b, float* y, int n, float wa, float wb)
