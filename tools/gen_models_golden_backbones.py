@@ -203,7 +203,6 @@ def timm_resnet_d_keys(tv_model, basic):
 
 TV = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d",
       "wide_resnet50_2", "wide_resnet101_2"]
-TV_DEPTH = {"resnet18": 18, "resnet34": 34, "resnet50": 50, "resnet101": 101, "resnet152": 152}
 
 
 def main():
