@@ -10,7 +10,22 @@ namespace SharpSeg.Kernels.Cpu;
 /// </summary>
 internal static unsafe class DepthwiseConv
 {
-    private const int MinPlanesPerThread = 4;
+    private const int MinPlanesPerPiece = 4;
+
+    /// <summary>
+    /// Runs body(start, end) over [0, count) in up to four pieces per thread, taken by whichever thread is free (planes
+    /// and channels are independent, so results do not depend on who runs them).
+    /// </summary>
+    private static void ForPieces(long count, Action<long, long> body)
+    {
+        long pieces = Math.Clamp(count / MinPlanesPerPiece, 1, 4L * Engine.Threads);
+        if (pieces == 1 || Engine.Threads == 1)
+        {
+            body(0, count);
+            return;
+        }
+        Parallelism.Run((int)pieces, p => body(count * p / pieces, count * (p + 1) / pieces));
+    }
 
     /// <summary>y[b, co] = bias[co] + Σ taps w[co] · x[b, co / multiplier] (torch conv2d with groups = in_channels).</summary>
     public static void Forward(SimdLevel level, Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
@@ -18,7 +33,7 @@ internal static unsafe class DepthwiseConv
         fixed (float* px = x, pw = w, pbias = bias, py = y)
         {
             nint xp = (nint)px, wp = (nint)pw, bp = bias.IsEmpty ? 0 : (nint)pbias, yp = (nint)py;
-            Parallelism.ForRange((long)g.Batch * g.OutChannels, MinPlanesPerThread,
+            ForPieces((long)g.Batch * g.OutChannels,
                 (p0, p1) => ForwardPlanes(level, g, (float*)xp, (float*)wp, (float*)bp, (float*)yp, p0, p1));
         }
     }
@@ -29,7 +44,7 @@ internal static unsafe class DepthwiseConv
         fixed (float* pdy = dy, pw = w, pdx = dx)
         {
             nint dyp = (nint)pdy, wp = (nint)pw, dxp = (nint)pdx;
-            Parallelism.ForRange((long)g.Batch * g.InChannels, MinPlanesPerThread,
+            ForPieces((long)g.Batch * g.InChannels,
                 (p0, p1) => BackwardInputPlanes(level, g, (float*)dyp, (float*)wp, (float*)dxp, p0, p1));
         }
     }
@@ -40,7 +55,7 @@ internal static unsafe class DepthwiseConv
         fixed (float* px = x, pdy = dy, pdw = dw)
         {
             nint xp = (nint)px, dyp = (nint)pdy, dwp = (nint)pdw;
-            Parallelism.ForRange(g.OutChannels, MinPlanesPerThread,
+            ForPieces(g.OutChannels,
                 (c0, c1) => BackwardWeightChannels(level, g, (float*)xp, (float*)dyp, (float*)dwp, (int)c0, (int)c1));
         }
     }

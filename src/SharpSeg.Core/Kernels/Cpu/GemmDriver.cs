@@ -49,8 +49,8 @@ internal abstract unsafe class GemmPlan(int m, int n, int k, int jobs)
 
 /// <summary>
 /// Blocked, threaded GEMM driver around <see cref="MicroKernels"/>. Work is split into (job, column panel) units,
-/// cut into <see cref="Engine.Threads"/> contiguous ranges. Every C element is computed by one thread in one fixed
-/// order of k blocks, so results do not depend on the thread count at all.
+/// cut into a few contiguous pieces per thread. Every C element is computed by one piece in one fixed order of k blocks,
+/// so results do not depend on the thread count or on which thread runs a piece.
 /// Loop order per group of <see cref="PanelsPerGroup"/> panels: k blocks of <see cref="KBlock"/>, blocks of
 /// <see cref="SliversPerBlock"/> slivers of A (kept in L2 across the group's panels), panels, slivers (one B panel of
 /// KBlock × 64 floats reused by every sliver of the block). KBlock = 256 measured a few percent faster than 128 and 192
@@ -62,6 +62,9 @@ internal static unsafe class GemmDriver
     public const int KBlock = 256;
 
     private const int Rows = MicroKernels.Rows;
+
+    /// <summary>Work pieces per thread: enough for load balance on a shared machine, few enough to keep panel groups whole.</summary>
+    private const int PiecesPerThread = 4;
 
     /// <summary>Column panels sharing each block of A.</summary>
     private const int PanelsPerGroup = 4;
@@ -206,12 +209,17 @@ internal static unsafe class GemmDriver
         int panels = (plan.N + width - 1) / width;
         long units = (long)plan.Jobs * panels;
         double flopsPerUnit = 2.0 * plan.M * plan.K * width;
-        int pieces = (int)Math.Clamp(Math.Min(units, (long)(units * flopsPerUnit / 2e6) + 1), 1, Engine.Threads);
-        if (pieces == 1)
+        int threads = (int)Math.Clamp(Math.Min(units, (long)(units * flopsPerUnit / 2e6) + 1), 1, Engine.Threads);
+        if (threads == 1)
         {
             RunUnits(level, plan, panels, 0, units);
             return;
         }
+
+        // Up to PiecesPerThread pieces of at least one panel group per thread, taken by whichever thread is free: a core
+        // slowed by another process does less of the work. Results stay bit-identical because every C element is
+        // computed whole by one piece, in the same order whichever thread runs it.
+        int pieces = (int)Math.Clamp(units / PanelsPerGroup, threads, (long)threads * PiecesPerThread);
         Parallelism.Run(pieces, p => RunUnits(level, plan, panels, units * p / pieces, units * (p + 1) / pieces));
     }
 
