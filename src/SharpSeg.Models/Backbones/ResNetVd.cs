@@ -140,7 +140,13 @@ public sealed class ResNetVd : Module, IStagedBackbone
     /// (see <see cref="PretrainedWeights.AdaptInputChannels"/>). Equivalent to PaddleSeg's <c>load_pretrained_model</c>.
     /// </summary>
     public LoadReport LoadPretrained(string path, KeyMap? keyMap = null, bool strict = true) =>
-        PretrainedWeights.Load(this, path, "conv1.0.weight", keyMap, strict);
+        PretrainedWeights.Load(this, path, FirstConvKey, keyMap, strict);
+
+    /// <summary>As <see cref="LoadPretrained(string, KeyMap?, bool)"/>, from a state dict already in this class's keys.</summary>
+    public LoadReport LoadPretrained(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true) =>
+        PretrainedWeights.Load(this, stateDict, FirstConvKey, strict);
+
+    private const string FirstConvKey = "conv1.0.weight";
 
     private static (ResNetBlockKind Kind, int[] Blocks) Architecture(int depth) => depth switch
     {

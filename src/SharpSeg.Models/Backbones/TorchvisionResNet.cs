@@ -164,9 +164,17 @@ public sealed class TorchvisionResNet : TensorModule, IStagedBackbone
     /// with another class count keeps its own <c>fc</c> when <paramref name="allowNewHead"/> (fine-tuning).
     /// </summary>
     public LoadReport LoadPretrained(string path, KeyMap? keyMap = null, bool strict = true, bool allowNewHead = false) =>
-        PretrainedWeights.Load(this, path, "conv1.weight", keyMap, strict,
+        PretrainedWeights.Load(this, path, FirstConvKey, keyMap, strict,
             ignore: _fc is null ? IsHeadKey : null,
             allowShapeMismatch: allowNewHead ? IsHeadKey : null);
+
+    /// <summary>As <see cref="LoadPretrained(string, KeyMap?, bool, bool)"/>, from a state dict already in torchvision's keys.</summary>
+    public LoadReport LoadPretrained(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true, bool allowNewHead = false) =>
+        PretrainedWeights.Load(this, stateDict, FirstConvKey, strict,
+            ignore: _fc is null ? IsHeadKey : null,
+            allowShapeMismatch: allowNewHead ? IsHeadKey : null);
+
+    private const string FirstConvKey = "conv1.weight";
 
     private static bool IsHeadKey(string key) => key.StartsWith("fc.", StringComparison.Ordinal);
 

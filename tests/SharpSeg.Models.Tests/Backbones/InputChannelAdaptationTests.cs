@@ -72,41 +72,27 @@ public class InputChannelAdaptationTests
     {
         var classifier = new TorchvisionResNet(TorchvisionResNetArch.ResNet18, initializeWeights: false);
         FormulaWeights.Fill(classifier);
-        string path = SaveTemporary(classifier);
-        try
-        {
-            var backbone = new TorchvisionResNet(TorchvisionResNetArch.ResNet18, 0, new BackboneOptions(InChannels: 4), initializeWeights: false);
-            var report = backbone.LoadPretrained(path);
-            Assert.True(report.IsExactMatch);
-            var source = classifier.StateDict()["conv1.weight"];
-            var expected = Tensor.Cat([source, source.Narrow(1, 0, 1)], 1) * 0.75f;
-            Assert.Equal(expected.ToArray(), backbone.StateDict()["conv1.weight"].ToArray());
+        var checkpoint = classifier.StateDict();
 
-            var tenClasses = new TorchvisionResNet(TorchvisionResNetArch.ResNet18, 10, initializeWeights: false);
-            Assert.Throws<StateDictMismatchException>(() => tenClasses.LoadPretrained(path));
-            var fineTune = tenClasses.LoadPretrained(path, allowNewHead: true);
-            Assert.Equal(new[] { "fc.weight", "fc.bias" }, fineTune.SkippedShapeMismatches.Select(m => m.Key));
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var backbone = new TorchvisionResNet(TorchvisionResNetArch.ResNet18, 0, new BackboneOptions(InChannels: 4), initializeWeights: false);
+        Assert.True(backbone.LoadPretrained(checkpoint).IsExactMatch);
+        var source = checkpoint["conv1.weight"];
+        var expected = Tensor.Cat([source, source.Narrow(1, 0, 1)], 1) * 0.75f;
+        Assert.Equal(expected.ToArray(), backbone.StateDict()["conv1.weight"].ToArray());
+        Assert.Equal(checkpoint["layer4.1.bn2.running_var"].ToArray(), backbone.StateDict()["layer4.1.bn2.running_var"].ToArray());
+
+        var tenClasses = new TorchvisionResNet(TorchvisionResNetArch.ResNet18, 10, initializeWeights: false);
+        Assert.Throws<StateDictMismatchException>(() => tenClasses.LoadPretrained(checkpoint));
+        var fineTune = tenClasses.LoadPretrained(checkpoint, allowNewHead: true);
+        Assert.Equal(new[] { "fc.weight", "fc.bias" }, fineTune.SkippedShapeMismatches.Select(m => m.Key));
     }
 
     [Fact]
     public void ACheckpointOfAnotherDepthIsRefusedNamingTheKeys()
     {
-        var small = new ResNetVd(18, initializeWeights: false);
-        string path = SaveTemporary(small);
-        try
-        {
-            var e = Assert.Throws<StateDictMismatchException>(() => new ResNetVd(34, initializeWeights: false).LoadPretrained(path));
-            Assert.Contains("layer1.2.conv1.weight", e.MissingKeys);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var checkpoint = new ResNetVd(18, initializeWeights: false).StateDict();
+        var e = Assert.Throws<StateDictMismatchException>(() => new ResNetVd(34, initializeWeights: false).LoadPretrained(checkpoint));
+        Assert.Contains("layer1.2.conv1.weight", e.MissingKeys);
     }
 
     private static string SaveTemporary(Module module)

@@ -37,19 +37,19 @@ public static class FormulaWeights
     /// <summary>The values of the k-th state-dict entry called <paramref name="key"/> with shape <paramref name="shape"/>.</summary>
     public static float[] Values(string key, int k, Shape shape)
     {
+        ArgumentNullException.ThrowIfNull(key);
+        Func<double, double> rule =
+            key.EndsWith("running_var", StringComparison.Ordinal) ? s => 1 + 0.5 * Math.Abs(s)
+            : key.EndsWith("running_mean", StringComparison.Ordinal) ? s => 0.1 * s
+            : shape.Rank >= 2 ? ConvScale(2 / Math.Sqrt(shape.Numel / shape[0]))
+            : key.EndsWith("weight", StringComparison.Ordinal) ? s => 1 + 0.2 * s
+            : s => 0.1 * s;
         var values = new float[shape.Numel];
-        double fanIn = shape.Rank >= 2 ? shape.Numel / shape[0] : 1;
-        for (int i = 0; i < values.Length; i++)
-        {
-            double s = Math.Sin(0.37 * i + 1.7 * k);
-            values[i] = (float)(key.EndsWith("running_var", StringComparison.Ordinal) ? 1 + 0.5 * Math.Abs(s)
-                : key.EndsWith("running_mean", StringComparison.Ordinal) ? 0.1 * s
-                : shape.Rank >= 2 ? 2 * s / Math.Sqrt(fanIn)
-                : key.EndsWith("weight", StringComparison.Ordinal) ? 1 + 0.2 * s
-                : 0.1 * s);
-        }
+        for (int i = 0; i < values.Length; i++) values[i] = (float)rule(Math.Sin(0.37 * i + 1.7 * k));
         return values;
     }
+
+    private static Func<double, double> ConvScale(double scale) => s => scale * s;
 
     /// <summary>The formula input of the given shape: element i is sin(0.71 i) + 0.5 cos(0.13 i).</summary>
     public static Tensor Input(params int[] shape)
