@@ -1,0 +1,138 @@
+using SharpSeg.Data.Datasets;
+using SharpSeg.Data;
+using SharpSeg.Data.Transforms;
+using SharpSeg.Models;
+using SharpSeg.Nn.Optim;
+using SharpSeg.Training.Checkpoints;
+using SharpSeg.Training.Inference;
+using SharpSeg.Training.Metrics;
+
+namespace SharpSeg.Training;
+
+/// <summary>
+/// A segmentation model with everything to train, evaluate, save and predict with it, in the shape of PaddleX 1.x's
+/// segmenters (<c>paddlex.seg.DeepLabv3p(num_classes, backbone, …)</c> with <c>train</c>, <c>evaluate</c>,
+/// <c>predict</c>, <c>batch_predict</c>, <c>overlap_tile_predict</c>, <c>save_model</c> and <c>paddlex.load_model</c>).
+/// Not thread-safe: one call at a time.
+/// </summary>
+public sealed partial class Segmenter
+{
+    /// <summary>
+    /// Builds the registered model <paramref name="model"/> (e.g. <c>deeplabv3p</c>, <c>unet</c>). Equivalent to
+    /// <c>paddlex.seg.DeepLabv3p(num_classes=…, backbone=…)</c>. Weights are initialised from <see cref="Engine.Random"/>
+    /// (seed it with <see cref="Engine.ManualSeed"/> for a reproducible start).
+    /// </summary>
+    /// <param name="model">Registry name of the model (<see cref="ModelRegistry"/>).</param>
+    /// <param name="numClasses">Classes predicted; overrides <see cref="ModelOptions.NumClasses"/> of <paramref name="options"/>.</param>
+    /// <param name="backbone">Registry name of the backbone for models that take one (e.g. <c>resnet50_vd</c>); null = the options' or the model's default.</param>
+    /// <param name="options">The model's own options record (e.g. <see cref="DeepLabV3PlusOptions"/>); null = the model's defaults.</param>
+    /// <param name="classNames">Class names in id order (PaddleX's <c>labels</c>), saved with checkpoints; null = none.</param>
+    /// <exception cref="ArgumentException">The model is unknown, takes no backbone, or the class names do not match the class count.</exception>
+    public Segmenter(string model, int numClasses, string? backbone = null, ModelOptions? options = null, IReadOnlyList<string>? classNames = null)
+        : this(ModelRegistry.CreateModel(model, ResolveOptions(model, numClasses, backbone, options)), model, classNames)
+    {
+    }
+
+    /// <summary>
+    /// Wraps an already built model. <paramref name="modelName"/> is saved with checkpoints; <see cref="Load"/> can
+    /// rebuild the model only when it is a registry name and the model's options record describes it.
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is empty or the class names do not match the class count.</exception>
+    public Segmenter(SegmentationModel model, string modelName, IReadOnlyList<string>? classNames = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(modelName);
+        if (classNames is not null && classNames.Count != model.NumClasses)
+            throw new ArgumentException($"Segmenter: {classNames.Count} class names given for a model of {model.NumClasses} classes.", nameof(classNames));
+        Model = model;
+        ModelName = modelName;
+        ClassNames = classNames is null ? null : [.. classNames];
+    }
+
+    /// <summary>The network.</summary>
+    public SegmentationModel Model { get; }
+
+    /// <summary>Registry name of the model, saved with checkpoints (PaddleX's <c>model.yml</c> <c>Model</c>).</summary>
+    public string ModelName { get; }
+
+    /// <summary>Classes predicted.</summary>
+    public int NumClasses => Model.NumClasses;
+
+    /// <summary>Class names in id order, or null (PaddleX's <c>labels</c>).</summary>
+    public IReadOnlyList<string>? ClassNames { get; private set; }
+
+    /// <summary>
+    /// The input normalisation saved with the model and applied by <see cref="Predict"/>, <see cref="BatchPredict"/>
+    /// and <see cref="OverlapTilePredict"/>: PaddleX's <c>eval_transforms</c> reduced to what prediction needs (the
+    /// model pads to its size divisor itself). Null = images are fed as float samples unchanged. <see cref="Train"/>
+    /// fills it from the evaluation (or else training) dataset's <see cref="Normalize"/> when it is null.
+    /// </summary>
+    public Normalize? InputNormalize { get; set; }
+
+    /// <summary>
+    /// Saves the model for prediction (weights, model name and options, class names, <see cref="InputNormalize"/>) to
+    /// <paramref name="folder"/> atomically, without optimizer state. Equivalent to PaddleX's <c>save_model(save_dir)</c>.
+    /// </summary>
+    public void Save(string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        Checkpoint.Save(folder, Model, DescribeModel());
+    }
+
+    /// <summary>
+    /// Rebuilds a segmenter from a folder written by <see cref="Save"/> or by training (<c>epoch_N</c>,
+    /// <c>best_model</c>): the registered model from its saved options, its weights, class names and input
+    /// normalisation. Equivalent to <c>paddlex.load_model(model_dir)</c>. The model is left in evaluation mode.
+    /// </summary>
+    /// <exception cref="CheckpointException">The folder is not a valid checkpoint, or its weights do not fit the model it names.</exception>
+    public static Segmenter Load(string folder)
+    {
+        var loaded = Checkpoint.Read(folder);
+        var state = loaded.State;
+        ModelOptions options;
+        SegmentationModel model;
+        try
+        {
+            options = state.ModelOptionsJson is null ? new ModelOptions(state.NumClasses) : ModelOptionsJson.Deserialize(state.ModelOptionsJson);
+            model = ModelRegistry.CreateModel(state.ModelName, options);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException(loaded.Folder, $"its model '{state.ModelName}' cannot be rebuilt: {e.Message}", e);
+        }
+        if (model.NumClasses != state.NumClasses)
+            throw new CheckpointException(loaded.Folder, $"state.json says {state.NumClasses} classes but its model options give {model.NumClasses}.");
+        loaded.Restore(model);
+        model.Eval();
+        var segmenter = new Segmenter(model, state.ModelName, state.ClassNames is { Count: > 0 } names && names.Count == state.NumClasses ? names : null)
+        {
+            InputNormalize = state.TransformsJson is null ? null : TransformsJson.ReadNormalize(state.TransformsJson, loaded.Folder),
+        };
+        return segmenter;
+    }
+
+    /// <summary>The part of a checkpoint's state that describes the model (name, options, classes, normalisation).</summary>
+    private CheckpointState DescribeModel() => new()
+    {
+        ModelName = ModelName,
+        NumClasses = NumClasses,
+        ModelOptionsJson = ModelOptionsJson.Serialize(Model.Options),
+        ClassNames = ClassNames,
+        TransformsJson = TransformsJson.Write(InputNormalize),
+    };
+
+    private static ModelOptions ResolveOptions(string model, int numClasses, string? backbone, ModelOptions? options)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1, nameof(numClasses));
+        var resolved = options is null ? null : options with { NumClasses = numClasses };
+        if (backbone is null) return resolved ?? new ModelOptions(numClasses);
+        return resolved switch
+        {
+            DeepLabV3PlusOptions deepLab => deepLab with { Backbone = backbone },
+            null when model == "deeplabv3p" => new DeepLabV3PlusOptions(numClasses, Backbone: backbone),
+            _ => throw new ArgumentException(
+                $"Segmenter: model '{model}' takes no backbone argument (got '{backbone}'); pass the backbone in the model's options record.", nameof(backbone)),
+        };
+    }
+}
