@@ -65,9 +65,9 @@ internal static class SharpSegApp
     }
 
     /// <summary>
-    /// The exit code and message for an exception escaping a command: usage errors, and the library's argument
-    /// checks (an option value the model or transform refuses), are 2; everything else is a runtime failure, 1. A
-    /// data-loader wrapper is unwrapped so the message names the sample's file and the real problem.
+    /// The exit code and message for an exception escaping a command: <see cref="UsageException"/> (what the command
+    /// checks before it starts) is 2; everything else, the library's own argument checks included, is a runtime
+    /// failure, 1. Known failures print their message alone (it names the file and the problem); others add the type.
     /// </summary>
     internal static (int Code, string Message) Classify(Exception e)
     {
@@ -76,10 +76,8 @@ internal static class SharpSegApp
         return e switch
         {
             UsageException => (ExitCodes.Usage, e.Message),
-            ArgumentException => (ExitCodes.Usage, e.Message),
-            SampleLoadException { InnerException: { } inner } loader => (ExitCodes.Failure, $"{loader.SampleSource}: {inner.Message}"),
-            CheckpointException or ImageFormatException or InvalidDataException or IOException or UnauthorizedAccessException
-                => (ExitCodes.Failure, e.Message),
+            SampleLoadException or CheckpointException or ArgumentException or ImageFormatException or InvalidDataException
+                or IOException or UnauthorizedAccessException => (ExitCodes.Failure, e.Message),
             _ => (ExitCodes.Failure, $"{e.GetType().Name}: {e.Message}"),
         };
     }

@@ -12,7 +12,7 @@ internal static class ModelsCommand
         var command = new Command("models", "List the registered segmentation models and backbones.");
         command.SetAction(_ =>
         {
-            var entries = ModelRegistry.List();
+            var entries = ModelRegistry.List().OrderBy(e => e.Kind == RegistryKind.Model ? 0 : 1).ThenBy(e => e.Name, StringComparer.Ordinal);
             var table = new Table().AddColumn("name").AddColumn("kind").AddColumn("defined in");
             foreach (var entry in entries)
                 table.AddRow(entry.Name, entry.Kind == RegistryKind.Model ? "model" : "backbone", entry.Factory.DeclaringType?.Name ?? "");
