@@ -1,4 +1,6 @@
 using SharpSeg.Data.Datasets;
+using SharpSeg.Models;
+using SharpSeg.Nn;
 using SharpSeg.Nn.Optim;
 
 namespace SharpSeg.Training;
@@ -43,6 +45,73 @@ public sealed partial class Segmenter
         int evalBatchSize = 1, int saveIntervalEpochs = 1, int logIntervalSteps = 2, string saveDir = "output",
         string? pretrainWeights = null, Optimizer? optimizer = null, double learningRate = 0.01, double lrDecayPower = 0.9,
         bool useVdl = false, bool earlyStop = false, int earlyStopPatience = 5, string? resumeCheckpoint = null,
-        TrainingOptions? options = null, IProgress<TrainingProgress>? progress = null) =>
-        throw new NotImplementedException();
+        TrainingOptions? options = null, IProgress<TrainingProgress>? progress = null)
+    {
+        options ??= new TrainingOptions();
+        var run = new TrainingRun(this, new TrainingArguments(numEpochs, trainDataset, trainBatchSize, evalDataset, evalBatchSize,
+            saveIntervalEpochs, logIntervalSteps, saveDir, pretrainWeights, optimizer, learningRate, lrDecayPower, useVdl, earlyStop,
+            earlyStopPatience, resumeCheckpoint, options, progress));
+        int threads = Engine.Threads;
+        if (options.ThreadCount > 0) Engine.Threads = options.ThreadCount;
+        try
+        {
+            return run.Execute();
+        }
+        finally
+        {
+            Engine.Threads = threads;
+        }
+    }
+
+    /// <summary>
+    /// The safetensors file <paramref name="pretrainWeights"/> names: an existing path as is, or for a named set such as
+    /// <c>IMAGENET</c> (a name with no folder and no extension) the file <c>&lt;backbone&gt;_&lt;SET&gt;.safetensors</c> in
+    /// <c>$SHARPSEG_WEIGHTS</c>, else <c>~/.sharpseg/weights</c>. Nothing is ever downloaded (PaddleX 1.x downloads named sets).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist; for a named set the message says where to put it.</exception>
+    public string ResolvePretrainedWeights(string pretrainWeights)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(pretrainWeights);
+        if (File.Exists(pretrainWeights)) return Path.GetFullPath(pretrainWeights);
+        bool namedSet = pretrainWeights.IndexOfAny(['/', '\\', '.']) < 0;
+        if (!namedSet)
+            throw new FileNotFoundException($"Pretrained weights file {Path.GetFullPath(pretrainWeights)} does not exist.", pretrainWeights);
+        string owner = (Model.Options as DeepLabV3PlusOptions)?.Backbone ?? ModelName;
+        string setName = pretrainWeights.ToUpperInvariant();
+        string folder = PretrainedWeightsFolder();
+        string file = Path.Combine(folder, $"{owner}_{setName}.safetensors");
+        if (File.Exists(file)) return file;
+        throw new FileNotFoundException(
+            $"Pretrained weights '{pretrainWeights}' for '{owner}' are not on this machine: SharpSeg never downloads weights. " +
+            $"Put the safetensors file at {file} (the weights folder is ${WeightsFolderVariable} when set, else ~/.sharpseg/weights), " +
+            "or pass the path of a .safetensors file.", file);
+    }
+
+    /// <summary>The environment variable naming the local weights folder.</summary>
+    public const string WeightsFolderVariable = "SHARPSEG_WEIGHTS";
+
+    /// <summary>The local folder of named pretrained weight sets: <c>$SHARPSEG_WEIGHTS</c>, else <c>~/.sharpseg/weights</c>.</summary>
+    public static string PretrainedWeightsFolder() =>
+        Environment.GetEnvironmentVariable(WeightsFolderVariable) is { Length: > 0 } folder
+            ? Path.GetFullPath(folder)
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".sharpseg", "weights");
+
+    /// <summary>
+    /// Loads pretrained weights non-strictly: keys the model lacks are left out, missing keys keep their initial values,
+    /// and a tensor whose shape differs is skipped only for the class head (leading size = class count) — a file of
+    /// backbone weights alone (keys without <c>backbone.</c>) is loaded into the backbone.
+    /// </summary>
+    private LoadReport LoadPretrained(string path)
+    {
+        var tensors = Safetensors.Load(path);
+        var own = Model.StateDict();
+        IReadOnlyDictionary<string, Tensor> source = tensors;
+        if (!tensors.Keys.Any(own.ContainsKey) && tensors.Keys.Any(k => own.ContainsKey("backbone." + k)))
+            source = tensors.ToDictionary(p => "backbone." + p.Key, p => p.Value);
+        if (!source.Keys.Any(own.ContainsKey))
+            throw new ArgumentException(
+                $"Pretrained weights {path}: none of its {tensors.Count} tensors (e.g. '{tensors.Keys.FirstOrDefault()}') has a key of model '{ModelName}' " +
+                $"(e.g. '{own.Keys.FirstOrDefault()}').", nameof(path));
+        return Model.LoadStateDict(source, strict: false, allowShapeMismatch: key => own[key].Rank >= 1 && own[key].Shape[0] == NumClasses);
+    }
 }

@@ -1,0 +1,72 @@
+using SharpSeg.Data;
+
+namespace SharpSeg.Training.Inference;
+
+/// <summary>
+/// The windows of an overlap-tile prediction: tile (ty, tx) keeps output rows ty·tile … and reads input rows
+/// ty·tile − pad … ty·tile + tile + pad, where rows outside the image are mirrored with the edge repeated
+/// (−1 → 0, −2 → 1, H → H − 1), as PaddleX's <c>cv2.flip</c> padding. Tiles run row by row.
+/// </summary>
+internal sealed class TilePlan
+{
+    public TilePlan(int height, int width, int tileHeight, int tileWidth, int padHeight, int padWidth)
+    {
+        Height = height;
+        Width = width;
+        TileHeight = tileHeight;
+        TileWidth = tileWidth;
+        PadHeight = padHeight;
+        PadWidth = padWidth;
+        Rows = (height + tileHeight - 1) / tileHeight;
+        Columns = (width + tileWidth - 1) / tileWidth;
+    }
+
+    public int Height { get; }
+    public int Width { get; }
+    public int TileHeight { get; }
+    public int TileWidth { get; }
+    public int PadHeight { get; }
+    public int PadWidth { get; }
+    public int Rows { get; }
+    public int Columns { get; }
+    public int Count => Rows * Columns;
+    public int WindowHeight => TileHeight + 2 * PadHeight;
+    public int WindowWidth => TileWidth + 2 * PadWidth;
+
+    /// <summary>Top-left output pixel of tile <paramref name="index"/>.</summary>
+    public (int Top, int Left) Origin(int index) => (index / Columns * TileHeight, index % Columns * TileWidth);
+
+    /// <summary>Windows <paramref name="first"/> … first + count − 1 as one [count, C, window H, window W] tensor.</summary>
+    public Tensor CutWindows(Image<float> image, int first, int count)
+    {
+        int channels = image.Channels, windowHeight = WindowHeight, windowWidth = WindowWidth;
+        int plane = windowHeight * windowWidth;
+        var data = new float[count * channels * plane];
+        var sourceColumns = new int[windowWidth];
+        var pixels = image.Pixels;
+        for (int n = 0; n < count; n++)
+        {
+            var (top, left) = Origin(first + n);
+            for (int x = 0; x < windowWidth; x++) sourceColumns[x] = Mirror(left - PadWidth + x, Width);
+            int windowBase = n * channels * plane;
+            for (int y = 0; y < windowHeight; y++)
+            {
+                int sourceRow = Mirror(top - PadHeight + y, Height) * Width;
+                for (int x = 0; x < windowWidth; x++)
+                {
+                    int source = (sourceRow + sourceColumns[x]) * channels;
+                    for (int c = 0; c < channels; c++) data[windowBase + c * plane + y * windowWidth + x] = pixels[source + c];
+                }
+            }
+        }
+        return Tensor.FromArray(data, count, channels, windowHeight, windowWidth);
+    }
+
+    /// <summary>Symmetric reflection with the edge repeated, periodic with period 2·size for any distance.</summary>
+    internal static int Mirror(int index, int size)
+    {
+        int period = 2 * size;
+        int m = ((index % period) + period) % period;
+        return m < size ? m : period - 1 - m;
+    }
+}

@@ -1,0 +1,272 @@
+using System.Diagnostics;
+using SharpSeg.Data.Datasets;
+using SharpSeg.Data.Loading;
+using SharpSeg.Data.Transforms;
+using SharpSeg.Nn.Losses;
+using SharpSeg.Nn.Optim;
+using SharpSeg.Training.Checkpoints;
+using SharpSeg.Training.Logging;
+using SharpSeg.Training.Metrics;
+
+namespace SharpSeg.Training;
+
+public sealed partial class Segmenter
+{
+    /// <summary>The file of JSON-lines training metrics in the save folder.</summary>
+    public const string MetricsFileName = "metrics.jsonl";
+
+    /// <summary>The TensorBoard log folder in the save folder (PaddleX's <c>vdl_log</c>).</summary>
+    public const string TensorBoardFolderName = "vdl_log";
+
+    private sealed record TrainingArguments(int NumEpochs, SegDataset TrainDataset, int TrainBatchSize, SegDataset? EvalDataset,
+        int EvalBatchSize, int SaveIntervalEpochs, int LogIntervalSteps, string SaveDir, string? PretrainWeights, Optimizer? Optimizer,
+        double LearningRate, double LrDecayPower, bool UseVdl, bool EarlyStop, int EarlyStopPatience, string? ResumeCheckpoint,
+        TrainingOptions Options, IProgress<TrainingProgress>? Progress);
+
+    /// <summary>
+    /// One call of <see cref="Train"/>. Everything random is a function of (seed, epoch, index): the loader's order and
+    /// augmentations, and the dropout masks (<see cref="Engine.Random"/> is reseeded at every epoch), so a run resumed from
+    /// an epoch checkpoint (weights, BatchNorm statistics, optimizer buffers, schedule step, early-stop state) repeats
+    /// the uninterrupted run bit for bit at the same thread count.
+    /// </summary>
+    private sealed class TrainingRun
+    {
+        private readonly Segmenter _segmenter;
+        private readonly TrainingArguments _args;
+        private readonly TrainingOptions _options;
+        private readonly List<double> _stepLosses = [];
+        private readonly List<double> _epochLosses = [];
+        private readonly List<EpochEvaluation> _evaluations = [];
+
+        public TrainingRun(Segmenter segmenter, TrainingArguments args)
+        {
+            _segmenter = segmenter;
+            _args = args;
+            _options = args.Options;
+            Validate();
+        }
+
+        private void Validate()
+        {
+            var a = _args;
+            ArgumentOutOfRangeException.ThrowIfLessThan(a.NumEpochs, 1, "numEpochs");
+            ArgumentNullException.ThrowIfNull(a.TrainDataset, "trainDataset");
+            ArgumentOutOfRangeException.ThrowIfLessThan(a.TrainBatchSize, 1, "trainBatchSize");
+            ArgumentOutOfRangeException.ThrowIfLessThan(a.EvalBatchSize, 1, "evalBatchSize");
+            ArgumentOutOfRangeException.ThrowIfLessThan(a.SaveIntervalEpochs, 1, "saveIntervalEpochs");
+            ArgumentOutOfRangeException.ThrowIfLessThan(a.LogIntervalSteps, 1, "logIntervalSteps");
+            ArgumentException.ThrowIfNullOrEmpty(a.SaveDir, "saveDir");
+            ArgumentOutOfRangeException.ThrowIfLessThan(a.EarlyStopPatience, 1, "earlyStopPatience");
+            if (!(a.LearningRate >= 0) || double.IsInfinity(a.LearningRate))
+                throw new ArgumentOutOfRangeException("learningRate", a.LearningRate, "Train: the learning rate must be finite and ≥ 0.");
+            ArgumentOutOfRangeException.ThrowIfLessThan(_options.KeepLastCheckpoints, 1, "options.KeepLastCheckpoints");
+            ArgumentOutOfRangeException.ThrowIfNegative(_options.WarmupSteps, "options.WarmupSteps");
+            ArgumentOutOfRangeException.ThrowIfNegative(_options.NumWorkers, "options.NumWorkers");
+            ArgumentOutOfRangeException.ThrowIfNegative(_options.ThreadCount, "options.ThreadCount");
+            if (!SegmentationMetrics.ScalarNames.Contains(_options.BestMetric))
+                throw new ArgumentException(
+                    $"Train: best metric '{_options.BestMetric}' is not one of {string.Join(", ", SegmentationMetrics.ScalarNames)}.", "options");
+            CheckDataset(a.TrainDataset, "training");
+            if (a.EvalDataset is not null) CheckDataset(a.EvalDataset, "evaluation");
+            if (a.TrainDataset.Count < a.TrainBatchSize)
+                throw new ArgumentException(
+                    $"Train: the training set has {a.TrainDataset.Count} samples, fewer than one batch of {a.TrainBatchSize} (incomplete batches are dropped).",
+                    "trainDataset");
+        }
+
+        private void CheckDataset(SegDataset dataset, string what)
+        {
+            if (dataset.NumClasses != _segmenter.NumClasses)
+                throw new ArgumentException(
+                    $"Train: the {what} set has {dataset.NumClasses} classes but model '{_segmenter.ModelName}' predicts {_segmenter.NumClasses}.");
+        }
+
+        public TrainingResult Execute()
+        {
+            var a = _args;
+            var model = _segmenter.Model;
+            _segmenter.ClassNames ??= a.TrainDataset.ClassNames is { } names && names.Count == _segmenter.NumClasses ? [.. names] : null;
+            _segmenter.InputNormalize ??= FindNormalize(a.EvalDataset?.Transforms) ?? FindNormalize(a.TrainDataset.Transforms);
+
+            int seed = _options.Seed;
+            CheckpointState? resumed = null;
+            LoadedCheckpoint? checkpoint = null;
+            if (a.ResumeCheckpoint is not null)
+            {
+                checkpoint = Checkpoint.Read(a.ResumeCheckpoint, _segmenter.ModelName, _segmenter.NumClasses);
+                resumed = checkpoint.State;
+                if (resumed.RandomState?.TryGetValue(SeedKey, out long saved) == true) seed = (int)saved;
+            }
+
+            var loader = new DataLoader(a.TrainDataset,
+                new DataLoaderOptions(BatchSize: a.TrainBatchSize, Shuffle: true, DropLast: true, Seed: seed, NumWorkers: _options.NumWorkers));
+            int stepsPerEpoch = loader.BatchesPerEpoch;
+            long totalSteps = (long)stepsPerEpoch * a.NumEpochs;
+            var optimizer = a.Optimizer ?? new Sgd(ParameterGroup.SplitByWeightDecay(model.NamedParameters()), a.LearningRate, momentum: 0.9,
+                weightDecay: _options.WeightDecay);
+            var schedule = optimizer.Schedule ??= CreateSchedule(totalSteps);
+            var loss = _options.Loss ?? PaddleXLoss.Create(_segmenter.NumClasses, _options.UseBceLoss, _options.UseDiceLoss, _options.ClassWeight,
+                a.TrainDataset.IgnoreIndex);
+            var tracker = new EarlyStopping(_options.BestMetric, EarlyStoppingMode.Max, a.EarlyStopPatience);
+
+            int startEpoch = 0;
+            long globalStep = 0;
+            double? bestValue = null;
+            int? bestEpoch = null;
+            if (checkpoint is not null)
+            {
+                checkpoint.Restore(model, optimizer, schedule);
+                startEpoch = resumed!.Epoch;
+                globalStep = resumed.Step;
+                bestValue = resumed.BestMetricName == _options.BestMetric ? resumed.BestMetricValue : null;
+                bestEpoch = bestValue is null ? null : resumed.BestEpoch;
+                if (resumed.EarlyStopping is { } stopState && stopState.MetricName == tracker.MetricName) tracker.Restore(stopState);
+            }
+            else if (a.PretrainWeights is not null)
+            {
+                _segmenter.LoadPretrained(_segmenter.ResolvePretrainedWeights(a.PretrainWeights));
+            }
+
+            Directory.CreateDirectory(a.SaveDir);
+            using var metricsLog = new MetricsLogger(Path.Combine(a.SaveDir, MetricsFileName), append: checkpoint is not null);
+            using var tensorBoard = a.UseVdl ? new TensorBoardWriter(Path.Combine(a.SaveDir, TensorBoardFolderName)) : null;
+
+            bool stoppedEarly = false;
+            string? lastCheckpoint = null;
+            int epoch = startEpoch;
+            while (epoch < a.NumEpochs && !stoppedEarly)
+            {
+                epoch++;
+                var (epochLoss, lastLoss, lastRate, speed) = RunEpoch(epoch, loader, optimizer, schedule, loss, totalSteps, ref globalStep, metricsLog,
+                    tensorBoard);
+                _epochLosses.Add(epochLoss);
+                if (epoch % a.SaveIntervalEpochs != 0 && epoch != a.NumEpochs) continue;
+
+                bool improved = false;
+                if (a.EvalDataset is not null)
+                {
+                    var metrics = _segmenter.EvaluateMatrix(a.EvalDataset, a.EvalBatchSize, seed, _options.NumWorkers).ComputeMetrics();
+                    _evaluations.Add(new EpochEvaluation(epoch, metrics));
+                    double value = metrics.Scalar(_options.BestMetric);
+                    improved = !double.IsNaN(value) && (bestValue is not { } best || value > best);
+                    if (improved)
+                    {
+                        bestValue = value;
+                        bestEpoch = epoch;
+                    }
+                    tracker.Update(value);
+                    stoppedEarly = a.EarlyStop && tracker.ShouldStop && epoch < a.NumEpochs;
+                    metricsLog.Log(new { Event = "evaluation", Epoch = epoch, Step = globalStep, Metrics = metrics.Scalars(), metrics.CategoryIou, IsBest = improved });
+                    if (tensorBoard is not null)
+                    {
+                        foreach (var (name, scalar) in metrics.Scalars()) tensorBoard.AddScalar($"Evaluation/{name}", scalar, epoch);
+                        tensorBoard.Flush();
+                    }
+                    Report(TrainingPhase.Evaluation, epoch, stepsPerEpoch, globalStep, totalSteps, lastLoss, epochLoss, lastRate, speed, metrics, null, improved);
+                }
+
+                var state = _segmenter.DescribeModel() with
+                {
+                    Epoch = epoch,
+                    Step = globalStep,
+                    SchedulerStateJson = schedule.StateJson(),
+                    BestMetricName = _options.BestMetric,
+                    BestMetricValue = bestValue,
+                    BestEpoch = bestEpoch,
+                    EarlyStopping = tracker.State(),
+                    RandomState = new Dictionary<string, long> { [SeedKey] = seed },
+                };
+                lastCheckpoint = CheckpointFolders.EpochFolder(a.SaveDir, epoch);
+                Checkpoint.Save(lastCheckpoint, model, state, optimizer.StateDict());
+                if (improved) CheckpointFolders.UpdateBestModel(a.SaveDir, lastCheckpoint);
+                CheckpointFolders.KeepLast(a.SaveDir, _options.KeepLastCheckpoints);
+                Report(TrainingPhase.Checkpoint, epoch, stepsPerEpoch, globalStep, totalSteps, lastLoss, epochLoss, lastRate, speed, null, lastCheckpoint);
+            }
+
+            string bestFolder = CheckpointFolders.BestModelFolder(a.SaveDir);
+            return new TrainingResult(epoch, globalStep, stoppedEarly, _stepLosses, _epochLosses, _evaluations, bestValue, bestEpoch,
+                Directory.Exists(bestFolder) ? bestFolder : null, lastCheckpoint);
+        }
+
+        private (double EpochLoss, double LastLoss, double LastRate, double Speed) RunEpoch(int epoch, DataLoader loader, Optimizer optimizer,
+            LearningRateSchedule schedule, ISegmentationLoss loss, long totalSteps, ref long globalStep, MetricsLogger metricsLog,
+            TensorBoardWriter? tensorBoard)
+        {
+            var model = _segmenter.Model;
+            model.Train();
+            Engine.ManualSeed(loader.SampleSeed(epoch, DropoutStream));
+            int stepsPerEpoch = loader.BatchesPerEpoch;
+            var clock = Stopwatch.StartNew();
+            double lossSum = 0, lastLoss = double.NaN, rate = 0, speed = 0;
+            int step = 0, images = 0;
+            LossList? lossList = null;
+            foreach (var batch in loader.Epoch(epoch))
+            {
+                var labels = batch.LabelTensor();
+                var logits = model.Forward(batch.ImageTensor());
+                Tensor total;
+                if (logits.Count == 1)
+                {
+                    total = loss.Forward(logits[0], labels);
+                }
+                else
+                {
+                    lossList ??= LossList.Weighted(loss, [.. Enumerable.Repeat(1f, logits.Count)]);
+                    total = lossList.Forward(logits, labels);
+                }
+                optimizer.ZeroGrad();
+                total.Backward();
+                if (_options.ClipGradNorm is { } maxNorm) GradientClipping.ClipGradNorm(optimizer.Parameters, maxNorm);
+                rate = optimizer.LearningRate;
+                optimizer.Step();
+                schedule.Step();
+
+                lastLoss = total.Item();
+                step++;
+                globalStep++;
+                images += batch.Count;
+                lossSum += lastLoss;
+                _stepLosses.Add(lastLoss);
+                double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                speed = images / seconds;
+                var eta = TimeSpan.FromSeconds(seconds / step * (totalSteps - globalStep));
+                if (step % _args.LogIntervalSteps == 0 || step == stepsPerEpoch)
+                {
+                    metricsLog.Log(new { Event = "train", Epoch = epoch, Step = globalStep, Loss = lastLoss, LearningRate = rate, ImagesPerSecond = speed });
+                    if (tensorBoard is not null)
+                    {
+                        tensorBoard.AddScalar("Train/loss", lastLoss, globalStep);
+                        tensorBoard.AddScalar("Train/lr", rate, globalStep);
+                    }
+                }
+                _args.Progress?.Report(new TrainingProgress(TrainingPhase.Step, epoch, _args.NumEpochs, step, stepsPerEpoch, globalStep, totalSteps,
+                    lastLoss, lossSum / step, rate, speed, eta));
+            }
+            return (lossSum / Math.Max(step, 1), lastLoss, rate, speed);
+        }
+
+        private void Report(TrainingPhase phase, int epoch, int stepsPerEpoch, long globalStep, long totalSteps, double lastLoss, double epochLoss,
+            double rate, double speed, SegmentationMetrics? metrics, string? folder, bool isBest = false) =>
+            _args.Progress?.Report(new TrainingProgress(phase, epoch, _args.NumEpochs, stepsPerEpoch, stepsPerEpoch, globalStep, totalSteps,
+                lastLoss, epochLoss, rate, speed, TimeSpan.Zero, metrics, folder, isBest));
+
+        private LearningRateSchedule CreateSchedule(long totalSteps)
+        {
+            long warmup = Math.Min(_options.WarmupSteps, totalSteps - 1);
+            var decay = new PolynomialDecay(_args.LearningRate, Math.Max(1, totalSteps - warmup), power: _args.LrDecayPower);
+            return warmup > 0 ? new LinearWarmup(decay, warmup, _options.WarmupStartLearningRate) : decay;
+        }
+
+        private static Normalize? FindNormalize(ISegTransform? transform) => transform switch
+        {
+            Normalize normalize => normalize,
+            Compose compose => compose.Transforms.Select(FindNormalize).LastOrDefault(n => n is not null),
+            _ => null,
+        };
+    }
+
+    private const string SeedKey = "seed";
+
+    // A sample index no dataset has, so the dropout stream never coincides with a sample's augmentation stream.
+    private const int DropoutStream = int.MinValue;
+}

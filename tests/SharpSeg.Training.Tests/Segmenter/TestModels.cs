@@ -1,0 +1,46 @@
+using SharpSeg.Data.Datasets;
+using SharpSeg.Data.Synthetic;
+using SharpSeg.Data.Transforms;
+using SharpSeg.Models;
+using SharpSeg.Nn;
+
+namespace SharpSeg.Training.Tests.Segmenter;
+
+/// <summary>
+/// A small fully convolutional network: k×k conv → BatchNorm (optional) → ReLU → dropout → k×k conv, stride 1 and
+/// "same" padding everywhere, so its receptive field reaches k − 1 pixels from the output pixel and it needs no size padding.
+/// </summary>
+internal sealed class TinyConvNet : SegmentationModel
+{
+    private readonly Conv2d _conv1, _conv2;
+    private readonly BatchNorm2d? _bn;
+    private readonly Dropout _dropout;
+
+    public TinyConvNet(int numClasses, int inChannels = 3, int width = 8, double dropout = 0.1, int seed = 0, int kernel = 3, bool batchNorm = true)
+        : base(new ModelOptions(numClasses, inChannels))
+    {
+        Engine.ManualSeed(seed);
+        _conv1 = Child("conv1", new Conv2d(inChannels, width, kernel, padding: kernel / 2));
+        if (batchNorm) _bn = Child("bn", new BatchNorm2d(width));
+        _dropout = Child("dropout", new Dropout(dropout));
+        _conv2 = Child("conv2", new Conv2d(width, numClasses, kernel, padding: kernel / 2));
+    }
+
+    public override int SizeDivisor => 1;
+
+    protected override IReadOnlyList<Tensor> ForwardLogits(Tensor x)
+    {
+        var y = _conv1.Forward(x);
+        if (_bn is not null) y = _bn.Forward(y);
+        return [_conv2.Forward(_dropout.Forward(y.Relu()))];
+    }
+}
+
+internal static class TestData
+{
+    public static SegDataset Synthetic(int count, int seed, int size = 32, int numClasses = 3, DatasetMode mode = DatasetMode.Train) =>
+        new SyntheticDataset(new SyntheticOptions(Count: count, Height: size, Width: size, NumClasses: numClasses, Seed: seed, MaxShapes: 3),
+            mode, new Compose(new Normalize()));
+
+    public static string TempFolder(string tag) => Path.Combine(Path.GetTempPath(), $"sharpseg-{tag}-" + Guid.NewGuid().ToString("N"));
+}
