@@ -6,6 +6,7 @@ using SharpSeg.Data.Synthetic;
 using SharpSeg.Data.Transforms;
 using SharpSeg.Models;
 using SharpSeg.Training;
+using SharpSeg.Training.Visualization;
 using Spectre.Console;
 
 namespace SharpSeg.Cli.Commands;
@@ -84,9 +85,10 @@ internal static class DemoCommand
         Engine.ManualSeed(settings.Seed);
         var options = new DeepLabV3PlusOptions(Defaults.NumClasses, Backbone: "resnet18_vd", OutputStride: 8, AsppOutChannels: 64, LowLevelChannels: 32);
         var segmenter = new Segmenter("deeplabv3p", Defaults.NumClasses, options: options, classNames: classNames);
-        console.WriteLine($"2/4 Training {TrainCommand.Describe(segmenter)} for {settings.Epochs} epochs, batch {Defaults.BatchSize}, lr {Defaults.LearningRate}");
+        int batchSize = Math.Min(Defaults.BatchSize, settings.TrainSamples);
+        console.WriteLine($"2/4 Training {TrainCommand.Describe(segmenter)} for {settings.Epochs} epochs, batch {batchSize}, lr {Defaults.LearningRate}");
         int evaluationInterval = Math.Max(1, settings.Epochs / 4);
-        var result = TrainingProgressView.Run(console, progress => segmenter.Train(settings.Epochs, train, Defaults.BatchSize, val,
+        var result = TrainingProgressView.Run(console, progress => segmenter.Train(settings.Epochs, train, batchSize, val,
             evalBatchSize: 8, saveIntervalEpochs: evaluationInterval, logIntervalSteps: 4, saveDir: saveDir,
             learningRate: Defaults.LearningRate, options: new TrainingOptions(Seed: settings.Seed, KeepLastCheckpoints: 1),
             progress: progress));
@@ -97,13 +99,21 @@ internal static class DemoCommand
 
         var writer = new PredictionWriter(predictionFolder, writeScores: false, overlayWeight: 0.5);
         int written = Math.Min(Defaults.PredictionsWritten, val.Count);
+        var galleryRows = new List<Image<byte>[]>();
         for (int i = 0; i < written; i++)
         {
-            string imagePath = ((FileSegDataset)val).Files[i].ImagePath;
-            var image = ImageFile.Read(imagePath);
-            writer.Write(Path.GetFileNameWithoutExtension(imagePath), image, segmenter.Predict(image));
+            var files = ((FileSegDataset)val).Files[i];
+            var image = (Image<byte>)ImageFile.Read(files.ImagePath, new ImageReadOptions { ForceRgb = true });
+            var prediction = segmenter.Predict(image);
+            writer.Write(Path.GetFileNameWithoutExtension(files.ImagePath), image, prediction);
+            var truth = ImageFile.Read(files.LabelPath!).ToInt32();
+            galleryRows.Add([image, LabelVisualizer.PseudoColor(truth), LabelVisualizer.PseudoColor(prediction.LabelMap),
+                LabelVisualizer.Overlay(image, prediction.LabelMap, 0.5)]);
         }
-        console.WriteLine($"4/4 Wrote label, pseudo-colour and overlay PNGs of {written} validation images to {predictionFolder}");
+        string gallery = Path.Combine(predictionFolder, "gallery.png");
+        ImageFile.WritePng(gallery, Tile(galleryRows));
+        console.WriteLine($"4/4 Wrote label, pseudo-colour and overlay PNGs of {written} validation images to {predictionFolder}, " +
+                          "and gallery.png (columns: image, ground truth, prediction, overlay)");
 
         console.MarkupLine($"[bold]Validation mIoU {MetricsView.Format(metrics.MeanIou)}[/] " +
                            $"(pixel accuracy {MetricsView.Format(metrics.OverallAccuracy)}) in {clock.Elapsed.TotalSeconds:F0} s.");
@@ -111,6 +121,26 @@ internal static class DemoCommand
         console.WriteLine($"Predictions: {predictionFolder}");
         console.WriteLine($"Try: sharpseg predict --model-dir {result.BestModelFolder ?? result.LastCheckpointFolder} {Path.Combine(dataFolder, "images")} -o {Path.Combine(root, "all-predictions")}");
         return metrics.MeanIou;
+    }
+
+    /// <summary>Lays equally sized RGB images out in a grid, one row per entry, with a 2-pixel white gutter.</summary>
+    private static Image<byte> Tile(IReadOnlyList<Image<byte>[]> rows)
+    {
+        const int gutter = 2;
+        int cellHeight = rows[0][0].Height, cellWidth = rows[0][0].Width, columns = rows[0].Length;
+        var grid = new Image<byte>(rows.Count * (cellHeight + gutter) + gutter, columns * (cellWidth + gutter) + gutter, 3);
+        Array.Fill(grid.Pixels, (byte)255);
+        for (int row = 0; row < rows.Count; row++)
+            for (int column = 0; column < columns; column++)
+            {
+                var cell = rows[row][column];
+                int top = gutter + row * (cellHeight + gutter), left = gutter + column * (cellWidth + gutter);
+                for (int y = 0; y < cellHeight; y++)
+                    for (int x = 0; x < cellWidth; x++)
+                        for (int c = 0; c < 3; c++)
+                            grid[top + y, left + x, c] = cell[y, x, cell.Channels == 3 ? c : 0];
+            }
+        return grid;
     }
 
     private static SegDataset OpenSplit(string root, string list, DatasetMode mode, ISegTransform transforms, IReadOnlyList<string> classNames)
