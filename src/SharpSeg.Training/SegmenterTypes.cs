@@ -100,6 +100,7 @@ public sealed record EpochEvaluation(int Epoch, SegmentationMetrics Metrics);
 /// <param name="BestEpoch">Epoch of <paramref name="BestMetricValue"/>.</param>
 /// <param name="BestModelFolder">The <c>best_model</c> folder, or null when none was written.</param>
 /// <param name="LastCheckpointFolder">The last epoch checkpoint written, or null.</param>
+/// <param name="PretrainedWeights">What loading <c>pretrainWeights</c> loaded, skipped and left missing; null when none were loaded.</param>
 public sealed record TrainingResult(
     int EpochsCompleted,
     long GlobalStep,
@@ -110,7 +111,8 @@ public sealed record TrainingResult(
     double? BestMetricValue,
     int? BestEpoch,
     string? BestModelFolder,
-    string? LastCheckpointFolder);
+    string? LastCheckpointFolder,
+    SharpSeg.Nn.LoadReport? PretrainedWeights = null);
 
 /// <summary>
 /// A prediction at the input image's size. Equivalent to the dictionary PaddleX 1.x <c>predict()</c> returns

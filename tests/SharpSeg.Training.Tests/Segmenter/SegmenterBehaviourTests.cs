@@ -87,8 +87,9 @@ public sealed class SegmenterBehaviourTests : IDisposable
             Directory.CreateDirectory(weights);
             pretrained.SaveSafetensors(Path.Combine(weights, "tiny_IMAGENET.safetensors"));
             var headBefore = segmenter.Model.StateDict()["conv2.weight"].ToArray();
-            segmenter.Train(1, TestData.Synthetic(2, seed: 1), saveDir: _root, pretrainWeights: "imagenet", learningRate: 0,
+            var result = segmenter.Train(1, TestData.Synthetic(2, seed: 1), saveDir: _root, pretrainWeights: "imagenet", learningRate: 0,
                 options: new TrainingOptions(WeightDecay: 0));
+            Assert.Equal(["conv2.weight", "conv2.bias"], result.PretrainedWeights!.SkippedShapeMismatches.Select(m => m.Key));
             Assert.Equal(pretrained.StateDict()["conv1.weight"].ToArray(), segmenter.Model.StateDict()["conv1.weight"].ToArray());
             Assert.Equal(headBefore, segmenter.Model.StateDict()["conv2.weight"].ToArray());
         }
@@ -119,6 +120,20 @@ public sealed class SegmenterBehaviourTests : IDisposable
         Assert.Equal(expected.MeanIou, actual.MeanIou);
         Assert.Null(segmenter.Evaluate(raw).ConfusionMatrix);
         Assert.True(segmenter.Model.IsTraining);
+    }
+
+    [Fact]
+    public void CancellationStopsBeforeTheNextStepAndEarlyStoppingNeedsAnEvaluationSet()
+    {
+        var segmenter = new Training.Segmenter(new TinyConvNet(3), "tiny");
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.Throws<OperationCanceledException>(() =>
+            segmenter.Train(1, TestData.Synthetic(2, seed: 1), saveDir: _root, cancellationToken: cancelled.Token));
+        Assert.Empty(CheckpointFolders.EpochFolders(_root));
+
+        var error = Assert.Throws<ArgumentException>(() => segmenter.Train(1, TestData.Synthetic(2, seed: 1), saveDir: _root, earlyStop: true));
+        Assert.Contains("evaluation dataset", error.Message);
     }
 
     [Fact]
