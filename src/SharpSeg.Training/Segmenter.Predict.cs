@@ -30,7 +30,10 @@ public sealed partial class Segmenter
         InEvalMode(() =>
         {
             foreach (var batch in loader.Epoch(0))
-                matrix.UpdateFromLogits(Model.Forward(batch.ImageTensor())[0], batch.Labels);
+            {
+                var labels = batch.Labels ?? throw new ArgumentException($"Evaluate: sample {batch.Sources[0]} has no label.", nameof(dataset));
+                matrix.UpdateFromLogits(Model.Forward(batch.ImageTensor())[0], labels);
+            }
         });
         return matrix;
     }

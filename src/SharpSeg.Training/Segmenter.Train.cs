@@ -15,6 +15,12 @@ public sealed partial class Segmenter
     /// <see cref="TrainingOptions.KeepLastCheckpoints"/> kept), <c>saveDir/best_model</c> by
     /// <see cref="TrainingOptions.BestMetric"/>, JSON-lines metrics in <c>saveDir/metrics.jsonl</c>, and TensorBoard
     /// event files in <c>saveDir/vdl_log</c> when <paramref name="useVdl"/>.
+    /// <para>
+    /// Everything random is a function of (seed, epoch, sample index): the loader's order and augmentations, and the dropout
+    /// masks (<see cref="Engine.Random"/> of the calling thread is reseeded at the start of every epoch). A run resumed from an
+    /// epoch checkpoint therefore repeats the uninterrupted run bit for bit at the same thread count, and keeps the
+    /// checkpoint's seed. The model is left in training mode.
+    /// </para>
     /// </summary>
     /// <param name="numEpochs">Epochs of the whole run (a resumed run continues up to this).</param>
     /// <param name="trainDataset">Training samples; its transforms must give equal-size samples within a batch.</param>
@@ -37,20 +43,22 @@ public sealed partial class Segmenter
     /// <param name="earlyStopPatience">Evaluations without improvement that stop training.</param>
     /// <param name="resumeCheckpoint">A checkpoint folder of this run (<c>saveDir/epoch_N</c>) to continue from, bit for bit.</param>
     /// <param name="options">Seeds, weight decay, warmup, clipping, rotation, best metric and loss; null = defaults.</param>
-    /// <param name="progress">Receives a report after every step, evaluation and checkpoint.</param>
+    /// <param name="progress">Receives a report after every step, evaluation and checkpoint, on the training thread.</param>
+    /// <param name="cancellationToken">Checked before every step; cancelling throws <see cref="OperationCanceledException"/> and leaves the checkpoints already written, to resume from.</param>
     /// <returns>The loss curve, the evaluations and the checkpoint folders.</returns>
-    /// <exception cref="ArgumentException">An argument is out of range or the datasets do not match the model.</exception>
+    /// <exception cref="ArgumentException">An argument is out of range, early stopping has no evaluation set, or the datasets do not match the model.</exception>
+    /// <exception cref="FileNotFoundException">The pretrained weights are not on this machine (the message says where to put a named set).</exception>
     /// <exception cref="Checkpoints.CheckpointException">The resume checkpoint is invalid or belongs to another model or class count.</exception>
     public TrainingResult Train(int numEpochs, SegDataset trainDataset, int trainBatchSize = 2, SegDataset? evalDataset = null,
         int evalBatchSize = 1, int saveIntervalEpochs = 1, int logIntervalSteps = 2, string saveDir = "output",
         string? pretrainWeights = null, Optimizer? optimizer = null, double learningRate = 0.01, double lrDecayPower = 0.9,
         bool useVdl = false, bool earlyStop = false, int earlyStopPatience = 5, string? resumeCheckpoint = null,
-        TrainingOptions? options = null, IProgress<TrainingProgress>? progress = null)
+        TrainingOptions? options = null, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         options ??= new TrainingOptions();
         var run = new TrainingRun(this, new TrainingArguments(numEpochs, trainDataset, trainBatchSize, evalDataset, evalBatchSize,
             saveIntervalEpochs, logIntervalSteps, saveDir, pretrainWeights, optimizer, learningRate, lrDecayPower, useVdl, earlyStop,
-            earlyStopPatience, resumeCheckpoint, options, progress));
+            earlyStopPatience, resumeCheckpoint, options, progress, cancellationToken));
         int threads = Engine.Threads;
         if (options.ThreadCount > 0) Engine.Threads = options.ThreadCount;
         try

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Data.Loading;
 using SharpSeg.Data.Transforms;
+using SharpSeg.Nn;
 using SharpSeg.Nn.Losses;
 using SharpSeg.Nn.Optim;
 using SharpSeg.Training.Checkpoints;
@@ -21,13 +22,12 @@ public sealed partial class Segmenter
     private sealed record TrainingArguments(int NumEpochs, SegDataset TrainDataset, int TrainBatchSize, SegDataset? EvalDataset,
         int EvalBatchSize, int SaveIntervalEpochs, int LogIntervalSteps, string SaveDir, string? PretrainWeights, Optimizer? Optimizer,
         double LearningRate, double LrDecayPower, bool UseVdl, bool EarlyStop, int EarlyStopPatience, string? ResumeCheckpoint,
-        TrainingOptions Options, IProgress<TrainingProgress>? Progress);
+        TrainingOptions Options, IProgress<TrainingProgress>? Progress, CancellationToken CancellationToken);
 
     /// <summary>
-    /// One call of <see cref="Train"/>. Everything random is a function of (seed, epoch, index): the loader's order and
-    /// augmentations, and the dropout masks (<see cref="Engine.Random"/> is reseeded at every epoch), so a run resumed from
-    /// an epoch checkpoint (weights, BatchNorm statistics, optimizer buffers, schedule step, early-stop state) repeats
-    /// the uninterrupted run bit for bit at the same thread count.
+    /// One call of <see cref="Train"/>. A resumed run restores weights, BatchNorm statistics, optimizer buffers, schedule
+    /// step, best metric and early-stop state from the checkpoint; the random streams need no saving because each is
+    /// derived from (seed, epoch, index).
     /// </summary>
     private sealed class TrainingRun
     {
@@ -68,6 +68,8 @@ public sealed partial class Segmenter
                     $"Train: best metric '{_options.BestMetric}' is not one of {string.Join(", ", SegmentationMetrics.ScalarNames)}.", "options");
             CheckDataset(a.TrainDataset, "training");
             if (a.EvalDataset is not null) CheckDataset(a.EvalDataset, "evaluation");
+            else if (a.EarlyStop)
+                throw new ArgumentException("Train: early stopping watches evaluations, so it needs an evaluation dataset.", "evalDataset");
             if (a.TrainDataset.Count < a.TrainBatchSize)
                 throw new ArgumentException(
                     $"Train: the training set has {a.TrainDataset.Count} samples, fewer than one batch of {a.TrainBatchSize} (incomplete batches are dropped).",
@@ -113,6 +115,7 @@ public sealed partial class Segmenter
             long globalStep = 0;
             double? bestValue = null;
             int? bestEpoch = null;
+            LoadReport? pretrained = null;
             if (checkpoint is not null)
             {
                 checkpoint.Restore(model, optimizer, schedule);
@@ -124,7 +127,7 @@ public sealed partial class Segmenter
             }
             else if (a.PretrainWeights is not null)
             {
-                _segmenter.LoadPretrained(_segmenter.ResolvePretrainedWeights(a.PretrainWeights));
+                pretrained = _segmenter.LoadPretrained(_segmenter.ResolvePretrainedWeights(a.PretrainWeights));
             }
 
             Directory.CreateDirectory(a.SaveDir);
@@ -185,7 +188,7 @@ public sealed partial class Segmenter
 
             string bestFolder = CheckpointFolders.BestModelFolder(a.SaveDir);
             return new TrainingResult(epoch, globalStep, stoppedEarly, _stepLosses, _epochLosses, _evaluations, bestValue, bestEpoch,
-                Directory.Exists(bestFolder) ? bestFolder : null, lastCheckpoint);
+                Directory.Exists(bestFolder) ? bestFolder : null, lastCheckpoint, pretrained);
         }
 
         private (double EpochLoss, double LastLoss, double LastRate, double Speed) RunEpoch(int epoch, DataLoader loader, Optimizer optimizer,
@@ -202,6 +205,7 @@ public sealed partial class Segmenter
             LossList? lossList = null;
             foreach (var batch in loader.Epoch(epoch))
             {
+                _args.CancellationToken.ThrowIfCancellationRequested();
                 var labels = batch.LabelTensor();
                 var logits = model.Forward(batch.ImageTensor());
                 Tensor total;

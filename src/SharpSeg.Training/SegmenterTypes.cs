@@ -18,8 +18,8 @@ namespace SharpSeg.Training;
 /// <param name="KeepLastCheckpoints">Epoch checkpoints kept in the save folder (PaddleSeg's <c>keep_checkpoint_max</c>).</param>
 /// <param name="BestMetric">Metric that picks <c>best_model</c> and drives early stopping (<c>miou</c>, <c>oacc</c>, <c>macc</c>, <c>kappa</c>, <c>mdice</c>).</param>
 /// <param name="Loss">The training loss on the main logits; null = <see cref="PaddleXLoss.Create"/> from the next three arguments.</param>
-/// <param name="UseBceLoss">PaddleX's <c>use_bce_loss</c> (two classes, one-channel model output).</param>
-/// <param name="UseDiceLoss">PaddleX's <c>use_dice_loss</c> (two classes, one-channel model output).</param>
+/// <param name="UseBceLoss">PaddleX's <c>use_bce_loss</c> (two classes; on the two-channel head the foreground logit is l1 − l0, whose sigmoid is the softmax probability).</param>
+/// <param name="UseDiceLoss">PaddleX's <c>use_dice_loss</c> (two classes, combinable with BCE, as above).</param>
 /// <param name="ClassWeight">PaddleX's <c>class_weight</c>: null/none, fixed weights or dynamic.</param>
 /// <param name="ThreadCount">Kernel threads during training (<c>torch.set_num_threads</c>); 0 keeps <see cref="Engine.Threads"/>.</param>
 public sealed record TrainingOptions(
@@ -100,6 +100,7 @@ public sealed record EpochEvaluation(int Epoch, SegmentationMetrics Metrics);
 /// <param name="BestEpoch">Epoch of <paramref name="BestMetricValue"/>.</param>
 /// <param name="BestModelFolder">The <c>best_model</c> folder, or null when none was written.</param>
 /// <param name="LastCheckpointFolder">The last epoch checkpoint written, or null.</param>
+/// <param name="PretrainedWeights">What loading <c>pretrainWeights</c> loaded, skipped and left missing; null when none were loaded.</param>
 public sealed record TrainingResult(
     int EpochsCompleted,
     long GlobalStep,
@@ -110,7 +111,8 @@ public sealed record TrainingResult(
     double? BestMetricValue,
     int? BestEpoch,
     string? BestModelFolder,
-    string? LastCheckpointFolder);
+    string? LastCheckpointFolder,
+    SharpSeg.Nn.LoadReport? PretrainedWeights = null);
 
 /// <summary>
 /// A prediction at the input image's size. Equivalent to the dictionary PaddleX 1.x <c>predict()</c> returns

@@ -50,7 +50,7 @@ public sealed class ResNetVd : Module, IStagedBackbone
         var multiGrid = options.MultiGrid ?? (options.OutputStride == 8 ? [1, 2, 4] : [1, 1, 1]);
         if (multiGrid.Count < blocks[3] || multiGrid.Any(g => g < 1))
             throw new ArgumentException(
-                $"{Family}{depth}: multi_grid needs {blocks[3]} positive entries (one per stage-4 block), got ({string.Join(", ", multiGrid)}).");
+                $"ResNet{depth}_vd: multi_grid needs {blocks[3]} positive entries (one per stage-4 block), got ({string.Join(", ", multiGrid)}).");
         _lrMultipliers = ResNetLayout.StemAndStageMultipliers(Family, options.LrMultList);
 
         Depth = depth;
@@ -123,7 +123,7 @@ public sealed class ResNetVd : Module, IStagedBackbone
     /// </summary>
     public IReadOnlyList<Tensor> ForwardFeatures(Tensor x)
     {
-        ResNetLayout.CheckInput(Family + Depth, x, InChannels);
+        ResNetLayout.CheckInput($"ResNet{Depth}_vd", x, InChannels);
         var y = _maxPool.Forward(_bn1.Forward(_stem.Forward(x)).Relu());
         var features = new Tensor[4];
         for (int s = 0; s < 4; s++) features[s] = y = _stages[s].Forward(y);

@@ -64,7 +64,8 @@ public class LinearKernelParityTests
     {
         var level = Enum.Parse<SimdLevel>(levelName);
         var kernels = new LinearKernels(level);
-        int[][] shapes = [[1, 1, 1], [7, 65, 13], [13, 130, 300], [6, 64, 128], [1, 200, 5], [50, 1, 70], [19, 33, 129]];
+        // Edge tiles in both directions, k over one block (256), and 150 × 300: two blocks of A rows, two panel groups.
+        int[][] shapes = [[1, 1, 1], [7, 65, 13], [13, 130, 300], [6, 64, 128], [1, 200, 5], [50, 1, 70], [19, 33, 129], [150, 300, 40]];
         foreach (var shape in shapes)
         {
             int m = shape[0], n = shape[1], k = shape[2];

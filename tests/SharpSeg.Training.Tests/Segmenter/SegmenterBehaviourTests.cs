@@ -1,3 +1,4 @@
+using System.Text.Json;
 using SharpSeg.Data;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Training.Checkpoints;
@@ -87,8 +88,9 @@ public sealed class SegmenterBehaviourTests : IDisposable
             Directory.CreateDirectory(weights);
             pretrained.SaveSafetensors(Path.Combine(weights, "tiny_IMAGENET.safetensors"));
             var headBefore = segmenter.Model.StateDict()["conv2.weight"].ToArray();
-            segmenter.Train(1, TestData.Synthetic(2, seed: 1), saveDir: _root, pretrainWeights: "imagenet", learningRate: 0,
+            var result = segmenter.Train(1, TestData.Synthetic(2, seed: 1), saveDir: _root, pretrainWeights: "imagenet", learningRate: 0,
                 options: new TrainingOptions(WeightDecay: 0));
+            Assert.Equal(["conv2.weight", "conv2.bias"], result.PretrainedWeights!.SkippedShapeMismatches.Select(m => m.Key));
             Assert.Equal(pretrained.StateDict()["conv1.weight"].ToArray(), segmenter.Model.StateDict()["conv1.weight"].ToArray());
             Assert.Equal(headBefore, segmenter.Model.StateDict()["conv2.weight"].ToArray());
         }
@@ -119,6 +121,51 @@ public sealed class SegmenterBehaviourTests : IDisposable
         Assert.Equal(expected.MeanIou, actual.MeanIou);
         Assert.Null(segmenter.Evaluate(raw).ConfusionMatrix);
         Assert.True(segmenter.Model.IsTraining);
+    }
+
+    [Fact]
+    public void CancellationStopsBeforeTheNextStepAndEarlyStoppingNeedsAnEvaluationSet()
+    {
+        var segmenter = new Training.Segmenter(new TinyConvNet(3), "tiny");
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+        Assert.Throws<OperationCanceledException>(() =>
+            segmenter.Train(1, TestData.Synthetic(2, seed: 1), saveDir: _root, cancellationToken: cancelled.Token));
+        Assert.Empty(CheckpointFolders.EpochFolders(_root));
+
+        var error = Assert.Throws<ArgumentException>(() => segmenter.Train(1, TestData.Synthetic(2, seed: 1), saveDir: _root, earlyStop: true));
+        Assert.Contains("evaluation dataset", error.Message);
+    }
+
+    [Fact]
+    public void LogsEveryStepAndEvaluationAsJsonLinesAndTensorBoardScalars()
+    {
+        var segmenter = new Training.Segmenter(new TinyConvNet(3, seed: 2), "tiny");
+        var result = segmenter.Train(2, TestData.Synthetic(4, seed: 61), trainBatchSize: 2,
+            evalDataset: TestData.Synthetic(2, seed: 62, mode: DatasetMode.Val), logIntervalSteps: 1, saveDir: _root, useVdl: true);
+
+        var lines = File.ReadAllLines(Path.Combine(_root, Training.Segmenter.MetricsFileName)).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var trainLines = lines.Where(l => l.GetProperty("event").GetString() == "train").ToList();
+        Assert.Equal(result.StepLosses, trainLines.Select(l => l.GetProperty("loss").GetDouble()));
+        Assert.Equal([1L, 2, 3, 4], trainLines.Select(l => l.GetProperty("step").GetInt64()));
+        var evaluationLines = lines.Where(l => l.GetProperty("event").GetString() == "evaluation").ToList();
+        Assert.Equal(result.Evaluations.Select(e => e.Metrics.MeanIou), evaluationLines.Select(l => l.GetProperty("metrics").GetProperty("miou").GetDouble()));
+
+        string eventsFile = Assert.Single(Directory.GetFiles(Path.Combine(_root, Training.Segmenter.TensorBoardFolderName), "events.out.tfevents.*"));
+        var scalars = Logging.TfRecordReader.ReadEvents(eventsFile).SelectMany(e => e.Scalars.Select(s => (e.Step, s.Item1, s.Item2))).ToList();
+        Assert.Equal(result.StepLosses.Select(l => (float)l), scalars.Where(s => s.Item2 == "Train/loss").Select(s => s.Item3));
+        Assert.Equal([1L, 2], scalars.Where(s => s.Item2 == "Evaluation/miou").Select(s => s.Step));
+        Assert.Equal(result.Evaluations.Select(e => (float)e.Metrics.MeanIou), scalars.Where(s => s.Item2 == "Evaluation/miou").Select(s => s.Item3));
+    }
+
+    [Fact]
+    public void TwoClassModelsTrainWithPaddleXsBceAndDiceLosses()
+    {
+        var segmenter = new Training.Segmenter(new TinyConvNet(2, seed: 3), "tiny");
+        var result = segmenter.Train(2, TestData.Synthetic(4, seed: 71, numClasses: 2), trainBatchSize: 2, saveDir: _root, learningRate: 0.05,
+            options: new TrainingOptions(UseBceLoss: true, UseDiceLoss: true));
+        Assert.All(result.StepLosses, l => Assert.True(double.IsFinite(l) && l > 0));
+        Assert.True(result.EpochLosses[1] < result.EpochLosses[0], $"epoch losses {string.Join(", ", result.EpochLosses)}");
     }
 
     [Fact]

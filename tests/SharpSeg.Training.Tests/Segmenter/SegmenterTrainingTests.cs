@@ -59,6 +59,14 @@ public sealed class SegmenterTrainingTests : IDisposable
         Assert.Equal(expected.ScoreMap.Pixels, actual.ScoreMap.Pixels);
         Assert.Equal(40, actual.LabelMap.Height);
         Assert.Equal(3, actual.ScoreMap.Channels);
+
+        // Save keeps what prediction needs and leaves the optimizer out.
+        string saved = Path.Combine(_root, "saved");
+        reloaded.Save(saved);
+        Assert.False(File.Exists(Path.Combine(saved, Checkpoint.OptimizerFileName)));
+        var again = Training.Segmenter.Load(saved);
+        Assert.Equal(["bg", "a", "b"], again.ClassNames);
+        Assert.Equal(expected.ScoreMap.Pixels, again.Predict(image).ScoreMap.Pixels);
     }
 
     [Fact]
