@@ -1,0 +1,121 @@
+using System.CommandLine;
+using System.Diagnostics;
+using SharpSeg.Data;
+using SharpSeg.Data.Datasets;
+using SharpSeg.Data.Synthetic;
+using SharpSeg.Data.Transforms;
+using SharpSeg.Models;
+using SharpSeg.Training;
+using Spectre.Console;
+
+namespace SharpSeg.Cli.Commands;
+
+/// <summary>
+/// <c>sharpseg demo</c>: the whole workflow on built-in data in a few minutes on two cores. It writes a synthetic
+/// dataset as a PaddleSeg file list, trains a small DeepLabV3+ (ResNet18_vd, output stride 8, 64-channel ASPP) with
+/// the progress bar, prints the validation metrics, and writes predictions and overlays of validation images.
+/// Everything lands under one folder the command names at the end.
+/// </summary>
+internal static class DemoCommand
+{
+    /// <summary>The demo's defaults, chosen so the default seed reaches validation mIoU ≥ 0.75 in well under five minutes on two cores.</summary>
+    internal static class Defaults
+    {
+        public const int Epochs = 8;
+        public const int Size = 64;
+        public const int TrainSamples = 128;
+        public const int ValSamples = 32;
+        public const int NumClasses = 4;
+        public const int BatchSize = 8;
+        public const double LearningRate = 0.05;
+        public const int PredictionsWritten = 8;
+    }
+
+    public static Command Create(IAnsiConsole console)
+    {
+        var seed = new Option<int>("--seed") { Description = "Seed of the data, the weights and the training order.", DefaultValueFactory = _ => 0 };
+        var output = new Option<string>("--output", "-o") { Description = "Folder for the dataset, checkpoints and predictions.", DefaultValueFactory = _ => "sharpseg-demo" };
+        var epochs = new Option<int>("--epochs", "-e") { Description = "Training epochs.", DefaultValueFactory = _ => Defaults.Epochs };
+        var size = new Option<int>("--size") { Description = "Image side in pixels (a multiple of 8).", DefaultValueFactory = _ => Defaults.Size };
+        var trainSamples = new Option<int>("--train-samples") { Description = "Training images generated.", DefaultValueFactory = _ => Defaults.TrainSamples };
+        var valSamples = new Option<int>("--val-samples") { Description = "Validation images generated.", DefaultValueFactory = _ => Defaults.ValSamples };
+
+        var command = new Command("demo",
+            "Generate a synthetic dataset, train a small DeepLabV3+ on it, evaluate, and write predictions and overlays (a few minutes on 2 cores).");
+        foreach (var option in new Option[] { seed, output, epochs, size, trainSamples, valSamples })
+            command.Options.Add(option);
+        command.SetAction(parse =>
+        {
+            var settings = new DemoSettings(parse.GetValue(seed), parse.GetValue(output)!, parse.GetValue(epochs), parse.GetValue(size),
+                parse.GetValue(trainSamples), parse.GetValue(valSamples));
+            Run(console, settings);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary>What one demo run uses.</summary>
+    internal sealed record DemoSettings(int Seed, string Output, int Epochs, int Size, int TrainSamples, int ValSamples);
+
+    /// <summary>Runs the demo; returns the final validation metrics' mIoU.</summary>
+    internal static double Run(IAnsiConsole console, DemoSettings settings)
+    {
+        if (settings.Epochs < 1)
+            throw new UsageException($"--epochs must be at least 1, got {settings.Epochs}.");
+        if (settings.Size < 16 || settings.Size % 8 != 0)
+            throw new UsageException($"--size must be a multiple of 8 and at least 16, got {settings.Size}.");
+        // Batch norm in training mode needs at least two images per batch.
+        if (settings.TrainSamples < 2 || settings.ValSamples < 1)
+            throw new UsageException($"The demo needs at least 2 training and 1 validation samples, got {settings.TrainSamples} and {settings.ValSamples}.");
+
+        var clock = Stopwatch.StartNew();
+        string root = Path.GetFullPath(settings.Output);
+        string dataFolder = Path.Combine(root, "data"), saveDir = Path.Combine(root, "output"), predictionFolder = Path.Combine(root, "predictions");
+        console.MarkupLine($"[bold]SharpSeg demo[/] (seed {settings.Seed}): everything goes to {Markup.Escape(root)}");
+
+        var synthetic = new SyntheticOptions(Height: settings.Size, Width: settings.Size, NumClasses: Defaults.NumClasses, Seed: settings.Seed);
+        SyntheticDataset.WriteFileList(dataFolder, synthetic, settings.TrainSamples, settings.ValSamples);
+        var classNames = File.ReadAllLines(Path.Combine(dataFolder, "labels.txt"));
+        console.WriteLine($"1/4 Wrote {settings.TrainSamples} training and {settings.ValSamples} validation images " +
+                          $"({settings.Size}×{settings.Size}, classes: {string.Join(", ", classNames)}) to {dataFolder}");
+
+        var train = OpenSplit(dataFolder, "train.txt", DatasetMode.Train, new Compose(new RandomHorizontalFlip(), new Normalize()), classNames);
+        var val = OpenSplit(dataFolder, "val.txt", DatasetMode.Val, new Normalize(), classNames);
+        Engine.ManualSeed(settings.Seed);
+        var options = new DeepLabV3PlusOptions(Defaults.NumClasses, Backbone: "resnet18_vd", OutputStride: 8, AsppOutChannels: 64, LowLevelChannels: 32);
+        var segmenter = new Segmenter("deeplabv3p", Defaults.NumClasses, options: options, classNames: classNames);
+        console.WriteLine($"2/4 Training {TrainCommand.Describe(segmenter)} for {settings.Epochs} epochs, batch {Defaults.BatchSize}, lr {Defaults.LearningRate}");
+        int evaluationInterval = Math.Max(1, settings.Epochs / 4);
+        var result = TrainingProgressView.Run(console, progress => segmenter.Train(settings.Epochs, train, Defaults.BatchSize, val,
+            evalBatchSize: 8, saveIntervalEpochs: evaluationInterval, logIntervalSteps: 4, saveDir: saveDir,
+            learningRate: Defaults.LearningRate, options: new TrainingOptions(Seed: settings.Seed, KeepLastCheckpoints: 1),
+            progress: progress));
+
+        var metrics = result.Evaluations[^1].Metrics;
+        console.WriteLine("3/4 Validation metrics of the trained model:");
+        MetricsView.Write(console, metrics, classNames, $"Validation, {val.Count} images");
+
+        var writer = new PredictionWriter(predictionFolder, writeScores: false, overlayWeight: 0.5);
+        int written = Math.Min(Defaults.PredictionsWritten, val.Count);
+        for (int i = 0; i < written; i++)
+        {
+            string imagePath = ((FileSegDataset)val).Files[i].ImagePath;
+            var image = ImageFile.Read(imagePath);
+            writer.Write(Path.GetFileNameWithoutExtension(imagePath), image, segmenter.Predict(image));
+        }
+        console.WriteLine($"4/4 Wrote label, pseudo-colour and overlay PNGs of {written} validation images to {predictionFolder}");
+
+        console.MarkupLine($"[bold]Validation mIoU {MetricsView.Format(metrics.MeanIou)}[/] " +
+                           $"(pixel accuracy {MetricsView.Format(metrics.OverallAccuracy)}) in {clock.Elapsed.TotalSeconds:F0} s.");
+        console.WriteLine($"Model: {result.BestModelFolder ?? result.LastCheckpointFolder}");
+        console.WriteLine($"Predictions: {predictionFolder}");
+        console.WriteLine($"Try: sharpseg predict --model-dir {result.BestModelFolder ?? result.LastCheckpointFolder} {Path.Combine(dataFolder, "images")} -o {Path.Combine(root, "all-predictions")}");
+        return metrics.MeanIou;
+    }
+
+    private static SegDataset OpenSplit(string root, string list, DatasetMode mode, ISegTransform transforms, IReadOnlyList<string> classNames)
+    {
+        var files = new FileListDataset(root, Path.Combine(root, list), classNames.Count, mode, transforms).Files;
+        return new FileSegDataset(files, classNames.Count, mode, transforms, classNames: classNames);
+    }
+}

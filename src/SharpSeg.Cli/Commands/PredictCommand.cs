@@ -1,0 +1,142 @@
+using System.CommandLine;
+using SharpSeg.Data;
+using SharpSeg.Training;
+using SharpSeg.Training.Visualization;
+using Spectre.Console;
+
+namespace SharpSeg.Cli.Commands;
+
+/// <summary>
+/// <c>sharpseg predict</c>: runs a saved model on an image, a folder of images or a file list and writes, per image,
+/// the label PNG (class ids), the pseudo-colour PNG, the overlay on the image and optionally the class
+/// probabilities as NPY. <c>--tile</c> switches to overlap-tile prediction for large images. PaddleX 1.x's
+/// <c>predict</c> / <c>overlap_tile_predict</c> followed by <c>paddlex.seg.visualize</c>.
+/// </summary>
+internal static class PredictCommand
+{
+    private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".npy"];
+
+    public static Command Create(IAnsiConsole console)
+    {
+        var modelDir = EvaluateCommand.ModelDirOption();
+        var input = new Argument<string>("input")
+        {
+            Description = "An image file, a folder of images (png, jpg, bmp, npy) or a file list (.txt; the first item of each " +
+                          "line is an image path relative to the list's folder or to --data).",
+        };
+        var output = new Option<string>("--output", "-o") { Description = "Folder the results are written to.", DefaultValueFactory = _ => "predictions" };
+        var data = new Option<string?>("--data", "-d") { Description = "Root the paths of a file list are relative to (default: the list's folder)." };
+        var tile = new Option<string?>("--tile") { Description = "Overlap-tile prediction with tiles of W,H pixels (for large images)." };
+        var pad = new Option<string?>("--pad") { Description = "Overlap-tile context W,H added around each tile (default 64,64; 0,0 = plain tiling)." };
+        var batchSize = new Option<int>("--batch-size") { Description = "Tiles per forward pass with --tile.", DefaultValueFactory = _ => 32 };
+        var npy = new Option<bool>("--npy") { Description = "Also write the class probabilities (H×W×C float32) as <name>_scores.npy." };
+        var weight = new Option<double>("--overlay-weight") { Description = "Weight of the image in the overlay (PaddleSeg's 0.6).", DefaultValueFactory = _ => LabelVisualizer.DefaultImageWeight };
+
+        var command = new Command("predict", "Predict images with a saved model; write label, pseudo-colour and overlay PNGs (and NPY scores).");
+        command.Arguments.Add(input);
+        foreach (var option in new Option[] { modelDir, output, data, tile, pad, batchSize, npy, weight })
+            command.Options.Add(option);
+        command.SetAction(parse =>
+        {
+            (int Width, int Height)? tileSize = parse.GetValue(tile) is { } tileText ? SizeArgument.Parse(tileText, "--tile") : null;
+            (int Width, int Height)? padSize = parse.GetValue(pad) is { } padText ? SizeArgument.Parse(padText, "--pad", minimum: 0) : null;
+            if (padSize is not null && tileSize is null)
+                throw new UsageException("--pad needs --tile (overlap-tile prediction).");
+            if (parse.GetValue(batchSize) < 1)
+                throw new UsageException($"--batch-size must be at least 1, got {parse.GetValue(batchSize)}.");
+            double overlayWeight = parse.GetValue(weight);
+            if (overlayWeight is < 0 or > 1 || double.IsNaN(overlayWeight))
+                throw new UsageException($"--overlay-weight must be in [0, 1], got {overlayWeight}.");
+            var images = ListImages(parse.GetValue(input)!, parse.GetValue(data));
+            var segmenter = EvaluateCommand.LoadSegmenter(parse.GetValue(modelDir)!);
+
+            string outputFolder = parse.GetValue(output)!;
+            var writer = new PredictionWriter(outputFolder, parse.GetValue(npy), overlayWeight);
+            console.WriteLine($"Predicting {images.Count} image(s) with {TrainCommand.Describe(segmenter)}" +
+                              (tileSize is { } t ? $", overlap-tile {t.Width}×{t.Height}" : "") + "…");
+            foreach (var (path, name) in images)
+            {
+                var image = ReadImage(path, segmenter.Model.Options.InChannels);
+                var prediction = tileSize is { } size
+                    ? segmenter.OverlapTilePredict(image, size, padSize ?? (64, 64), parse.GetValue(batchSize))
+                    : segmenter.Predict(image);
+                var written = writer.Write(name, image, prediction);
+                console.WriteLine($"{path} → {string.Join(", ", written.Select(Path.GetFileName))}");
+            }
+            console.WriteLine($"Wrote {images.Count} prediction(s) to {Path.GetFullPath(outputFolder)}");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    /// <summary>
+    /// Reads an image for a model of <paramref name="inChannels"/> input channels: three-channel models get RGB (gray
+    /// repeated, alpha dropped, as training images are read); others get the file's own channels.
+    /// </summary>
+    public static Image ReadImage(string path, int inChannels) =>
+        ImageFile.Read(path, inChannels == 3 ? new ImageReadOptions { ForceRgb = true } : ImageReadOptions.Default);
+
+    /// <summary>
+    /// The images named by <paramref name="input"/> with the output name (relative path without extension) of each: a
+    /// file is itself, a folder its image files in name order, a .txt file list the first item of each non-blank line.
+    /// </summary>
+    /// <exception cref="UsageException">The input does not exist, or names no image.</exception>
+    public static List<(string Path, string Name)> ListImages(string input, string? root)
+    {
+        var images = new List<(string, string)>();
+        if (Directory.Exists(input))
+        {
+            foreach (string file in Directory.EnumerateFiles(input).Where(IsImage).Order(StringComparer.Ordinal))
+                images.Add((file, Path.GetFileNameWithoutExtension(file)));
+            if (images.Count == 0)
+                throw new UsageException($"Folder '{input}' holds no image ({string.Join(", ", ImageExtensions)}).");
+            return images;
+        }
+        if (!File.Exists(input))
+            throw new UsageException($"Input '{input}' does not exist.");
+        if (!input.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
+            return [(input, Path.GetFileNameWithoutExtension(input))];
+
+        string listRoot = root ?? Path.GetDirectoryName(Path.GetFullPath(input))!;
+        if (!Directory.Exists(listRoot))
+            throw new UsageException($"--data: folder '{listRoot}' does not exist.");
+        int lineNumber = 0;
+        foreach (string line in File.ReadLines(input))
+        {
+            lineNumber++;
+            string[] items = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            if (items.Length == 0)
+                continue;
+            string path = Path.Combine(listRoot, items[0]);
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"{input}, line {lineNumber}: image {path} does not exist.", path);
+            images.Add((path, Path.ChangeExtension(items[0], null)));
+        }
+        if (images.Count == 0)
+            throw new UsageException($"File list '{input}' names no image.");
+        return images;
+    }
+
+    private static bool IsImage(string path) => ImageExtensions.Contains(Path.GetExtension(path).ToLowerInvariant());
+}
+
+/// <summary>Writes the files of one prediction: label, pseudo-colour and overlay PNGs, and the scores as NPY.</summary>
+internal sealed class PredictionWriter(string folder, bool writeScores, double overlayWeight)
+{
+    /// <summary>Writes <c>name_label.png</c>, <c>name_pseudo.png</c>, <c>name_overlay.png</c> (and <c>name_scores.npy</c>); returns their paths.</summary>
+    public IReadOnlyList<string> Write(string name, Image image, Prediction prediction)
+    {
+        string stem = Path.Combine(folder, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(stem))!);
+        var paths = new List<string> { stem + "_label.png", stem + "_pseudo.png", stem + "_overlay.png" };
+        LabelVisualizer.WriteLabelPng(paths[0], prediction.LabelMap);
+        LabelVisualizer.WritePseudoColorPng(paths[1], prediction.LabelMap);
+        ImageFile.WritePng(paths[2], LabelVisualizer.Overlay(image, prediction.LabelMap, overlayWeight));
+        if (writeScores)
+        {
+            paths.Add(stem + "_scores.npy");
+            ImageFile.WriteNpy(paths[^1], prediction.ScoreMap);
+        }
+        return paths;
+    }
+}

@@ -1,0 +1,76 @@
+using System.CommandLine;
+using SharpSeg.Models;
+
+namespace SharpSeg.Cli;
+
+/// <summary>
+/// The options that choose and configure a model (<c>--model</c>, <c>--backbone</c>, <c>--output-stride</c>,
+/// <c>--upsample</c>), checked against <see cref="ModelRegistry"/> before anything is built so a typo is a usage
+/// error that lists the registered names.
+/// </summary>
+internal sealed class ModelArguments
+{
+    public Option<string> Model { get; } = new("--model", "-m")
+    {
+        Description = "Registered model name (see 'sharpseg models'): deeplabv3p, unet, …",
+        DefaultValueFactory = _ => "deeplabv3p",
+    };
+
+    public Option<string?> Backbone { get; } = new("--backbone", "-b")
+    {
+        Description = "Backbone of DeepLabV3+ (see 'sharpseg models'), e.g. resnet50_vd (the default) or resnet18_vd.",
+    };
+
+    public Option<int> OutputStride { get; } = new("--output-stride")
+    {
+        Description = "DeepLabV3+ backbone output stride: 8 or 16.",
+        DefaultValueFactory = _ => 16,
+    };
+
+    public Option<string> Upsample { get; } = new("--upsample")
+    {
+        Description = "UNet decoder upsampling: bilinear or deconv (PaddleX upsample_mode).",
+        DefaultValueFactory = _ => "bilinear",
+    };
+
+    /// <summary>Adds the model options to <paramref name="command"/>.</summary>
+    public void AddTo(Command command)
+    {
+        OutputStride.AcceptOnlyFromAmong("8", "16");
+        Upsample.AcceptOnlyFromAmong("bilinear", "deconv");
+        command.Options.Add(Model);
+        command.Options.Add(Backbone);
+        command.Options.Add(OutputStride);
+        command.Options.Add(Upsample);
+    }
+
+    /// <summary>The model name and its options record for <paramref name="numClasses"/> classes.</summary>
+    /// <exception cref="UsageException">The model or backbone is not registered, or a backbone is given to a model without one.</exception>
+    public (string Model, ModelOptions Options) Resolve(ParseResult parse, int numClasses)
+    {
+        string model = parse.GetValue(Model)!;
+        string? backbone = parse.GetValue(Backbone);
+        RequireRegistered(model, RegistryKind.Model, "--model");
+        if (backbone is not null)
+            RequireRegistered(backbone, RegistryKind.Backbone, "--backbone");
+        ModelOptions options = model switch
+        {
+            "deeplabv3p" => new DeepLabV3PlusOptions(numClasses, Backbone: backbone ?? "resnet50_vd", OutputStride: parse.GetValue(OutputStride)),
+            "unet" => new UNetOptions(numClasses,
+                UpsampleMode: parse.GetValue(Upsample) == "deconv" ? UNetUpsampleMode.TransposedConv : UNetUpsampleMode.Bilinear),
+            _ => new ModelOptions(numClasses),
+        };
+        if (backbone is not null && options is not DeepLabV3PlusOptions)
+            throw new UsageException($"--backbone applies to deeplabv3p only; model '{model}' has a fixed encoder.");
+        return (model, options);
+    }
+
+    /// <summary>Throws a <see cref="UsageException"/> listing the registered names when <paramref name="name"/> is not one.</summary>
+    public static void RequireRegistered(string name, RegistryKind kind, string optionName)
+    {
+        var known = ModelRegistry.List().Where(e => e.Kind == kind).Select(e => e.Name).ToList();
+        if (!known.Contains(name, StringComparer.Ordinal))
+            throw new UsageException(
+                $"{optionName}: unknown {(kind == RegistryKind.Model ? "model" : "backbone")} '{name}'. Registered: {string.Join(", ", known)}.");
+    }
+}

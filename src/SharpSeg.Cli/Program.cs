@@ -1,0 +1,3 @@
+using SharpSeg.Cli;
+
+return SharpSegApp.Run(args, Spectre.Console.AnsiConsole.Console, Console.Error);
