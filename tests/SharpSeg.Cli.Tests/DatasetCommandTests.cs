@@ -76,6 +76,58 @@ public sealed class DatasetCommandTests
         AssertRow(result.Output, "ignored (255)", "1", (100.0 / 126).ToString("F2", CultureInfo.InvariantCulture) + " %");
     }
 
+    [Fact]
+    public void Describe_reads_a_PaddleX_folder_with_its_class_names_and_refuses_a_contradicting_class_count()
+    {
+        using var folder = new TempFolder();
+        WriteSynthetic(folder, "JPEGImages", "Annotations", count: 2, numClasses: 3);
+        File.WriteAllLines(folder["train_list.txt"], ["JPEGImages/0.png Annotations/0.png", "JPEGImages/1.png\tAnnotations/1.png"]);
+        File.WriteAllLines(folder["labels.txt"], ["sky", "road", "car"]);
+
+        var result = CliRunner.Run("describe", "--format", "paddlex", "--data", folder.Path);
+        var contradicting = CliRunner.Run("describe", "--format", "paddlex", "--data", folder.Path, "--num-classes", "5");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("2 samples, 3 classes", result.Output);
+        foreach (string name in new[] { "0 sky", "1 road", "2 car" })
+            Assert.Contains(result.Output.Split('\n'), line => line.Split('│', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is [var first, _, _] && first == name);
+        Assert.Equal(2, contradicting.ExitCode);
+        Assert.Contains("--num-classes is 5 but", contradicting.Error);
+        Assert.Contains("names 3 classes", contradicting.Error);
+    }
+
+    [Fact]
+    public void Describe_pairs_image_and_label_folders_by_stem_and_needs_a_class_count()
+    {
+        using var folder = new TempFolder();
+        WriteSynthetic(folder, "img", "ann", count: 3, numClasses: 2);
+
+        var result = CliRunner.Run("describe", "--format", "folders", "--images", folder["img"], "--labels", folder["ann"], "--num-classes", "2");
+        var withoutCount = CliRunner.Run("describe", "--format", "folders", "--images", folder["img"], "--labels", folder["ann"]);
+        var withoutLabels = CliRunner.Run("describe", "--format", "folders", "--images", folder["img"], "--num-classes", "2");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("3 samples, 2 classes", result.Output);
+        Assert.Equal(2, withoutCount.ExitCode);
+        Assert.Contains("--format folders needs --num-classes", withoutCount.Error);
+        Assert.Equal(2, withoutLabels.ExitCode);
+        Assert.Contains("--labels is required for this dataset format.", withoutLabels.Error);
+    }
+
+    private static void WriteSynthetic(TempFolder folder, string imageDir, string labelDir, int count, int numClasses)
+    {
+        Directory.CreateDirectory(folder[imageDir]);
+        Directory.CreateDirectory(folder[labelDir]);
+        var generator = new SyntheticDataset(new SyntheticOptions(count, Height: 8, Width: 10, NumClasses: numClasses));
+        for (int i = 0; i < count; i++)
+        {
+            var sample = generator.Load(i);
+            var image = new Image<byte>(8, 10, 3, [.. sample.Image.Pixels.Select(v => (byte)Math.Clamp(MathF.Round(v), 0, 255))]);
+            ImageFile.WritePng(folder[$"{imageDir}/{i}.png"], image);
+            ImageFile.WritePng(folder[$"{labelDir}/{i}.png"], sample.Label!);
+        }
+    }
+
     /// <summary>Asserts that a table row holding exactly <paramref name="cells"/> was printed.</summary>
     internal static void AssertRow(string output, params string[] cells) =>
         Assert.Contains(output.Split('\n'), line => line.Split('│', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).SequenceEqual(cells));
