@@ -37,7 +37,7 @@ internal static class DemoCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the data, the weights and the training order.", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--output", "-o") { Description = "Folder for the dataset, checkpoints and predictions.", DefaultValueFactory = _ => "sharpseg-demo" };
         var epochs = new Option<int>("--epochs", "-e") { Description = "Training epochs.", DefaultValueFactory = _ => Defaults.Epochs };
-        var size = new Option<int>("--size") { Description = "Image side in pixels (a multiple of 8).", DefaultValueFactory = _ => Defaults.Size };
+        var size = new Option<int>("--size") { Description = "Image side in pixels (at least 16).", DefaultValueFactory = _ => Defaults.Size };
         var trainSamples = new Option<int>("--train-samples") { Description = "Training images generated.", DefaultValueFactory = _ => Defaults.TrainSamples };
         var valSamples = new Option<int>("--val-samples") { Description = "Validation images generated.", DefaultValueFactory = _ => Defaults.ValSamples };
 
@@ -58,13 +58,13 @@ internal static class DemoCommand
     /// <summary>What one demo run uses.</summary>
     internal sealed record DemoSettings(int Seed, string Output, int Epochs, int Size, int TrainSamples, int ValSamples);
 
-    /// <summary>Runs the demo; returns the final validation metrics' mIoU.</summary>
-    internal static double Run(IAnsiConsole console, DemoSettings settings)
+    /// <summary>Runs the demo, reporting each stage on <paramref name="console"/>.</summary>
+    internal static void Run(IAnsiConsole console, DemoSettings settings)
     {
         if (settings.Epochs < 1)
             throw new UsageException($"--epochs must be at least 1, got {settings.Epochs}.");
-        if (settings.Size < 16 || settings.Size % 8 != 0)
-            throw new UsageException($"--size must be a multiple of 8 and at least 16, got {settings.Size}.");
+        if (settings.Size < 16)
+            throw new UsageException($"--size must be at least 16, got {settings.Size}.");
         // Batch norm in training mode needs at least two images per batch.
         if (settings.TrainSamples < 2 || settings.ValSamples < 1)
             throw new UsageException($"The demo needs at least 2 training and 1 validation samples, got {settings.TrainSamples} and {settings.ValSamples}.");
@@ -102,7 +102,7 @@ internal static class DemoCommand
         var galleryRows = new List<Image<byte>[]>();
         for (int i = 0; i < written; i++)
         {
-            var files = ((FileSegDataset)val).Files[i];
+            var files = val.Files[i];
             var image = (Image<byte>)ImageFile.Read(files.ImagePath, new ImageReadOptions { ForceRgb = true });
             var prediction = segmenter.Predict(image);
             writer.Write(Path.GetFileNameWithoutExtension(files.ImagePath), image, prediction);
@@ -120,7 +120,6 @@ internal static class DemoCommand
         console.WriteLine($"Model: {result.BestModelFolder ?? result.LastCheckpointFolder}");
         console.WriteLine($"Predictions: {predictionFolder}");
         console.WriteLine($"Try: sharpseg predict --model-dir {result.BestModelFolder ?? result.LastCheckpointFolder} {Path.Combine(dataFolder, "images")} -o {Path.Combine(root, "all-predictions")}");
-        return metrics.MeanIou;
     }
 
     /// <summary>Lays equally sized RGB images out in a grid, one row per entry, with a 2-pixel white gutter.</summary>
@@ -143,7 +142,7 @@ internal static class DemoCommand
         return grid;
     }
 
-    private static SegDataset OpenSplit(string root, string list, DatasetMode mode, ISegTransform transforms, IReadOnlyList<string> classNames)
+    private static FileSegDataset OpenSplit(string root, string list, DatasetMode mode, ISegTransform transforms, IReadOnlyList<string> classNames)
     {
         var files = new FileListDataset(root, Path.Combine(root, list), classNames.Count, mode, transforms).Files;
         return new FileSegDataset(files, classNames.Count, mode, transforms, classNames: classNames);
