@@ -147,3 +147,33 @@ public sealed class PredictCommandTests(TinyCheckpoint checkpoint) : IClassFixtu
         Assert.Contains($"{folder["list.txt"]}, line 2: image {folder["missing.png"]} does not exist.", result.Error);
     }
 }
+
+/// <summary><c>train --resume</c> rebuilds the checkpoint's model and refuses contradicting model options.</summary>
+public sealed class ResumeArgumentTests(TinyCheckpoint checkpoint) : IClassFixture<TinyCheckpoint>
+{
+    private static readonly string[] TinySynthetic =
+        ["--format", "synthetic", "--num-classes", "3", "--synthetic-size", "16,16", "--synthetic-train", "2", "--synthetic-val", "1"];
+
+    [Fact]
+    public void A_model_or_backbone_other_than_the_checkpoints_is_a_usage_error()
+    {
+        var otherModel = CliRunner.Run(["train", .. TinySynthetic, "--resume", checkpoint.ModelFolder, "--model", "unet"]);
+        var otherBackbone = CliRunner.Run(["train", .. TinySynthetic, "--resume", checkpoint.ModelFolder, "--backbone", "resnet34_vd"]);
+
+        Assert.Equal(2, otherModel.ExitCode);
+        Assert.Contains($"--model is unet but the checkpoint {checkpoint.ModelFolder} holds deeplabv3p.", otherModel.Error);
+        Assert.Equal(2, otherBackbone.ExitCode);
+        Assert.Contains($"--backbone is resnet34_vd but the checkpoint {checkpoint.ModelFolder} holds resnet18_vd.", otherBackbone.Error);
+    }
+
+    [Fact]
+    public void A_missing_resume_folder_is_a_usage_error()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), "sharpseg-no-such-checkpoint-" + Guid.NewGuid().ToString("N"));
+
+        var result = CliRunner.Run(["train", .. TinySynthetic, "--resume", missing]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"--resume: folder '{missing}' does not exist.", result.Error);
+    }
+}

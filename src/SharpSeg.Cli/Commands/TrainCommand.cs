@@ -82,10 +82,11 @@ internal static class TrainCommand
 
             var train = dataset.Open(parse, DatasetMode.Train, new Compose(augmentation));
             var val = dataset.HasValidationSplit(parse) ? dataset.Open(parse, DatasetMode.Val, new Normalize()) : null;
-            var (modelName, options) = model.Resolve(parse, train.NumClasses);
             int seedValue = parse.GetValue(seed);
             Engine.ManualSeed(seedValue);
-            var segmenter = new Segmenter(modelName, train.NumClasses, options: options, classNames: train.ClassNames);
+            var segmenter = parse.GetValue(resume) is { } resumeFrom
+                ? ResumedSegmenter(parse, model, resumeFrom)
+                : CreateSegmenter(parse, model, train);
 
             console.MarkupLine(Markup.Escape(
                 $"Training {Describe(segmenter)} on {train.Count} images ({train.NumClasses} classes)" +
@@ -112,6 +113,31 @@ internal static class TrainCommand
         });
         return command;
     }
+
+    private static Segmenter CreateSegmenter(ParseResult parse, ModelArguments model, SegDataset train)
+    {
+        var (modelName, options) = model.Resolve(parse, train.NumClasses);
+        return new Segmenter(modelName, train.NumClasses, options: options, classNames: train.ClassNames);
+    }
+
+    /// <summary>
+    /// The model a resumed run continues, rebuilt from the checkpoint's saved name and options so the command line
+    /// need not repeat them; a model option given explicitly must agree with the checkpoint.
+    /// </summary>
+    private static Segmenter ResumedSegmenter(ParseResult parse, ModelArguments model, string folder)
+    {
+        var segmenter = Segmenter.Load(folder);
+        var saved = segmenter.Model.Options as Models.DeepLabV3PlusOptions;
+        if (IsExplicit(parse, model.Model) && parse.GetValue(model.Model) != segmenter.ModelName)
+            throw new UsageException($"--model is {parse.GetValue(model.Model)} but the checkpoint {folder} holds {segmenter.ModelName}.");
+        if (IsExplicit(parse, model.Backbone) && parse.GetValue(model.Backbone) != saved?.Backbone)
+            throw new UsageException($"--backbone is {parse.GetValue(model.Backbone)} but the checkpoint {folder} holds {saved?.Backbone ?? "a model without one"}.");
+        if (IsExplicit(parse, model.OutputStride) && parse.GetValue(model.OutputStride) != saved?.OutputStride)
+            throw new UsageException($"--output-stride is {parse.GetValue(model.OutputStride)} but the checkpoint {folder} was trained with {saved?.OutputStride.ToString() ?? "none"}.");
+        return segmenter;
+    }
+
+    private static bool IsExplicit(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
     /// <summary>"deeplabv3p (resnet18_vd, output stride 8)"-style description of the segmenter's model.</summary>
     public static string Describe(Segmenter segmenter) => segmenter.Model.Options switch
