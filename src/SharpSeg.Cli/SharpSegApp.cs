@@ -14,6 +14,9 @@ namespace SharpSeg.Cli;
 /// </summary>
 internal static class SharpSegApp
 {
+    /// <summary>Set to 1 to print the stack trace of a failure after its message.</summary>
+    public const string StackTraceVariable = "SHARPSEG_STACK_TRACE";
+
     /// <summary>
     /// Runs the command line <paramref name="args"/>, writing results to <paramref name="console"/> and error messages to
     /// <paramref name="error"/>; returns the process exit code.
@@ -45,6 +48,9 @@ internal static class SharpSegApp
             error.WriteLine($"error: {message}");
             if (code == ExitCodes.Usage)
                 error.WriteLine(HelpHint(parse));
+            // A bug report needs the stack trace that users should not see by default.
+            if (Environment.GetEnvironmentVariable(StackTraceVariable) is "1")
+                error.WriteLine(e);
             return code;
         }
     }
