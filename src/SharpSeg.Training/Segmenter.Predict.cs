@@ -109,6 +109,39 @@ public sealed partial class Segmenter
         return output.ToPrediction();
     }
 
+    /// <summary>
+    /// Averaged sliding-window prediction, as PaddleSeg's <c>slide_inference</c> (<c>is_slide=True, crop_size, stride</c>):
+    /// windows of <paramref name="cropSize"/> every <paramref name="stride"/> pixels (the last ones shifted back to end at
+    /// the image edge), predicted <paramref name="batchSize"/> at a time; every pixel's logits are the mean over the
+    /// windows that cover it, then softmax and argmax. Full-image logits are kept (that is what averaging needs); for
+    /// images too large for that, use <see cref="OverlapTilePredict"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">A crop size, stride or the batch size is not positive, or the channel count is wrong.</exception>
+    public Prediction SlidingWindowPredict(Image image, (int Width, int Height) cropSize, (int Width, int Height) stride, int batchSize = 8)
+    {
+        if (cropSize.Width < 1 || cropSize.Height < 1)
+            throw new ArgumentOutOfRangeException(nameof(cropSize), cropSize, "SlidingWindowPredict: the crop size must be positive.");
+        if (stride.Width < 1 || stride.Height < 1)
+            throw new ArgumentOutOfRangeException(nameof(stride), stride, "SlidingWindowPredict: the stride must be positive.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1, nameof(batchSize));
+        var input = PrepareInput(image, "the image");
+        var windows = new SlidingWindows(input.Height, input.Width, cropSize.Height, cropSize.Width, stride.Height, stride.Width);
+        var sums = new float[NumClasses * input.Height * input.Width];
+        var counts = new int[input.Height * input.Width];
+        InEvalMode(() =>
+        {
+            for (int first = 0; first < windows.Count; first += batchSize)
+            {
+                int count = Math.Min(batchSize, windows.Count - first);
+                var logits = Model.Forward(windows.Cut(input, first, count))[0].ToArray<float>();
+                for (int n = 0; n < count; n++) windows.Accumulate(logits, n, NumClasses, first + n, sums, counts);
+            }
+        });
+        int plane = counts.Length;
+        for (int i = 0; i < sums.Length; i++) sums[i] /= counts[i % plane];
+        return ScoreMaps.FromLogits(Tensor.FromArray(sums, 1, NumClasses, input.Height, input.Width)).Prediction(0);
+    }
+
     private Image<float> PrepareInput(Image image, string what)
     {
         ArgumentNullException.ThrowIfNull(image);

@@ -1,0 +1,78 @@
+using SharpSeg.Data;
+
+namespace SharpSeg.Training.Inference;
+
+/// <summary>
+/// The windows of PaddleSeg's averaged sliding-window inference (<c>slide_inference</c>): along each axis,
+/// ⌊max(size − crop + stride − 1, 0) / stride⌋ + 1 windows start every <c>stride</c> pixels, the last ones shifted
+/// back so they end at the image edge; a crop larger than the image shrinks to it. Every window has the same size.
+/// </summary>
+internal sealed class SlidingWindows
+{
+    public SlidingWindows(int height, int width, int cropHeight, int cropWidth, int strideHeight, int strideWidth)
+    {
+        Height = height;
+        Width = width;
+        WindowHeight = Math.Min(cropHeight, height);
+        WindowWidth = Math.Min(cropWidth, width);
+        Tops = Starts(height, cropHeight, strideHeight);
+        Lefts = Starts(width, cropWidth, strideWidth);
+    }
+
+    public int Height { get; }
+    public int Width { get; }
+    public int WindowHeight { get; }
+    public int WindowWidth { get; }
+    public int[] Tops { get; }
+    public int[] Lefts { get; }
+    public int Count => Tops.Length * Lefts.Length;
+
+    /// <summary>Top-left pixel of window <paramref name="index"/> (windows run row by row).</summary>
+    public (int Top, int Left) Origin(int index) => (Tops[index / Lefts.Length], Lefts[index % Lefts.Length]);
+
+    /// <summary>PaddleSeg's window starts along one axis.</summary>
+    internal static int[] Starts(int size, int crop, int stride)
+    {
+        int count = Math.Max(size - crop + stride - 1, 0) / stride + 1;
+        var starts = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            int end = Math.Min(i * stride + crop, size);
+            starts[i] = Math.Max(end - crop, 0);
+        }
+        return starts;
+    }
+
+    /// <summary>Windows <paramref name="first"/> … first + count − 1 of the HWC image as one [count, C, h, w] tensor.</summary>
+    public Tensor Cut(Image<float> image, int first, int count)
+    {
+        int channels = image.Channels, plane = WindowHeight * WindowWidth;
+        var data = new float[count * channels * plane];
+        var pixels = image.Pixels;
+        for (int n = 0; n < count; n++)
+        {
+            var (top, left) = Origin(first + n);
+            for (int y = 0; y < WindowHeight; y++)
+                for (int x = 0; x < WindowWidth; x++)
+                {
+                    int source = ((top + y) * Width + left + x) * channels;
+                    for (int c = 0; c < channels; c++) data[(n * channels + c) * plane + y * WindowWidth + x] = pixels[source + c];
+                }
+        }
+        return Tensor.FromArray(data, count, channels, WindowHeight, WindowWidth);
+    }
+
+    /// <summary>Adds window <paramref name="n"/> of the [N, C, h, w] logits into the full-image sums and counts.</summary>
+    public void Accumulate(float[] windowLogits, int n, int classes, int index, float[] sums, int[] counts)
+    {
+        var (top, left) = Origin(index);
+        int plane = WindowHeight * WindowWidth, imagePlane = Height * Width;
+        for (int c = 0; c < classes; c++)
+            for (int y = 0; y < WindowHeight; y++)
+                for (int x = 0; x < WindowWidth; x++)
+                    sums[c * imagePlane + (top + y) * Width + left + x] += windowLogits[(n * classes + c) * plane + y * WindowWidth + x];
+        for (int y = 0; y < WindowHeight; y++)
+            for (int x = 0; x < WindowWidth; x++)
+                counts[(top + y) * Width + left + x]++;
+    }
+}
