@@ -44,23 +44,12 @@ internal sealed class SlidingWindows
     }
 
     /// <summary>Windows <paramref name="first"/> … first + count − 1 of the HWC image as one [count, C, h, w] tensor.</summary>
-    public Tensor Cut(Image<float> image, int first, int count)
-    {
-        int channels = image.Channels, plane = WindowHeight * WindowWidth;
-        var data = new float[count * channels * plane];
-        var pixels = image.Pixels;
-        for (int n = 0; n < count; n++)
+    public Tensor Cut(Image<float> image, int first, int count) =>
+        WindowCutter.Cut(image, count, WindowHeight, WindowWidth, n =>
         {
             var (top, left) = Origin(first + n);
-            for (int y = 0; y < WindowHeight; y++)
-                for (int x = 0; x < WindowWidth; x++)
-                {
-                    int source = ((top + y) * Width + left + x) * channels;
-                    for (int c = 0; c < channels; c++) data[(n * channels + c) * plane + y * WindowWidth + x] = pixels[source + c];
-                }
-        }
-        return Tensor.FromArray(data, count, channels, WindowHeight, WindowWidth);
-    }
+            return (Enumerable.Range(top, WindowHeight).ToArray(), Enumerable.Range(left, WindowWidth).ToArray());
+        });
 
     /// <summary>Adds window <paramref name="n"/> of the [N, C, h, w] logits into the full-image sums and counts.</summary>
     public void Accumulate(float[] windowLogits, int n, int classes, int index, float[] sums, int[] counts)

@@ -37,30 +37,16 @@ internal sealed class TilePlan
     public (int Top, int Left) Origin(int index) => (index / Columns * TileHeight, index % Columns * TileWidth);
 
     /// <summary>Windows <paramref name="first"/> … first + count − 1 as one [count, C, window H, window W] tensor.</summary>
-    public Tensor CutWindows(Image<float> image, int first, int count)
-    {
-        int channels = image.Channels, windowHeight = WindowHeight, windowWidth = WindowWidth;
-        int plane = windowHeight * windowWidth;
-        var data = new float[count * channels * plane];
-        var sourceColumns = new int[windowWidth];
-        var pixels = image.Pixels;
-        for (int n = 0; n < count; n++)
+    public Tensor CutWindows(Image<float> image, int first, int count) =>
+        WindowCutter.Cut(image, count, WindowHeight, WindowWidth, n =>
         {
             var (top, left) = Origin(first + n);
-            for (int x = 0; x < windowWidth; x++) sourceColumns[x] = Mirror(left - PadWidth + x, Width);
-            int windowBase = n * channels * plane;
-            for (int y = 0; y < windowHeight; y++)
-            {
-                int sourceRow = Mirror(top - PadHeight + y, Height) * Width;
-                for (int x = 0; x < windowWidth; x++)
-                {
-                    int source = (sourceRow + sourceColumns[x]) * channels;
-                    for (int c = 0; c < channels; c++) data[windowBase + c * plane + y * windowWidth + x] = pixels[source + c];
-                }
-            }
-        }
-        return Tensor.FromArray(data, count, channels, windowHeight, windowWidth);
-    }
+            var rows = new int[WindowHeight];
+            var columns = new int[WindowWidth];
+            for (int y = 0; y < rows.Length; y++) rows[y] = Mirror(top - PadHeight + y, Height);
+            for (int x = 0; x < columns.Length; x++) columns[x] = Mirror(left - PadWidth + x, Width);
+            return (rows, columns);
+        });
 
     /// <summary>Symmetric reflection with the edge repeated, periodic with period 2·size for any distance.</summary>
     internal static int Mirror(int index, int size)

@@ -6,14 +6,6 @@ namespace SharpSeg.Training.Tests.Inference;
 
 public sealed class OverlapTilePredictTests
 {
-    /// <summary>A 3-channel image of random byte values (so every pixel differs and any misplaced tile shows).</summary>
-    private static Image<byte> RandomImage(int height, int width, int seed)
-    {
-        var pixels = new byte[height * width * 3];
-        new Random(seed).NextBytes(pixels);
-        return new Image<byte>(height, width, 3, pixels);
-    }
-
     /// <summary>
     /// PaddleX's padding written out independently: flipped strips of <paramref name="pad"/> columns concatenated left and
     /// right, then flipped strips of rows above and below (cv2.flip + hconcat/vconcat).
@@ -56,7 +48,7 @@ public sealed class OverlapTilePredictTests
     {
         // Two 3×3 convolutions: every output reads input pixels at most 2 away, which the pad covers.
         var segmenter = new Training.Segmenter(new TinyConvNet(4, seed: 7), "tiny") { InputNormalize = new Data.Transforms.Normalize() };
-        var image = RandomImage(13, 21, seed: 3);
+        var image = TestImages.Random(13, 21, seed: 3);
 
         var tiled = segmenter.OverlapTilePredict(image, (tileWidth, tileHeight), (padWidth, padHeight), batchSize);
         var whole = segmenter.Predict(MirrorPad(image, padHeight, padWidth));
@@ -80,7 +72,7 @@ public sealed class OverlapTilePredictTests
     public void PlainTilingOfAPointwiseModelEqualsWholeImagePrediction()
     {
         var segmenter = new Training.Segmenter(new TinyConvNet(3, seed: 8, kernel: 1), "tiny");
-        var image = RandomImage(10, 11, seed: 4);
+        var image = TestImages.Random(10, 11, seed: 4);
 
         var tiled = segmenter.OverlapTilePredict(image, (4, 3), (0, 0), batchSize: 3);
         var whole = segmenter.Predict(image);
@@ -104,7 +96,7 @@ public sealed class OverlapTilePredictTests
     public void BadSizesAreRefused()
     {
         var segmenter = new Training.Segmenter(new TinyConvNet(3), "tiny");
-        var image = RandomImage(4, 4, seed: 1);
+        var image = TestImages.Random(4, 4, seed: 1);
         Assert.Throws<ArgumentOutOfRangeException>(() => segmenter.OverlapTilePredict(image, (0, 4), (0, 0)));
         Assert.Throws<ArgumentOutOfRangeException>(() => segmenter.OverlapTilePredict(image, (4, 4), (-1, 0)));
         Assert.Throws<ArgumentOutOfRangeException>(() => segmenter.OverlapTilePredict(image, (4, 4), (0, 0), batchSize: 0));
@@ -114,7 +106,7 @@ public sealed class OverlapTilePredictTests
     public void BatchPredictMatchesOneByOnePredictionForMixedSizes()
     {
         var segmenter = new Training.Segmenter(new TinyConvNet(3, seed: 9), "tiny");
-        Image[] images = [RandomImage(6, 7, 1), RandomImage(6, 7, 2), RandomImage(5, 9, 3), RandomImage(6, 7, 4)];
+        Image[] images = [TestImages.Random(6, 7, 1), TestImages.Random(6, 7, 2), TestImages.Random(5, 9, 3), TestImages.Random(6, 7, 4)];
 
         var batched = segmenter.BatchPredict(images, batchSize: 2);
 
@@ -132,7 +124,7 @@ public sealed class OverlapTilePredictTests
     public void ScoresAreSoftmaxProbabilitiesAndLabelsTheirArgmax()
     {
         var segmenter = new Training.Segmenter(new TinyConvNet(3, seed: 10), "tiny");
-        var prediction = segmenter.Predict(RandomImage(5, 5, 6));
+        var prediction = segmenter.Predict(TestImages.Random(5, 5, 6));
         for (int p = 0; p < 25; p++)
         {
             var scores = prediction.ScoreMap.Pixels.AsSpan(p * 3, 3);

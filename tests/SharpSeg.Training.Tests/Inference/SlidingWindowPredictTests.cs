@@ -6,13 +6,6 @@ namespace SharpSeg.Training.Tests.Inference;
 
 public sealed class SlidingWindowPredictTests
 {
-    private static Image<byte> RandomImage(int height, int width, int seed)
-    {
-        var pixels = new byte[height * width * 3];
-        new Random(seed).NextBytes(pixels);
-        return new Image<byte>(height, width, 3, pixels);
-    }
-
     [Theory]
     [InlineData(10, 4, 3, new[] { 0, 3, 6 })]
     [InlineData(11, 4, 3, new[] { 0, 3, 6, 7 })]   // the last window shifts back to end at the edge
@@ -27,7 +20,7 @@ public sealed class SlidingWindowPredictTests
         // 3×3 convolutions: a pixel's logits differ between windows, so only true averaging reproduces the reference.
         var model = new TinyConvNet(4, seed: 5);
         var segmenter = new Training.Segmenter(model, "tiny");
-        var image = RandomImage(11, 13, seed: 6);
+        var image = TestImages.Random(11, 13, seed: 6);
 
         var predicted = segmenter.SlidingWindowPredict(image, cropSize: (5, 4), stride: (3, 3), batchSize: 4);
 
@@ -64,7 +57,7 @@ public sealed class SlidingWindowPredictTests
     public void APointwiseModelGivesTheWholeImagePrediction()
     {
         var segmenter = new Training.Segmenter(new TinyConvNet(3, seed: 8, kernel: 1), "tiny");
-        var image = RandomImage(10, 11, seed: 4);
+        var image = TestImages.Random(10, 11, seed: 4);
 
         var slid = segmenter.SlidingWindowPredict(image, (4, 4), (3, 2), batchSize: 5);
         var whole = segmenter.Predict(image);
@@ -77,7 +70,7 @@ public sealed class SlidingWindowPredictTests
     public void BadSizesAreRefused()
     {
         var segmenter = new Training.Segmenter(new TinyConvNet(3, seed: 8, kernel: 1), "tiny");
-        var image = RandomImage(6, 6, seed: 1);
+        var image = TestImages.Random(6, 6, seed: 1);
         Assert.Throws<ArgumentOutOfRangeException>(() => segmenter.SlidingWindowPredict(image, (0, 4), (2, 2)));
         Assert.Throws<ArgumentOutOfRangeException>(() => segmenter.SlidingWindowPredict(image, (4, 4), (2, 0)));
     }
