@@ -63,6 +63,15 @@ public sealed partial class Segmenter
             ArgumentOutOfRangeException.ThrowIfNegative(_options.WarmupSteps, "options.WarmupSteps");
             ArgumentOutOfRangeException.ThrowIfNegative(_options.NumWorkers, "options.NumWorkers");
             ArgumentOutOfRangeException.ThrowIfNegative(_options.ThreadCount, "options.ThreadCount");
+            if (_options.Losses is not null && (_options.Loss is not null || _options.LossCoefficients is not null))
+                throw new ArgumentException("Train: options.Losses gives every output's loss and coefficient, so options.Loss and options.LossCoefficients must be null.", "options");
+            if (_options.LossCoefficients is { } coefficients)
+            {
+                if (coefficients.Count == 0) throw new ArgumentException("Train: options.LossCoefficients is empty; give one coefficient per model output.", "options");
+                foreach (float coefficient in coefficients)
+                    if (!float.IsFinite(coefficient) || coefficient < 0)
+                        throw new ArgumentException($"Train: loss coefficient {coefficient} is not finite and non-negative.", "options");
+            }
             if (!SegmentationMetrics.ScalarNames.Contains(_options.BestMetric))
                 throw new ArgumentException(
                     $"Train: best metric '{_options.BestMetric}' is not one of {string.Join(", ", SegmentationMetrics.ScalarNames)}.", "options");
@@ -88,7 +97,7 @@ public sealed partial class Segmenter
             var a = _args;
             var model = _segmenter.Model;
             _segmenter.ClassNames ??= a.TrainDataset.ClassNames is { } names && names.Count == _segmenter.NumClasses ? [.. names] : null;
-            _segmenter.InputNormalize ??= FindNormalize(a.EvalDataset?.Transforms) ?? FindNormalize(a.TrainDataset.Transforms);
+            _segmenter.Transforms ??= PredictionTransforms(a.EvalDataset?.Transforms, a.TrainDataset.Transforms);
 
             int seed = _options.Seed;
             CheckpointState? resumed = null;
@@ -107,8 +116,10 @@ public sealed partial class Segmenter
             var optimizer = a.Optimizer ?? new Sgd(ParameterGroup.SplitByWeightDecay(model.NamedParameters()), a.LearningRate, momentum: 0.9,
                 weightDecay: _options.WeightDecay);
             var schedule = optimizer.Schedule ??= CreateSchedule(totalSteps);
-            var loss = _options.Loss ?? PaddleXLoss.Create(_segmenter.NumClasses, _options.UseBceLoss, _options.UseDiceLoss, _options.ClassWeight,
-                a.TrainDataset.IgnoreIndex);
+            var losses = _options.Losses ?? LossList.Weighted(
+                _options.Loss ?? PaddleXLoss.Create(_segmenter.NumClasses, _options.UseBceLoss, _options.UseDiceLoss, _options.ClassWeight,
+                    a.TrainDataset.IgnoreIndex),
+                [.. _options.LossCoefficients ?? [1f]]);
             var tracker = new EarlyStopping(_options.BestMetric, EarlyStoppingMode.Max, a.EarlyStopPatience);
 
             int startEpoch = 0;
@@ -140,7 +151,7 @@ public sealed partial class Segmenter
             while (epoch < a.NumEpochs && !stoppedEarly)
             {
                 epoch++;
-                var (epochLoss, lastLoss, lastRate, speed) = RunEpoch(epoch, loader, optimizer, schedule, loss, totalSteps, ref globalStep, metricsLog,
+                var (epochLoss, lastLoss, lastRate, speed) = RunEpoch(epoch, loader, optimizer, schedule, losses, totalSteps, ref globalStep, metricsLog,
                     tensorBoard);
                 _epochLosses.Add(epochLoss);
                 if (epoch % a.SaveIntervalEpochs != 0 && epoch != a.NumEpochs) continue;
@@ -192,7 +203,7 @@ public sealed partial class Segmenter
         }
 
         private (double EpochLoss, double LastLoss, double LastRate, double Speed) RunEpoch(int epoch, DataLoader loader, Optimizer optimizer,
-            LearningRateSchedule schedule, ISegmentationLoss loss, long totalSteps, ref long globalStep, MetricsLogger metricsLog,
+            LearningRateSchedule schedule, LossList losses, long totalSteps, ref long globalStep, MetricsLogger metricsLog,
             TensorBoardWriter? tensorBoard)
         {
             var model = _segmenter.Model;
@@ -202,22 +213,12 @@ public sealed partial class Segmenter
             var clock = Stopwatch.StartNew();
             double lossSum = 0, lastLoss = double.NaN, rate = 0, speed = 0;
             int step = 0, images = 0;
-            LossList? lossList = null;
             foreach (var batch in loader.Epoch(epoch))
             {
                 _args.CancellationToken.ThrowIfCancellationRequested();
                 var labels = batch.LabelTensor();
                 var logits = model.Forward(batch.ImageTensor());
-                Tensor total;
-                if (logits.Count == 1)
-                {
-                    total = loss.Forward(logits[0], labels);
-                }
-                else
-                {
-                    lossList ??= LossList.Weighted(loss, [.. Enumerable.Repeat(1f, logits.Count)]);
-                    total = lossList.Forward(logits, labels);
-                }
+                var total = LossOverOutputs(losses, logits, labels);
                 optimizer.ZeroGrad();
                 total.Backward();
                 if (_options.ClipGradNorm is { } maxNorm) GradientClipping.ClipGradNorm(optimizer.Parameters, maxNorm);
@@ -261,11 +262,43 @@ public sealed partial class Segmenter
             return warmup > 0 ? new LinearWarmup(decay, warmup, _options.WarmupStartLearningRate) : decay;
         }
 
-        private static Normalize? FindNormalize(ISegTransform? transform) => transform switch
+        private LossList? _resolvedLosses;
+
+        /// <summary>
+        /// The loss summed over the model's outputs. Without explicit coefficients the main loss applies to every output with
+        /// weight 1; otherwise the coefficients must match the outputs one to one, as PaddleSeg's <c>loss.coef</c>.
+        /// </summary>
+        private Tensor LossOverOutputs(LossList losses, IReadOnlyList<Tensor> logits, Tensor labels)
         {
-            Normalize normalize => normalize,
-            Compose compose => compose.Transforms.Select(FindNormalize).LastOrDefault(n => n is not null),
-            _ => null,
+            if (_resolvedLosses is null)
+            {
+                bool explicitEntries = _options.Losses is not null || _options.LossCoefficients is not null;
+                if (explicitEntries && losses.Entries.Count != logits.Count)
+                    throw new ArgumentException(
+                        $"Train: {losses.Entries.Count} loss coefficient(s) given but model '{_segmenter.ModelName}' returns {logits.Count} output(s) " +
+                        $"(main logits{(logits.Count > 1 ? $" and {logits.Count - 1} auxiliary" : "")}); give one per output.", "options");
+                _resolvedLosses = explicitEntries ? losses : LossList.Weighted(losses.Entries[0].Loss, [.. Enumerable.Repeat(1f, logits.Count)]);
+            }
+            return _resolvedLosses.Forward(logits, labels);
+        }
+
+        /// <summary>
+        /// Prediction transforms for a model trained with these datasets, as PaddleX keeps the evaluation transforms: the
+        /// evaluation transforms when they are deterministic, else the deterministic per-pixel ones (<see cref="Normalize"/>,
+        /// <see cref="Clip"/>) of the evaluation or training transforms, so prediction sees the value range training saw.
+        /// </summary>
+        private static ISegTransform? PredictionTransforms(ISegTransform? evaluation, ISegTransform? training)
+        {
+            if (evaluation is not null && !TransformConfig.IsRandom(evaluation)) return evaluation;
+            var perPixel = Flatten(evaluation ?? training).Where(t => t is Normalize or Clip).ToArray();
+            return perPixel.Length == 0 ? null : new Compose(perPixel);
+        }
+
+        private static IEnumerable<ISegTransform> Flatten(ISegTransform? transform) => transform switch
+        {
+            null => [],
+            Compose compose => compose.Transforms.SelectMany(Flatten),
+            _ => [transform],
         };
     }
 

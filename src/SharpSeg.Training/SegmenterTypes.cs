@@ -22,6 +22,14 @@ namespace SharpSeg.Training;
 /// <param name="UseDiceLoss">PaddleX's <c>use_dice_loss</c> (two classes, combinable with BCE, as above).</param>
 /// <param name="ClassWeight">PaddleX's <c>class_weight</c>: null/none, fixed weights or dynamic.</param>
 /// <param name="ThreadCount">Kernel threads during training (<c>torch.set_num_threads</c>); 0 keeps <see cref="Engine.Threads"/>.</param>
+/// <param name="LossCoefficients">
+/// PaddleSeg's <c>loss.coef</c>: the weight of the loss on each model output, main logits first, then the auxiliary heads'
+/// (e.g. [1, 0.4]); there must be one per output. Null = 1 for every output.
+/// </param>
+/// <param name="Losses">
+/// PaddleSeg's <c>loss: {types, coef}</c>: one loss and coefficient per model output, main first. Replaces
+/// <paramref name="Loss"/> and <paramref name="LossCoefficients"/>, which must then be null.
+/// </param>
 public sealed record TrainingOptions(
     int Seed = 0,
     int NumWorkers = 0,
@@ -35,7 +43,9 @@ public sealed record TrainingOptions(
     bool UseBceLoss = false,
     bool UseDiceLoss = false,
     ClassWeight? ClassWeight = null,
-    int ThreadCount = 0);
+    int ThreadCount = 0,
+    IReadOnlyList<float>? LossCoefficients = null,
+    LossList? Losses = null);
 
 /// <summary>What a <see cref="TrainingProgress"/> report is about.</summary>
 public enum TrainingPhase

@@ -35,7 +35,7 @@ internal static class EvaluateCommand
                 throw new UsageException($"--batch-size must be at least 1, got {parse.GetValue(batchSize)}.");
             var segmenter = LoadSegmenter(parse.GetValue(modelDir)!);
             var mode = parse.GetValue(split) == "train" ? DatasetMode.Train : DatasetMode.Val;
-            var data = dataset.Open(parse, mode, segmenter.InputNormalize);
+            var data = dataset.Open(parse, mode, segmenter.Transforms);
             if (data.NumClasses != segmenter.NumClasses)
                 throw new UsageException($"The model predicts {segmenter.NumClasses} classes but the dataset has {data.NumClasses}.");
 

@@ -27,7 +27,17 @@ internal sealed class ScoreMaps
     public int Width { get; }
 
     public static ScoreMaps FromLogits(Tensor logits) => new(
-        logits.ToArray<float>(), Functional.Softmax(logits, 1).ToArray<float>(), logits.Size(0), logits.Size(1), logits.Size(2), logits.Size(3));
+        logits.ToArray<float>(), Probabilities(logits).ToArray<float>(), logits.Size(0), logits.Size(1), logits.Size(2), logits.Size(3));
+
+    /// <summary>Scores from probabilities [N, C, H, W] (averaged over test-time augmentations): the label is their argmax.</summary>
+    public static ScoreMaps FromProbabilities(Tensor probabilities)
+    {
+        var values = probabilities.ToArray<float>();
+        return new(values, values, probabilities.Size(0), probabilities.Size(1), probabilities.Size(2), probabilities.Size(3));
+    }
+
+    /// <summary>Per-class probabilities of logits [N, C, H, W]: the softmax over the classes.</summary>
+    public static Tensor Probabilities(Tensor logits) => Functional.Softmax(logits, 1);
 
     /// <summary>Sample <paramref name="n"/>'s label map and HWC score map.</summary>
     public Prediction Prediction(int n)
@@ -65,22 +75,5 @@ internal sealed class ScoreMaps
                 }
                 labels[destination] = best;
             }
-    }
-
-    /// <summary>The full-image maps an overlap-tile prediction fills tile by tile.</summary>
-    internal sealed class Stitched(int height, int width, int classes)
-    {
-        private readonly Image<int> _labels = new(height, width, 1);
-        private readonly Image<float> _scores = new(height, width, classes);
-
-        /// <summary>Copies the central tile of window <paramref name="n"/> of <paramref name="windows"/> (tile <paramref name="tile"/> of <paramref name="plan"/>).</summary>
-        public void KeepCentre(ScoreMaps windows, int n, TilePlan plan, int tile)
-        {
-            var (top, left) = plan.Origin(tile);
-            int rows = Math.Min(plan.TileHeight, height - top), columns = Math.Min(plan.TileWidth, width - left);
-            windows.Copy(n, plan.PadHeight, plan.PadWidth, rows, columns, _labels.Pixels, _scores.Pixels, width, top, left);
-        }
-
-        public Prediction ToPrediction() => new(_labels, _scores);
     }
 }
