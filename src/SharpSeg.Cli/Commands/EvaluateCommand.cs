@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using SharpSeg.Data;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Training;
 using Spectre.Console;
@@ -51,7 +52,7 @@ internal static class EvaluateCommand
                 segmenter.ClassNames ?? data.ClassNames);
             if (parse.GetValue(json) is { } path)
             {
-                File.WriteAllText(path, JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
+                AtomicFile.WriteAllText(path, JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
                 console.WriteLine($"Metrics written to {path}");
             }
             return ExitCodes.Success;
