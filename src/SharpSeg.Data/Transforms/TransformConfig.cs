@@ -9,7 +9,8 @@ namespace SharpSeg.Data.Transforms;
 /// shape of PaddleX 1.x <c>model.yml</c> <c>Transforms</c> (<c>[{"Resize": {"target_size": [512, 512]}}, …]</c>);
 /// reading also accepts the entries of a PaddleSeg config's <c>transforms:</c> list
 /// (<c>{"type": "Resize", "target_size": [512, 512]}</c>). Names and parameters are PaddleSeg's (PaddleX's for
-/// <see cref="Clip"/> and <see cref="Normalize"/>'s <c>min_val</c>/<c>max_val</c>); sizes are <c>[width, height]</c>.
+/// <see cref="Clip"/> and <see cref="Normalize"/>'s <c>min_val</c>/<c>max_val</c>); sizes are <c>[width, height]</c>,
+/// and an <c>im_padding_value</c> may be PaddleX's per-channel list when its values are equal.
 /// Equivalent to PaddleX's <c>model.yml</c> writing/<c>build_transforms</c> and PaddleSeg's
 /// <c>manager.TRANSFORMS</c> registry.
 /// </summary>
@@ -52,7 +53,7 @@ public static class TransformConfig
                 ["target_size"] = Pair(t.Width, t.Height),
                 ["keep_ratio"] = t.KeepRatio,
                 ["size_divisor"] = t.SizeDivisor,
-                ["interp"] = InterpolationNames.First(n => n.Value == (t.RandomInterpolation ? (Interpolation.Linear, true) : (t.Interpolation, false))).Name,
+                ["interp"] = t.RandomInterpolation ? "RANDOM" : InterpolationNames.First(n => n.Value == (t.Interpolation, false)).Name,
             },
             isRandom: t => t.RandomInterpolation),
 
@@ -113,7 +114,7 @@ public static class TransformConfig
             {
                 var defaults = new Padding(1, 1);
                 var (width, height) = entry.RequiredSize("target_size");
-                return new Padding(width, height, entry.Float("im_padding_value", defaults.ImagePaddingValue),
+                return new Padding(width, height, entry.PaddingValue("im_padding_value", defaults.ImagePaddingValue),
                     entry.Int("label_padding_value", defaults.LabelPaddingValue));
             },
             write: t => new()
@@ -132,7 +133,7 @@ public static class TransformConfig
             {
                 var defaults = new RandomPaddingCrop();
                 var (width, height) = entry.Size("crop_size", (defaults.Width, defaults.Height));
-                return new RandomPaddingCrop(width, height, entry.Float("im_padding_value", defaults.ImagePaddingValue),
+                return new RandomPaddingCrop(width, height, entry.PaddingValue("im_padding_value", defaults.ImagePaddingValue),
                     entry.Int("label_padding_value", defaults.LabelPaddingValue),
                     entry.Double("category_max_ratio", defaults.CategoryMaxRatio),
                     entry.Int("ignore_index", defaults.IgnoreIndex), entry.Int("loop_times", defaults.LoopTimes));
@@ -183,7 +184,7 @@ public static class TransformConfig
             {
                 var defaults = new RandomRotation();
                 return new RandomRotation(entry.Double("max_rotation", defaults.MaxRotation),
-                    entry.Float("im_padding_value", defaults.ImagePaddingValue), entry.Int("label_padding_value", defaults.LabelPaddingValue));
+                    entry.PaddingValue("im_padding_value", defaults.ImagePaddingValue), entry.Int("label_padding_value", defaults.LabelPaddingValue));
             },
             write: t => new()
             {

@@ -52,6 +52,20 @@ internal sealed class TransformConfigEntry(string source, int index, string name
         throw Error(parameter, $"expected a number (single precision), got {TransformConfig.Describe(value)}.");
     }
 
+    /// <summary>
+    /// An image padding value: a number, or PaddleX 1.x's one-per-channel list when its entries are equal (the
+    /// transforms pad every channel with one value).
+    /// </summary>
+    public float PaddingValue(string parameter, float fallback)
+    {
+        if (!parameters.TryGetValue(parameter, out var value) || value.ValueKind != JsonValueKind.Array)
+            return Float(parameter, fallback);
+        var values = Floats(parameter, []);
+        if (values.Length == 0 || values.Any(v => v != values[0]))
+            throw Error(parameter, $"expected a number, or a per-channel list of one repeated value, got {TransformConfig.Describe(value)}.");
+        return values[0];
+    }
+
     /// <summary>A list of numbers, one per channel; a single number stands for a one-entry list.</summary>
     public float[] Floats(string parameter, IReadOnlyList<float> fallback)
     {

@@ -153,6 +153,25 @@ public class TransformConfigTests
     }
 
     [Fact]
+    public void FromJsonReadsAPaddleXModelYmlTransformList()
+    {
+        // PaddleX 1.x writes keys sorted, floats as 255.0, and one padding value per channel.
+        var pipeline = TransformConfig.FromJson("""
+            [{"ResizeByLong": {"long_size": 512}},
+             {"Padding": {"im_padding_value": [127.5, 127.5, 127.5], "label_padding_value": 255, "target_size": 512}},
+             {"Normalize": {"max_val": [255.0, 255.0, 255.0], "mean": [0.485, 0.456, 0.406], "min_val": [0.0, 0.0, 0.0], "std": [0.229, 0.224, 0.225]}}]
+            """, "model.yml");
+        Assert.Equal(512, Assert.IsType<ResizeByLong>(pipeline.Transforms[0]).LongSize);
+        var padding = Assert.IsType<Padding>(pipeline.Transforms[1]);
+        Assert.Equal((512, 512, 127.5f, 255), (padding.Width, padding.Height, padding.ImagePaddingValue, padding.LabelPaddingValue));
+        var normalize = Assert.IsType<Normalize>(pipeline.Transforms[2]);
+        Assert.Equal([0.485f, 0.456f, 0.406f], normalize.Mean);
+        Assert.Equal([0.229f, 0.224f, 0.225f], normalize.Std);
+        Assert.Equal([0f, 0f, 0f], normalize.MinValue);
+        Assert.Equal([255f, 255f, 255f], normalize.MaxValue);
+    }
+
+    [Fact]
     public void FromJsonAllowsCommentsTrailingCommasAndNullParameters()
     {
         var pipeline = TransformConfig.FromJson("""
@@ -267,6 +286,8 @@ public class TransformConfigTests
     [InlineData("""{"Normalize": {"mean": [0.5, null, 0.5]}}""", "mean", "item 1: expected a number (single precision), got null.")]
     [InlineData("""{"Clip": {"max_val": {"r": 255}}}""", "max_val", "expected a list of numbers, got an object {\"r\": 255}.")]
     [InlineData("""{"Padding": {"target_size": 64, "im_padding_value": 1e39}}""", "im_padding_value", "expected a number (single precision), got the number 1e39.")]
+    [InlineData("""{"RandomRotation": {"im_padding_value": [0, 127.5, 0]}}""", "im_padding_value",
+        "expected a number, or a per-channel list of one repeated value, got a list [0, 127.5, 0].")]
     [InlineData("""{"RandomCenterCrop": {"retain_ratio": 0.5}}""", "retain_ratio", "expected a list of two numbers, got the number 0.5.")]
     [InlineData("""{"RandomCenterCrop": {"retain_ratio": [0.5, true]}}""", "retain_ratio", "item 1: expected a number, got the boolean true.")]
     [InlineData("""{"ResizeByLong": {}}""", "long_size", "missing; ResizeByLong has no default for it.")]
