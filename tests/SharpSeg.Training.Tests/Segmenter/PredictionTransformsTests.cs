@@ -109,4 +109,55 @@ public sealed class PredictionTransformsTests
             if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
         }
     }
+
+    [Fact]
+    public void SavedTransformsReloadAndPredictIdentically()
+    {
+        string folder = TestData.TempFolder("saved-transforms");
+        try
+        {
+            var segmenter = new Training.Segmenter("unet", 3)
+            {
+                Transforms = new Compose(new Resize(12, 10, interpolation: Interpolation.Nearest), new Normalize([0.2f, 0.3f, 0.4f], [0.6f, 0.7f, 0.8f])),
+            };
+            segmenter.Save(folder);
+
+            var reloaded = Training.Segmenter.Load(folder);
+
+            Assert.Equal(TransformConfig.ToJson(segmenter.Transforms), TransformConfig.ToJson(reloaded.Transforms));
+            var image = TestImages.Random(7, 9, seed: 5);
+            Assert.Equal(segmenter.Predict(image).ScoreMap.Pixels, reloaded.Predict(image).ScoreMap.Pixels);
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ACheckpointWithARandomOrUnknownTransformIsRefusedNamingIt()
+    {
+        string folder = TestData.TempFolder("bad-transforms");
+        try
+        {
+            new Training.Segmenter("unet", 2) { Transforms = new Normalize() }.Save(folder);
+            string state = Path.Combine(folder, "state.json");
+            string original = File.ReadAllText(state);
+            const string saved = "[{\"Normalize\"";
+            Assert.Contains(saved, original);
+
+            File.WriteAllText(state, original.Replace(saved, "[{\"RandomHorizontalFlip\":{\"prob\":0.5}},{\"Normalize\""));
+            var random = Assert.Throws<Training.Checkpoints.CheckpointException>(() => Training.Segmenter.Load(folder));
+            Assert.Contains("contain a random transform", random.Message);
+
+            File.WriteAllText(state, original.Replace(saved, "[{\"Sharpen\":{}},{\"Normalize\""));
+            var unknown = Assert.Throws<Training.Checkpoints.CheckpointException>(() => Training.Segmenter.Load(folder));
+            Assert.Contains("prediction transforms cannot be rebuilt", unknown.Message);
+            Assert.Contains("Sharpen", unknown.Message);
+        }
+        finally
+        {
+            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        }
+    }
 }
