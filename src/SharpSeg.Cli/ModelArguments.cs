@@ -5,8 +5,8 @@ namespace SharpSeg.Cli;
 
 /// <summary>
 /// The options that choose and configure a model (<c>--model</c>, <c>--backbone</c>, <c>--output-stride</c>,
-/// <c>--upsample</c>, and PaddleX's <c>--use-bce-loss</c>/<c>--use-dice-loss</c>, which also pick the head), checked against <see cref="ModelRegistry"/> before anything is built so a typo is a usage
-/// error that lists the registered names.
+/// <c>--upsample</c>, and PaddleX's <c>--use-bce-loss</c>/<c>--use-dice-loss</c>, which also pick the head), checked
+/// against <see cref="ModelRegistry"/> before anything is built so a typo is a usage error that lists the registered names.
 /// </summary>
 internal sealed class ModelArguments
 {

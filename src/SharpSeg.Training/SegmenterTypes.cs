@@ -122,5 +122,8 @@ public sealed record TrainingResult(
 /// (<c>label_map</c>, <c>score_map</c>).
 /// </summary>
 /// <param name="LabelMap">Class id per pixel, H×W×1 (the argmax of the scores; the first class on ties).</param>
-/// <param name="ScoreMap">Softmax probability of every class per pixel, H×W×C in HWC order.</param>
+/// <param name="ScoreMap">
+/// Softmax probability of every class per pixel, H×W×C in HWC order; for a <see cref="Segmenter.HasBinaryHead">binary
+/// head</see> the two classes [1 − σ(l), σ(l)] of its one logit.
+/// </param>
 public sealed record Prediction(Image<int> LabelMap, Image<float> ScoreMap);

@@ -103,9 +103,11 @@ public static class Checkpoint
     }
 
     /// <summary>
-    /// Reads a checkpoint for a model named <paramref name="expectedModelName"/> whose options give <paramref name="expectedNumClasses"/>
-    /// classes (logit channels, 1 for a binary head, as <see cref="CheckpointState.NumClasses"/>): validates the state,
-    /// checks each tensor file's size and SHA-256 against <c>state.json</c>, and reads the tensors into memory. Nothing is applied to any model here; see <see cref="LoadedCheckpoint.Restore"/>.
+    /// Reads a checkpoint for a model named <paramref name="expectedModelName"/> whose options give
+    /// <paramref name="expectedNumClasses"/> classes (logit channels, 1 for a binary head, as
+    /// <see cref="CheckpointState.NumClasses"/>): validates the state, checks each tensor file's size and SHA-256 against
+    /// <c>state.json</c>, and reads the tensors into memory. Nothing is applied to any model here; see
+    /// <see cref="LoadedCheckpoint.Restore"/>.
     /// </summary>
     /// <exception cref="CheckpointException">
     /// The checkpoint is missing, of another format version, model or class count (the message names the folder and both
