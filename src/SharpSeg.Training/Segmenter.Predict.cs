@@ -126,7 +126,9 @@ public sealed partial class Segmenter
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1, nameof(batchSize));
         var input = PrepareInput(image, "the image");
         var windows = new SlidingWindows(input.Height, input.Width, cropSize.Height, cropSize.Width, stride.Height, stride.Width);
-        var sums = new float[NumClasses * input.Height * input.Width];
+        // A binary head's one logit is averaged like any other; ScoreMaps turns the mean into two classes.
+        int channels = Model.NumClasses;
+        var sums = new float[channels * input.Height * input.Width];
         var counts = new int[input.Height * input.Width];
         InEvalMode(() =>
         {
@@ -134,12 +136,12 @@ public sealed partial class Segmenter
             {
                 int count = Math.Min(batchSize, windows.Count - first);
                 var logits = Model.Forward(windows.Cut(input, first, count))[0].ToArray<float>();
-                for (int n = 0; n < count; n++) windows.Accumulate(logits, n, NumClasses, first + n, sums, counts);
+                for (int n = 0; n < count; n++) windows.Accumulate(logits, n, channels, first + n, sums, counts);
             }
         });
         int plane = counts.Length;
         for (int i = 0; i < sums.Length; i++) sums[i] /= counts[i % plane];
-        return ScoreMaps.FromLogits(Tensor.FromArray(sums, 1, NumClasses, input.Height, input.Width)).Prediction(0);
+        return ScoreMaps.FromLogits(Tensor.FromArray(sums, 1, channels, input.Height, input.Width)).Prediction(0);
     }
 
     private Image<float> PrepareInput(Image image, string what)
