@@ -120,6 +120,6 @@ public sealed partial class Segmenter
             throw new ArgumentException(
                 $"Pretrained weights {path}: none of its {tensors.Count} tensors (e.g. '{tensors.Keys.FirstOrDefault()}') has a key of model '{ModelName}' " +
                 $"(e.g. '{own.Keys.FirstOrDefault()}').", nameof(path));
-        return Model.LoadStateDict(source, strict: false, allowShapeMismatch: key => own[key].Rank >= 1 && own[key].Shape[0] == NumClasses);
+        return Model.LoadStateDict(source, strict: false, allowShapeMismatch: key => own[key].Rank >= 1 && own[key].Shape[0] == Model.NumClasses);
     }
 }

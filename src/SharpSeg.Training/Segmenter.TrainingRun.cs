@@ -75,6 +75,12 @@ public sealed partial class Segmenter
             if (!SegmentationMetrics.ScalarNames.Contains(_options.BestMetric))
                 throw new ArgumentException(
                     $"Train: best metric '{_options.BestMetric}' is not one of {string.Join(", ", SegmentationMetrics.ScalarNames)}.", "options");
+            var explicitLosses = (_options.Losses?.Entries.Select(e => e.Loss) ?? []).Append(_options.Loss).OfType<ISegmentationLoss>();
+            if (_segmenter.HasBinaryHead && explicitLosses.Select(PerClassLoss).FirstOrDefault(l => l is not null) is { } perClass)
+                throw new ArgumentException(
+                    $"Train: model '{_segmenter.ModelName}' has a one-channel binary head (NumClasses 1), but a given loss is a {perClass.GetType().Name}, " +
+                    "which needs one logit per class. Train a binary head with BceLoss, DiceLoss or LovaszHingeLoss, or leave options.Loss null for " +
+                    "PaddleX's BCE/Dice (UseBceLoss/UseDiceLoss).", "options");
             CheckDataset(a.TrainDataset, "training");
             if (a.EvalDataset is not null) CheckDataset(a.EvalDataset, "evaluation");
             else if (a.EarlyStop)
@@ -89,7 +95,26 @@ public sealed partial class Segmenter
         {
             if (dataset.NumClasses != _segmenter.NumClasses)
                 throw new ArgumentException(
-                    $"Train: the {what} set has {dataset.NumClasses} classes but model '{_segmenter.ModelName}' predicts {_segmenter.NumClasses}.");
+                    $"Train: the {what} set has {dataset.NumClasses} classes but model '{_segmenter.ModelName}' predicts {_segmenter.NumClasses}" +
+                    (_segmenter.HasBinaryHead ? " (its one-channel binary head is for two-class data)." : "."));
+        }
+
+        /// <summary>The loss, or a term of a <see cref="MixedLoss"/>, that takes one logit channel per class and so cannot train a binary head.</summary>
+        private static ISegmentationLoss? PerClassLoss(ISegmentationLoss loss) => loss switch
+        {
+            MixedLoss mixed => mixed.Losses.Select(PerClassLoss).FirstOrDefault(l => l is not null),
+            CrossEntropyLoss or OhemCrossEntropyLoss or LovaszSoftmaxLoss or MultiClassFocalLoss or FocalLoss => loss,
+            _ => null,
+        };
+
+        /// <summary>
+        /// PaddleX 1.x's loss for the model: its <c>_get_loss</c> from the options; a binary head trains with BCE and/or
+        /// Dice, BCE when neither is chosen (PaddleX builds the one-channel head only for those losses).
+        /// </summary>
+        private ISegmentationLoss DefaultLoss(int ignoreIndex)
+        {
+            bool useBce = _options.UseBceLoss || (_segmenter.HasBinaryHead && !_options.UseDiceLoss);
+            return PaddleXLoss.Create(_segmenter.NumClasses, useBce, _options.UseDiceLoss, _options.ClassWeight, ignoreIndex);
         }
 
         public TrainingResult Execute()
@@ -104,7 +129,7 @@ public sealed partial class Segmenter
             LoadedCheckpoint? checkpoint = null;
             if (a.ResumeCheckpoint is not null)
             {
-                checkpoint = Checkpoint.Read(a.ResumeCheckpoint, _segmenter.ModelName, _segmenter.NumClasses);
+                checkpoint = Checkpoint.Read(a.ResumeCheckpoint, _segmenter.ModelName, _segmenter.Model.NumClasses);
                 resumed = checkpoint.State;
                 if (resumed.RandomState?.TryGetValue(SeedKey, out long saved) == true) seed = (int)saved;
             }
@@ -117,8 +142,7 @@ public sealed partial class Segmenter
                 weightDecay: _options.WeightDecay);
             var schedule = optimizer.Schedule ??= CreateSchedule(totalSteps);
             var losses = _options.Losses ?? LossList.Weighted(
-                _options.Loss ?? PaddleXLoss.Create(_segmenter.NumClasses, _options.UseBceLoss, _options.UseDiceLoss, _options.ClassWeight,
-                    a.TrainDataset.IgnoreIndex),
+                _options.Loss ?? DefaultLoss(a.TrainDataset.IgnoreIndex),
                 [.. _options.LossCoefficients ?? [1f]]);
             var tracker = new EarlyStopping(_options.BestMetric, EarlyStoppingMode.Max, a.EarlyStopPatience);
 

@@ -23,10 +23,14 @@ public sealed partial class Segmenter
     /// (seed it with <see cref="Engine.ManualSeed"/> for a reproducible start).
     /// </summary>
     /// <param name="model">Registry name of the model (<see cref="ModelRegistry"/>).</param>
-    /// <param name="numClasses">Classes predicted; overrides <see cref="ModelOptions.NumClasses"/> of <paramref name="options"/>.</param>
+    /// <param name="numClasses">
+    /// Logit channels, overriding <see cref="ModelOptions.NumClasses"/> of <paramref name="options"/>: the class count, or
+    /// 1 for PaddleX 1.x's one-channel head of a two-class problem (what <c>num_classes=2</c> with <c>use_bce_loss</c> or
+    /// <c>use_dice_loss</c> builds; smp's <c>classes=1</c>), trained with BCE and/or Dice loss (see <see cref="HasBinaryHead"/>).
+    /// </param>
     /// <param name="backbone">Registry name of the backbone for models that take one (e.g. <c>resnet50_vd</c>); null = the options' or the model's default.</param>
     /// <param name="options">The model's own options record (e.g. <see cref="DeepLabV3PlusOptions"/>); null = the model's defaults.</param>
-    /// <param name="classNames">Class names in id order (PaddleX's <c>labels</c>), saved with checkpoints; null = none.</param>
+    /// <param name="classNames">Class names in id order (PaddleX's <c>labels</c>), saved with checkpoints; null = none. Two for a binary head.</param>
     /// <exception cref="ArgumentException">The model is unknown, takes no backbone, or the class names do not match the class count.</exception>
     public Segmenter(string model, int numClasses, string? backbone = null, ModelOptions? options = null, IReadOnlyList<string>? classNames = null)
         : this(ModelRegistry.CreateModel(model, ResolveOptions(model, numClasses, backbone, options)), model, classNames)
@@ -35,15 +39,19 @@ public sealed partial class Segmenter
 
     /// <summary>
     /// Wraps an already built model. <paramref name="modelName"/> is saved with checkpoints; <see cref="Load"/> can
-    /// rebuild the model only when it is a registry name and the model's options record describes it.
+    /// rebuild the model only when it is a registry name and the model's options record describes it. A model of one output
+    /// channel is a binary head predicting two classes (see <see cref="HasBinaryHead"/>).
     /// </summary>
     /// <exception cref="ArgumentException">The name is empty or the class names do not match the class count.</exception>
     public Segmenter(SegmentationModel model, string modelName, IReadOnlyList<string>? classNames = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(modelName);
-        if (classNames is not null && classNames.Count != model.NumClasses)
-            throw new ArgumentException($"Segmenter: {classNames.Count} class names given for a model of {model.NumClasses} classes.", nameof(classNames));
+        int numClasses = ClassesOf(model.NumClasses);
+        if (classNames is not null && classNames.Count != numClasses)
+            throw new ArgumentException(
+                $"Segmenter: {classNames.Count} class names given for a model of {numClasses} classes" +
+                (model.NumClasses == 1 ? " (its one-channel binary head predicts background and foreground)." : "."), nameof(classNames));
         Model = model;
         ModelName = modelName;
         ClassNames = classNames is null ? null : [.. classNames];
@@ -55,8 +63,16 @@ public sealed partial class Segmenter
     /// <summary>Registry name of the model, saved with checkpoints (PaddleX's <c>model.yml</c> <c>Model</c>).</summary>
     public string ModelName { get; }
 
-    /// <summary>Classes predicted.</summary>
-    public int NumClasses => Model.NumClasses;
+    /// <summary>Classes predicted: the model's logit channels, or 2 for a <see cref="HasBinaryHead">binary head</see>.</summary>
+    public int NumClasses => ClassesOf(Model.NumClasses);
+
+    /// <summary>
+    /// Whether the model has one output channel, a single foreground logit l for two classes: PaddleX 1.x's head for
+    /// <c>num_classes=2</c> with <c>use_bce_loss</c>/<c>use_dice_loss</c> (mmseg's <c>out_channels=1, use_sigmoid=True</c>).
+    /// It trains with BCE and/or Dice loss; prediction and evaluation see the two classes [1 − σ(l), σ(l)], label 1 where
+    /// σ(l) &gt; 0.5.
+    /// </summary>
+    public bool HasBinaryHead => Model.NumClasses == 1;
 
     /// <summary>Class names in id order, or null (PaddleX's <c>labels</c>).</summary>
     public IReadOnlyList<string>? ClassNames { get; private set; }
@@ -118,22 +134,29 @@ public sealed partial class Segmenter
             throw new CheckpointException(loaded.Folder, $"state.json says {state.NumClasses} classes but its model options give {model.NumClasses}.");
         loaded.Restore(model);
         model.Eval();
-        var segmenter = new Segmenter(model, state.ModelName, state.ClassNames is { Count: > 0 } names && names.Count == state.NumClasses ? names : null)
+        var segmenter = new Segmenter(model, state.ModelName,
+            state.ClassNames is { Count: > 0 } names && names.Count == ClassesOf(state.NumClasses) ? names : null)
         {
             Transforms = ReadTransforms(state.TransformsJson, loaded.Folder),
         };
         return segmenter;
     }
 
-    /// <summary>The part of a checkpoint's state that describes the model (name, options, classes, transforms).</summary>
+    /// <summary>
+    /// The part of a checkpoint's state that describes the model (name, options, classes, transforms). Its class count
+    /// is the model options' (logit channels: 1 for a binary head), so state and options always agree.
+    /// </summary>
     private CheckpointState DescribeModel() => new()
     {
         ModelName = ModelName,
-        NumClasses = NumClasses,
+        NumClasses = Model.NumClasses,
         ModelOptionsJson = ModelOptionsJson.Serialize(Model.Options),
         ClassNames = ClassNames,
         TransformsJson = TransformConfig.ToJson(Transforms),
     };
+
+    /// <summary>Classes a model of <paramref name="logitChannels"/> output channels predicts: one channel is a binary head.</summary>
+    private static int ClassesOf(int logitChannels) => logitChannels == 1 ? 2 : logitChannels;
 
     private static ISegTransform? ReadTransforms(string? json, string folder)
     {

@@ -17,8 +17,11 @@ namespace SharpSeg.Training;
 /// <param name="ClipGradNorm">Maximum global L2 norm of the gradients (<c>torch.nn.utils.clip_grad_norm_</c>); null = no clipping.</param>
 /// <param name="KeepLastCheckpoints">Epoch checkpoints kept in the save folder (PaddleSeg's <c>keep_checkpoint_max</c>).</param>
 /// <param name="BestMetric">Metric that picks <c>best_model</c> and drives early stopping (<c>miou</c>, <c>oacc</c>, <c>macc</c>, <c>kappa</c>, <c>mdice</c>).</param>
-/// <param name="Loss">The training loss on the main logits; null = <see cref="PaddleXLoss.Create"/> from the next three arguments.</param>
-/// <param name="UseBceLoss">PaddleX's <c>use_bce_loss</c> (two classes; on the two-channel head the foreground logit is l1 − l0, whose sigmoid is the softmax probability).</param>
+/// <param name="Loss">
+/// The training loss on the main logits; null = <see cref="PaddleXLoss.Create"/> from the next three arguments (BCE when
+/// neither binary loss is chosen for a <see cref="Segmenter.HasBinaryHead">binary head</see>, which refuses per-class losses such as cross-entropy).
+/// </param>
+/// <param name="UseBceLoss">PaddleX's <c>use_bce_loss</c> (two classes; on a two-channel head the foreground logit is l1 − l0, whose sigmoid is the softmax probability).</param>
 /// <param name="UseDiceLoss">PaddleX's <c>use_dice_loss</c> (two classes, combinable with BCE, as above).</param>
 /// <param name="ClassWeight">PaddleX's <c>class_weight</c>: null/none, fixed weights or dynamic.</param>
 /// <param name="ThreadCount">Kernel threads during training (<c>torch.set_num_threads</c>); 0 keeps <see cref="Engine.Threads"/>.</param>
@@ -129,5 +132,8 @@ public sealed record TrainingResult(
 /// (<c>label_map</c>, <c>score_map</c>).
 /// </summary>
 /// <param name="LabelMap">Class id per pixel, H×W×1 (the argmax of the scores; the first class on ties).</param>
-/// <param name="ScoreMap">Softmax probability of every class per pixel, H×W×C in HWC order.</param>
+/// <param name="ScoreMap">
+/// Softmax probability of every class per pixel, H×W×C in HWC order; for a <see cref="Segmenter.HasBinaryHead">binary
+/// head</see> the two classes [1 − σ(l), σ(l)] of its one logit.
+/// </param>
 public sealed record Prediction(Image<int> LabelMap, Image<float> ScoreMap);

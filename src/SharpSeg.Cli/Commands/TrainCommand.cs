@@ -81,6 +81,8 @@ internal static class TrainCommand
             augmentation.Add(new Normalize());
 
             var train = dataset.Open(parse, DatasetMode.Train, new Compose(augmentation));
+            // Checked here as well as in Resolve because a resumed run builds no model from the arguments.
+            model.UsesBinaryLoss(parse, train.NumClasses);
             var val = dataset.HasValidationSplit(parse) ? dataset.Open(parse, DatasetMode.Val, new Normalize()) : null;
             int seedValue = parse.GetValue(seed);
             Engine.ManualSeed(seedValue);
@@ -98,7 +100,7 @@ internal static class TrainCommand
                 earlyStop: parse.GetValue(earlyStop), earlyStopPatience: parse.GetValue(patience), resumeCheckpoint: parse.GetValue(resume),
                 options: new TrainingOptions(Seed: seedValue, NumWorkers: parse.GetValue(workers), WeightDecay: parse.GetValue(weightDecay),
                     WarmupSteps: parse.GetValue(warmup), KeepLastCheckpoints: parse.GetValue(keep), BestMetric: parse.GetValue(bestMetric)!,
-                    ThreadCount: parse.GetValue(threads)),
+                    ThreadCount: parse.GetValue(threads), UseBceLoss: parse.GetValue(model.UseBceLoss), UseDiceLoss: parse.GetValue(model.UseDiceLoss)),
                 progress: progress));
 
             if (result.StoppedEarly)
@@ -117,7 +119,7 @@ internal static class TrainCommand
     private static Segmenter CreateSegmenter(ParseResult parse, ModelArguments model, SegDataset train)
     {
         var (modelName, options) = model.Resolve(parse, train.NumClasses);
-        return new Segmenter(modelName, train.NumClasses, options: options, classNames: train.ClassNames);
+        return new Segmenter(modelName, options.NumClasses, options: options, classNames: train.ClassNames);
     }
 
     /// <summary>
@@ -144,7 +146,7 @@ internal static class TrainCommand
     {
         Models.DeepLabV3PlusOptions deepLab => $"{segmenter.ModelName} ({deepLab.Backbone}, output stride {deepLab.OutputStride})",
         _ => segmenter.ModelName,
-    };
+    } + (segmenter.HasBinaryHead ? " with a one-channel binary head" : "");
 
     private static void RequirePositive(int value, string optionName)
     {

@@ -103,9 +103,11 @@ public static class Checkpoint
     }
 
     /// <summary>
-    /// Reads a checkpoint for a model named <paramref name="expectedModelName"/> with <paramref name="expectedNumClasses"/>
-    /// classes: validates the state, checks each tensor file's size and SHA-256 against <c>state.json</c>, and reads the
-    /// tensors into memory. Nothing is applied to any model here; see <see cref="LoadedCheckpoint.Restore"/>.
+    /// Reads a checkpoint for a model named <paramref name="expectedModelName"/> whose options give
+    /// <paramref name="expectedNumClasses"/> classes (logit channels, 1 for a binary head, as
+    /// <see cref="CheckpointState.NumClasses"/>): validates the state, checks each tensor file's size and SHA-256 against
+    /// <c>state.json</c>, and reads the tensors into memory. Nothing is applied to any model here; see
+    /// <see cref="LoadedCheckpoint.Restore"/>.
     /// </summary>
     /// <exception cref="CheckpointException">
     /// The checkpoint is missing, of another format version, model or class count (the message names the folder and both
@@ -119,7 +121,8 @@ public static class Checkpoint
         if (!string.Equals(state.ModelName, expectedModelName, StringComparison.Ordinal))
             throw new CheckpointException(full, $"it holds model '{state.ModelName}', but '{expectedModelName}' was expected.");
         if (state.NumClasses != expectedNumClasses)
-            throw new CheckpointException(full, $"it was trained for {state.NumClasses} classes, but {expectedNumClasses} were expected.");
+            throw new CheckpointException(full, $"it was trained for {state.NumClasses} classes, but {expectedNumClasses} were expected" +
+                (state.NumClasses == 1 || expectedNumClasses == 1 ? " (1 is a one-channel binary head for two classes)." : "."));
         return ReadValidated(full, state);
     }
 

@@ -22,7 +22,7 @@ public sealed record CheckpointState
     /// <summary>Registry name of the model (e.g. <c>deeplabv3p</c>). PaddleX's <c>model.yml</c> <c>Model</c>.</summary>
     public required string ModelName { get; init; }
 
-    /// <summary>Classes the model predicts.</summary>
+    /// <summary>The model options' class count, i.e. its logit channels: the classes predicted, or 1 for a binary head predicting two.</summary>
     public required int NumClasses { get; init; }
 
     /// <summary>The model's construction options as JSON (backbone, output stride …), to rebuild it. PaddleX's <c>_init_params</c>.</summary>

@@ -3,17 +3,19 @@ using SharpSeg.Data;
 namespace SharpSeg.Training.Inference;
 
 /// <summary>
-/// Softmax probabilities of a batch of logits [N, C, H, W], turned into <see cref="Training.Prediction"/>s: the label is
-/// the argmax of the logits (the first class on ties, as <c>torch.argmax</c>), so it agrees with the evaluation's
-/// confusion matrix.
+/// Class probabilities of a batch of logits [N, C, H, W], turned into <see cref="Training.Prediction"/>s. For C ≥ 2 they
+/// are the softmax and the label is the argmax of the logits (the first class on ties, as <c>torch.argmax</c>). A
+/// one-channel binary head (PaddleX 1.x's <c>num_classes=2</c> with BCE/Dice loss) gives two classes [1 − σ(l), σ(l)] and
+/// the label is their argmax, i.e. 1 only when σ(l) &gt; 0.5, as PaddleX's <c>sigmoid_to_softmax</c> then <c>argmax</c>.
+/// The evaluation's confusion matrix decides labels the same way.
 /// </summary>
 internal sealed class ScoreMaps
 {
-    private readonly float[] _logits, _probabilities;
+    private readonly float[] _decisive, _probabilities;
 
-    private ScoreMaps(float[] logits, float[] probabilities, int count, int classes, int height, int width)
+    private ScoreMaps(float[] decisive, float[] probabilities, int count, int classes, int height, int width)
     {
-        _logits = logits;
+        _decisive = decisive;
         _probabilities = probabilities;
         Count = count;
         Classes = classes;
@@ -26,18 +28,34 @@ internal sealed class ScoreMaps
     public int Height { get; }
     public int Width { get; }
 
-    public static ScoreMaps FromLogits(Tensor logits) => new(
-        logits.ToArray<float>(), Probabilities(logits).ToArray<float>(), logits.Size(0), logits.Size(1), logits.Size(2), logits.Size(3));
+    public static ScoreMaps FromLogits(Tensor logits)
+    {
+        var probabilities = Probabilities(logits);
+        float[] probabilityValues = probabilities.ToArray<float>();
+        // A label taken from σ(l) rather than l decides p = 0.5 exactly as PaddleX does, even where σ rounds a tiny l > 0 to 0.5.
+        float[] decisive = logits.Size(1) == 1 ? probabilityValues : logits.ToArray<float>();
+        return new ScoreMaps(decisive, probabilityValues, logits.Size(0), probabilities.Size(1), logits.Size(2), logits.Size(3));
+    }
 
-    /// <summary>Scores from probabilities [N, C, H, W] (averaged over test-time augmentations): the label is their argmax.</summary>
+    /// <summary>
+    /// Probabilities [N, K, H, W] of logits [N, C, H, W]: the softmax over channels (K = C) for C ≥ 2; for one channel
+    /// the two classes [1 − σ(l), σ(l)] (K = 2), PaddleX 1.x's <c>sigmoid_to_softmax</c>.
+    /// </summary>
+    internal static Tensor Probabilities(Tensor logits)
+    {
+        if (logits.Rank != 4)
+            throw new ArgumentException($"ScoreMaps: logits must be [N, C, H, W], got {logits.Shape}.", nameof(logits));
+        if (logits.Size(1) != 1) return Functional.Softmax(logits, 1);
+        var foreground = logits.Sigmoid();
+        return Tensor.Cat([1f - foreground, foreground], 1);
+    }
+
+    /// <summary>Scores from probabilities [N, K, H, W] (averaged over test-time augmentations): the label is their argmax.</summary>
     public static ScoreMaps FromProbabilities(Tensor probabilities)
     {
         var values = probabilities.ToArray<float>();
         return new(values, values, probabilities.Size(0), probabilities.Size(1), probabilities.Size(2), probabilities.Size(3));
     }
-
-    /// <summary>Per-class probabilities of logits [N, C, H, W]: the softmax over the classes.</summary>
-    public static Tensor Probabilities(Tensor logits) => Functional.Softmax(logits, 1);
 
     /// <summary>Sample <paramref name="n"/>'s label map and HWC score map.</summary>
     public Prediction Prediction(int n)
@@ -62,14 +80,14 @@ internal sealed class ScoreMaps
                 int source = baseIndex + (top + y) * Width + left + x;
                 int destination = (destinationTop + y) * destinationWidth + destinationLeft + x;
                 int best = 0;
-                float bestLogit = _logits[source];
+                float bestValue = _decisive[source];
                 for (int c = 0; c < Classes; c++)
                 {
-                    float logit = _logits[source + c * plane];
-                    if (logit > bestLogit || (float.IsNaN(logit) && !float.IsNaN(bestLogit)))
+                    float value = _decisive[source + c * plane];
+                    if (value > bestValue || (float.IsNaN(value) && !float.IsNaN(bestValue)))
                     {
                         best = c;
-                        bestLogit = logit;
+                        bestValue = value;
                     }
                     scores[destination * Classes + c] = _probabilities[source + c * plane];
                 }

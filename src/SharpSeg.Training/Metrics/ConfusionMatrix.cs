@@ -1,3 +1,5 @@
+using SharpSeg.Training.Inference;
+
 namespace SharpSeg.Training.Metrics;
 
 /// <summary>
@@ -118,31 +120,38 @@ public sealed class ConfusionMatrix
     /// <summary>
     /// Counts one batch straight from logits [N, C, H, W] (the class with the largest logit wins, the first on ties as
     /// <c>torch.argmax</c>) against labels [N, H, W] in row-major order, without materialising the predictions.
-    /// Equivalent to <c>ConfusionMatrix.calculate(np.argmax(logits, 1), label)</c>.
+    /// Equivalent to <c>ConfusionMatrix.calculate(np.argmax(logits, 1), label)</c>. A two-class matrix also takes the
+    /// one logit channel of a binary head (C = 1): a pixel is class 1 only when σ(l) &gt; 0.5, as PaddleX 1.x's argmax
+    /// over <c>sigmoid_to_softmax</c> decides it.
     /// </summary>
-    /// <exception cref="ArgumentException">Logits are not 4-D float with C = NumClasses, or labels do not match N·H·W.</exception>
+    /// <exception cref="ArgumentException">Logits are not 4-D float with C = NumClasses (or 1 for two classes), or labels do not match N·H·W.</exception>
     public void UpdateFromLogits(Tensor logits, ReadOnlySpan<int> labels)
     {
         ArgumentNullException.ThrowIfNull(logits);
         if (logits.Rank != 4 || logits.DType != DType.Float32)
             throw new ArgumentException($"ConfusionMatrix.UpdateFromLogits: logits must be float32 [N, C, H, W], got {logits.DType} {logits.Shape}.");
         int n = logits.Size(0), c = logits.Size(1), plane = logits.Size(2) * logits.Size(3);
-        if (c != NumClasses)
-            throw new ArgumentException($"ConfusionMatrix.UpdateFromLogits: logits have {c} channels, the matrix has {NumClasses} classes.");
+        bool binaryHead = c == 1 && NumClasses == 2;
+        if (c != NumClasses && !binaryHead)
+            throw new ArgumentException(
+                $"ConfusionMatrix.UpdateFromLogits: logits {logits.Shape} have {c} channels, the matrix has {NumClasses} classes" +
+                (NumClasses == 2 ? " (a two-class matrix takes 2 channels or the 1 of a binary head)." : "."));
         if (labels.Length != (long)n * plane)
             throw new ArgumentException(
                 $"ConfusionMatrix.UpdateFromLogits: logits {logits.Shape} need {(long)n * plane} labels, got {labels.Length}.");
 
-        float[] values = logits.ToArray<float>();
+        // The binary head's label comes from its probabilities, so it matches prediction's score map to the last rounding.
+        float[] values = binaryHead ? ScoreMaps.Probabilities(logits).ToArray<float>() : logits.ToArray<float>();
+        int classes = NumClasses;
         var predictions = new int[plane];
         for (int sample = 0; sample < n; sample++)
         {
-            int baseIndex = sample * c * plane;
+            int baseIndex = sample * classes * plane;
             for (int p = 0; p < plane; p++)
             {
                 int best = 0;
                 float bestValue = values[baseIndex + p];
-                for (int k = 1; k < c; k++)
+                for (int k = 1; k < classes; k++)
                 {
                     float v = values[baseIndex + k * plane + p];
                     if (v > bestValue || (float.IsNaN(v) && !float.IsNaN(bestValue)))

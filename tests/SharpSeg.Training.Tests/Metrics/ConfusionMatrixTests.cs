@@ -166,4 +166,24 @@ public class ConfusionMatrixTests
             new ConfusionMatrix(3).UpdateFromLogits(Tensor.Zeros(1, 2, 2, 2), new int[4]));
         Assert.Contains("2 channels", e.Message);
     }
+
+    [Fact]
+    public void UpdateFromLogitsReadsTheOneLogitOfABinaryHeadAsTwoClasses()
+    {
+        var matrix = new ConfusionMatrix(2);
+        // σ(l) > 0.5 is class 1: −1 → 0, 0 → 0 (p = 0.5 exactly), 0.5 → 1, 3 → 1 (ignored), −2 → 0, 1e-9 → 0 (σ rounds to 0.5).
+        var logits = Tensor.FromArray([-1f, 0f, 0.5f, 3f, -2f, 1e-9f], 2, 1, 1, 3);
+
+        matrix.UpdateFromLogits(logits, [0, 1, 1, 255, 1, 0]);
+
+        Assert.Equal([[2, 0], [2, 1]], matrix.ToArray());
+    }
+
+    [Fact]
+    public void UpdateFromLogitsTakesOneChannelOnlyForTwoClasses()
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            new ConfusionMatrix(3).UpdateFromLogits(Tensor.Zeros(1, 1, 2, 2), new int[4]));
+        Assert.Contains("1 channels, the matrix has 3 classes", e.Message);
+    }
 }
