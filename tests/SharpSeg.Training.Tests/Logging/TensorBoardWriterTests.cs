@@ -139,6 +139,28 @@ public sealed class TensorBoardWriterTests : IDisposable
     }
 
     [Fact]
+    public void WriterReproducesTheGoldenFileTensorBoardReads()
+    {
+        // tools/check_tensorboard_events.py wrote these scalars with this clock and checked that TensorBoard 2.22's own
+        // readers (CRC-checking record reader, EventAccumulator, the --logdir ingester and its HTTP scalars route) read
+        // every tag, step, value and wall time back; then it committed the file.
+        var start = new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
+        int tick = 0;
+        string path;
+        using (var writer = new TensorBoardWriter(_folder, () => start.AddSeconds(tick++)))
+        {
+            writer.AddScalar("Train/loss", 1.25, 1);
+            writer.AddScalar("Train/lr", 0.01, 1);
+            writer.AddScalar("Train/loss", 0.5, 300);
+            writer.AddScalar("Evaluation/miou", 0.625, 2);
+            path = writer.FilePath;
+        }
+
+        byte[] golden = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Golden", "tensorboard", "scalars.tfevents"));
+        Assert.Equal(golden, File.ReadAllBytes(path));
+    }
+
+    [Fact]
     public void EventsAreReadableBeforeTheWriterCloses()
     {
         using var writer = new TensorBoardWriter(_folder);
