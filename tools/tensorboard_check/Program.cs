@@ -9,12 +9,13 @@ using SharpSeg.Nn;
 using SharpSeg.Training;
 using SharpSeg.Training.Logging;
 
-// Writes four TensorBoard runs under args[0] for tools/check_tensorboard_events.py, each with an expected.json listing
-// every scalar written (tag, step, float32 bits, wall time), except "train", whose expected values come from its
+// Writes five TensorBoard runs under args[0] for tools/check_tensorboard_events.py, each with an expected.json listing
+// every scalar written (tag, step, float32 bits, wall time, whether TensorBoard should hide it), except "train", whose expected values come from its
 // metrics.jsonl:
 //   edge/   awkward tags, steps and values through TensorBoardWriter;
 //   golden/ the scalars of tests/SharpSeg.Training.Tests/Golden/tensorboard/events.golden (fixed clock);
 //   resume/ two writers opened in the same second, so the second file gets the ".1" suffix;
+//   restart/ two files, the second with a purge step, as a run resumed from a checkpoint writes them;
 //   train/  a real Segmenter.Train(useVdl: true) run; its event files are in train/vdl_log.
 string root = Path.GetFullPath(args.Length > 0 ? args[0] : throw new ArgumentException("usage: TensorBoardCheckWriter <output folder>"));
 if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
@@ -72,6 +73,24 @@ foreach (var (firstStep, lastStep) in new[] { (1, 3), (4, 6) })
 }
 File.WriteAllText(Path.Combine(resume, "expected.json"), JsonSerializer.Serialize(resumeExpected));
 
+// An interrupted run resumed from its step-3 checkpoint: the second writer's purge step hides steps 4…6 of the first file.
+string restart = Path.Combine(root, "restart");
+var restartExpected = new List<object>();
+int restartTick = 0;
+var restartClock = () => start.AddSeconds(restartTick++ * 10);
+foreach (var (firstStep, lastStep, purgeStep, scale) in new[] { (1, 6, (long?)null, 10.0), (4, 6, 4L, 100.0) })
+{
+    using var writer = new TensorBoardWriter(restart, restartClock, purgeStep);
+    for (int step = firstStep; step <= lastStep; step++)
+    {
+        var wallTime = start.AddSeconds(restartTick * 10);
+        writer.AddScalar("Train/loss", scale / step, step);
+        restartExpected.Add(Expected("Train/loss", step, scale / step, wallTime, hidden: purgeStep is null && step >= 4));
+    }
+    Console.WriteLine($"restart: {Path.GetFileName(writer.FilePath)}");
+}
+File.WriteAllText(Path.Combine(restart, "expected.json"), JsonSerializer.Serialize(restartExpected));
+
 string train = Path.Combine(root, "train");
 var segmenter = new Segmenter(new TinyConvNet(3), "tiny");
 SegDataset Synthetic(int count, int seed, DatasetMode mode) =>
@@ -91,9 +110,11 @@ static void WriteRun(string folder, DateTimeOffset start, Func<TensorBoardWriter
     Console.WriteLine($"{Path.GetFileName(folder)}: {Path.GetFileName(writer.FilePath)}, {points.Count} scalars");
 }
 
-static object Expected(string tag, long step, double value, DateTimeOffset wallTime) => new
+// hidden: in the file, but a later file's purge step tells TensorBoard to drop it.
+static object Expected(string tag, long step, double value, DateTimeOffset wallTime, bool hidden = false) => new
 {
     tag,
+    hidden,
     step = step.ToString(CultureInfo.InvariantCulture),
     float32_bits = BitConverter.SingleToUInt32Bits((float)value),
     wall_time = (wallTime - DateTimeOffset.UnixEpoch).TotalSeconds,

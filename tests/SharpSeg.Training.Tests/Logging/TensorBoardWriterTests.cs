@@ -93,6 +93,16 @@ public sealed class TensorBoardWriterTests : IDisposable
     }
 
     [Fact]
+    public void SessionStartEventEncodesByteForByte()
+    {
+        // wall_time 2.0; step 4: 0x10 0x04; session_log: key (7 << 3 | 2) = 0x3A, length 2, holding status: key
+        // (1 << 3 | 0) = 0x08, START = 1.
+        byte[] expected = [0x09, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x10, 0x04, 0x3A, 0x02, 0x08, 0x01];
+
+        Assert.Equal(expected, TensorBoardEvents.SessionStartEvent(2.0, 4));
+    }
+
+    [Fact]
     public void RecordFramesLengthDataAndMaskedCrcs()
     {
         byte[] data = TensorBoardEvents.ScalarEvent(1.5, 3, "loss", 0.25f);
@@ -158,6 +168,29 @@ public sealed class TensorBoardWriterTests : IDisposable
 
         byte[] golden = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Golden", "tensorboard", "scalars.tfevents"));
         Assert.Equal(golden, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void PurgeStepReproducesTheGoldenFileThatMakesTensorBoardDropLaterSteps()
+    {
+        // tools/check_tensorboard_events.py's "restart" run: a first file with steps 1…6, then this one, opened 70 s after
+        // it with purge step 4. TensorBoard's readers showed steps 1…3 of the first file and 4…6 of this one, and
+        // nothing else; the file was committed from that run.
+        var start = new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
+        int tick = 7;
+        string path;
+        using (var writer = new TensorBoardWriter(_folder, () => start.AddSeconds(tick++ * 10), purgeStep: 4))
+        {
+            for (int step = 4; step <= 6; step++) writer.AddScalar("Train/loss", 100.0 / step, step);
+            path = writer.FilePath;
+        }
+
+        byte[] golden = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Golden", "tensorboard", "purge_step.tfevents"));
+        Assert.Equal(golden, File.ReadAllBytes(path));
+        var events = TfRecordReader.ReadEvents(path);
+        Assert.Equal([0L, 4, 4, 4, 5, 6], events.Select(e => e.Step));
+        Assert.All(events.Take(3), e => Assert.Empty(e.Scalars));
+        Assert.Equal([100f / 4, 100f / 5, 100f / 6], events.Skip(3).Select(e => Assert.Single(e.Scalars).Item2));
     }
 
     [Fact]
