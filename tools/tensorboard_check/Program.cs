@@ -1,6 +1,6 @@
 using System.Globalization;
-using SharpSeg;
 using System.Text.Json;
+using SharpSeg;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Data.Synthetic;
 using SharpSeg.Data.Transforms;
@@ -10,13 +10,14 @@ using SharpSeg.Training;
 using SharpSeg.Training.Logging;
 
 // Writes five TensorBoard runs under args[0] for tools/check_tensorboard_events.py, each with an expected.json listing
-// every scalar written (tag, step, float32 bits, wall time, whether TensorBoard should hide it), except "train", whose expected values come from its
-// metrics.jsonl:
-//   edge/   awkward tags, steps and values through TensorBoardWriter;
-//   golden/ the scalars of tests/SharpSeg.Training.Tests/Golden/tensorboard/events.golden (fixed clock);
-//   resume/ two writers opened in the same second, so the second file gets the ".1" suffix;
-//   restart/ two files, the second with a purge step, as a run resumed from a checkpoint writes them;
-//   train/  a real Segmenter.Train(useVdl: true) run; its event files are in train/vdl_log.
+// every scalar written (tag, step, float32 bits, wall time, whether a later purge step hides it from TensorBoard),
+// except "train", whose expected values come from its metrics.jsonl:
+//   edge/    awkward tags, steps and values through TensorBoardWriter;
+//   golden/  the scalars of tests/SharpSeg.Training.Tests/Golden/tensorboard/scalars.tfevents (fixed clock);
+//   resume/  two writers opened in the same second, so the second file gets the ".1" suffix;
+//   restart/ two files, the second with a purge step, as a run resumed from a checkpoint writes them (the second file
+//            is Golden/tensorboard/purge_step.tfevents);
+//   train/   a real Segmenter.Train(useVdl: true) run; its event files are in train/vdl_log.
 string root = Path.GetFullPath(args.Length > 0 ? args[0] : throw new ArgumentException("usage: TensorBoardCheckWriter <output folder>"));
 if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
 
