@@ -5,8 +5,9 @@ namespace SharpSeg.Training.Logging;
 
 /// <summary>
 /// Hand-written protobuf encoding of the two TensorFlow messages a scalar log needs, and TFRecord framing.
-/// <c>tensorflow.Event</c>: wall_time (1, double), step (2, int64), file_version (3, string), summary (5, Summary);
-/// <c>tensorflow.Summary</c>: value (1, repeated Value); <c>Summary.Value</c>: tag (1, string), simple_value (2, float).
+/// <c>tensorflow.Event</c>: wall_time (1, double), step (2, int64), file_version (3, string), summary (5, Summary),
+/// session_log (7, SessionLog); <c>tensorflow.Summary</c>: value (1, repeated Value); <c>Summary.Value</c>: tag (1, string),
+/// simple_value (2, float); <c>tensorflow.SessionLog</c>: status (1, enum, START = 1).
 /// Fields holding proto3 defaults (step 0) are left out, as protobuf serialisers do.
 /// </summary>
 internal static class TensorBoardEvents
@@ -15,6 +16,7 @@ internal static class TensorBoardEvents
     public const string FileVersion = "brain.Event:2";
 
     private const int Fixed64 = 1, LengthDelimited = 2, Fixed32 = 5, Varint = 0;
+    private const byte SessionLogStart = 1;
 
     /// <summary>The first event of a file: wall time and <see cref="FileVersion"/>.</summary>
     public static byte[] FileVersionEvent(double wallTime)
@@ -22,6 +24,20 @@ internal static class TensorBoardEvents
         var buffer = new List<byte>();
         WriteDouble(buffer, 1, wallTime);
         WriteBytes(buffer, 3, Encoding.UTF8.GetBytes(FileVersion));
+        return [.. buffer];
+    }
+
+    /// <summary>
+    /// A <c>SessionLog.START</c> event at <paramref name="step"/>: TensorBoard drops every point of the run already read
+    /// (earlier files included) whose step is at least <paramref name="step"/>, as after
+    /// <c>SummaryWriter(purge_step=step)</c>.
+    /// </summary>
+    public static byte[] SessionStartEvent(double wallTime, long step)
+    {
+        var buffer = new List<byte>();
+        WriteDouble(buffer, 1, wallTime);
+        WriteStep(buffer, step);
+        WriteBytes(buffer, 7, [(1 << 3) | Varint, SessionLogStart]);
         return [.. buffer];
     }
 
@@ -40,11 +56,7 @@ internal static class TensorBoardEvents
 
         var buffer = new List<byte>();
         WriteDouble(buffer, 1, wallTime);
-        if (step != 0)
-        {
-            WriteTag(buffer, 2, Varint);
-            WriteVarint(buffer, unchecked((ulong)step));
-        }
+        WriteStep(buffer, step);
         WriteBytes(buffer, 5, [.. summary]);
         return [.. buffer];
     }
@@ -61,6 +73,13 @@ internal static class TensorBoardEvents
         data.CopyTo(record.AsSpan(12));
         BinaryPrimitives.WriteUInt32LittleEndian(record.AsSpan(12 + data.Length), Crc32C.Masked(data));
         return record;
+    }
+
+    private static void WriteStep(List<byte> buffer, long step)
+    {
+        if (step == 0) return;
+        WriteTag(buffer, 2, Varint);
+        WriteVarint(buffer, unchecked((ulong)step));
     }
 
     private static void WriteDouble(List<byte> buffer, int field, double value)

@@ -22,7 +22,12 @@ public sealed class TensorBoardWriter : IDisposable
     /// </summary>
     /// <param name="logDirectory">The run's folder (one curve per folder in TensorBoard).</param>
     /// <param name="clock">Wall-clock source for event times and the file name; the system clock when null.</param>
-    public TensorBoardWriter(string logDirectory, Func<DateTimeOffset>? clock = null)
+    /// <param name="purgeStep">
+    /// For a resumed run: TensorBoard hides the points of this folder's earlier files whose step is at least this, so
+    /// steps logged after the resume checkpoint by the interrupted run do not show twice. Equivalent to
+    /// <c>SummaryWriter(log_dir, purge_step=…)</c> (<c>SessionLog.START</c> events); null writes none.
+    /// </param>
+    public TensorBoardWriter(string logDirectory, Func<DateTimeOffset>? clock = null, long? purgeStep = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(logDirectory);
         _clock = clock ?? (() => DateTimeOffset.UtcNow);
@@ -45,6 +50,16 @@ public sealed class TensorBoardWriter : IDisposable
             }
         }
         WriteRecord(TensorBoardEvents.FileVersionEvent(WallTime(now)));
+        if (purgeStep is long step)
+        {
+            // tensorboard --logdir's reader takes a run's first SessionLog.START for the initial start and purges only on
+            // later ones (TensorBoard's older EventAccumulator purges on every one), so one START alone purges nothing in a
+            // run whose earlier files have none. A second START at the same step purges in both readers, and a repeated
+            // purge at one step removes nothing more.
+            var start = TensorBoardEvents.SessionStartEvent(WallTime(now), step);
+            WriteRecord(start);
+            WriteRecord(start);
+        }
     }
 
     /// <summary>The folder holding the event file.</summary>

@@ -93,6 +93,16 @@ public sealed class TensorBoardWriterTests : IDisposable
     }
 
     [Fact]
+    public void SessionStartEventEncodesByteForByte()
+    {
+        // wall_time 2.0; step 4: 0x10 0x04; session_log: key (7 << 3 | 2) = 0x3A, length 2, holding status: key
+        // (1 << 3 | 0) = 0x08, START = 1.
+        byte[] expected = [0x09, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x10, 0x04, 0x3A, 0x02, 0x08, 0x01];
+
+        Assert.Equal(expected, TensorBoardEvents.SessionStartEvent(2.0, 4));
+    }
+
+    [Fact]
     public void RecordFramesLengthDataAndMaskedCrcs()
     {
         byte[] data = TensorBoardEvents.ScalarEvent(1.5, 3, "loss", 0.25f);
@@ -136,6 +146,51 @@ public sealed class TensorBoardWriterTests : IDisposable
         Assert.Equal(("train/lr", 0.01f), Assert.Single(events[2].Scalars));
         Assert.Equal(("eval/miou", 0.5f), Assert.Single(events[3].Scalars));
         Assert.Equal(10, events[3].Step);
+    }
+
+    [Fact]
+    public void WriterReproducesTheGoldenFileTensorBoardReads()
+    {
+        // tools/check_tensorboard_events.py wrote these scalars with this clock and checked that TensorBoard 2.22's own
+        // readers (CRC-checking record reader, EventAccumulator, the --logdir ingester and its HTTP scalars route) read
+        // every tag, step, value and wall time back; then it committed the file.
+        var start = new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
+        int tick = 0;
+        string path;
+        using (var writer = new TensorBoardWriter(_folder, () => start.AddSeconds(tick++)))
+        {
+            writer.AddScalar("Train/loss", 1.25, 1);
+            writer.AddScalar("Train/lr", 0.01, 1);
+            writer.AddScalar("Train/loss", 0.5, 300);
+            writer.AddScalar("Evaluation/miou", 0.625, 2);
+            path = writer.FilePath;
+        }
+
+        byte[] golden = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Golden", "tensorboard", "scalars.tfevents"));
+        Assert.Equal(golden, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void PurgeStepReproducesTheGoldenFileThatMakesTensorBoardDropLaterSteps()
+    {
+        // tools/check_tensorboard_events.py's "restart" run: a first file with steps 1…6, then this one, opened 70 s after
+        // it with purge step 4. TensorBoard's readers showed steps 1…3 of the first file and 4…6 of this one, and
+        // nothing else; the file was committed from that run.
+        var start = new DateTimeOffset(2026, 11, 21, 12, 0, 0, TimeSpan.Zero);
+        int tick = 7;
+        string path;
+        using (var writer = new TensorBoardWriter(_folder, () => start.AddSeconds(tick++ * 10), purgeStep: 4))
+        {
+            for (int step = 4; step <= 6; step++) writer.AddScalar("Train/loss", 100.0 / step, step);
+            path = writer.FilePath;
+        }
+
+        byte[] golden = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Golden", "tensorboard", "purge_step.tfevents"));
+        Assert.Equal(golden, File.ReadAllBytes(path));
+        var events = TfRecordReader.ReadEvents(path);
+        Assert.Equal([0L, 4, 4, 4, 5, 6], events.Select(e => e.Step));
+        Assert.All(events.Take(3), e => Assert.Empty(e.Scalars));
+        Assert.Equal([100f / 4, 100f / 5, 100f / 6], events.Skip(3).Select(e => Assert.Single(e.Scalars).Item2));
     }
 
     [Fact]
