@@ -2,6 +2,7 @@ using SharpSeg.Data;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Data.Loading;
 using SharpSeg.Data.Transforms;
+using SharpSeg.Nn.Losses;
 using SharpSeg.Training.Inference;
 using SharpSeg.Training.Metrics;
 
@@ -18,9 +19,14 @@ public sealed partial class Segmenter
     /// </summary>
     /// <exception cref="ArgumentException">The dataset's class count differs from the model's, or the batch size is not positive.</exception>
     public SegmentationMetrics Evaluate(SegDataset dataset, int batchSize = 1, bool returnDetails = false, TestTimeAugmentation? augmentation = null) =>
-        EvaluateMatrix(dataset, batchSize, seed: 0, numWorkers: 0, augmentation).ComputeMetrics(returnDetails);
+        EvaluateMatrix(dataset, batchSize, seed: 0, numWorkers: 0, augmentation).Matrix.ComputeMetrics(returnDetails);
 
-    private ConfusionMatrix EvaluateMatrix(SegDataset dataset, int batchSize, int seed, int numWorkers, TestTimeAugmentation? augmentation = null)
+    /// <summary>
+    /// The confusion matrix of <paramref name="dataset"/>, and with <paramref name="loss"/> the mean of that loss on the main
+    /// logits over the dataset's images (the validation loss; NaN without a loss).
+    /// </summary>
+    private (ConfusionMatrix Matrix, double MeanLoss) EvaluateMatrix(SegDataset dataset, int batchSize, int seed, int numWorkers,
+        TestTimeAugmentation? augmentation = null, ISegmentationLoss? loss = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1, nameof(batchSize));
@@ -28,23 +34,32 @@ public sealed partial class Segmenter
             throw new ArgumentException($"Evaluate: the dataset has {dataset.NumClasses} classes but the model predicts {NumClasses}.", nameof(dataset));
         var matrix = new ConfusionMatrix(NumClasses, dataset.IgnoreIndex);
         var loader = new DataLoader(dataset, new DataLoaderOptions(BatchSize: batchSize, Seed: seed, NumWorkers: numWorkers));
+        double lossSum = 0;
+        int images = 0;
         InEvalMode(() =>
         {
             foreach (var batch in loader.Epoch(0))
             {
                 var labels = batch.Labels ?? throw new ArgumentException($"Evaluate: sample {batch.Sources[0]} has no label.", nameof(dataset));
+                var input = batch.ImageTensor();
+                var logits = augmentation is null || loss is not null ? Model.Forward(input)[0] : null;
+                if (loss is not null)
+                {
+                    lossSum += loss.Forward(logits!, batch.LabelTensor()).Item() * batch.Count;
+                    images += batch.Count;
+                }
                 if (augmentation is null)
                 {
-                    matrix.UpdateFromLogits(Model.Forward(batch.ImageTensor())[0], labels);
+                    matrix.UpdateFromLogits(logits!, labels);
                     continue;
                 }
-                var scores = Infer(batch.ImageTensor(), augmentation, WholeImageLogits);
+                var scores = Infer(input, augmentation, WholeImageLogits);
                 int plane = scores.Height * scores.Width;
                 for (int n = 0; n < scores.Count; n++)
                     matrix.Update(scores.Prediction(n).LabelMap.Pixels, labels.AsSpan(n * plane, plane));
             }
         });
-        return matrix;
+        return (matrix, images == 0 ? double.NaN : lossSum / images);
     }
 
     /// <summary>

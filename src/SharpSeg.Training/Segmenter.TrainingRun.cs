@@ -72,9 +72,10 @@ public sealed partial class Segmenter
                     if (!float.IsFinite(coefficient) || coefficient < 0)
                         throw new ArgumentException($"Train: loss coefficient {coefficient} is not finite and non-negative.", "options");
             }
-            if (!SegmentationMetrics.ScalarNames.Contains(_options.BestMetric))
+            if (!SegmentationMetrics.ScalarNames.Contains(_options.BestMetric) && _options.BestMetric != ValidationLossMetric)
                 throw new ArgumentException(
-                    $"Train: best metric '{_options.BestMetric}' is not one of {string.Join(", ", SegmentationMetrics.ScalarNames)}.", "options");
+                    $"Train: best metric '{_options.BestMetric}' is not one of {string.Join(", ", SegmentationMetrics.ScalarNames)} or {ValidationLossMetric}.",
+                    "options");
             var explicitLosses = (_options.Losses?.Entries.Select(e => e.Loss) ?? []).Append(_options.Loss).OfType<ISegmentationLoss>();
             if (_segmenter.HasBinaryHead && explicitLosses.Select(PerClassLoss).FirstOrDefault(l => l is not null) is { } perClass)
                 throw new ArgumentException(
@@ -144,7 +145,8 @@ public sealed partial class Segmenter
             var losses = _options.Losses ?? LossList.Weighted(
                 _options.Loss ?? DefaultLoss(a.TrainDataset.IgnoreIndex),
                 [.. _options.LossCoefficients ?? [1f]]);
-            var tracker = new EarlyStopping(_options.BestMetric, EarlyStoppingMode.Max, a.EarlyStopPatience);
+            var mode = _options.BestMetric == ValidationLossMetric ? EarlyStoppingMode.Min : EarlyStoppingMode.Max;
+            var tracker = new EarlyStopping(_options.BestMetric, mode, a.EarlyStopPatience);
 
             int startEpoch = 0;
             long globalStep = 0;
@@ -167,7 +169,10 @@ public sealed partial class Segmenter
 
             Directory.CreateDirectory(a.SaveDir);
             using var metricsLog = new MetricsLogger(Path.Combine(a.SaveDir, MetricsFileName), append: checkpoint is not null);
-            using var tensorBoard = a.UseVdl ? new TensorBoardWriter(Path.Combine(a.SaveDir, TensorBoardFolderName)) : null;
+            // A resumed run hides what the interrupted run logged after its checkpoint, as SummaryWriter(purge_step=…) does.
+            using var tensorBoard = a.UseVdl
+                ? new TensorBoardWriter(Path.Combine(a.SaveDir, TensorBoardFolderName), purgeStep: checkpoint is null ? null : globalStep + 1)
+                : null;
 
             bool stoppedEarly = false;
             string? lastCheckpoint = null;
@@ -183,10 +188,12 @@ public sealed partial class Segmenter
                 bool improved = false;
                 if (a.EvalDataset is not null)
                 {
-                    var metrics = _segmenter.EvaluateMatrix(a.EvalDataset, a.EvalBatchSize, seed, _options.NumWorkers).ComputeMetrics();
-                    _evaluations.Add(new EpochEvaluation(epoch, metrics));
-                    double value = metrics.Scalar(_options.BestMetric);
-                    improved = !double.IsNaN(value) && (bestValue is not { } best || value > best);
+                    var (matrix, validationLoss) = _segmenter.EvaluateMatrix(a.EvalDataset, a.EvalBatchSize, seed, _options.NumWorkers,
+                        loss: losses.Entries[0].Loss);
+                    var metrics = matrix.ComputeMetrics();
+                    _evaluations.Add(new EpochEvaluation(epoch, metrics, validationLoss));
+                    double value = _options.BestMetric == ValidationLossMetric ? validationLoss : metrics.Scalar(_options.BestMetric);
+                    improved = !double.IsNaN(value) && (bestValue is not { } best || (mode == EarlyStoppingMode.Max ? value > best : value < best));
                     if (improved)
                     {
                         bestValue = value;
@@ -194,10 +201,15 @@ public sealed partial class Segmenter
                     }
                     tracker.Update(value);
                     stoppedEarly = a.EarlyStop && tracker.ShouldStop && epoch < a.NumEpochs;
-                    metricsLog.Log(new { Event = "evaluation", Epoch = epoch, Step = globalStep, Metrics = metrics.Scalars(), metrics.CategoryIou, IsBest = improved });
+                    metricsLog.Log(new
+                    {
+                        Event = "evaluation", Epoch = epoch, Step = globalStep, Metrics = metrics.Scalars(), metrics.CategoryIou, ValidationLoss = validationLoss,
+                        IsBest = improved,
+                    });
                     if (tensorBoard is not null)
                     {
                         foreach (var (name, scalar) in metrics.Scalars()) tensorBoard.AddScalar($"Evaluation/{name}", scalar, epoch);
+                        tensorBoard.AddScalar($"Evaluation/{ValidationLossMetric}", validationLoss, epoch);
                         tensorBoard.Flush();
                     }
                     Report(TrainingPhase.Evaluation, epoch, stepsPerEpoch, globalStep, totalSteps, lastLoss, epochLoss, lastRate, speed, metrics, null, improved);
@@ -327,6 +339,9 @@ public sealed partial class Segmenter
     }
 
     private const string SeedKey = "seed";
+
+    /// <summary>The <see cref="TrainingOptions.BestMetric"/> name of the validation loss (lower is better).</summary>
+    public const string ValidationLossMetric = "loss";
 
     // A sample index no dataset has, so the dropout stream never coincides with a sample's augmentation stream.
     private const int DropoutStream = int.MinValue;

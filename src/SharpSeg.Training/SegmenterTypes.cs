@@ -16,7 +16,11 @@ namespace SharpSeg.Training;
 /// <param name="WarmupStartLearningRate">Learning rate of the first warmup iteration.</param>
 /// <param name="ClipGradNorm">Maximum global L2 norm of the gradients (<c>torch.nn.utils.clip_grad_norm_</c>); null = no clipping.</param>
 /// <param name="KeepLastCheckpoints">Epoch checkpoints kept in the save folder (PaddleSeg's <c>keep_checkpoint_max</c>).</param>
-/// <param name="BestMetric">Metric that picks <c>best_model</c> and drives early stopping (<c>miou</c>, <c>oacc</c>, <c>macc</c>, <c>kappa</c>, <c>mdice</c>).</param>
+/// <param name="BestMetric">
+/// Metric that picks <c>best_model</c> and drives early stopping: <c>miou</c>, <c>oacc</c>, <c>macc</c>, <c>kappa</c>,
+/// <c>mdice</c> (higher is better), or <c>loss</c>, the validation loss (lower is better: the training loss of the main
+/// output, averaged over the evaluation images).
+/// </param>
 /// <param name="Loss">
 /// The training loss on the main logits; null = <see cref="PaddleXLoss.Create"/> from the next three arguments (BCE when
 /// neither binary loss is chosen for a <see cref="Segmenter.HasBinaryHead">binary head</see>, which refuses per-class losses such as cross-entropy).
@@ -100,7 +104,8 @@ public sealed record TrainingProgress(
 /// <summary>One evaluation made during training.</summary>
 /// <param name="Epoch">Epoch after which it ran.</param>
 /// <param name="Metrics">Its metrics.</param>
-public sealed record EpochEvaluation(int Epoch, SegmentationMetrics Metrics);
+/// <param name="ValidationLoss">The training loss of the main output averaged over the evaluation images.</param>
+public sealed record EpochEvaluation(int Epoch, SegmentationMetrics Metrics, double ValidationLoss);
 
 /// <summary>What <see cref="Segmenter.Train"/> did: the loss curve, the evaluations and where the checkpoints are.</summary>
 /// <param name="EpochsCompleted">Epochs finished (the checkpointed epoch included for a resumed run).</param>
