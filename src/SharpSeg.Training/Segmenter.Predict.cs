@@ -2,6 +2,7 @@ using SharpSeg.Data;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Data.Loading;
 using SharpSeg.Data.Transforms;
+using SharpSeg.Nn.Losses;
 using SharpSeg.Training.Inference;
 using SharpSeg.Training.Metrics;
 
@@ -12,14 +13,20 @@ public sealed partial class Segmenter
     /// <summary>
     /// Evaluates the model on <paramref name="dataset"/> (its own transforms applied) with a streaming confusion matrix;
     /// the dataset's ignore index is respected. Equivalent to PaddleX 1.x <c>evaluate(eval_dataset, batch_size,
-    /// return_details)</c>; <paramref name="returnDetails"/> adds the confusion matrix. The model runs in evaluation mode
-    /// without gradients and is put back in its previous mode afterwards.
+    /// return_details)</c>; <paramref name="returnDetails"/> adds the confusion matrix. <paramref name="augmentation"/> is
+    /// PaddleSeg's <c>val.py --aug_eval</c>. The model runs in evaluation mode without gradients and is put back in its
+    /// previous mode afterwards.
     /// </summary>
     /// <exception cref="ArgumentException">The dataset's class count differs from the model's, or the batch size is not positive.</exception>
-    public SegmentationMetrics Evaluate(SegDataset dataset, int batchSize = 1, bool returnDetails = false) =>
-        EvaluateMatrix(dataset, batchSize, seed: 0, numWorkers: 0).ComputeMetrics(returnDetails);
+    public SegmentationMetrics Evaluate(SegDataset dataset, int batchSize = 1, bool returnDetails = false, TestTimeAugmentation? augmentation = null) =>
+        EvaluateMatrix(dataset, batchSize, seed: 0, numWorkers: 0, augmentation).Matrix.ComputeMetrics(returnDetails);
 
-    private ConfusionMatrix EvaluateMatrix(SegDataset dataset, int batchSize, int seed, int numWorkers)
+    /// <summary>
+    /// The confusion matrix of <paramref name="dataset"/>, and with <paramref name="loss"/> the mean of that loss on the main
+    /// logits over the dataset's images (the validation loss; NaN without a loss).
+    /// </summary>
+    private (ConfusionMatrix Matrix, double MeanLoss) EvaluateMatrix(SegDataset dataset, int batchSize, int seed, int numWorkers,
+        TestTimeAugmentation? augmentation = null, ISegmentationLoss? loss = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1, nameof(batchSize));
@@ -27,49 +34,62 @@ public sealed partial class Segmenter
             throw new ArgumentException($"Evaluate: the dataset has {dataset.NumClasses} classes but the model predicts {NumClasses}.", nameof(dataset));
         var matrix = new ConfusionMatrix(NumClasses, dataset.IgnoreIndex);
         var loader = new DataLoader(dataset, new DataLoaderOptions(BatchSize: batchSize, Seed: seed, NumWorkers: numWorkers));
+        double lossSum = 0;
+        int images = 0;
         InEvalMode(() =>
         {
             foreach (var batch in loader.Epoch(0))
             {
                 var labels = batch.Labels ?? throw new ArgumentException($"Evaluate: sample {batch.Sources[0]} has no label.", nameof(dataset));
-                matrix.UpdateFromLogits(Model.Forward(batch.ImageTensor())[0], labels);
+                var input = batch.ImageTensor();
+                var logits = augmentation is null || loss is not null ? Model.Forward(input)[0] : null;
+                if (loss is not null)
+                {
+                    lossSum += loss.Forward(logits!, batch.LabelTensor()).Item() * batch.Count;
+                    images += batch.Count;
+                }
+                if (augmentation is null)
+                {
+                    matrix.UpdateFromLogits(logits!, labels);
+                    continue;
+                }
+                var scores = Infer(input, augmentation, WholeImageLogits);
+                int plane = scores.Height * scores.Width;
+                for (int n = 0; n < scores.Count; n++)
+                    matrix.Update(scores.Prediction(n).LabelMap.Pixels, labels.AsSpan(n * plane, plane));
             }
         });
-        return matrix;
+        return (matrix, images == 0 ? double.NaN : lossSum / images);
     }
 
     /// <summary>
-    /// Predicts one image at its own size: <see cref="InputNormalize"/> applied, the model run in evaluation mode without
-    /// gradients (it pads to its size divisor and crops back), softmax scores and their argmax (taken on the logits).
-    /// Equivalent to PaddleX 1.x <c>predict(img)</c>.
+    /// Predicts one image: <see cref="Transforms"/> applied, the model run in evaluation mode without gradients (it pads to
+    /// its size divisor and crops back), softmax scores and their argmax, and the transforms' resizes and paddings undone
+    /// so both maps have the image's size. Equivalent to PaddleX 1.x <c>predict(img)</c>; <paramref name="augmentation"/>
+    /// adds PaddleSeg's multi-scale and flip test-time augmentation.
     /// </summary>
     /// <exception cref="ArgumentException">The image's channel count differs from the model's input channels.</exception>
-    public Prediction Predict(Image image) => BatchPredict([image], 1)[0];
+    public Prediction Predict(Image image, TestTimeAugmentation? augmentation = null) => BatchPredict([image], 1, augmentation)[0];
 
     /// <summary>
-    /// Predicts several images, up to <paramref name="batchSize"/> consecutive images of one size per forward pass.
-    /// Equivalent to PaddleX 1.x <c>batch_predict(img_file_list)</c>.
+    /// Predicts several images as <see cref="Predict"/> does, up to <paramref name="batchSize"/> consecutive images of one
+    /// (transformed) size per forward pass. Equivalent to PaddleX 1.x <c>batch_predict(img_file_list)</c>.
     /// </summary>
     /// <exception cref="ArgumentException">An image's channel count differs from the model's input channels, or the batch size is not positive.</exception>
-    public IReadOnlyList<Prediction> BatchPredict(IReadOnlyList<Image> images, int batchSize = 4)
+    public IReadOnlyList<Prediction> BatchPredict(IReadOnlyList<Image> images, int batchSize = 4, TestTimeAugmentation? augmentation = null)
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1, nameof(batchSize));
-        var inputs = new Image<float>[images.Count];
+        var inputs = new TransformedInput[images.Count];
         for (int i = 0; i < images.Count; i++) inputs[i] = PrepareInput(images[i], $"image {i}");
-
         var predictions = new Prediction[images.Count];
         InEvalMode(() =>
         {
             for (int start = 0; start < inputs.Length;)
             {
                 int end = start + 1;
-                while (end < inputs.Length && end - start < batchSize
-                    && inputs[end].Height == inputs[start].Height && inputs[end].Width == inputs[start].Width) end++;
-                var group = inputs[start..end];
-                var logits = Model.Forward(StackChw(group));
-                var scores = ScoreMaps.FromLogits(logits[0]);
-                for (int n = 0; n < group.Length; n++) predictions[start + n] = scores.Prediction(n);
+                while (end < inputs.Length && end - start < batchSize && inputs[end].HasSizeOf(inputs[start])) end++;
+                PredictGroup(inputs.AsSpan(start, end - start), augmentation, predictions.AsSpan(start));
                 start = end;
             }
         });
@@ -80,30 +100,34 @@ public sealed partial class Segmenter
     /// Overlap-tile prediction of a large image (Ronneberger et al., U-Net, 2015), as PaddleX 1.x
     /// <c>overlap_tile_predict(img, tile_size, pad_size, batch_size)</c>: the image is mirror-padded by
     /// <paramref name="padSize"/> (edge pixels repeated, as <c>cv2.flip</c> concatenation does), cut into windows of
-    /// tile + 2·pad with a stride of one tile, the windows are predicted <paramref name="batchSize"/> at a time, and only
-    /// each window's central tile is kept (no averaging). <paramref name="padSize"/> (0, 0) is plain tiling. Unlike
-    /// PaddleX, windows at the right and bottom edges are not cut short: the mirror continues so every window in a batch
-    /// has one size. Memory is bounded by one batch of windows plus the output maps, never by full-image logits.
+    /// tile + 2·pad with a stride of one tile, each window goes through <see cref="Transforms"/> (and back) as PaddleX
+    /// does, the windows are predicted <paramref name="batchSize"/> at a time, and only each window's central tile is kept
+    /// (no averaging). <paramref name="padSize"/> (0, 0) is plain tiling. Unlike PaddleX, windows at the right and bottom
+    /// edges are not cut short: the mirror continues so every window in a batch has one size. Memory is bounded by one
+    /// batch of windows plus the output maps, never by full-image logits.
     /// </summary>
     /// <exception cref="ArgumentException">A tile size or the batch size is not positive, a pad is negative, or the channel count is wrong.</exception>
-    public Prediction OverlapTilePredict(Image image, (int Width, int Height) tileSize, (int Width, int Height) padSize, int batchSize = 32)
+    public Prediction OverlapTilePredict(Image image, (int Width, int Height) tileSize, (int Width, int Height) padSize, int batchSize = 32,
+        TestTimeAugmentation? augmentation = null)
     {
         if (tileSize.Width < 1 || tileSize.Height < 1)
             throw new ArgumentOutOfRangeException(nameof(tileSize), tileSize, "OverlapTilePredict: the tile size must be positive.");
         if (padSize.Width < 0 || padSize.Height < 0)
             throw new ArgumentOutOfRangeException(nameof(padSize), padSize, "OverlapTilePredict: the pad size must not be negative.");
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1, nameof(batchSize));
-        var input = PrepareInput(image, "the image");
-        var plan = new TilePlan(input.Height, input.Width, tileSize.Height, tileSize.Width, padSize.Height, padSize.Width);
-        var output = new ScoreMaps.Stitched(input.Height, input.Width, NumClasses);
+        var source = CheckedFloatImage(image, "the image");
+        var plan = new TilePlan(source.Height, source.Width, tileSize.Height, tileSize.Width, padSize.Height, padSize.Width);
+        var output = new StitchedPrediction(source.Height, source.Width, NumClasses);
+        var windows = new TransformedInput[Math.Min(batchSize, plan.Count)];
+        var predictions = new Prediction[windows.Length];
         InEvalMode(() =>
         {
             for (int first = 0; first < plan.Count; first += batchSize)
             {
                 int count = Math.Min(batchSize, plan.Count - first);
-                var windows = plan.CutWindows(input, first, count);
-                var scores = ScoreMaps.FromLogits(Model.Forward(windows)[0]);
-                for (int n = 0; n < count; n++) output.KeepCentre(scores, n, plan, first + n);
+                for (int n = 0; n < count; n++) windows[n] = ApplyTransforms(plan.CutWindow(source, first + n));
+                PredictGroup(windows.AsSpan(0, count), augmentation, predictions);
+                for (int n = 0; n < count; n++) output.KeepCentre(predictions[n], plan, first + n);
             }
         });
         return output.ToPrediction();
@@ -111,13 +135,16 @@ public sealed partial class Segmenter
 
     /// <summary>
     /// Averaged sliding-window prediction, as PaddleSeg's <c>slide_inference</c> (<c>is_slide=True, crop_size, stride</c>):
-    /// windows of <paramref name="cropSize"/> every <paramref name="stride"/> pixels (the last ones shifted back to end at
-    /// the image edge), predicted <paramref name="batchSize"/> at a time; every pixel's logits are the mean over the
-    /// windows that cover it, then softmax and argmax. Full-image logits are kept (that is what averaging needs); for
-    /// images too large for that, use <see cref="OverlapTilePredict"/>.
+    /// after <see cref="Transforms"/>, windows of <paramref name="cropSize"/> every <paramref name="stride"/> pixels (the
+    /// last ones shifted back to end at the image edge) are predicted <paramref name="batchSize"/> at a time; every pixel's
+    /// logits are the mean over the windows that cover it, then softmax and argmax, and the transforms are undone. With
+    /// <paramref name="augmentation"/> the sliding windows run on every scaled and flipped image, as PaddleSeg's
+    /// <c>aug_inference(is_slide=True)</c>. Full-image logits are kept (that is what averaging needs); for images too
+    /// large for that, use <see cref="OverlapTilePredict"/>.
     /// </summary>
     /// <exception cref="ArgumentException">A crop size, stride or the batch size is not positive, or the channel count is wrong.</exception>
-    public Prediction SlidingWindowPredict(Image image, (int Width, int Height) cropSize, (int Width, int Height) stride, int batchSize = 8)
+    public Prediction SlidingWindowPredict(Image image, (int Width, int Height) cropSize, (int Width, int Height) stride, int batchSize = 8,
+        TestTimeAugmentation? augmentation = null)
     {
         if (cropSize.Width < 1 || cropSize.Height < 1)
             throw new ArgumentOutOfRangeException(nameof(cropSize), cropSize, "SlidingWindowPredict: the crop size must be positive.");
@@ -125,35 +152,104 @@ public sealed partial class Segmenter
             throw new ArgumentOutOfRangeException(nameof(stride), stride, "SlidingWindowPredict: the stride must be positive.");
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1, nameof(batchSize));
         var input = PrepareInput(image, "the image");
-        var windows = new SlidingWindows(input.Height, input.Width, cropSize.Height, cropSize.Width, stride.Height, stride.Width);
-        // A binary head's one logit is averaged like any other; ScoreMaps turns the mean into two classes.
-        int channels = Model.NumClasses;
-        var sums = new float[channels * input.Height * input.Width];
-        var counts = new int[input.Height * input.Width];
+        var predictions = new Prediction[1];
         InEvalMode(() =>
         {
-            for (int first = 0; first < windows.Count; first += batchSize)
-            {
-                int count = Math.Min(batchSize, windows.Count - first);
-                var logits = Model.Forward(windows.Cut(input, first, count))[0].ToArray<float>();
-                for (int n = 0; n < count; n++) windows.Accumulate(logits, n, channels, first + n, sums, counts);
-            }
+            var scores = Infer(StackChw([input.Image]), augmentation, x => SlidingWindowLogits(x, cropSize, stride, batchSize));
+            predictions[0] = input.Restore(scores.Prediction(0));
         });
-        int plane = counts.Length;
-        for (int i = 0; i < sums.Length; i++) sums[i] /= counts[i % plane];
-        return ScoreMaps.FromLogits(Tensor.FromArray(sums, 1, channels, input.Height, input.Width)).Prediction(0);
+        return predictions[0];
     }
 
-    private Image<float> PrepareInput(Image image, string what)
+    /// <summary>An image after <see cref="Transforms"/>, with the steps that undo its resizes and paddings.</summary>
+    private readonly record struct TransformedInput(Image<float> Image, IReadOnlyList<ShapeStep> Steps)
+    {
+        public bool HasSizeOf(TransformedInput other) => Image.Height == other.Image.Height && Image.Width == other.Image.Width;
+
+        public Prediction Restore(Prediction prediction) => Steps.Count == 0
+            ? prediction
+            : new Prediction(ReverseTransform.LabelMap(prediction.LabelMap, Steps), ReverseTransform.ScoreMap(prediction.ScoreMap, Steps));
+    }
+
+    private TransformedInput PrepareInput(Image image, string what)
+    {
+        var source = CheckedFloatImage(image, what);
+        return ApplyTransforms(ReferenceEquals(source, image) ? source.Clone() : source);
+    }
+
+    private Image<float> CheckedFloatImage(Image image, string what)
     {
         ArgumentNullException.ThrowIfNull(image);
         if (image.Channels != Model.Options.InChannels)
             throw new ArgumentException(
                 $"Predict: {what} has {image.Channels} channels ({image.Height}×{image.Width}) but model '{ModelName}' takes {Model.Options.InChannels}.",
                 nameof(image));
-        var sample = new SegSample(image is Image<float> f ? f.Clone() : image.ToFloat(), null);
-        InputNormalize?.Apply(sample, Random.Shared);
-        return sample.Image;
+        return image as Image<float> ?? image.ToFloat();
+    }
+
+    /// <summary>Applies <see cref="Transforms"/> to <paramref name="image"/>, which it may change in place.</summary>
+    private TransformedInput ApplyTransforms(Image<float> image)
+    {
+        var sample = new SegSample(image, null);
+        // The transforms are deterministic (the setter refuses random ones), so the generator is never drawn from.
+        Transforms?.Apply(sample, new Random(0));
+        return new TransformedInput(sample.Image, [.. sample.ShapeSteps]);
+    }
+
+    /// <summary>Predicts inputs of one size in one forward pass (per augmentation) and writes their restored predictions.</summary>
+    private void PredictGroup(ReadOnlySpan<TransformedInput> inputs, TestTimeAugmentation? augmentation, Span<Prediction> predictions)
+    {
+        var images = new Image<float>[inputs.Length];
+        for (int n = 0; n < inputs.Length; n++) images[n] = inputs[n].Image;
+        var scores = Infer(StackChw(images), augmentation, WholeImageLogits);
+        for (int n = 0; n < inputs.Length; n++) predictions[n] = inputs[n].Restore(scores.Prediction(n));
+    }
+
+    private Tensor WholeImageLogits(Tensor input) => Model.Forward(input)[0];
+
+    /// <summary>
+    /// The scores of a batch [N, C, h, w] at its own size: <paramref name="logitsOf"/> once without
+    /// <paramref name="augmentation"/>, else PaddleSeg's <c>aug_inference</c> (see <see cref="TestTimeAugmentation"/>).
+    /// </summary>
+    private static ScoreMaps Infer(Tensor input, TestTimeAugmentation? augmentation, Func<Tensor, Tensor> logitsOf)
+    {
+        if (augmentation is null) return ScoreMaps.FromLogits(logitsOf(input));
+        int height = input.Size(2), width = input.Size(3);
+        Tensor? sum = null;
+        foreach (double scale in augmentation.Scales)
+        {
+            var size = new Size2(TestTimeAugmentation.ScaledSize(height, scale), TestTimeAugmentation.ScaledSize(width, scale));
+            var scaled = size == new Size2(height, width)
+                ? input
+                : Functional.Interpolate(input, size, mode: InterpolationMode.Bilinear, alignCorners: false);
+            foreach (var axes in augmentation.FlipAxes)
+            {
+                var logits = axes.Length == 0 ? logitsOf(scaled) : logitsOf(scaled.Flip(axes)).Flip(axes);
+                if (size != new Size2(height, width))
+                    logits = Functional.Interpolate(logits, new Size2(height, width), mode: InterpolationMode.Bilinear, alignCorners: false);
+                var probabilities = ScoreMaps.Probabilities(logits);
+                sum = sum is null ? probabilities : sum + probabilities;
+            }
+        }
+        return ScoreMaps.FromProbabilities(sum! / augmentation.PassCount);
+    }
+
+    /// <summary>PaddleSeg's <c>slide_inference</c> on one input [1, C, H, W]: window logits averaged per pixel.</summary>
+    private Tensor SlidingWindowLogits(Tensor input, (int Width, int Height) cropSize, (int Width, int Height) stride, int batchSize)
+    {
+        var windows = new SlidingWindows(input.Size(2), input.Size(3), cropSize.Height, cropSize.Width, stride.Height, stride.Width);
+        int classes = Model.NumClasses;
+        var sums = new float[classes * windows.Height * windows.Width];
+        var counts = new int[windows.Height * windows.Width];
+        for (int first = 0; first < windows.Count; first += batchSize)
+        {
+            int count = Math.Min(batchSize, windows.Count - first);
+            var logits = Model.Forward(windows.Cut(input, first, count))[0].ToArray<float>();
+            for (int n = 0; n < count; n++) windows.Accumulate(logits, n, classes, first + n, sums, counts);
+        }
+        int plane = counts.Length;
+        for (int i = 0; i < sums.Length; i++) sums[i] /= counts[i % plane];
+        return Tensor.FromArray(sums, 1, classes, windows.Height, windows.Width);
     }
 
     private static Tensor StackChw(IReadOnlyList<Image<float>> images)

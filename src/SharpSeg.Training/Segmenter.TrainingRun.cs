@@ -63,12 +63,23 @@ public sealed partial class Segmenter
             ArgumentOutOfRangeException.ThrowIfNegative(_options.WarmupSteps, "options.WarmupSteps");
             ArgumentOutOfRangeException.ThrowIfNegative(_options.NumWorkers, "options.NumWorkers");
             ArgumentOutOfRangeException.ThrowIfNegative(_options.ThreadCount, "options.ThreadCount");
-            if (!SegmentationMetrics.ScalarNames.Contains(_options.BestMetric))
+            if (_options.Losses is not null && (_options.Loss is not null || _options.LossCoefficients is not null))
+                throw new ArgumentException("Train: options.Losses gives every output's loss and coefficient, so options.Loss and options.LossCoefficients must be null.", "options");
+            if (_options.LossCoefficients is { } coefficients)
+            {
+                if (coefficients.Count == 0) throw new ArgumentException("Train: options.LossCoefficients is empty; give one coefficient per model output.", "options");
+                foreach (float coefficient in coefficients)
+                    if (!float.IsFinite(coefficient) || coefficient < 0)
+                        throw new ArgumentException($"Train: loss coefficient {coefficient} is not finite and non-negative.", "options");
+            }
+            if (!SegmentationMetrics.ScalarNames.Contains(_options.BestMetric) && _options.BestMetric != ValidationLossMetric)
                 throw new ArgumentException(
-                    $"Train: best metric '{_options.BestMetric}' is not one of {string.Join(", ", SegmentationMetrics.ScalarNames)}.", "options");
-            if (_segmenter.HasBinaryHead && _options.Loss is { } explicitLoss && PerClassLoss(explicitLoss) is { } perClass)
+                    $"Train: best metric '{_options.BestMetric}' is not one of {string.Join(", ", SegmentationMetrics.ScalarNames)} or {ValidationLossMetric}.",
+                    "options");
+            var explicitLosses = (_options.Losses?.Entries.Select(e => e.Loss) ?? []).Append(_options.Loss).OfType<ISegmentationLoss>();
+            if (_segmenter.HasBinaryHead && explicitLosses.Select(PerClassLoss).FirstOrDefault(l => l is not null) is { } perClass)
                 throw new ArgumentException(
-                    $"Train: model '{_segmenter.ModelName}' has a one-channel binary head (NumClasses 1), but options.Loss is a {perClass.GetType().Name}, " +
+                    $"Train: model '{_segmenter.ModelName}' has a one-channel binary head (NumClasses 1), but a given loss is a {perClass.GetType().Name}, " +
                     "which needs one logit per class. Train a binary head with BceLoss, DiceLoss or LovaszHingeLoss, or leave options.Loss null for " +
                     "PaddleX's BCE/Dice (UseBceLoss/UseDiceLoss).", "options");
             CheckDataset(a.TrainDataset, "training");
@@ -112,7 +123,7 @@ public sealed partial class Segmenter
             var a = _args;
             var model = _segmenter.Model;
             _segmenter.ClassNames ??= a.TrainDataset.ClassNames is { } names && names.Count == _segmenter.NumClasses ? [.. names] : null;
-            _segmenter.InputNormalize ??= FindNormalize(a.EvalDataset?.Transforms) ?? FindNormalize(a.TrainDataset.Transforms);
+            _segmenter.Transforms ??= PredictionTransforms(a.EvalDataset?.Transforms, a.TrainDataset.Transforms);
 
             int seed = _options.Seed;
             CheckpointState? resumed = null;
@@ -131,8 +142,11 @@ public sealed partial class Segmenter
             var optimizer = a.Optimizer ?? new Sgd(ParameterGroup.SplitByWeightDecay(model.NamedParameters()), a.LearningRate, momentum: 0.9,
                 weightDecay: _options.WeightDecay);
             var schedule = optimizer.Schedule ??= CreateSchedule(totalSteps);
-            var loss = _options.Loss ?? DefaultLoss(a.TrainDataset.IgnoreIndex);
-            var tracker = new EarlyStopping(_options.BestMetric, EarlyStoppingMode.Max, a.EarlyStopPatience);
+            var losses = _options.Losses ?? LossList.Weighted(
+                _options.Loss ?? DefaultLoss(a.TrainDataset.IgnoreIndex),
+                [.. _options.LossCoefficients ?? [1f]]);
+            var mode = _options.BestMetric == ValidationLossMetric ? EarlyStoppingMode.Min : EarlyStoppingMode.Max;
+            var tracker = new EarlyStopping(_options.BestMetric, mode, a.EarlyStopPatience);
 
             int startEpoch = 0;
             long globalStep = 0;
@@ -155,7 +169,10 @@ public sealed partial class Segmenter
 
             Directory.CreateDirectory(a.SaveDir);
             using var metricsLog = new MetricsLogger(Path.Combine(a.SaveDir, MetricsFileName), append: checkpoint is not null);
-            using var tensorBoard = a.UseVdl ? new TensorBoardWriter(Path.Combine(a.SaveDir, TensorBoardFolderName)) : null;
+            // A resumed run hides what the interrupted run logged after its checkpoint, as SummaryWriter(purge_step=…) does.
+            using var tensorBoard = a.UseVdl
+                ? new TensorBoardWriter(Path.Combine(a.SaveDir, TensorBoardFolderName), purgeStep: checkpoint is null ? null : globalStep + 1)
+                : null;
 
             bool stoppedEarly = false;
             string? lastCheckpoint = null;
@@ -163,7 +180,7 @@ public sealed partial class Segmenter
             while (epoch < a.NumEpochs && !stoppedEarly)
             {
                 epoch++;
-                var (epochLoss, lastLoss, lastRate, speed) = RunEpoch(epoch, loader, optimizer, schedule, loss, totalSteps, ref globalStep, metricsLog,
+                var (epochLoss, lastLoss, lastRate, speed) = RunEpoch(epoch, loader, optimizer, schedule, losses, totalSteps, ref globalStep, metricsLog,
                     tensorBoard);
                 _epochLosses.Add(epochLoss);
                 if (epoch % a.SaveIntervalEpochs != 0 && epoch != a.NumEpochs) continue;
@@ -171,10 +188,12 @@ public sealed partial class Segmenter
                 bool improved = false;
                 if (a.EvalDataset is not null)
                 {
-                    var metrics = _segmenter.EvaluateMatrix(a.EvalDataset, a.EvalBatchSize, seed, _options.NumWorkers).ComputeMetrics();
-                    _evaluations.Add(new EpochEvaluation(epoch, metrics));
-                    double value = metrics.Scalar(_options.BestMetric);
-                    improved = !double.IsNaN(value) && (bestValue is not { } best || value > best);
+                    var (matrix, validationLoss) = _segmenter.EvaluateMatrix(a.EvalDataset, a.EvalBatchSize, seed, _options.NumWorkers,
+                        loss: losses.Entries[0].Loss);
+                    var metrics = matrix.ComputeMetrics();
+                    _evaluations.Add(new EpochEvaluation(epoch, metrics, validationLoss));
+                    double value = _options.BestMetric == ValidationLossMetric ? validationLoss : metrics.Scalar(_options.BestMetric);
+                    improved = !double.IsNaN(value) && (bestValue is not { } best || (mode == EarlyStoppingMode.Max ? value > best : value < best));
                     if (improved)
                     {
                         bestValue = value;
@@ -182,10 +201,15 @@ public sealed partial class Segmenter
                     }
                     tracker.Update(value);
                     stoppedEarly = a.EarlyStop && tracker.ShouldStop && epoch < a.NumEpochs;
-                    metricsLog.Log(new { Event = "evaluation", Epoch = epoch, Step = globalStep, Metrics = metrics.Scalars(), metrics.CategoryIou, IsBest = improved });
+                    metricsLog.Log(new
+                    {
+                        Event = "evaluation", Epoch = epoch, Step = globalStep, Metrics = metrics.Scalars(), metrics.CategoryIou, ValidationLoss = validationLoss,
+                        IsBest = improved,
+                    });
                     if (tensorBoard is not null)
                     {
                         foreach (var (name, scalar) in metrics.Scalars()) tensorBoard.AddScalar($"Evaluation/{name}", scalar, epoch);
+                        tensorBoard.AddScalar($"Evaluation/{ValidationLossMetric}", validationLoss, epoch);
                         tensorBoard.Flush();
                     }
                     Report(TrainingPhase.Evaluation, epoch, stepsPerEpoch, globalStep, totalSteps, lastLoss, epochLoss, lastRate, speed, metrics, null, improved);
@@ -215,7 +239,7 @@ public sealed partial class Segmenter
         }
 
         private (double EpochLoss, double LastLoss, double LastRate, double Speed) RunEpoch(int epoch, DataLoader loader, Optimizer optimizer,
-            LearningRateSchedule schedule, ISegmentationLoss loss, long totalSteps, ref long globalStep, MetricsLogger metricsLog,
+            LearningRateSchedule schedule, LossList losses, long totalSteps, ref long globalStep, MetricsLogger metricsLog,
             TensorBoardWriter? tensorBoard)
         {
             var model = _segmenter.Model;
@@ -225,22 +249,12 @@ public sealed partial class Segmenter
             var clock = Stopwatch.StartNew();
             double lossSum = 0, lastLoss = double.NaN, rate = 0, speed = 0;
             int step = 0, images = 0;
-            LossList? lossList = null;
             foreach (var batch in loader.Epoch(epoch))
             {
                 _args.CancellationToken.ThrowIfCancellationRequested();
                 var labels = batch.LabelTensor();
                 var logits = model.Forward(batch.ImageTensor());
-                Tensor total;
-                if (logits.Count == 1)
-                {
-                    total = loss.Forward(logits[0], labels);
-                }
-                else
-                {
-                    lossList ??= LossList.Weighted(loss, [.. Enumerable.Repeat(1f, logits.Count)]);
-                    total = lossList.Forward(logits, labels);
-                }
+                var total = LossOverOutputs(losses, logits, labels);
                 optimizer.ZeroGrad();
                 total.Backward();
                 if (_options.ClipGradNorm is { } maxNorm) GradientClipping.ClipGradNorm(optimizer.Parameters, maxNorm);
@@ -284,15 +298,50 @@ public sealed partial class Segmenter
             return warmup > 0 ? new LinearWarmup(decay, warmup, _options.WarmupStartLearningRate) : decay;
         }
 
-        private static Normalize? FindNormalize(ISegTransform? transform) => transform switch
+        private LossList? _resolvedLosses;
+
+        /// <summary>
+        /// The loss summed over the model's outputs. Without explicit coefficients the main loss applies to every output with
+        /// weight 1; otherwise the coefficients must match the outputs one to one, as PaddleSeg's <c>loss.coef</c>.
+        /// </summary>
+        private Tensor LossOverOutputs(LossList losses, IReadOnlyList<Tensor> logits, Tensor labels)
         {
-            Normalize normalize => normalize,
-            Compose compose => compose.Transforms.Select(FindNormalize).LastOrDefault(n => n is not null),
-            _ => null,
+            if (_resolvedLosses is null)
+            {
+                bool explicitEntries = _options.Losses is not null || _options.LossCoefficients is not null;
+                if (explicitEntries && losses.Entries.Count != logits.Count)
+                    throw new ArgumentException(
+                        $"Train: {losses.Entries.Count} loss coefficient(s) given but model '{_segmenter.ModelName}' returns {logits.Count} output(s) " +
+                        $"(main logits{(logits.Count > 1 ? $" and {logits.Count - 1} auxiliary" : "")}); give one per output.", "options");
+                _resolvedLosses = explicitEntries ? losses : LossList.Weighted(losses.Entries[0].Loss, [.. Enumerable.Repeat(1f, logits.Count)]);
+            }
+            return _resolvedLosses.Forward(logits, labels);
+        }
+
+        /// <summary>
+        /// Prediction transforms for a model trained with these datasets, as PaddleX keeps the evaluation transforms: the
+        /// evaluation transforms when they are deterministic, else the deterministic per-pixel ones (<see cref="Normalize"/>,
+        /// <see cref="Clip"/>) of the evaluation or training transforms, so prediction sees the value range training saw.
+        /// </summary>
+        private static ISegTransform? PredictionTransforms(ISegTransform? evaluation, ISegTransform? training)
+        {
+            if (evaluation is not null && !TransformConfig.IsRandom(evaluation)) return evaluation;
+            var perPixel = Flatten(evaluation ?? training).Where(t => t is Normalize or Clip).ToArray();
+            return perPixel.Length == 0 ? null : new Compose(perPixel);
+        }
+
+        private static IEnumerable<ISegTransform> Flatten(ISegTransform? transform) => transform switch
+        {
+            null => [],
+            Compose compose => compose.Transforms.SelectMany(Flatten),
+            _ => [transform],
         };
     }
 
     private const string SeedKey = "seed";
+
+    /// <summary>The <see cref="TrainingOptions.BestMetric"/> name of the validation loss (lower is better).</summary>
+    public const string ValidationLossMetric = "loss";
 
     // A sample index no dataset has, so the dropout stream never coincides with a sample's augmentation stream.
     private const int DropoutStream = int.MinValue;

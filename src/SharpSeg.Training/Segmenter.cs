@@ -78,15 +78,29 @@ public sealed partial class Segmenter
     public IReadOnlyList<string>? ClassNames { get; private set; }
 
     /// <summary>
-    /// The input normalisation saved with the model and applied by <see cref="Predict"/>, <see cref="BatchPredict"/>
-    /// and <see cref="OverlapTilePredict"/>: PaddleX's <c>eval_transforms</c> reduced to what prediction needs (the
-    /// model pads to its size divisor itself). Null = images are fed as float samples unchanged. <see cref="Train"/>
-    /// fills it from the evaluation (or else training) dataset's <see cref="Normalize"/> when it is null.
+    /// The transforms every image goes through before the model at prediction time, saved with the model: PaddleX 1.x's
+    /// <c>test_transforms</c> (the <c>Transforms</c> list of <c>model.yml</c>), e.g. <c>Compose(Resize(512, 512), Normalize())</c>.
+    /// <see cref="Predict"/> and the other prediction methods apply them, run the model, and undo their resizes and paddings
+    /// on the outputs (the label map with nearest neighbour, the score map bilinearly), so predictions are at the original
+    /// image size. Null = images are fed as float samples unchanged (the model pads to its size divisor itself).
+    /// <see cref="Train"/> sets them when they are null: the evaluation dataset's transforms, or else the training
+    /// transforms' <see cref="Normalize"/> and <see cref="Clip"/>.
     /// </summary>
-    public Normalize? InputNormalize { get; set; }
+    /// <exception cref="ArgumentException">Set to a transform whose result is random (e.g. <see cref="RandomHorizontalFlip"/>).</exception>
+    public ISegTransform? Transforms
+    {
+        get => _transforms;
+        set => _transforms = value is not null && TransformConfig.IsRandom(value)
+            ? throw new ArgumentException(
+                $"Segmenter.Transforms: prediction transforms must be deterministic, but {TransformConfig.ToJson(value)} contains a random transform.",
+                nameof(value))
+            : value;
+    }
+
+    private ISegTransform? _transforms;
 
     /// <summary>
-    /// Saves the model for prediction (weights, model name and options, class names, <see cref="InputNormalize"/>) to
+    /// Saves the model for prediction (weights, model name and options, class names, <see cref="Transforms"/>) to
     /// <paramref name="folder"/> atomically, without optimizer state. Equivalent to PaddleX's <c>save_model(save_dir)</c>.
     /// </summary>
     public void Save(string folder)
@@ -97,8 +111,8 @@ public sealed partial class Segmenter
 
     /// <summary>
     /// Rebuilds a segmenter from a folder written by <see cref="Save"/> or by training (<c>epoch_N</c>,
-    /// <c>best_model</c>): the registered model from its saved options, its weights, class names and input
-    /// normalisation. Equivalent to <c>paddlex.load_model(model_dir)</c>. The model is left in evaluation mode.
+    /// <c>best_model</c>): the registered model from its saved options, its weights, class names and prediction
+    /// transforms. Equivalent to <c>paddlex.load_model(model_dir)</c>. The model is left in evaluation mode.
     /// </summary>
     /// <exception cref="CheckpointException">The folder is not a valid checkpoint, or its weights do not fit the model it names.</exception>
     public static Segmenter Load(string folder)
@@ -123,13 +137,13 @@ public sealed partial class Segmenter
         var segmenter = new Segmenter(model, state.ModelName,
             state.ClassNames is { Count: > 0 } names && names.Count == ClassesOf(state.NumClasses) ? names : null)
         {
-            InputNormalize = state.TransformsJson is null ? null : TransformsJson.ReadNormalize(state.TransformsJson, loaded.Folder),
+            Transforms = ReadTransforms(state.TransformsJson, loaded.Folder),
         };
         return segmenter;
     }
 
     /// <summary>
-    /// The part of a checkpoint's state that describes the model (name, options, classes, normalisation). Its class count
+    /// The part of a checkpoint's state that describes the model (name, options, classes, transforms). Its class count
     /// is the model options' (logit channels: 1 for a binary head), so state and options always agree.
     /// </summary>
     private CheckpointState DescribeModel() => new()
@@ -138,11 +152,28 @@ public sealed partial class Segmenter
         NumClasses = Model.NumClasses,
         ModelOptionsJson = ModelOptionsJson.Serialize(Model.Options),
         ClassNames = ClassNames,
-        TransformsJson = TransformsJson.Write(InputNormalize),
+        TransformsJson = TransformConfig.ToJson(Transforms),
     };
 
     /// <summary>Classes a model of <paramref name="logitChannels"/> output channels predicts: one channel is a binary head.</summary>
     private static int ClassesOf(int logitChannels) => logitChannels == 1 ? 2 : logitChannels;
+
+    private static ISegTransform? ReadTransforms(string? json, string folder)
+    {
+        if (json is null) return null;
+        Compose transforms;
+        try
+        {
+            transforms = TransformConfig.FromJson(json, Path.Combine(folder, Checkpoint.StateFileName));
+        }
+        catch (TransformConfigException e)
+        {
+            throw new CheckpointException(folder, $"its prediction transforms cannot be rebuilt: {e.Message}", e);
+        }
+        if (TransformConfig.IsRandom(transforms))
+            throw new CheckpointException(folder, $"its prediction transforms {json} contain a random transform.");
+        return transforms.Transforms.Count == 0 ? null : transforms;
+    }
 
     private static ModelOptions ResolveOptions(string model, int numClasses, string? backbone, ModelOptions? options)
     {

@@ -16,7 +16,11 @@ namespace SharpSeg.Training;
 /// <param name="WarmupStartLearningRate">Learning rate of the first warmup iteration.</param>
 /// <param name="ClipGradNorm">Maximum global L2 norm of the gradients (<c>torch.nn.utils.clip_grad_norm_</c>); null = no clipping.</param>
 /// <param name="KeepLastCheckpoints">Epoch checkpoints kept in the save folder (PaddleSeg's <c>keep_checkpoint_max</c>).</param>
-/// <param name="BestMetric">Metric that picks <c>best_model</c> and drives early stopping (<c>miou</c>, <c>oacc</c>, <c>macc</c>, <c>kappa</c>, <c>mdice</c>).</param>
+/// <param name="BestMetric">
+/// Metric that picks <c>best_model</c> and drives early stopping: <c>miou</c>, <c>oacc</c>, <c>macc</c>, <c>kappa</c>,
+/// <c>mdice</c> (higher is better), or <c>loss</c>, the validation loss (lower is better: the training loss of the main
+/// output, averaged over the evaluation images).
+/// </param>
 /// <param name="Loss">
 /// The training loss on the main logits; null = <see cref="PaddleXLoss.Create"/> from the next three arguments (BCE when
 /// neither binary loss is chosen for a <see cref="Segmenter.HasBinaryHead">binary head</see>, which refuses per-class losses such as cross-entropy).
@@ -25,6 +29,14 @@ namespace SharpSeg.Training;
 /// <param name="UseDiceLoss">PaddleX's <c>use_dice_loss</c> (two classes, combinable with BCE, as above).</param>
 /// <param name="ClassWeight">PaddleX's <c>class_weight</c>: null/none, fixed weights or dynamic.</param>
 /// <param name="ThreadCount">Kernel threads during training (<c>torch.set_num_threads</c>); 0 keeps <see cref="Engine.Threads"/>.</param>
+/// <param name="LossCoefficients">
+/// PaddleSeg's <c>loss.coef</c>: the weight of the loss on each model output, main logits first, then the auxiliary heads'
+/// (e.g. [1, 0.4]); there must be one per output. Null = 1 for every output.
+/// </param>
+/// <param name="Losses">
+/// PaddleSeg's <c>loss: {types, coef}</c>: one loss and coefficient per model output, main first. Replaces
+/// <paramref name="Loss"/> and <paramref name="LossCoefficients"/>, which must then be null.
+/// </param>
 public sealed record TrainingOptions(
     int Seed = 0,
     int NumWorkers = 0,
@@ -38,7 +50,9 @@ public sealed record TrainingOptions(
     bool UseBceLoss = false,
     bool UseDiceLoss = false,
     ClassWeight? ClassWeight = null,
-    int ThreadCount = 0);
+    int ThreadCount = 0,
+    IReadOnlyList<float>? LossCoefficients = null,
+    LossList? Losses = null);
 
 /// <summary>What a <see cref="TrainingProgress"/> report is about.</summary>
 public enum TrainingPhase
@@ -90,7 +104,8 @@ public sealed record TrainingProgress(
 /// <summary>One evaluation made during training.</summary>
 /// <param name="Epoch">Epoch after which it ran.</param>
 /// <param name="Metrics">Its metrics.</param>
-public sealed record EpochEvaluation(int Epoch, SegmentationMetrics Metrics);
+/// <param name="ValidationLoss">The training loss of the main output averaged over the evaluation images.</param>
+public sealed record EpochEvaluation(int Epoch, SegmentationMetrics Metrics, double ValidationLoss);
 
 /// <summary>What <see cref="Segmenter.Train"/> did: the loss curve, the evaluations and where the checkpoints are.</summary>
 /// <param name="EpochsCompleted">Epochs finished (the checkpointed epoch included for a resumed run).</param>

@@ -13,7 +13,7 @@ public sealed class TinyCheckpoint : IDisposable
     {
         Engine.ManualSeed(5);
         var options = new DeepLabV3PlusOptions(3, Backbone: "resnet18_vd", AsppOutChannels: 8, LowLevelChannels: 8);
-        var segmenter = new Segmenter("deeplabv3p", 3, options: options, classNames: ["sky", "road", "car"]) { InputNormalize = new Normalize() };
+        var segmenter = new Segmenter("deeplabv3p", 3, options: options, classNames: ["sky", "road", "car"]) { Transforms = new Normalize() };
         segmenter.Save(ModelFolder);
     }
 

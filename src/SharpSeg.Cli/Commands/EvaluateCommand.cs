@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using SharpSeg.Data;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Training;
 using Spectre.Console;
@@ -8,7 +9,8 @@ namespace SharpSeg.Cli.Commands;
 
 /// <summary>
 /// <c>sharpseg evaluate</c>: loads a saved model folder (<c>best_model</c>, <c>epoch_N</c> or a <c>Save</c> folder) and
-/// prints the metrics of a dataset split as tables. PaddleX 1.x's <c>model.evaluate(eval_dataset)</c>.
+/// prints the metrics of a dataset split as tables. PaddleX 1.x's <c>model.evaluate(eval_dataset)</c>; the
+/// augmentation options are PaddleSeg's <c>val.py --aug_eval</c>.
 /// </summary>
 internal static class EvaluateCommand
 {
@@ -21,6 +23,7 @@ internal static class EvaluateCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Images per evaluation batch.", DefaultValueFactory = _ => 1 };
         var details = new Option<bool>("--details") { Description = "Also print the confusion matrix." };
         var json = new Option<string?>("--json") { Description = "Also write the metrics as JSON (PaddleX's keys) to this file." };
+        var augmentation = new AugmentationArguments();
 
         var command = new Command("evaluate", "Evaluate a saved model on a dataset split: mIoU, per-class IoU, accuracy, kappa, Dice.");
         command.Options.Add(modelDir);
@@ -29,23 +32,27 @@ internal static class EvaluateCommand
         command.Options.Add(batchSize);
         command.Options.Add(details);
         command.Options.Add(json);
+        augmentation.AddTo(command);
         command.SetAction(parse =>
         {
             if (parse.GetValue(batchSize) < 1)
                 throw new UsageException($"--batch-size must be at least 1, got {parse.GetValue(batchSize)}.");
+            var tta = augmentation.Parse(parse);
             var segmenter = LoadSegmenter(parse.GetValue(modelDir)!);
             var mode = parse.GetValue(split) == "train" ? DatasetMode.Train : DatasetMode.Val;
-            var data = dataset.Open(parse, mode, segmenter.InputNormalize);
+            var data = dataset.Open(parse, mode, segmenter.Transforms);
             if (data.NumClasses != segmenter.NumClasses)
                 throw new UsageException($"The model predicts {segmenter.NumClasses} classes but the dataset has {data.NumClasses}.");
 
-            console.WriteLine($"Evaluating {TrainCommand.Describe(segmenter)} on {data.Count} images…");
-            var metrics = segmenter.Evaluate(data, parse.GetValue(batchSize), returnDetails: parse.GetValue(details) || parse.GetValue(json) is not null);
+            console.WriteLine($"Evaluating {TrainCommand.Describe(segmenter)} on {data.Count} images" +
+                              (tta is null ? "" : " with " + AugmentationArguments.Describe(tta)) + "…");
+            var metrics = segmenter.Evaluate(data, parse.GetValue(batchSize), returnDetails: parse.GetValue(details) || parse.GetValue(json) is not null,
+                augmentation: tta);
             MetricsView.Write(console, parse.GetValue(details) ? metrics : metrics with { ConfusionMatrix = null },
                 segmenter.ClassNames ?? data.ClassNames);
             if (parse.GetValue(json) is { } path)
             {
-                File.WriteAllText(path, JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
+                AtomicFile.WriteAllText(path, JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
                 console.WriteLine($"Metrics written to {path}");
             }
             return ExitCodes.Success;

@@ -9,8 +9,10 @@ namespace SharpSeg.Cli.Commands;
 /// <summary>
 /// <c>sharpseg predict</c>: runs a saved model on an image, a folder of images or a file list and writes, per image,
 /// the label PNG (class ids), the pseudo-colour PNG, the overlay on the image and optionally the class
-/// probabilities as NPY. <c>--tile</c> switches to overlap-tile prediction for large images. PaddleX 1.x's
-/// <c>predict</c> / <c>overlap_tile_predict</c> followed by <c>paddlex.seg.visualize</c>.
+/// probabilities as NPY. <c>--tile</c> switches to overlap-tile prediction for large images, <c>--slide</c> to
+/// PaddleSeg's averaged sliding window, and <c>--scales</c>/<c>--flip-horizontal</c>/<c>--flip-vertical</c> add
+/// test-time augmentation. PaddleX 1.x's <c>predict</c> / <c>overlap_tile_predict</c> followed by
+/// <c>paddlex.seg.visualize</c>; PaddleSeg's <c>predict.py --is_slide --aug_pred</c>.
 /// </summary>
 internal static class PredictCommand
 {
@@ -28,20 +30,29 @@ internal static class PredictCommand
         var data = new Option<string?>("--data", "-d") { Description = "Root the paths of a file list are relative to (default: the list's folder)." };
         var tile = new Option<string?>("--tile") { Description = "Overlap-tile prediction with tiles of W,H pixels (for large images)." };
         var pad = new Option<string?>("--pad") { Description = "Overlap-tile context W,H added around each tile (default 64,64; 0,0 = plain tiling)." };
-        var batchSize = new Option<int>("--batch-size") { Description = "Tiles per forward pass with --tile.", DefaultValueFactory = _ => 32 };
+        var slide = new Option<bool>("--slide") { Description = "Averaged sliding-window prediction (PaddleSeg's --is_slide); needs --crop-size and --stride." };
+        var cropSize = new Option<string?>("--crop-size") { Description = "Sliding-window size W,H with --slide." };
+        var stride = new Option<string?>("--stride") { Description = "Sliding-window step W,H with --slide." };
+        var batchSize = new Option<int>("--batch-size") { Description = "Tiles or windows per forward pass with --tile or --slide.", DefaultValueFactory = _ => 32 };
+        var augmentation = new AugmentationArguments();
         var npy = new Option<bool>("--npy") { Description = "Also write the class probabilities (H×W×C float32) as <name>_scores.npy." };
         var weight = new Option<double>("--overlay-weight") { Description = "Weight of the image in the overlay (PaddleSeg's 0.6).", DefaultValueFactory = _ => LabelVisualizer.DefaultImageWeight };
 
         var command = new Command("predict", "Predict images with a saved model; write label, pseudo-colour and overlay PNGs (and NPY scores).");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { modelDir, output, data, tile, pad, batchSize, npy, weight })
+        foreach (var option in new Option[] { modelDir, output, data, tile, pad, slide, cropSize, stride, batchSize, npy, weight })
             command.Options.Add(option);
+        augmentation.AddTo(command);
         command.SetAction(parse =>
         {
             (int Width, int Height)? tileSize = parse.GetValue(tile) is { } tileText ? SizeArgument.Parse(tileText, "--tile") : null;
             (int Width, int Height)? padSize = parse.GetValue(pad) is { } padText ? SizeArgument.Parse(padText, "--pad", minimum: 0) : null;
             if (padSize is not null && tileSize is null)
                 throw new UsageException("--pad needs --tile (overlap-tile prediction).");
+            var window = SlidingWindowArguments(parse.GetValue(slide), parse.GetValue(cropSize), parse.GetValue(stride));
+            if (window is not null && tileSize is not null)
+                throw new UsageException("--tile and --slide are two different ways to predict a large image; choose one.");
+            var tta = augmentation.Parse(parse);
             if (parse.GetValue(batchSize) < 1)
                 throw new UsageException($"--batch-size must be at least 1, got {parse.GetValue(batchSize)}.");
             double overlayWeight = parse.GetValue(weight);
@@ -53,13 +64,18 @@ internal static class PredictCommand
             string outputFolder = parse.GetValue(output)!;
             var writer = new PredictionWriter(outputFolder, parse.GetValue(npy), overlayWeight);
             console.WriteLine($"Predicting {images.Count} image(s) with {TrainCommand.Describe(segmenter)}" +
-                              (tileSize is { } t ? $", overlap-tile {t.Width}×{t.Height}" : "") + "…");
+                              (tileSize is { } t ? $", overlap-tile {t.Width}×{t.Height}" : "") +
+                              (window is { } w ? $", sliding window {w.Crop.Width}×{w.Crop.Height} every {w.Stride.Width}×{w.Stride.Height}" : "") +
+                              (tta is null ? "" : ", " + AugmentationArguments.Describe(tta)) + "…");
             foreach (var (path, name) in images)
             {
                 var image = ReadImage(path, segmenter.Model.Options.InChannels);
-                var prediction = tileSize is { } size
-                    ? segmenter.OverlapTilePredict(image, size, padSize ?? (64, 64), parse.GetValue(batchSize))
-                    : segmenter.Predict(image);
+                var prediction = (tileSize, window) switch
+                {
+                    ({ } size, _) => segmenter.OverlapTilePredict(image, size, padSize ?? (64, 64), parse.GetValue(batchSize), tta),
+                    (_, { } slideWindow) => segmenter.SlidingWindowPredict(image, slideWindow.Crop, slideWindow.Stride, parse.GetValue(batchSize), tta),
+                    _ => segmenter.Predict(image, tta),
+                };
                 var written = writer.Write(name, image, prediction);
                 console.WriteLine($"{path} → {string.Join(", ", written.Select(Path.GetFileName))}");
             }
@@ -67,6 +83,21 @@ internal static class PredictCommand
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>The sliding window of <c>--slide --crop-size W,H --stride W,H</c>, or null without <c>--slide</c>.</summary>
+    /// <exception cref="UsageException">--slide lacks a size, or a size is given without --slide.</exception>
+    private static ((int Width, int Height) Crop, (int Width, int Height) Stride)? SlidingWindowArguments(bool slide, string? cropSize, string? stride)
+    {
+        if (!slide)
+        {
+            if (cropSize is not null || stride is not null)
+                throw new UsageException("--crop-size and --stride need --slide (sliding-window prediction).");
+            return null;
+        }
+        if (cropSize is null || stride is null)
+            throw new UsageException("--slide needs --crop-size W,H and --stride W,H.");
+        return (SizeArgument.Parse(cropSize, "--crop-size"), SizeArgument.Parse(stride, "--stride"));
     }
 
     /// <summary>

@@ -2,6 +2,7 @@ using System.CommandLine;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Data.Transforms;
 using SharpSeg.Training;
+using SharpSeg.Training.Metrics;
 using Spectre.Console;
 
 namespace SharpSeg.Cli.Commands;
@@ -28,8 +29,12 @@ internal static class TrainCommand
         var saveInterval = new Option<int>("--save-interval") { Description = "Epochs between evaluations and checkpoints.", DefaultValueFactory = _ => 1 };
         var logInterval = new Option<int>("--log-interval") { Description = "Steps between metrics.jsonl lines.", DefaultValueFactory = _ => 2 };
         var keep = new Option<int>("--keep-checkpoints") { Description = "Epoch checkpoints kept.", DefaultValueFactory = _ => 5 };
-        var bestMetric = new Option<string>("--best-metric") { Description = "Metric that picks best_model and drives early stopping.", DefaultValueFactory = _ => "miou" };
-        bestMetric.AcceptOnlyFromAmong("miou", "oacc", "macc", "kappa", "mdice");
+        var bestMetric = new Option<string>("--best-metric")
+        {
+            Description = "Metric that picks best_model and drives early stopping (loss = validation loss, lower is better).",
+            DefaultValueFactory = _ => "miou",
+        };
+        bestMetric.AcceptOnlyFromAmong([.. SegmentationMetrics.ScalarNames, Segmenter.ValidationLossMetric]);
         var resume = new Option<string?>("--resume") { Description = "Checkpoint folder (save-dir/epoch_N) to continue from." };
         var pretrained = new Option<string?>("--pretrained") { Description = "Safetensors weights, or IMAGENET for <weights folder>/<backbone>_IMAGENET.safetensors." };
         var seed = new Option<int>("--seed") { Description = "Seed of the weights, sample order and augmentation.", DefaultValueFactory = _ => 0 };

@@ -64,30 +64,12 @@ public static class ImageFile
 
     /// <summary>Writes <paramref name="image"/> as a PNG file atomically, with a palette or compression level.</summary>
     public static void WritePng(string path, Image image, PngWriteOptions options) =>
-        WriteAtomically(path, stream => PngEncoder.Encode(image, stream, options));
+        AtomicFile.Write(path, stream => PngEncoder.Encode(image, stream, options));
 
     /// <summary>
     /// Writes <paramref name="image"/> as a NumPy <c>.npy</c> file atomically (see <see cref="Npy.Write"/>);
     /// a 1-channel image becomes a 2-D array. Equivalent to <c>np.save</c>.
     /// </summary>
     public static void WriteNpy(string path, Image image) =>
-        WriteAtomically(path, stream => Npy.Write(image, stream));
-
-    private static void WriteAtomically(string path, Action<Stream> write)
-    {
-        string fullPath = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(fullPath) ?? ".";
-        string temporary = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
-                write(stream);
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
-    }
+        AtomicFile.Write(path, stream => Npy.Write(image, stream));
 }

@@ -96,9 +96,9 @@ public sealed class SyntheticDataset : SegDataset
             ImageFile.WritePng(Path.Combine(root, "labels", name), sample.Label!);
             lines.Add($"images/{name} labels/{name}");
         }
-        WriteTextAtomically(Path.Combine(root, "train.txt"), lines.Take(trainCount));
-        WriteTextAtomically(Path.Combine(root, "val.txt"), lines.Skip(trainCount));
-        WriteTextAtomically(Path.Combine(root, "labels.txt"), generator.ClassNames);
+        AtomicFile.WriteAllText(Path.Combine(root, "train.txt"), Lines(lines.Take(trainCount)));
+        AtomicFile.WriteAllText(Path.Combine(root, "val.txt"), Lines(lines.Skip(trainCount)));
+        AtomicFile.WriteAllText(Path.Combine(root, "labels.txt"), Lines(generator.ClassNames));
     }
 
     private static Image<byte> ToBytes(Image<float> image)
@@ -109,10 +109,5 @@ public sealed class SyntheticDataset : SegDataset
         return new Image<byte>(image.Height, image.Width, image.Channels, bytes);
     }
 
-    private static void WriteTextAtomically(string path, IEnumerable<string> lines)
-    {
-        string temporary = path + ".tmp";
-        File.WriteAllLines(temporary, lines);
-        File.Move(temporary, path, overwrite: true);
-    }
+    private static string Lines(IEnumerable<string> lines) => string.Concat(lines.Select(line => line + "\n"));
 }

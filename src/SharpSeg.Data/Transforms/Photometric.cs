@@ -113,7 +113,7 @@ public enum BlurType
     Median,
     /// <summary><c>cv2.blur</c> (box filter).</summary>
     Box,
-    /// <summary>Box below 0.3, Gaussian below 0.6, else median, per sample.</summary>
+    /// <summary>Per sample, a uniform draw below 0.3 picks Gaussian, below 0.6 median, else box (PaddleSeg's <c>'random'</c>).</summary>
     Random,
 }
 
@@ -147,13 +147,12 @@ public sealed class RandomBlur : ISegTransform
             size++;
         size = Math.Min(size, 9);
         var type = BlurType;
-        if (type == BlurType.Random)
-        {
-            double select = random.NextDouble();
-            type = select < 0.3 ? BlurType.Box : select < 0.6 ? BlurType.Gaussian : BlurType.Median;
-        }
+        if (type == BlurType.Random) type = RandomType(random.NextDouble());
         sample.Image = Blur(ImageOps.TruncateToByteRange(sample.Image), type, size);
     }
+
+    /// <summary>The kernel PaddleSeg's <c>blur_type='random'</c> picks for a uniform draw <paramref name="select"/>.</summary>
+    internal static BlurType RandomType(double select) => select < 0.3 ? BlurType.Gaussian : select < 0.6 ? BlurType.Median : BlurType.Box;
 
     /// <summary>The blur of a whole-number 0–255 image with an odd kernel size; OpenCV's 8-bit results exactly.</summary>
     internal static Image<float> Blur(Image<float> image, BlurType type, int size)

@@ -50,6 +50,13 @@ internal sealed class ScoreMaps
         return Tensor.Cat([1f - foreground, foreground], 1);
     }
 
+    /// <summary>Scores from probabilities [N, K, H, W] (averaged over test-time augmentations): the label is their argmax.</summary>
+    public static ScoreMaps FromProbabilities(Tensor probabilities)
+    {
+        var values = probabilities.ToArray<float>();
+        return new(values, values, probabilities.Size(0), probabilities.Size(1), probabilities.Size(2), probabilities.Size(3));
+    }
+
     /// <summary>Sample <paramref name="n"/>'s label map and HWC score map.</summary>
     public Prediction Prediction(int n)
     {
@@ -86,22 +93,5 @@ internal sealed class ScoreMaps
                 }
                 labels[destination] = best;
             }
-    }
-
-    /// <summary>The full-image maps an overlap-tile prediction fills tile by tile.</summary>
-    internal sealed class Stitched(int height, int width, int classes)
-    {
-        private readonly Image<int> _labels = new(height, width, 1);
-        private readonly Image<float> _scores = new(height, width, classes);
-
-        /// <summary>Copies the central tile of window <paramref name="n"/> of <paramref name="windows"/> (tile <paramref name="tile"/> of <paramref name="plan"/>).</summary>
-        public void KeepCentre(ScoreMaps windows, int n, TilePlan plan, int tile)
-        {
-            var (top, left) = plan.Origin(tile);
-            int rows = Math.Min(plan.TileHeight, height - top), columns = Math.Min(plan.TileWidth, width - left);
-            windows.Copy(n, plan.PadHeight, plan.PadWidth, rows, columns, _labels.Pixels, _scores.Pixels, width, top, left);
-        }
-
-        public Prediction ToPrediction() => new(_labels, _scores);
     }
 }

@@ -1,5 +1,3 @@
-using SharpSeg.Data;
-
 namespace SharpSeg.Training.Inference;
 
 /// <summary>
@@ -43,13 +41,17 @@ internal sealed class SlidingWindows
         return starts;
     }
 
-    /// <summary>Windows <paramref name="first"/> … first + count − 1 of the HWC image as one [count, C, h, w] tensor.</summary>
-    public Tensor Cut(Image<float> image, int first, int count) =>
-        WindowCutter.Cut(image, count, WindowHeight, WindowWidth, n =>
+    /// <summary>Windows <paramref name="first"/> … first + count − 1 of the input [1, C, H, W] as one [count, C, h, w] tensor.</summary>
+    public Tensor Cut(Tensor input, int first, int count)
+    {
+        var windows = new Tensor[count];
+        for (int n = 0; n < count; n++)
         {
             var (top, left) = Origin(first + n);
-            return (Enumerable.Range(top, WindowHeight).ToArray(), Enumerable.Range(left, WindowWidth).ToArray());
-        });
+            windows[n] = input.Narrow(2, top, WindowHeight).Narrow(3, left, WindowWidth);
+        }
+        return Tensor.Cat(windows);
+    }
 
     /// <summary>Adds window <paramref name="n"/> of the [N, C, h, w] logits into the full-image sums and counts.</summary>
     public void Accumulate(float[] windowLogits, int n, int classes, int index, float[] sums, int[] counts)

@@ -36,17 +36,24 @@ internal sealed class TilePlan
     /// <summary>Top-left output pixel of tile <paramref name="index"/>.</summary>
     public (int Top, int Left) Origin(int index) => (index / Columns * TileHeight, index % Columns * TileWidth);
 
-    /// <summary>Windows <paramref name="first"/> … first + count − 1 as one [count, C, window H, window W] tensor.</summary>
-    public Tensor CutWindows(Image<float> image, int first, int count) =>
-        WindowCutter.Cut(image, count, WindowHeight, WindowWidth, n =>
+    /// <summary>Window <paramref name="index"/> of the HWC image, mirrored past its edges, as a new HWC image.</summary>
+    public Image<float> CutWindow(Image<float> image, int index)
+    {
+        var (top, left) = Origin(index);
+        int channels = image.Channels;
+        var window = new Image<float>(WindowHeight, WindowWidth, channels);
+        var columns = new int[WindowWidth];
+        for (int x = 0; x < columns.Length; x++) columns[x] = Mirror(left - PadWidth + x, Width);
+        var source = image.Pixels;
+        var destination = window.Pixels;
+        for (int y = 0; y < WindowHeight; y++)
         {
-            var (top, left) = Origin(first + n);
-            var rows = new int[WindowHeight];
-            var columns = new int[WindowWidth];
-            for (int y = 0; y < rows.Length; y++) rows[y] = Mirror(top - PadHeight + y, Height);
-            for (int x = 0; x < columns.Length; x++) columns[x] = Mirror(left - PadWidth + x, Width);
-            return (rows, columns);
-        });
+            int sourceRow = Mirror(top - PadHeight + y, Height) * image.Width, destinationRow = y * WindowWidth;
+            for (int x = 0; x < WindowWidth; x++)
+                Array.Copy(source, (sourceRow + columns[x]) * channels, destination, (destinationRow + x) * channels, channels);
+        }
+        return window;
+    }
 
     /// <summary>Symmetric reflection with the edge repeated, periodic with period 2·size for any distance.</summary>
     internal static int Mirror(int index, int size)

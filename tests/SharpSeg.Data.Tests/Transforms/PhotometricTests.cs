@@ -208,4 +208,14 @@ public class PhotometricTests
         new RandomBlur(probability: 1).Apply(sample, new Random(4));
         Assert.True(sample.Image[2, 2] < 255);
     }
+
+    [Theory]
+    [InlineData(0.0, BlurType.Gaussian)]
+    [InlineData(0.2999, BlurType.Gaussian)]
+    [InlineData(0.3, BlurType.Median)]
+    [InlineData(0.5999, BlurType.Median)]
+    [InlineData(0.6, BlurType.Box)]
+    [InlineData(0.9999, BlurType.Box)]
+    public void RandomBlurTypePicksAsPaddleSeg(double select, BlurType expected) =>
+        Assert.Equal(expected, RandomBlur.RandomType(select));
 }

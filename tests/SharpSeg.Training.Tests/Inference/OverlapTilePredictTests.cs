@@ -47,7 +47,7 @@ public sealed class OverlapTilePredictTests
         int padHeight, int batchSize)
     {
         // Two 3×3 convolutions: every output reads input pixels at most 2 away, which the pad covers.
-        var segmenter = new Training.Segmenter(new TinyConvNet(4, seed: 7), "tiny") { InputNormalize = new Data.Transforms.Normalize() };
+        var segmenter = new Training.Segmenter(new TinyConvNet(4, seed: 7), "tiny") { Transforms = new Data.Transforms.Normalize() };
         var image = TestImages.Random(13, 21, seed: 3);
 
         var tiled = segmenter.OverlapTilePredict(image, (tileWidth, tileHeight), (padWidth, padHeight), batchSize);

@@ -197,10 +197,13 @@ public sealed class BinaryHeadSegmenterTests : IDisposable
 
         var crossEntropy = Assert.Throws<ArgumentException>(() => segmenter.Train(1, twoClasses, saveDir: _root,
             options: new TrainingOptions(Loss: new CrossEntropyLoss())));
-        Assert.Contains("model 'tiny' has a one-channel binary head (NumClasses 1), but options.Loss is a CrossEntropyLoss", crossEntropy.Message);
+        Assert.Contains("model 'tiny' has a one-channel binary head (NumClasses 1), but a given loss is a CrossEntropyLoss", crossEntropy.Message);
         var mixed = Assert.Throws<ArgumentException>(() => segmenter.Train(1, twoClasses, saveDir: _root,
             options: new TrainingOptions(Loss: new MixedLoss([new BceLoss(), new LovaszSoftmaxLoss()], [1f, 1f]))));
-        Assert.Contains("options.Loss is a LovaszSoftmaxLoss", mixed.Message);
+        Assert.Contains("a given loss is a LovaszSoftmaxLoss", mixed.Message);
+        var perOutput = Assert.Throws<ArgumentException>(() => segmenter.Train(1, twoClasses, saveDir: _root,
+            options: new TrainingOptions(Losses: new LossList([(new BceLoss(), 1f), (new OhemCrossEntropyLoss(), 0.4f)]))));
+        Assert.Contains("a given loss is a OhemCrossEntropyLoss", perOutput.Message);
         var threeClasses = Assert.Throws<ArgumentException>(() => segmenter.Train(1, TestData.Synthetic(2, seed: 1, size: 8), saveDir: _root));
         Assert.Contains("the training set has 3 classes but model 'tiny' predicts 2 (its one-channel binary head is for two-class data).",
             threeClasses.Message);

@@ -103,7 +103,7 @@ public sealed class SegmenterBehaviourTests : IDisposable
     [Fact]
     public void EvaluateCountsThePredictedLabelsAgainstTheDatasetLabels()
     {
-        var segmenter = new Training.Segmenter(new TinyConvNet(3, seed: 4), "tiny") { InputNormalize = new Data.Transforms.Normalize() };
+        var segmenter = new Training.Segmenter(new TinyConvNet(3, seed: 4), "tiny") { Transforms = new Data.Transforms.Normalize() };
         var raw = TestData.Synthetic(3, seed: 51, mode: DatasetMode.Val);
 
         var counts = new long[3, 3];

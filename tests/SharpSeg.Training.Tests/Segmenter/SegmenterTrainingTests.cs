@@ -1,3 +1,4 @@
+using SharpSeg.Data.Transforms;
 using SharpSeg.Data;
 using SharpSeg.Models;
 using SharpSeg.Training.Checkpoints;
@@ -51,7 +52,8 @@ public sealed class SegmenterTrainingTests : IDisposable
 
         var reloaded = Training.Segmenter.Load(folder);
         Assert.Equal("resnet18_vd", Assert.IsType<DeepLabV3PlusOptions>(reloaded.Model.Options).Backbone);
-        Assert.Equal([0.5f, 0.5f, 0.5f], reloaded.InputNormalize!.Mean);
+        var normalize = Assert.IsType<Normalize>(Assert.Single(Assert.IsType<Compose>(reloaded.Transforms).Transforms));
+        Assert.Equal([0.5f, 0.5f, 0.5f], normalize.Mean);
         var image = TestData.Synthetic(1, seed: 99, size: 40).Load(0).Image;
         var expected = segmenter.Predict(image);
         var actual = reloaded.Predict(image);

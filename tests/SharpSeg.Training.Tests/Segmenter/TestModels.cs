@@ -44,3 +44,29 @@ internal static class TestData
 
     public static string TempFolder(string tag) => Path.Combine(Path.GetTempPath(), $"sharpseg-{tag}-" + Guid.NewGuid().ToString("N"));
 }
+
+/// <summary>
+/// <see cref="TinyConvNet"/>'s layers with a second, auxiliary head (a 1×1 conv on the hidden features), returning
+/// [main, auxiliary] logits as PaddleSeg models with auxiliary losses do. No dropout, so a step's loss is a pure function.
+/// </summary>
+internal sealed class TwoHeadNet : SegmentationModel
+{
+    private readonly Conv2d _conv1, _main, _auxiliary;
+
+    public TwoHeadNet(int numClasses, int seed = 0)
+        : base(new ModelOptions(numClasses))
+    {
+        Engine.ManualSeed(seed);
+        _conv1 = Child("conv1", new Conv2d(3, 6, 3, padding: 1));
+        _main = Child("main", new Conv2d(6, numClasses, 3, padding: 1));
+        _auxiliary = Child("auxiliary", new Conv2d(6, numClasses, 1));
+    }
+
+    public override int SizeDivisor => 1;
+
+    protected override IReadOnlyList<Tensor> ForwardLogits(Tensor x)
+    {
+        var hidden = _conv1.Forward(x).Relu();
+        return [_main.Forward(hidden), _auxiliary.Forward(hidden)];
+    }
+}

@@ -1,0 +1,28 @@
+using SharpSeg.Data;
+
+namespace SharpSeg.Training.Inference;
+
+/// <summary>The full-image maps an overlap-tile prediction fills with the central tile of every window.</summary>
+internal sealed class StitchedPrediction(int height, int width, int classes)
+{
+    private readonly Image<int> _labels = new(height, width, 1);
+    private readonly Image<float> _scores = new(height, width, classes);
+
+    /// <summary>Copies the central tile of <paramref name="window"/>, the prediction of tile <paramref name="tile"/> of <paramref name="plan"/>.</summary>
+    public void KeepCentre(Prediction window, TilePlan plan, int tile)
+    {
+        if (window.LabelMap.Height != plan.WindowHeight || window.LabelMap.Width != plan.WindowWidth)
+            throw new InvalidOperationException(
+                $"OverlapTilePredict: window {tile} was predicted at {window.LabelMap.Height}×{window.LabelMap.Width}, not {plan.WindowHeight}×{plan.WindowWidth}.");
+        var (top, left) = plan.Origin(tile);
+        int rows = Math.Min(plan.TileHeight, height - top), columns = Math.Min(plan.TileWidth, width - left);
+        for (int y = 0; y < rows; y++)
+        {
+            int source = (plan.PadHeight + y) * plan.WindowWidth + plan.PadWidth, destination = (top + y) * width + left;
+            Array.Copy(window.LabelMap.Pixels, source, _labels.Pixels, destination, columns);
+            Array.Copy(window.ScoreMap.Pixels, source * classes, _scores.Pixels, destination * classes, columns * classes);
+        }
+    }
+
+    public Prediction ToPrediction() => new(_labels, _scores);
+}
