@@ -88,7 +88,25 @@ public sealed partial class Segmenter
     public Prediction Predict(Image image, TestTimeAugmentation? augmentation = null) => BatchPredict([image], 1, augmentation)[0];
 
     /// <summary>
-    /// Predicts several images as <see cref="Predict"/> does, up to <paramref name="batchSize"/> consecutive images of one
+    /// Reads and predicts the image file <paramref name="imagePath"/> (PNG, JPEG, BMP or NPY), as PaddleX's
+    /// <c>predict('image.jpg')</c>: a three-channel model gets RGB (grey repeated, alpha dropped, as training images are
+    /// read), other models the file's own channels. See <see cref="Predict(Image, TestTimeAugmentation?)"/>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ImageFormatException">The file is not a readable image.</exception>
+    public Prediction Predict(string imagePath, TestTimeAugmentation? augmentation = null) => Predict(ReadImage(imagePath), augmentation);
+
+    /// <summary>
+    /// Reads <paramref name="imagePath"/> for this model: RGB for a three-channel model (grey repeated, alpha dropped, as
+    /// training images are read), the file's own channels otherwise.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ImageFormatException">The file is not a readable image.</exception>
+    public Image ReadImage(string imagePath) =>
+        ImageFile.Read(imagePath, Model.Options.InChannels == 3 ? new ImageReadOptions { ForceRgb = true } : ImageReadOptions.Default);
+
+    /// <summary>
+    /// Predicts several images as <see cref="Predict(Image, TestTimeAugmentation?)"/> does, up to <paramref name="batchSize"/> consecutive images of one
     /// (transformed) size per forward pass. Equivalent to PaddleX 1.x <c>batch_predict(img_file_list)</c>.
     /// </summary>
     /// <exception cref="ArgumentException">An image's channel count differs from the model's input channels, or the batch size is not positive.</exception>
