@@ -33,34 +33,50 @@ public sealed partial class Segmenter
         if (dataset.NumClasses != NumClasses)
             throw new ArgumentException($"Evaluate: the dataset has {dataset.NumClasses} classes but the model predicts {NumClasses}.", nameof(dataset));
         var matrix = new ConfusionMatrix(NumClasses, dataset.IgnoreIndex);
-        var loader = new DataLoader(dataset, new DataLoaderOptions(BatchSize: batchSize, Seed: seed, NumWorkers: numWorkers));
+        // Samples are loaded one by one and batched here by size, so a validation set of mixed sizes evaluates at any
+        // batch size (PaddleX evaluates image by image; the batch size only sets the speed).
+        var loader = new DataLoader(dataset, new DataLoaderOptions(BatchSize: 1, Seed: seed, NumWorkers: numWorkers));
         double lossSum = 0;
         int images = 0;
-        InEvalMode(() =>
+        var group = new List<Batch>(batchSize);
+        void EvaluateGroup()
         {
-            foreach (var batch in loader.Epoch(0))
+            var input = group.Count == 1 ? group[0].ImageTensor() : Tensor.Cat([.. group.Select(b => b.ImageTensor())]);
+            int[] labels = group.Count == 1 ? group[0].Labels! : [.. group.SelectMany(b => b.Labels!)];
+            var logits = augmentation is null || loss is not null ? Model.Forward(input)[0] : null;
+            if (loss is not null)
             {
-                var labels = batch.Labels ?? throw new ArgumentException($"Evaluate: sample {batch.Sources[0]} has no label.", nameof(dataset));
-                var input = batch.ImageTensor();
-                var logits = augmentation is null || loss is not null ? Model.Forward(input)[0] : null;
-                if (loss is not null)
-                {
-                    lossSum += loss.Forward(logits!, batch.LabelTensor()).Item() * batch.Count;
-                    images += batch.Count;
-                }
-                if (augmentation is null)
-                {
-                    matrix.UpdateFromLogits(logits!, labels);
-                    continue;
-                }
+                var labelTensor = group.Count == 1 ? group[0].LabelTensor() : Tensor.Cat([.. group.Select(b => b.LabelTensor())]);
+                lossSum += loss.Forward(logits!, labelTensor).Item() * group.Count;
+                images += group.Count;
+            }
+            if (augmentation is null)
+            {
+                matrix.UpdateFromLogits(logits!, labels);
+            }
+            else
+            {
                 var scores = Infer(input, augmentation, WholeImageLogits);
                 int plane = scores.Height * scores.Width;
                 for (int n = 0; n < scores.Count; n++)
                     matrix.Update(scores.Prediction(n).LabelMap.Pixels, labels.AsSpan(n * plane, plane));
             }
+            group.Clear();
+        }
+        InEvalMode(() =>
+        {
+            foreach (var sample in loader.Epoch(0))
+            {
+                if (sample.Labels is null) throw new ArgumentException($"Evaluate: sample {sample.Sources[0]} has no label.", nameof(dataset));
+                if (group.Count > 0 && (group.Count == batchSize || !SameSize(group[0], sample))) EvaluateGroup();
+                group.Add(sample);
+            }
+            if (group.Count > 0) EvaluateGroup();
         });
         return (matrix, images == 0 ? double.NaN : lossSum / images);
     }
+
+    private static bool SameSize(Batch a, Batch b) => (a.Channels, a.Height, a.Width) == (b.Channels, b.Height, b.Width);
 
     /// <summary>
     /// Predicts one image: <see cref="Transforms"/> applied, the model run in evaluation mode without gradients (it pads to
@@ -72,7 +88,25 @@ public sealed partial class Segmenter
     public Prediction Predict(Image image, TestTimeAugmentation? augmentation = null) => BatchPredict([image], 1, augmentation)[0];
 
     /// <summary>
-    /// Predicts several images as <see cref="Predict"/> does, up to <paramref name="batchSize"/> consecutive images of one
+    /// Reads and predicts the image file <paramref name="imagePath"/> (PNG, JPEG, BMP or NPY), as PaddleX's
+    /// <c>predict('image.jpg')</c>: a three-channel model gets RGB (grey repeated, alpha dropped, as training images are
+    /// read), other models the file's own channels. See <see cref="Predict(Image, TestTimeAugmentation?)"/>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ImageFormatException">The file is not a readable image.</exception>
+    public Prediction Predict(string imagePath, TestTimeAugmentation? augmentation = null) => Predict(ReadImage(imagePath), augmentation);
+
+    /// <summary>
+    /// Reads <paramref name="imagePath"/> for this model: RGB for a three-channel model (grey repeated, alpha dropped, as
+    /// training images are read), the file's own channels otherwise.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="ImageFormatException">The file is not a readable image.</exception>
+    public Image ReadImage(string imagePath) =>
+        ImageFile.Read(imagePath, Model.Options.InChannels == 3 ? new ImageReadOptions { ForceRgb = true } : ImageReadOptions.Default);
+
+    /// <summary>
+    /// Predicts several images as <see cref="Predict(Image, TestTimeAugmentation?)"/> does, up to <paramref name="batchSize"/> consecutive images of one
     /// (transformed) size per forward pass. Equivalent to PaddleX 1.x <c>batch_predict(img_file_list)</c>.
     /// </summary>
     /// <exception cref="ArgumentException">An image's channel count differs from the model's input channels, or the batch size is not positive.</exception>
@@ -100,11 +134,12 @@ public sealed partial class Segmenter
     /// Overlap-tile prediction of a large image (Ronneberger et al., U-Net, 2015), as PaddleX 1.x
     /// <c>overlap_tile_predict(img, tile_size, pad_size, batch_size)</c>: the image is mirror-padded by
     /// <paramref name="padSize"/> (edge pixels repeated, as <c>cv2.flip</c> concatenation does), cut into windows of
-    /// tile + 2·pad with a stride of one tile, each window goes through <see cref="Transforms"/> (and back) as PaddleX
-    /// does, the windows are predicted <paramref name="batchSize"/> at a time, and only each window's central tile is kept
-    /// (no averaging). <paramref name="padSize"/> (0, 0) is plain tiling. Unlike PaddleX, windows at the right and bottom
-    /// edges are not cut short: the mirror continues so every window in a batch has one size. Memory is bounded by one
-    /// batch of windows plus the output maps, never by full-image logits.
+    /// tile + 2·pad with a stride of one tile (windows at the right and bottom edges cut short at the padded image's edge,
+    /// as PaddleX does, so an image smaller than a tile is one window), each window goes through <see cref="Transforms"/>
+    /// (and back) as PaddleX does, the windows are predicted up to <paramref name="batchSize"/> at a time (consecutive
+    /// windows of one size share a forward pass), and only each window's central tile is kept (no averaging).
+    /// <paramref name="padSize"/> (0, 0) is plain tiling. Memory is bounded by one batch of windows plus the output maps,
+    /// never by full-image logits.
     /// </summary>
     /// <exception cref="ArgumentException">A tile size or the batch size is not positive, a pad is negative, or the channel count is wrong.</exception>
     public Prediction OverlapTilePredict(Image image, (int Width, int Height) tileSize, (int Width, int Height) padSize, int batchSize = 32,
@@ -126,7 +161,13 @@ public sealed partial class Segmenter
             {
                 int count = Math.Min(batchSize, plan.Count - first);
                 for (int n = 0; n < count; n++) windows[n] = ApplyTransforms(plan.CutWindow(source, first + n));
-                PredictGroup(windows.AsSpan(0, count), augmentation, predictions);
+                for (int start = 0; start < count;)
+                {
+                    int end = start + 1;
+                    while (end < count && windows[end].HasSizeOf(windows[start])) end++;
+                    PredictGroup(windows.AsSpan(start, end - start), augmentation, predictions.AsSpan(start));
+                    start = end;
+                }
                 for (int n = 0; n < count; n++) output.KeepCentre(predictions[n], plan, first + n);
             }
         });

@@ -92,6 +92,35 @@ public sealed partial class Segmenter
                     "trainDataset");
         }
 
+        /// <summary>
+        /// A fresh run must not mix with an earlier run's checkpoints and logs in its save folder (the rotation would keep
+        /// the old, higher-numbered epochs and delete this run's): refused unless <see cref="TrainingOptions.OverwriteSaveDir"/>,
+        /// which deletes them first.
+        /// </summary>
+        private void PrepareFreshSaveFolder()
+        {
+            string saveDir = _args.SaveDir;
+            if (!Directory.Exists(saveDir)) return;
+            var earlier = CheckpointFolders.EpochFolders(saveDir).Select(f => f.Path)
+                .Append(CheckpointFolders.BestModelFolder(saveDir))
+                .Append(Path.Combine(saveDir, MetricsFileName))
+                .Append(Path.Combine(saveDir, TensorBoardFolderName))
+                .Where(path => Directory.Exists(path) || File.Exists(path))
+                .ToList();
+            if (earlier.Count == 0) return;
+            if (!_options.OverwriteSaveDir)
+            {
+                string latest = CheckpointFolders.LatestEpochFolder(saveDir) is { } folder ? $" resume with resumeCheckpoint '{folder}'," : "";
+                throw new ArgumentException(
+                    $"Train: save folder '{Path.GetFullPath(saveDir)}' already holds an earlier run's " +
+                    $"{string.Join(", ", earlier.Select(Path.GetFileName))};{latest} choose another saveDir, or set " +
+                    "TrainingOptions.OverwriteSaveDir to delete them first.", "saveDir");
+            }
+            foreach (string path in earlier)
+                if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+                else File.Delete(path);
+        }
+
         private void CheckDataset(SegDataset dataset, string what)
         {
             if (dataset.NumClasses != _segmenter.NumClasses)
@@ -141,6 +170,7 @@ public sealed partial class Segmenter
             long totalSteps = (long)stepsPerEpoch * a.NumEpochs;
             var optimizer = a.Optimizer ?? new Sgd(ParameterGroup.SplitByWeightDecay(model.NamedParameters()), a.LearningRate, momentum: 0.9,
                 weightDecay: _options.WeightDecay);
+            bool defaultSchedule = optimizer.Schedule is null;
             var schedule = optimizer.Schedule ??= CreateSchedule(totalSteps);
             var losses = _options.Losses ?? LossList.Weighted(
                 _options.Loss ?? DefaultLoss(a.TrainDataset.IgnoreIndex),
@@ -155,7 +185,8 @@ public sealed partial class Segmenter
             LoadReport? pretrained = null;
             if (checkpoint is not null)
             {
-                checkpoint.Restore(model, optimizer, schedule);
+                // A schedule built here from this call's arguments keeps only the saved step, as PaddleX resumes with a new plan.
+                checkpoint.Restore(model, optimizer, schedule, scheduleStepOnly: defaultSchedule);
                 startEpoch = resumed!.Epoch;
                 globalStep = resumed.Step;
                 bestValue = resumed.BestMetricName == _options.BestMetric ? resumed.BestMetricValue : null;
@@ -167,8 +198,13 @@ public sealed partial class Segmenter
                 pretrained = _segmenter.LoadPretrained(_segmenter.ResolvePretrainedWeights(a.PretrainWeights));
             }
 
+            if (checkpoint is null) PrepareFreshSaveFolder();
             Directory.CreateDirectory(a.SaveDir);
-            using var metricsLog = new MetricsLogger(Path.Combine(a.SaveDir, MetricsFileName), append: checkpoint is not null);
+            string metricsPath = Path.Combine(a.SaveDir, MetricsFileName);
+            if (checkpoint is not null) MetricsLogger.RemoveStepsAfter(metricsPath, globalStep);
+            using var metricsLog = new MetricsLogger(metricsPath, append: checkpoint is not null);
+            if (checkpoint is not null)
+                metricsLog.Log(new { Event = "resume", Epoch = startEpoch, Step = globalStep, Checkpoint = checkpoint.Folder, NumEpochs = a.NumEpochs, TotalSteps = totalSteps });
             // A resumed run hides what the interrupted run logged after its checkpoint, as SummaryWriter(purge_step=…) does.
             using var tensorBoard = a.UseVdl
                 ? new TensorBoardWriter(Path.Combine(a.SaveDir, TensorBoardFolderName), purgeStep: checkpoint is null ? null : globalStep + 1)
@@ -229,7 +265,7 @@ public sealed partial class Segmenter
                 lastCheckpoint = CheckpointFolders.EpochFolder(a.SaveDir, epoch);
                 Checkpoint.Save(lastCheckpoint, model, state, optimizer.StateDict());
                 if (improved) CheckpointFolders.UpdateBestModel(a.SaveDir, lastCheckpoint);
-                CheckpointFolders.KeepLast(a.SaveDir, _options.KeepLastCheckpoints);
+                CheckpointFolders.KeepLast(a.SaveDir, _options.KeepLastCheckpoints, upToEpoch: epoch);
                 Report(TrainingPhase.Checkpoint, epoch, stepsPerEpoch, globalStep, totalSteps, lastLoss, epochLoss, lastRate, speed, null, lastCheckpoint);
             }
 

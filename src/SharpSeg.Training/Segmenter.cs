@@ -80,7 +80,7 @@ public sealed partial class Segmenter
     /// <summary>
     /// The transforms every image goes through before the model at prediction time, saved with the model: PaddleX 1.x's
     /// <c>test_transforms</c> (the <c>Transforms</c> list of <c>model.yml</c>), e.g. <c>Compose(Resize(512, 512), Normalize())</c>.
-    /// <see cref="Predict"/> and the other prediction methods apply them, run the model, and undo their resizes and paddings
+    /// <see cref="Predict(Image, TestTimeAugmentation?)"/> and the other prediction methods apply them, run the model, and undo their resizes and paddings
     /// on the outputs (the label map with nearest neighbour, the score map bilinearly), so predictions are at the original
     /// image size. Null = images are fed as float samples unchanged (the model pads to its size divisor itself).
     /// <see cref="Train"/> sets them when they are null: the evaluation dataset's transforms, or else the training

@@ -33,6 +33,11 @@ namespace SharpSeg.Training;
 /// PaddleSeg's <c>loss.coef</c>: the weight of the loss on each model output, main logits first, then the auxiliary heads'
 /// (e.g. [1, 0.4]); there must be one per output. Null = 1 for every output.
 /// </param>
+/// <param name="OverwriteSaveDir">
+/// Let a fresh run (not a resume) start in a save folder that already holds an earlier run's <c>epoch_N</c>,
+/// <c>best_model</c>, <c>metrics.jsonl</c> or <c>vdl_log</c>, deleting those first. Without it such a folder is refused,
+/// so no run ever deletes or mixes with another's checkpoints.
+/// </param>
 /// <param name="Losses">
 /// PaddleSeg's <c>loss: {types, coef}</c>: one loss and coefficient per model output, main first. Replaces
 /// <paramref name="Loss"/> and <paramref name="LossCoefficients"/>, which must then be null.
@@ -52,7 +57,8 @@ public sealed record TrainingOptions(
     ClassWeight? ClassWeight = null,
     int ThreadCount = 0,
     IReadOnlyList<float>? LossCoefficients = null,
-    LossList? Losses = null);
+    LossList? Losses = null,
+    bool OverwriteSaveDir = false);
 
 /// <summary>What a <see cref="TrainingProgress"/> report is about.</summary>
 public enum TrainingPhase

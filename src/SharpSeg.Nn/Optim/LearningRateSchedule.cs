@@ -52,24 +52,42 @@ public abstract class LearningRateSchedule
     /// <exception cref="ArgumentException">The JSON is malformed or belongs to a different schedule; the message names the field.</exception>
     public void LoadStateJson(string json)
     {
-        ArgumentNullException.ThrowIfNull(json);
-        JsonObject root;
-        try
-        {
-            root = JsonNode.Parse(json) as JsonObject ?? throw new ArgumentException("Schedule state JSON is not an object.", nameof(json));
-        }
-        catch (JsonException e)
-        {
-            throw new ArgumentException($"Schedule state JSON is malformed: {e.Message}", nameof(json), e);
-        }
+        var root = ParseState(json);
         string saved = Text(root, "schedule"), current = Name;
         if (saved != current) throw new ArgumentException($"Schedule state was saved by {saved}, not {current}.", nameof(json));
         string savedHyper = root["hyper_parameters"]?.ToJsonString() ?? "null", currentHyper = HyperParameters().ToJsonString();
         if (savedHyper != currentHyper)
             throw new ArgumentException($"Schedule state 'hyper_parameters' was {savedHyper} when saved, this {current} has {currentHyper}.", nameof(json));
+        StepCount = SavedStep(root);
+    }
+
+    /// <summary>
+    /// Restores only the step count saved by <see cref="StateJson"/>, whatever schedule saved it: the rate then continues
+    /// on this schedule's curve at the saved step. This is how PaddleX 1.x resumes a run with more epochs or another batch
+    /// size (it rebuilds <c>polynomial_decay</c> from the new arguments and continues at the saved global step).
+    /// </summary>
+    /// <exception cref="ArgumentException">The JSON is malformed or has no non-negative step.</exception>
+    public void LoadStepCount(string json) => StepCount = SavedStep(ParseState(json));
+
+    private static JsonObject ParseState(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        try
+        {
+            return JsonNode.Parse(json) as JsonObject ?? throw new ArgumentException("Schedule state JSON is not an object.", nameof(json));
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"Schedule state JSON is malformed: {e.Message}", nameof(json), e);
+        }
+    }
+
+    private static long SavedStep(JsonObject root)
+    {
         long step = root["step"] is JsonValue v && v.TryGetValue(out long s) ? s : -1;
-        if (step < 0) throw new ArgumentException($"Schedule state 'step' must be a non-negative integer, got {root["step"]?.ToJsonString() ?? "nothing"}.", nameof(json));
-        StepCount = step;
+        return step >= 0
+            ? step
+            : throw new ArgumentException($"Schedule state 'step' must be a non-negative integer, got {root["step"]?.ToJsonString() ?? "nothing"}.", "json");
     }
 
     /// <summary>The hyper-parameters saved state must agree on (a nested schedule's included).</summary>

@@ -53,13 +53,15 @@ public static class CheckpointFolders
         EpochFolders(saveDir).Reverse().Select(f => f.Path).FirstOrDefault(p => File.Exists(Path.Combine(p, Checkpoint.StateFileName)));
 
     /// <summary>
-    /// Deletes all but the <paramref name="keep"/> highest-numbered <c>epoch_N</c> folders; <c>best_model</c> and other
-    /// folders are never touched. Returns the deleted paths. Equivalent to PaddleSeg's <c>keep_checkpoint_max</c>.
+    /// Deletes all but the <paramref name="keep"/> highest-numbered <c>epoch_N</c> folders with N ≤
+    /// <paramref name="upToEpoch"/>; later folders (of a continuation abandoned by a resume from an earlier epoch, which
+    /// the resumed run replaces as it reaches them), <c>best_model</c> and other folders are never touched. Returns the
+    /// deleted paths. Equivalent to PaddleSeg's <c>keep_checkpoint_max</c>.
     /// </summary>
-    public static IReadOnlyList<string> KeepLast(string saveDir, int keep)
+    public static IReadOnlyList<string> KeepLast(string saveDir, int keep, int upToEpoch = int.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(keep, 1, nameof(keep));
-        var folders = EpochFolders(saveDir);
+        var folders = EpochFolders(saveDir).Where(f => f.Epoch <= upToEpoch).ToList();
         var removed = new List<string>();
         foreach (var (_, path) in folders.Take(Math.Max(0, folders.Count - keep)))
         {

@@ -34,13 +34,15 @@ public sealed class LoadedCheckpoint
     /// Loads the weights into <paramref name="model"/>, and when given, the optimizer state into
     /// <paramref name="optimizer"/> and the schedule state into <paramref name="schedule"/>, all or nothing: if any part
     /// is refused, the parts already loaded are put back as they were before the exception propagates. Equivalent to
-    /// <c>model.set_state_dict(…); optimizer.set_state_dict(…)</c> in PaddleSeg's <c>resume()</c>.
+    /// <c>model.set_state_dict(…); optimizer.set_state_dict(…)</c> in PaddleSeg's <c>resume()</c>. With
+    /// <paramref name="scheduleStepOnly"/> the schedule takes only the saved step count, so a schedule rebuilt for another
+    /// plan (more epochs, another batch size or learning rate) continues at that step.
     /// </summary>
     /// <exception cref="CheckpointException">
     /// The checkpoint does not fit (state-dict keys or shapes, optimizer kind or groups, schedule), or an optimizer or
     /// schedule was given but the checkpoint has no state for it.
     /// </exception>
-    public void Restore(Module model, Optimizer? optimizer = null, LearningRateSchedule? schedule = null)
+    public void Restore(Module model, Optimizer? optimizer = null, LearningRateSchedule? schedule = null, bool scheduleStepOnly = false)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (optimizer is not null && Optimizer is null)
@@ -55,14 +57,19 @@ public sealed class LoadedCheckpoint
         {
             model.LoadStateDict(ModelTensors);
             if (optimizer is not null) optimizer.LoadStateDict(Optimizer!);
-            if (schedule is not null) schedule.LoadStateJson(State.SchedulerStateJson!);
+            if (schedule is not null)
+            {
+                if (scheduleStepOnly) schedule.LoadStepCount(State.SchedulerStateJson!);
+                else schedule.LoadStateJson(State.SchedulerStateJson!);
+            }
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
             model.LoadStateDict(modelBackup);
             if (optimizerBackup is not null) optimizer!.LoadStateDict(optimizerBackup);
             if (scheduleBackup is not null) schedule!.LoadStateJson(scheduleBackup);
-            throw new CheckpointException(Folder, $"it does not fit: {e.Message}", e);
+            string reason = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
+            throw new CheckpointException(Folder, $"it does not fit: {reason}", e);
         }
     }
 }

@@ -11,14 +11,15 @@ internal sealed class StitchedPrediction(int height, int width, int classes)
     /// <summary>Copies the central tile of <paramref name="window"/>, the prediction of tile <paramref name="tile"/> of <paramref name="plan"/>.</summary>
     public void KeepCentre(Prediction window, TilePlan plan, int tile)
     {
-        if (window.LabelMap.Height != plan.WindowHeight || window.LabelMap.Width != plan.WindowWidth)
+        var (windowHeight, windowWidth) = plan.WindowSize(tile);
+        if (window.LabelMap.Height != windowHeight || window.LabelMap.Width != windowWidth)
             throw new InvalidOperationException(
-                $"OverlapTilePredict: window {tile} was predicted at {window.LabelMap.Height}×{window.LabelMap.Width}, not {plan.WindowHeight}×{plan.WindowWidth}.");
+                $"OverlapTilePredict: window {tile} was predicted at {window.LabelMap.Height}×{window.LabelMap.Width}, not {windowHeight}×{windowWidth}.");
         var (top, left) = plan.Origin(tile);
-        int rows = Math.Min(plan.TileHeight, height - top), columns = Math.Min(plan.TileWidth, width - left);
+        int rows = windowHeight - 2 * plan.PadHeight, columns = windowWidth - 2 * plan.PadWidth;
         for (int y = 0; y < rows; y++)
         {
-            int source = (plan.PadHeight + y) * plan.WindowWidth + plan.PadWidth, destination = (top + y) * width + left;
+            int source = (plan.PadHeight + y) * windowWidth + plan.PadWidth, destination = (top + y) * width + left;
             Array.Copy(window.LabelMap.Pixels, source, _labels.Pixels, destination, columns);
             Array.Copy(window.ScoreMap.Pixels, source * classes, _scores.Pixels, destination * classes, columns * classes);
         }

@@ -3,9 +3,11 @@ using SharpSeg.Data;
 namespace SharpSeg.Training.Inference;
 
 /// <summary>
-/// The windows of an overlap-tile prediction: tile (ty, tx) keeps output rows ty·tile … and reads input rows
-/// ty·tile − pad … ty·tile + tile + pad, where rows outside the image are mirrored with the edge repeated
-/// (−1 → 0, −2 → 1, H → H − 1), as PaddleX's <c>cv2.flip</c> padding. Tiles run row by row.
+/// The windows of an overlap-tile prediction: tile (ty, tx) keeps output rows ty·tile … ty·tile + t (t = the tile,
+/// cut short at the image's last row) and reads input rows ty·tile − pad … ty·tile + t + pad, where rows outside the
+/// image are mirrored with the edge repeated (−1 → 0, −2 → 1, H → H − 1), as PaddleX's <c>cv2.flip</c> padding. Like
+/// PaddleX, a window never reaches past the padded image, so an image smaller than a tile is one window of image +
+/// 2·pad. Tiles run row by row.
 /// </summary>
 internal sealed class TilePlan
 {
@@ -30,8 +32,13 @@ internal sealed class TilePlan
     public int Rows { get; }
     public int Columns { get; }
     public int Count => Rows * Columns;
-    public int WindowHeight => TileHeight + 2 * PadHeight;
-    public int WindowWidth => TileWidth + 2 * PadWidth;
+
+    /// <summary>The size of window <paramref name="index"/>: its tile, cut short at the image edge, plus the pad on each side.</summary>
+    public (int Height, int Width) WindowSize(int index)
+    {
+        var (top, left) = Origin(index);
+        return (Math.Min(TileHeight, Height - top) + 2 * PadHeight, Math.Min(TileWidth, Width - left) + 2 * PadWidth);
+    }
 
     /// <summary>Top-left output pixel of tile <paramref name="index"/>.</summary>
     public (int Top, int Left) Origin(int index) => (index / Columns * TileHeight, index % Columns * TileWidth);
@@ -40,16 +47,17 @@ internal sealed class TilePlan
     public Image<float> CutWindow(Image<float> image, int index)
     {
         var (top, left) = Origin(index);
+        var (windowHeight, windowWidth) = WindowSize(index);
         int channels = image.Channels;
-        var window = new Image<float>(WindowHeight, WindowWidth, channels);
-        var columns = new int[WindowWidth];
+        var window = new Image<float>(windowHeight, windowWidth, channels);
+        var columns = new int[windowWidth];
         for (int x = 0; x < columns.Length; x++) columns[x] = Mirror(left - PadWidth + x, Width);
         var source = image.Pixels;
         var destination = window.Pixels;
-        for (int y = 0; y < WindowHeight; y++)
+        for (int y = 0; y < windowHeight; y++)
         {
-            int sourceRow = Mirror(top - PadHeight + y, Height) * image.Width, destinationRow = y * WindowWidth;
-            for (int x = 0; x < WindowWidth; x++)
+            int sourceRow = Mirror(top - PadHeight + y, Height) * image.Width, destinationRow = y * windowWidth;
+            for (int x = 0; x < windowWidth; x++)
                 Array.Copy(source, (sourceRow + columns[x]) * channels, destination, (destinationRow + x) * channels, channels);
         }
         return window;

@@ -47,6 +47,44 @@ public sealed class MetricsLogger : IDisposable
         }
     }
 
+    /// <summary>
+    /// Rewrites the log at <paramref name="path"/> atomically without the lines whose <c>step</c> is after
+    /// <paramref name="step"/>: what an interrupted run logged past the checkpoint a resumed run restarts from, which the
+    /// resumed run logs again. Lines without a numeric <c>step</c> (or not JSON) are kept. Returns the lines removed.
+    /// </summary>
+    public static int RemoveStepsAfter(string path, long step)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) return 0;
+        var kept = new StringBuilder();
+        int removed = 0;
+        foreach (string line in File.ReadLines(path))
+        {
+            if (StepOf(line) is { } logged && logged > step)
+            {
+                removed++;
+                continue;
+            }
+            kept.Append(line).Append('\n');
+        }
+        if (removed > 0) Data.AtomicFile.WriteAllText(path, kept.ToString());
+        return removed;
+    }
+
+    private static long? StepOf(string line)
+    {
+        try
+        {
+            using var entry = JsonDocument.Parse(line);
+            return entry.RootElement.ValueKind == JsonValueKind.Object && entry.RootElement.TryGetProperty("step", out var value)
+                && value.TryGetInt64(out long step) ? step : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Closes the file.</summary>
     public void Dispose()
     {

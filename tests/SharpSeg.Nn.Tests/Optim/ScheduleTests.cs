@@ -88,6 +88,21 @@ public class ScheduleTests
     }
 
     [Fact]
+    public void LoadStepCountContinuesAnotherPlanAtTheSavedStep()
+    {
+        var saved = new PolynomialDecay(0.1, decaySteps: 3);
+        for (int i = 0; i < 3; i++) saved.Step();
+        var extended = new LinearWarmup(new PolynomialDecay(0.2, decaySteps: 10, power: 0.9), warmupSteps: 2);
+
+        extended.LoadStepCount(saved.StateJson());
+
+        Assert.Equal(3, extended.StepCount);
+        // Past the 2 warmup steps, the decay is at its step 1 of 10: 0.2 · (1 − 1/10)^0.9.
+        Assert.Equal(0.2 * Math.Pow(0.9, 0.9), extended.LearningRate, 12);
+        Assert.Contains("'step' must be a non-negative integer", Assert.Throws<ArgumentException>(() => extended.LoadStepCount("""{"step": -1}""")).Message);
+    }
+
+    [Fact]
     public void BadHyperParametersAreRejected()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new PolynomialDecay(0.1, decaySteps: 0));

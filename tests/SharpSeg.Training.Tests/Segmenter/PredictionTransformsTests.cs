@@ -160,4 +160,29 @@ public sealed class PredictionTransformsTests
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         }
     }
+
+    [Fact]
+    public void APathIsReadAsTheModelsChannelsAndPredicted()
+    {
+        string folder = TestData.TempFolder("predict-path");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var grey = new Image<byte>(6, 7, 1);
+            new Random(3).NextBytes(grey.Pixels);
+            string path = Path.Combine(folder, "grey.png");
+            ImageFile.WritePng(path, grey);
+            var rgb = new Image<byte>(6, 7, 3);
+            for (int i = 0; i < grey.Pixels.Length; i++)
+                for (int c = 0; c < 3; c++) rgb.Pixels[3 * i + c] = grey.Pixels[i];
+            var segmenter = Pointwise(new Normalize());
+
+            Assert.Equal(segmenter.Predict(rgb).ScoreMap.Pixels, segmenter.Predict(path).ScoreMap.Pixels);
+            Assert.Throws<FileNotFoundException>(() => segmenter.Predict(Path.Combine(folder, "missing.png")));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
 }
