@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.RegularExpressions;
 using SharpSeg.Training;
 using SharpSeg.Training.Metrics;
@@ -69,6 +70,46 @@ public sealed class TrainRunTests
         Assert.Equal(2, bestModel.ExitCode);
         Assert.Contains("holds weights only, no optimizer state", bestModel.Error);
         Assert.Contains($"(the newest there is {epoch2})", bestModel.Error);
+    }
+
+    [Fact]
+    public async Task A_real_SIGINT_reaches_the_training_loop_through_System_CommandLines_token()
+    {
+        // Sending a signal needs a separate process; the in-process test above covers the same path on other systems.
+        if (!OperatingSystem.IsLinux())
+            return;
+        using var folder = new TempFolder();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = folder.Path,
+        };
+        foreach (string argument in (string[])[Path.Combine(AppContext.BaseDirectory, "sharpseg.dll"), "train", .. Synthetic(train: 4, val: 0),
+                     "--epochs", "1000", "--save-dir", "run"])
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        string? line;
+        while ((line = await process.StandardOutput.ReadLineAsync()) is not null && !line.StartsWith("saved ", StringComparison.Ordinal))
+        {
+        }
+        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        await process.StandardOutput.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        finally
+        {
+            if (!process.HasExited)
+                process.Kill();
+        }
+
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("Training interrupted. The last checkpoint is run/epoch_", await error);
     }
 
     [Fact]
