@@ -41,7 +41,7 @@ public sealed class TrainRunTests
         Assert.Equal(130, interrupted.ExitCode);
         string epoch1 = Path.Combine(run, "epoch_1");
         Assert.Contains("Interrupted: stopping before the next training step", interrupted.Error);
-        Assert.Contains($"Training interrupted. The last checkpoint is {epoch1}; continue with the same arguments plus --resume {epoch1}", interrupted.Error);
+        Assert.Contains($"Training interrupted. The last checkpoint is {epoch1}; to continue, run the same command with --resume {epoch1}", interrupted.Error);
         Assert.True(File.Exists(Path.Combine(epoch1, "optimizer.safetensors")));
         Assert.False(Directory.Exists(Path.Combine(run, "epoch_2")));
 

@@ -33,7 +33,7 @@ internal static class TrainCommand
         var warmup = new Option<int>("--warmup-steps") { Description = "Linear warmup iterations.", DefaultValueFactory = _ => 0 };
         var saveDir = new Option<string>("--save-dir", "-o")
         {
-            Description = "Folder of checkpoints, best_model/ and metrics.jsonl (default: output, or with --resume the checkpoint's own save folder).",
+            Description = "Folder of checkpoints, best_model/ and metrics.jsonl; with --resume and no --save-dir, the checkpoint's own save folder.",
             DefaultValueFactory = _ => "output",
         };
         var saveInterval = new Option<int>("--save-interval") { Description = "Epochs between evaluations and checkpoints.", DefaultValueFactory = _ => 1 };
@@ -181,7 +181,7 @@ internal static class TrainCommand
                 string? last = view?.LastCheckpointFolder ?? resumeFrom;
                 error.WriteLine(last is null
                     ? "Training interrupted before its first checkpoint; there is nothing to resume from."
-                    : $"Training interrupted. The last checkpoint is {last}; continue with the same arguments plus --resume {last}");
+                    : $"Training interrupted. The last checkpoint is {last}; to continue, run the same command with --resume {last}");
                 return ExitCodes.Interrupted;
             }
 
