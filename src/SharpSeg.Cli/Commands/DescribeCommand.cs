@@ -41,8 +41,9 @@ internal static class DescribeCommand
 
     /// <summary>
     /// The description of <paramref name="data"/> and one line per bad sample. <see cref="SegDataset.Describe"/> stops at
-    /// the first sample that cannot be loaded (an RGB label, a size mismatch, a corrupt file), so a file dataset is
-    /// described one sample at a time and the descriptions of the loadable ones are added up.
+    /// the first sample that cannot be loaded (an RGB label, a size mismatch, a corrupt file), so a file dataset (every
+    /// format reader but the synthetic one) is described one sample at a time, each as a one-file dataset with the same
+    /// channels, label encoding and ignore index, and the descriptions of the loadable ones are added up.
     /// </summary>
     private static (DatasetDescription Description, List<string> Problems) DescribeEverySample(SegDataset data)
     {
