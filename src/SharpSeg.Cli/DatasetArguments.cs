@@ -12,6 +12,12 @@ namespace SharpSeg.Cli;
 /// </summary>
 internal sealed class DatasetArguments
 {
+    /// <summary>
+    /// The smallest side of generated images, for <c>train --synthetic-size</c> and <c>demo --size</c> alike: at 16 pixels
+    /// a DeepLabV3+ at output stride 16 already sees a single feature pixel, and the generated shapes are a few pixels wide.
+    /// </summary>
+    public const int MinimumSyntheticSize = 16;
+
     /// <summary>The dataset layouts <c>--format</c> accepts.</summary>
     public static readonly string[] Formats = ["filelist", "paddlex", "cityscapes", "voc", "ade20k", "folders", "synthetic"];
 
@@ -91,7 +97,7 @@ internal sealed class DatasetArguments
 
     public Option<string> SyntheticSize { get; } = new("--synthetic-size")
     {
-        Description = "synthetic: image size W,H.",
+        Description = $"synthetic: image size W,H (each at least {MinimumSyntheticSize}).",
         DefaultValueFactory = _ => "64,64",
     };
 
@@ -148,7 +154,7 @@ internal sealed class DatasetArguments
         {
             case "synthetic":
             {
-                var (width, height) = SizeArgument.Parse(parse.GetValue(SyntheticSize)!, "--synthetic-size");
+                var (width, height) = SizeArgument.Parse(parse.GetValue(SyntheticSize)!, "--synthetic-size", MinimumSyntheticSize);
                 int count = parse.GetValue(train ? SyntheticTrainSamples : SyntheticValSamples);
                 if (count < 1)
                     throw new UsageException($"{(train ? "--synthetic-train" : "--synthetic-val")} must be at least 1, got {count}.");

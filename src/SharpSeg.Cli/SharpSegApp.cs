@@ -18,10 +18,17 @@ internal static class SharpSegApp
     public const string StackTraceVariable = "SHARPSEG_STACK_TRACE";
 
     /// <summary>
-    /// Runs the command line <paramref name="args"/>, writing results to <paramref name="console"/> and error messages to
-    /// <paramref name="error"/>; returns the process exit code.
+    /// How long a command may take to stop after Ctrl+C before the process ends anyway: training stops before its next
+    /// step, and one step of a large model on a CPU can take this long.
     /// </summary>
-    public static int Run(string[] args, IAnsiConsole console, TextWriter error)
+    private static readonly TimeSpan InterruptTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Runs the command line <paramref name="args"/>, writing results to <paramref name="console"/> and error messages to
+    /// <paramref name="error"/>; returns the process exit code. Ctrl+C, or <paramref name="cancellationToken"/>, cancels
+    /// the command's token.
+    /// </summary>
+    public static int Run(string[] args, IAnsiConsole console, TextWriter error, CancellationToken cancellationToken = default)
     {
         var root = BuildCommand(console);
         var parse = root.Parse(args);
@@ -35,12 +42,14 @@ internal static class SharpSegApp
 
         try
         {
-            return parse.Invoke(new InvocationConfiguration
+            var configuration = new InvocationConfiguration
             {
                 Output = console.Profile.Out.Writer,
                 Error = error,
                 EnableDefaultExceptionHandler = false,
-            });
+                ProcessTerminationTimeout = InterruptTimeout,
+            };
+            return parse.InvokeAsync(configuration, cancellationToken).GetAwaiter().GetResult();
         }
         catch (Exception e)
         {

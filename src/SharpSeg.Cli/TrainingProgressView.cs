@@ -6,28 +6,34 @@ namespace SharpSeg.Cli;
 
 /// <summary>
 /// Shows <see cref="Segmenter.Train"/>'s progress reports: a live Spectre.Console bar with epoch, loss, learning rate,
-/// speed and ETA on an interactive terminal, and one line per evaluation (and per epoch when the output is not a
-/// terminal, so logs stay readable).
+/// speed and ETA on an interactive terminal, and one line per evaluation. When the output is not a terminal (a log
+/// file, <c>nohup</c>, CI) the bar becomes a plain step line every <c>logIntervalSteps</c> steps and at the end of each
+/// epoch, the cadence of <c>metrics.jsonl</c>, as PaddleX logs every <c>log_interval_steps</c>.
 /// </summary>
 internal sealed class TrainingProgressView : IProgress<TrainingProgress>
 {
     private readonly IAnsiConsole _console;
     private readonly ProgressTask? _task;
+    private readonly int _logIntervalSteps;
 
-    private TrainingProgressView(IAnsiConsole console, ProgressTask? task)
+    private TrainingProgressView(IAnsiConsole console, ProgressTask? task, int logIntervalSteps)
     {
         _console = console;
         _task = task;
+        _logIntervalSteps = logIntervalSteps;
     }
+
+    /// <summary>The last checkpoint folder reported, or null before the first: where an interrupted run resumes from.</summary>
+    public string? LastCheckpointFolder { get; private set; }
 
     /// <summary>
     /// Runs <paramref name="train"/> with a progress view attached: a live bar when the console is interactive,
-    /// plain lines otherwise. Returns what <paramref name="train"/> returns.
+    /// plain lines every <paramref name="logIntervalSteps"/> steps otherwise. Returns what <paramref name="train"/> returns.
     /// </summary>
-    public static T Run<T>(IAnsiConsole console, Func<IProgress<TrainingProgress>, T> train)
+    public static T Run<T>(IAnsiConsole console, int logIntervalSteps, Func<TrainingProgressView, T> train)
     {
         if (!console.Profile.Capabilities.Interactive)
-            return train(new TrainingProgressView(console, null));
+            return train(new TrainingProgressView(console, null, logIntervalSteps));
         return console.Progress()
             .AutoClear(false)
             .HideCompleted(false)
@@ -36,7 +42,7 @@ internal sealed class TrainingProgressView : IProgress<TrainingProgress>
             .Start(context =>
             {
                 var task = context.AddTask("training", maxValue: 1);
-                var result = train(new TrainingProgressView(console, task));
+                var result = train(new TrainingProgressView(console, task, logIntervalSteps));
                 task.Value = task.MaxValue;
                 task.StopTask();
                 return result;
@@ -55,7 +61,7 @@ internal sealed class TrainingProgressView : IProgress<TrainingProgress>
                     _task.Value = value.GlobalStep;
                     _task.Description = Markup.Escape(StepLine(value));
                 }
-                else if (value.Step == value.StepsPerEpoch)
+                else if (value.Step % _logIntervalSteps == 0 || value.Step == value.StepsPerEpoch)
                     _console.WriteLine(StepLine(value));
                 break;
             case TrainingPhase.Evaluation when value.Metrics is { } metrics:
@@ -64,8 +70,10 @@ internal sealed class TrainingProgressView : IProgress<TrainingProgress>
                     $"oAcc {MetricsView.Format(metrics.OverallAccuracy)} kappa {MetricsView.Format(metrics.Kappa)}" +
                     (value.IsBest ? " [green](best so far)[/]" : ""));
                 break;
-            case TrainingPhase.Checkpoint when value.CheckpointFolder is { } folder && _task is null:
-                _console.WriteLine($"saved {folder}");
+            case TrainingPhase.Checkpoint when value.CheckpointFolder is { } folder:
+                LastCheckpointFolder = folder;
+                if (_task is null)
+                    _console.WriteLine($"saved {folder}");
                 break;
         }
     }

@@ -17,4 +17,7 @@ internal static class ExitCodes
 
     /// <summary>The command line is wrong (the convention of BSD's <c>EX_USAGE</c>-less tools and of argparse).</summary>
     public const int Usage = 2;
+
+    /// <summary>The user interrupted the command with Ctrl+C (128 + SIGINT, the shell's convention).</summary>
+    public const int Interrupted = 130;
 }

@@ -70,10 +70,41 @@ public sealed class DatasetCommandTests
         var result = CliRunner.Run("describe", "--data", folder.Path);
 
         Assert.Equal(1, result.ExitCode);
-        Assert.Contains("1 out-of-range label value(s)", result.Output);
-        AssertRow(result.Output, folder["labels/000001.png"], "7", "2");
+        Assert.Contains("1 of 2 samples have problems", result.Output);
+        Assert.Contains($"Label {folder["labels/000001.png"]} has value 7 at row 3, column 4, but the dataset has 2 classes " +
+                        "(valid values 0..1 and ignore index 255). Out-of-range values: 7 in 2 pixels.", result.Output);
         // 2 images × 64 pixels, less the 2 out-of-range ones, which the histogram does not count.
         AssertRow(result.Output, "ignored (255)", "1", (100.0 / 126).ToString("F2", CultureInfo.InvariantCulture) + " %");
+    }
+
+    [Fact]
+    public void Describe_lists_every_bad_file_RGB_labels_and_size_mismatches_included_up_to_20_and_counts_the_rest()
+    {
+        using var folder = new TempFolder();
+        SyntheticDataset.WriteFileList(folder.Path, new SyntheticOptions(Height: 8, Width: 8, NumClasses: 2), trainCount: 26, valCount: 0);
+        ImageFile.WritePng(folder["labels/000000.png"], new Image<byte>(8, 8, 3));
+        ImageFile.WritePng(folder["labels/000001.png"], new Image<byte>(8, 6, 1));
+        for (int i = 2; i < 24; i++)
+        {
+            var label = new Image<byte>(8, 8, 1);
+            label[1, 2] = 5;
+            label[7, 7] = 9;
+            ImageFile.WritePng(folder[$"labels/{i:D6}.png"], label);
+        }
+
+        var result = CliRunner.Run("describe", "--data", folder.Path);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("24 of 26 samples have problems", result.Output);
+        Assert.Contains($"Label {folder["labels/000000.png"]} has 3 channels", result.Output);
+        Assert.Contains($"Label {folder["labels/000001.png"]} is 8×6 but image {folder["images/000001.png"]} is 8×8.", result.Output);
+        Assert.Contains($"Label {folder["labels/000002.png"]} has value 5 at row 1, column 2, but the dataset has 2 classes " +
+                        "(valid values 0..1 and ignore index 255). Out-of-range values: 5 in 1 pixel, 9 in 1 pixel.", result.Output);
+        Assert.Contains(folder["labels/000019.png"], result.Output);
+        Assert.DoesNotContain(folder["labels/000020.png"], result.Output);
+        Assert.Contains("… and 4 more.", result.Output);
+        // The two good samples and the 22 with out-of-range values are counted: 24 images of 8×8.
+        AssertRow(result.Output, "8×8×3", "24");
     }
 
     [Fact]

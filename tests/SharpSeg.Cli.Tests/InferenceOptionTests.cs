@@ -74,3 +74,27 @@ public sealed class InferenceOptionTests(TinyCheckpoint checkpoint) : IClassFixt
         Assert.False(Directory.Exists(folder["out"]));
     }
 }
+
+/// <summary><c>evaluate --json</c>'s help describes the keys the file really has (review finding 9).</summary>
+public sealed class EvaluateJsonKeyTests(TinyCheckpoint checkpoint) : IClassFixture<TinyCheckpoint>
+{
+    [Fact]
+    public void The_json_help_names_every_key_written_and_does_not_claim_PaddleXs_keys()
+    {
+        using var folder = new TempFolder();
+
+        var evaluate = CliRunner.Run("evaluate", "-m", checkpoint.ModelFolder, "--format", "synthetic", "--num-classes", "3", "--synthetic-size", "16,16",
+            "--synthetic-val", "1", "--json", folder["metrics.json"]);
+        var help = CliRunner.Run("evaluate", "--help");
+
+        Assert.Equal(0, evaluate.ExitCode);
+        using var json = JsonDocument.Parse(File.ReadAllText(folder["metrics.json"]));
+        var keys = json.RootElement.EnumerateObject().Select(p => p.Name).ToList();
+        Assert.Equal(["miou", "category_iou", "oacc", "macc", "category_acc", "category_recall", "kappa", "category_f1", "mdice", "confusion_matrix"], keys);
+        string helpText = string.Join(' ', help.Output.Split('\n').Select(line => line.Trim()));
+        foreach (string key in keys)
+            Assert.Contains(key, helpText);
+        Assert.Contains("category_F1-score", helpText);
+        Assert.DoesNotContain("PaddleX's keys", helpText);
+    }
+}

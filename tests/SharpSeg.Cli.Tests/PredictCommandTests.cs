@@ -148,22 +148,39 @@ public sealed class PredictCommandTests(TinyCheckpoint checkpoint) : IClassFixtu
     }
 }
 
-/// <summary><c>train --resume</c> rebuilds the checkpoint's model and refuses contradicting model options.</summary>
-public sealed class ResumeArgumentTests(TinyCheckpoint checkpoint) : IClassFixture<TinyCheckpoint>
+/// <summary>A one-epoch training run of a tiny DeepLabV3+ whose <c>epoch_1</c> checkpoint the resume tests start from.</summary>
+public sealed class TinyTrainingRun : IDisposable
 {
-    private static readonly string[] TinySynthetic =
+    public TinyTrainingRun()
+    {
+        var result = CliRunner.Run(["train", .. ResumeArgumentTests.TinySynthetic, "--backbone", "resnet18_vd", "--epochs", "1", "--batch-size", "2",
+            "--save-dir", _folder["run"]]);
+        Assert.Equal(0, result.ExitCode);
+    }
+
+    private readonly TempFolder _folder = new();
+
+    public string EpochFolder => _folder["run/epoch_1"];
+
+    public void Dispose() => _folder.Dispose();
+}
+
+/// <summary><c>train --resume</c> rebuilds the checkpoint's model and refuses contradicting model options.</summary>
+public sealed class ResumeArgumentTests(TinyTrainingRun run) : IClassFixture<TinyTrainingRun>
+{
+    internal static readonly string[] TinySynthetic =
         ["--format", "synthetic", "--num-classes", "3", "--synthetic-size", "16,16", "--synthetic-train", "2", "--synthetic-val", "1"];
 
     [Fact]
     public void A_model_or_backbone_other_than_the_checkpoints_is_a_usage_error()
     {
-        var otherModel = CliRunner.Run(["train", .. TinySynthetic, "--resume", checkpoint.ModelFolder, "--model", "unet"]);
-        var otherBackbone = CliRunner.Run(["train", .. TinySynthetic, "--resume", checkpoint.ModelFolder, "--backbone", "resnet34_vd"]);
+        var otherModel = CliRunner.Run(["train", .. TinySynthetic, "--epochs", "2", "--resume", run.EpochFolder, "--model", "unet"]);
+        var otherBackbone = CliRunner.Run(["train", .. TinySynthetic, "--epochs", "2", "--resume", run.EpochFolder, "--backbone", "resnet34_vd"]);
 
         Assert.Equal(2, otherModel.ExitCode);
-        Assert.Contains($"--model is unet but the checkpoint {checkpoint.ModelFolder} holds deeplabv3p.", otherModel.Error);
+        Assert.Contains($"--model is unet but the checkpoint {run.EpochFolder} holds deeplabv3p.", otherModel.Error);
         Assert.Equal(2, otherBackbone.ExitCode);
-        Assert.Contains($"--backbone is resnet34_vd but the checkpoint {checkpoint.ModelFolder} holds resnet18_vd.", otherBackbone.Error);
+        Assert.Contains($"--backbone is resnet34_vd but the checkpoint {run.EpochFolder} holds resnet18_vd.", otherBackbone.Error);
     }
 
     [Fact]

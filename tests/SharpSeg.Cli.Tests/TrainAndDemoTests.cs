@@ -21,6 +21,7 @@ public sealed class TrainAndDemoTests
         Assert.Equal(0, train.ExitCode);
         Assert.True(File.Exists(folder["out/best_model/state.json"]));
         Assert.Contains("Training deeplabv3p (resnet18_vd, output stride 16) on 4 images (3 classes), validating on 2", train.Output);
+        Assert.Contains("best_model: validation after epoch 1", train.Output);
         string trainMiou = MetricRow(train.Output, "mIoU");
 
         var evaluate = CliRunner.Run(["evaluate", "--model-dir", folder["out/best_model"], .. TinySynthetic, "--json", folder["metrics.json"]]);
@@ -62,7 +63,10 @@ public sealed class TrainAndDemoTests
         var result = CliRunner.Run("demo", "--epochs", "1", "--size", "16", "--train-samples", "4", "--val-samples", "2", "-o", folder["demo"]);
 
         Assert.Equal(0, result.ExitCode);
+        Assert.Contains("3/4 Validation metrics of best_model (epoch 1):", result.Output);
+        Assert.Contains("4/4 Wrote best_model (epoch 1)'s label, pseudo-colour and overlay PNGs", result.Output);
         Assert.Contains("Validation mIoU ", result.Output);
+        Assert.Contains($"Model: {folder["demo/output/best_model"]}", result.Output);
         Assert.Equal(4, File.ReadAllLines(folder["demo/data/train.txt"]).Length);
         Assert.True(File.Exists(folder["demo/output/best_model/model.safetensors"]));
         foreach (string suffix in new[] { "label", "pseudo", "overlay" })

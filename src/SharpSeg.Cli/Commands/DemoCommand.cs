@@ -14,7 +14,7 @@ namespace SharpSeg.Cli.Commands;
 /// <summary>
 /// <c>sharpseg demo</c>: the whole workflow on built-in data in a few minutes on two cores. It writes a synthetic
 /// dataset as a PaddleSeg file list, trains a small DeepLabV3+ (ResNet18_vd, output stride 16, 64-channel ASPP) with
-/// the progress bar, prints the validation metrics, and writes predictions and overlays of validation images.
+/// the progress bar, prints best_model's validation metrics, and writes its predictions and overlays of validation images.
 /// Everything lands under one folder the command names at the end.
 /// </summary>
 internal static class DemoCommand
@@ -37,7 +37,11 @@ internal static class DemoCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the data, the weights and the training order.", DefaultValueFactory = _ => 0 };
         var output = new Option<string>("--output", "-o") { Description = "Folder for the dataset, checkpoints and predictions.", DefaultValueFactory = _ => "sharpseg-demo" };
         var epochs = new Option<int>("--epochs", "-e") { Description = "Training epochs.", DefaultValueFactory = _ => Defaults.Epochs };
-        var size = new Option<int>("--size") { Description = "Image side in pixels (at least 16).", DefaultValueFactory = _ => Defaults.Size };
+        var size = new Option<int>("--size")
+        {
+            Description = $"Image side in pixels (at least {DatasetArguments.MinimumSyntheticSize}).",
+            DefaultValueFactory = _ => Defaults.Size,
+        };
         var trainSamples = new Option<int>("--train-samples") { Description = "Training images generated.", DefaultValueFactory = _ => Defaults.TrainSamples };
         var valSamples = new Option<int>("--val-samples") { Description = "Validation images generated.", DefaultValueFactory = _ => Defaults.ValSamples };
 
@@ -63,8 +67,8 @@ internal static class DemoCommand
     {
         if (settings.Epochs < 1)
             throw new UsageException($"--epochs must be at least 1, got {settings.Epochs}.");
-        if (settings.Size < 16)
-            throw new UsageException($"--size must be at least 16, got {settings.Size}.");
+        if (settings.Size < DatasetArguments.MinimumSyntheticSize)
+            throw new UsageException($"--size must be at least {DatasetArguments.MinimumSyntheticSize}, got {settings.Size}.");
         // Batch norm in training mode needs at least two images per batch.
         if (settings.TrainSamples < 2 || settings.ValSamples < 1)
             throw new UsageException($"The demo needs at least 2 training and 1 validation samples, got {settings.TrainSamples} and {settings.ValSamples}.");
@@ -88,13 +92,21 @@ internal static class DemoCommand
         int batchSize = Math.Min(Defaults.BatchSize, settings.TrainSamples);
         console.WriteLine($"2/4 Training {TrainCommand.Describe(segmenter)} for {settings.Epochs} epochs, batch {batchSize}, lr {Defaults.LearningRate}");
         int evaluationInterval = Math.Max(1, settings.Epochs / 4);
-        var result = TrainingProgressView.Run(console, progress => segmenter.Train(settings.Epochs, train, batchSize, val,
-            evalBatchSize: 8, saveIntervalEpochs: evaluationInterval, logIntervalSteps: 4, saveDir: saveDir,
-            learningRate: Defaults.LearningRate, options: new TrainingOptions(Seed: settings.Seed, KeepLastCheckpoints: 1),
+        const int logIntervalSteps = 4;
+        var result = TrainingProgressView.Run(console, logIntervalSteps, progress => segmenter.Train(settings.Epochs, train, batchSize, val,
+            evalBatchSize: 8, saveIntervalEpochs: evaluationInterval, logIntervalSteps: logIntervalSteps, saveDir: saveDir,
+            learningRate: Defaults.LearningRate,
+            // MERGE (finding 1, lead's branch): add OverwriteSaveDir: true once TrainingOptions has it; the demo owns its folder.
+            options: new TrainingOptions(Seed: settings.Seed, KeepLastCheckpoints: 1),
             progress: progress));
 
-        var metrics = result.Evaluations[^1].Metrics;
-        console.WriteLine("3/4 Validation metrics of the trained model:");
+        // The files and the table describe best_model, the model the user is sent to, not the final weights in memory.
+        string modelFolder = result.BestModelFolder ?? result.LastCheckpointFolder!;
+        var model = Segmenter.Load(modelFolder);
+        var evaluation = TrainCommand.BestEvaluation(result) ?? result.Evaluations[^1];
+        var metrics = evaluation.Metrics;
+        string modelName = $"{Path.GetFileName(modelFolder)} (epoch {evaluation.Epoch})";
+        console.WriteLine($"3/4 Validation metrics of {modelName}:");
         MetricsView.Write(console, metrics, classNames, $"Validation, {val.Count} images");
 
         var writer = new PredictionWriter(predictionFolder, writeScores: false, overlayWeight: 0.5);
@@ -104,7 +116,7 @@ internal static class DemoCommand
         {
             var files = val.Files[i];
             var image = (Image<byte>)ImageFile.Read(files.ImagePath, new ImageReadOptions { ForceRgb = true });
-            var prediction = segmenter.Predict(image);
+            var prediction = model.Predict(image);
             writer.Write(Path.GetFileNameWithoutExtension(files.ImagePath), image, prediction);
             var truth = ImageFile.Read(files.LabelPath!).ToInt32();
             galleryRows.Add([image, LabelVisualizer.PseudoColor(truth), LabelVisualizer.PseudoColor(prediction.LabelMap),
@@ -112,14 +124,14 @@ internal static class DemoCommand
         }
         string gallery = Path.Combine(predictionFolder, "gallery.png");
         ImageFile.WritePng(gallery, Tile(galleryRows));
-        console.WriteLine($"4/4 Wrote label, pseudo-colour and overlay PNGs of {written} validation images to {predictionFolder}, " +
+        console.WriteLine($"4/4 Wrote {modelName}'s label, pseudo-colour and overlay PNGs of {written} validation images to {predictionFolder}, " +
                           "and gallery.png (columns: image, ground truth, prediction, overlay)");
 
         console.MarkupLine($"[bold]Validation mIoU {MetricsView.Format(metrics.MeanIou)}[/] " +
-                           $"(pixel accuracy {MetricsView.Format(metrics.OverallAccuracy)}) in {clock.Elapsed.TotalSeconds:F0} s.");
-        console.WriteLine($"Model: {result.BestModelFolder ?? result.LastCheckpointFolder}");
+                           $"(pixel accuracy {MetricsView.Format(metrics.OverallAccuracy)}) of {Markup.Escape(modelName)} in {clock.Elapsed.TotalSeconds:F0} s.");
+        console.WriteLine($"Model: {modelFolder}");
         console.WriteLine($"Predictions: {predictionFolder}");
-        console.WriteLine($"Try: sharpseg predict --model-dir {result.BestModelFolder ?? result.LastCheckpointFolder} {Path.Combine(dataFolder, "images")} -o {Path.Combine(root, "all-predictions")}");
+        console.WriteLine($"Try: sharpseg predict --model-dir {modelFolder} {Path.Combine(dataFolder, "images")} -o {Path.Combine(root, "all-predictions")}");
     }
 
     /// <summary>Lays equally sized RGB images out in a grid, one row per entry, with a 2-pixel white gutter.</summary>

@@ -7,11 +7,15 @@ namespace SharpSeg.Cli.Commands;
 
 /// <summary>
 /// <c>sharpseg describe</c>: reads every sample of a dataset split and reports image sizes, the class histogram and
-/// every out-of-range label value (<see cref="SegDataset.Describe"/>); exits 1 when a label is bad, so it can guard a
-/// training script.
+/// every bad file (<see cref="SegDataset.Describe"/> per sample): out-of-range label values with where the first one is,
+/// RGB labels, image/label size mismatches, unreadable files. Exits 1 when any file is bad, so it can guard a training
+/// script.
 /// </summary>
 internal static class DescribeCommand
 {
+    /// <summary>Bad files listed in full; the rest are counted.</summary>
+    internal const int ProblemsListed = 20;
+
     public static Command Create(IAnsiConsole console)
     {
         var dataset = new DatasetArguments();
@@ -21,21 +25,78 @@ internal static class DescribeCommand
             DefaultValueFactory = _ => "train",
         };
         split.AcceptOnlyFromAmong("train", "val");
-        var command = new Command("describe", "Dataset statistics and label check: image sizes, class histogram, out-of-range labels.");
+        var command = new Command("describe", "Dataset statistics and label check: image sizes, class histogram, and every bad file (out-of-range values, RGB labels, size mismatches).");
         dataset.AddTo(command);
         command.Options.Add(split);
         command.SetAction(parse =>
         {
             var mode = parse.GetValue(split) == "val" ? DatasetMode.Val : DatasetMode.Train;
             var data = dataset.Open(parse, mode, transforms: null);
-            var description = data.Describe();
-            Write(console, description, data.ClassNames);
-            return description.BadLabels.Count == 0 ? ExitCodes.Success : ExitCodes.Failure;
+            var (description, problems) = DescribeEverySample(data);
+            Write(console, description, problems, data.ClassNames);
+            return problems.Count == 0 ? ExitCodes.Success : ExitCodes.Failure;
         });
         return command;
     }
 
-    private static void Write(IAnsiConsole console, DatasetDescription description, IReadOnlyList<string>? classNames)
+    /// <summary>
+    /// The description of <paramref name="data"/> and one line per bad sample. <see cref="SegDataset.Describe"/> stops at
+    /// the first sample that cannot be loaded (an RGB label, a size mismatch, a corrupt file), so a file dataset (every
+    /// format reader but the synthetic one) is described one sample at a time, each as a one-file dataset with the same
+    /// channels, label encoding and ignore index, and the descriptions of the loadable ones are added up.
+    /// </summary>
+    private static (DatasetDescription Description, List<string> Problems) DescribeEverySample(SegDataset data)
+    {
+        if (data is not FileSegDataset fileData)
+            return (data.Describe(), []);
+        var parts = new List<DatasetDescription>();
+        var problems = new List<string>();
+        foreach (var files in fileData.Files)
+        {
+            var sample = new FileSegDataset([files], fileData.NumClasses, fileData.Mode, transforms: null, fileData.IgnoreIndex,
+                fileData.ImageChannels, fileData.LabelEncoding);
+            DatasetDescription part;
+            try
+            {
+                part = sample.Describe();
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException)
+            {
+                problems.Add(e.Message);
+                continue;
+            }
+            parts.Add(part);
+            if (part.BadLabels.Count > 0)
+                problems.Add(OutOfRangeProblem(sample, part));
+        }
+        var sizes = parts.SelectMany(p => p.ImageSizes).GroupBy(s => (s.Height, s.Width, s.Channels)).OrderBy(g => g.Key)
+            .Select(g => new ImageSizeCount(g.Key.Height, g.Key.Width, g.Key.Channels, g.Sum(s => s.Images))).ToList();
+        var classPixels = Enumerable.Range(0, fileData.NumClasses).Select(c => parts.Sum(p => p.ClassPixels[c])).ToList();
+        var description = new DatasetDescription(fileData.Count, fileData.NumClasses, fileData.IgnoreIndex, sizes, classPixels,
+            parts.Sum(p => p.IgnoredPixels), parts.Sum(p => p.UnlabeledSamples), [.. parts.SelectMany(p => p.BadLabels)]);
+        return (description, problems);
+    }
+
+    /// <summary>
+    /// The loader's own refusal of the one-sample <paramref name="sample"/> (file, first bad value, its row and column,
+    /// the class count) followed by every out-of-range value of the file with its pixel count.
+    /// </summary>
+    private static string OutOfRangeProblem(FileSegDataset sample, DatasetDescription description)
+    {
+        string values = string.Join(", ", description.BadLabels.Select(bad =>
+            string.Create(CultureInfo.InvariantCulture, $"{bad.Value} in {bad.Pixels} pixel{(bad.Pixels == 1 ? "" : "s")}")));
+        try
+        {
+            sample.Load(0);
+        }
+        catch (InvalidDataException e)
+        {
+            return $"{e.Message} Out-of-range values: {values}.";
+        }
+        throw new InvalidOperationException($"Describe found out-of-range values ({values}) in {description.BadLabels[0].File} that Load accepted.");
+    }
+
+    private static void Write(IAnsiConsole console, DatasetDescription description, IReadOnlyList<string> problems, IReadOnlyList<string>? classNames)
     {
         console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{description.Samples} samples, {description.NumClasses} classes, ignore index {description.IgnoreIndex}"));
@@ -59,16 +120,17 @@ internal static class DescribeCommand
 
         if (description.UnlabeledSamples > 0)
             console.WriteLine($"{description.UnlabeledSamples} samples have no label.");
-        if (description.BadLabels.Count == 0)
+        if (problems.Count == 0)
         {
             console.MarkupLine("[green]All label values are class ids or the ignore index.[/]");
             return;
         }
-        console.MarkupLine($"[red]{description.BadLabels.Count} out-of-range label value(s)[/] (valid: 0..{description.NumClasses - 1} and {description.IgnoreIndex}):");
-        var bad = new Table().AddColumn("label file").AddColumn(new TableColumn("value").RightAligned()).AddColumn(new TableColumn("pixels").RightAligned());
-        foreach (var label in description.BadLabels)
-            bad.AddRow(Markup.Escape(label.File), label.Value.ToString(CultureInfo.InvariantCulture), label.Pixels.ToString(CultureInfo.InvariantCulture));
-        console.Write(bad);
+        console.MarkupLine($"[red]{problems.Count} of {description.Samples} samples have problems[/] (the histogram counts only the readable ones " +
+                           $"and only valid values; valid: 0..{description.NumClasses - 1} and {description.IgnoreIndex}):");
+        foreach (string problem in problems.Take(ProblemsListed))
+            console.WriteLine(problem);
+        if (problems.Count > ProblemsListed)
+            console.WriteLine($"… and {problems.Count - ProblemsListed} more.");
     }
 
     private static string Share(long pixels, long total) =>

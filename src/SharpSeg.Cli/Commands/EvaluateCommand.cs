@@ -22,7 +22,12 @@ internal static class EvaluateCommand
         split.AcceptOnlyFromAmong("train", "val");
         var batchSize = new Option<int>("--batch-size") { Description = "Images per evaluation batch.", DefaultValueFactory = _ => 1 };
         var details = new Option<bool>("--details") { Description = "Also print the confusion matrix." };
-        var json = new Option<string?>("--json") { Description = "Also write the metrics as JSON (PaddleX's keys) to this file." };
+        var json = new Option<string?>("--json")
+        {
+            Description = "Also write the metrics as JSON to this file, with the keys miou, category_iou, oacc, category_acc " +
+                          "(precision), kappa and category_f1 (PaddleX's evaluate() calls it category_F1-score), plus macc, " +
+                          "category_recall, mdice and confusion_matrix, which PaddleX does not write.",
+        };
         var augmentation = new AugmentationArguments();
 
         var command = new Command("evaluate", "Evaluate a saved model on a dataset split: mIoU, per-class IoU, accuracy, kappa, Dice.");

@@ -23,8 +23,12 @@ internal static class PredictCommand
         var modelDir = EvaluateCommand.ModelDirOption();
         var input = new Argument<string>("input")
         {
-            Description = "An image file, a folder of images (png, jpg, bmp, npy) or a file list (.txt; the first item of each " +
-                          "line is an image path relative to the list's folder or to --data).",
+            Description = "An image file, a folder of images (png, jpg, bmp, npy; not its subfolders) or a file list (.txt; the " +
+                          "first item of each line is an image path relative to the list's folder or to --data). Results are named " +
+                          "by the image's path relative to the list root (its file name for a single image or a folder) without " +
+                          "the extension, plus _label.png, _pseudo.png, _overlay.png and _scores.npy; a list entry outside the " +
+                          "root (absolute or ../) is named by its file name, so nothing is written outside --output. Two images " +
+                          "that would get one name (a.png and a.jpg) are refused before anything is written.",
         };
         var output = new Option<string>("--output", "-o") { Description = "Folder the results are written to.", DefaultValueFactory = _ => "predictions" };
         var data = new Option<string?>("--data", "-d") { Description = "Root the paths of a file list are relative to (default: the list's folder)." };
@@ -58,10 +62,10 @@ internal static class PredictCommand
             double overlayWeight = parse.GetValue(weight);
             if (overlayWeight is < 0 or > 1 || double.IsNaN(overlayWeight))
                 throw new UsageException($"--overlay-weight must be in [0, 1], got {overlayWeight}.");
-            var images = ListImages(parse.GetValue(input)!, parse.GetValue(data));
+            string outputFolder = parse.GetValue(output)!;
+            var images = ListImages(parse.GetValue(input)!, parse.GetValue(data), outputFolder);
             var segmenter = EvaluateCommand.LoadSegmenter(parse.GetValue(modelDir)!);
 
-            string outputFolder = parse.GetValue(output)!;
             var writer = new PredictionWriter(outputFolder, parse.GetValue(npy), overlayWeight);
             console.WriteLine($"Predicting {images.Count} image(s) with {TrainCommand.Describe(segmenter)}" +
                               (tileSize is { } t ? $", overlap-tile {t.Width}×{t.Height}" : "") +
@@ -108,27 +112,37 @@ internal static class PredictCommand
         ImageFile.Read(path, inChannels == 3 ? new ImageReadOptions { ForceRgb = true } : ImageReadOptions.Default);
 
     /// <summary>
-    /// The images named by <paramref name="input"/> with the output name (relative path without extension) of each: a
-    /// file is itself, a folder its image files in name order, a .txt file list the first item of each non-blank line.
+    /// The images named by <paramref name="input"/> with the output name of each: a file is named by its stem, a folder
+    /// gives its image files (not its subfolders) in name order, named by stem, and a .txt file list the first item of
+    /// each non-blank line, named by its path relative to the list root without extension. A list entry outside the
+    /// root (absolute, or leaving it with <c>..</c>) is named by its file stem alone, as PaddleSeg's <c>predict.py</c>
+    /// names images outside <c>--image_path</c>; so no result is ever written outside <paramref name="outputFolder"/>.
     /// </summary>
-    /// <exception cref="UsageException">The input does not exist, or names no image.</exception>
-    public static List<(string Path, string Name)> ListImages(string input, string? root)
+    /// <exception cref="UsageException">
+    /// The input does not exist or names no image, <paramref name="outputFolder"/> is the input folder, or two images
+    /// would get one output name (such as <c>a.png</c> and <c>a.jpg</c>): nothing has been written then.
+    /// </exception>
+    public static List<(string Path, string Name)> ListImages(string input, string? root, string outputFolder)
     {
-        var images = new List<(string, string)>();
+        var images = new List<(string Path, string Name)>();
         if (Directory.Exists(input))
         {
+            if (SamePath(Path.GetFullPath(input), Path.GetFullPath(outputFolder)))
+                throw new UsageException(
+                    $"--output '{outputFolder}' is the input folder, so the results would be read as images by the next run; " +
+                    $"write them to another folder (e.g. {Path.Combine(input, "predictions")}).");
             foreach (string file in Directory.EnumerateFiles(input).Where(IsImage).Order(StringComparer.Ordinal))
                 images.Add((file, Path.GetFileNameWithoutExtension(file)));
             if (images.Count == 0)
                 throw new UsageException($"Folder '{input}' holds no image ({string.Join(", ", ImageExtensions)}).");
-            return images;
+            return RequireDistinctNames(images, outputFolder);
         }
         if (!File.Exists(input))
             throw new UsageException($"Input '{input}' does not exist.");
         if (!input.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
             return [(input, Path.GetFileNameWithoutExtension(input))];
 
-        string listRoot = root ?? Path.GetDirectoryName(Path.GetFullPath(input))!;
+        string listRoot = Path.GetFullPath(root ?? Path.GetDirectoryName(Path.GetFullPath(input))!);
         if (!Directory.Exists(listRoot))
             throw new UsageException($"--data: folder '{listRoot}' does not exist.");
         int lineNumber = 0;
@@ -138,15 +152,57 @@ internal static class PredictCommand
             string[] items = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
             if (items.Length == 0)
                 continue;
-            string path = Path.Combine(listRoot, items[0]);
+            string path = Path.GetFullPath(Path.Combine(listRoot, items[0]));
             if (!File.Exists(path))
                 throw new FileNotFoundException($"{input}, line {lineNumber}: image {path} does not exist.", path);
-            images.Add((path, Path.ChangeExtension(items[0], null)));
+            images.Add((path, OutputName(path, listRoot)));
         }
         if (images.Count == 0)
             throw new UsageException($"File list '{input}' names no image.");
+        return RequireDistinctNames(images, outputFolder);
+    }
+
+    /// <summary>The path of <paramref name="image"/> relative to <paramref name="listRoot"/> without extension, or its stem when it lies outside.</summary>
+    private static string OutputName(string image, string listRoot)
+    {
+        string relative = Path.GetRelativePath(listRoot, image);
+        bool outside = Path.IsPathRooted(relative) || relative == ".." || relative.StartsWith(".." + Path.DirectorySeparatorChar, StringComparison.Ordinal);
+        return outside ? Path.GetFileNameWithoutExtension(image) : Path.ChangeExtension(relative, null);
+    }
+
+    /// <exception cref="UsageException">
+    /// Two images share an output name, or a result would overwrite an input image (an earlier run's results listed as
+    /// inputs); the message names both files.
+    /// </exception>
+    private static List<(string Path, string Name)> RequireDistinctNames(List<(string Path, string Name)> images, string outputFolder)
+    {
+        var owners = new Dictionary<string, string>(PathComparer);
+        foreach (var (path, name) in images)
+        {
+            if (owners.TryGetValue(name, out string? first))
+                throw new UsageException(
+                    $"{first} and {path} would both be written as {name}_label.png (results are named by the image path without " +
+                    "its extension); rename one of them or predict them separately.");
+            owners[name] = path;
+        }
+        var inputs = images.Select(image => Path.GetFullPath(image.Path)).ToHashSet(PathComparer);
+        foreach (var (path, name) in images)
+            foreach (string suffix in PredictionWriter.Suffixes)
+            {
+                string result = Path.GetFullPath(Path.Combine(outputFolder, name + suffix));
+                if (inputs.Contains(result))
+                    throw new UsageException(
+                        $"The results of {path} would overwrite the input image {result}; write them to another --output folder.");
+            }
         return images;
     }
+
+    private static bool SamePath(string a, string b) =>
+        PathComparer.Equals(Path.TrimEndingDirectorySeparator(a), Path.TrimEndingDirectorySeparator(b));
+
+    // Windows and macOS file systems ignore case by default, so there A.png and a.png would overwrite each other's results.
+    private static StringComparer PathComparer =>
+        OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
 
     private static bool IsImage(string path) => ImageExtensions.Contains(Path.GetExtension(path).ToLowerInvariant());
 }
@@ -154,18 +210,21 @@ internal static class PredictCommand
 /// <summary>Writes the files of one prediction: label, pseudo-colour and overlay PNGs, and the scores as NPY.</summary>
 internal sealed class PredictionWriter(string folder, bool writeScores, double overlayWeight)
 {
+    /// <summary>What each written file adds to the image's name.</summary>
+    public static readonly string[] Suffixes = ["_label.png", "_pseudo.png", "_overlay.png", "_scores.npy"];
+
     /// <summary>Writes <c>name_label.png</c>, <c>name_pseudo.png</c>, <c>name_overlay.png</c> (and <c>name_scores.npy</c>); returns their paths.</summary>
     public IReadOnlyList<string> Write(string name, Image image, Prediction prediction)
     {
         string stem = Path.Combine(folder, name);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(stem))!);
-        var paths = new List<string> { stem + "_label.png", stem + "_pseudo.png", stem + "_overlay.png" };
+        var paths = new List<string> { stem + Suffixes[0], stem + Suffixes[1], stem + Suffixes[2] };
         LabelVisualizer.WriteLabelPng(paths[0], prediction.LabelMap);
         LabelVisualizer.WritePseudoColorPng(paths[1], prediction.LabelMap);
         ImageFile.WritePng(paths[2], LabelVisualizer.Overlay(image, prediction.LabelMap, overlayWeight));
         if (writeScores)
         {
-            paths.Add(stem + "_scores.npy");
+            paths.Add(stem + Suffixes[3]);
             ImageFile.WriteNpy(paths[^1], prediction.ScoreMap);
         }
         return paths;

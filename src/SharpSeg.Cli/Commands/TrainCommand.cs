@@ -2,6 +2,7 @@ using System.CommandLine;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Data.Transforms;
 using SharpSeg.Training;
+using SharpSeg.Training.Checkpoints;
 using SharpSeg.Training.Metrics;
 using Spectre.Console;
 
@@ -9,8 +10,9 @@ namespace SharpSeg.Cli.Commands;
 
 /// <summary>
 /// <c>sharpseg train</c>: PaddleX 1.x's <c>model.train(...)</c> from the command line. Builds the model, opens the train
-/// (and, when present, val) split with PaddleSeg's usual augmentation, trains with a live progress bar and prints the
-/// last evaluation as a table.
+/// (and, when present, val) split with PaddleSeg's usual augmentation, trains with a live progress bar (plain lines when
+/// the output is not a terminal) and prints best_model's evaluation as a table. Ctrl+C stops after the current step,
+/// exits 130 and names the checkpoint to resume from.
 /// </summary>
 internal static class TrainCommand
 {
@@ -19,15 +21,27 @@ internal static class TrainCommand
         var model = new ModelArguments();
         var dataset = new DatasetArguments();
         var epochs = new Option<int>("--epochs", "-e") { Description = "Training epochs.", DefaultValueFactory = _ => 10 };
-        var batchSize = new Option<int>("--batch-size") { Description = "Training images per step.", DefaultValueFactory = _ => 4 };
+        var batchSize = new Option<int>("--batch-size")
+        {
+            Description = "Training images per step (at least 2 for deeplabv3p, whose image pooling has BatchNorm after global pooling).",
+            DefaultValueFactory = _ => 4,
+        };
         var evalBatchSize = new Option<int>("--eval-batch-size") { Description = "Images per evaluation batch.", DefaultValueFactory = _ => 1 };
         var learningRate = new Option<double>("--lr") { Description = "Initial learning rate (momentum SGD, polynomial decay).", DefaultValueFactory = _ => 0.01 };
         var decayPower = new Option<double>("--lr-decay-power") { Description = "Exponent of the polynomial decay.", DefaultValueFactory = _ => 0.9 };
         var weightDecay = new Option<double>("--weight-decay") { Description = "L2 weight decay (not on norms and biases).", DefaultValueFactory = _ => 4e-5 };
         var warmup = new Option<int>("--warmup-steps") { Description = "Linear warmup iterations.", DefaultValueFactory = _ => 0 };
-        var saveDir = new Option<string>("--save-dir", "-o") { Description = "Folder of checkpoints, best_model/ and metrics.jsonl.", DefaultValueFactory = _ => "output" };
+        var saveDir = new Option<string>("--save-dir", "-o")
+        {
+            Description = "Folder of checkpoints, best_model/ and metrics.jsonl; with --resume and no --save-dir, the checkpoint's own save folder.",
+            DefaultValueFactory = _ => "output",
+        };
         var saveInterval = new Option<int>("--save-interval") { Description = "Epochs between evaluations and checkpoints.", DefaultValueFactory = _ => 1 };
-        var logInterval = new Option<int>("--log-interval") { Description = "Steps between metrics.jsonl lines.", DefaultValueFactory = _ => 2 };
+        var logInterval = new Option<int>("--log-interval")
+        {
+            Description = "Steps between metrics.jsonl lines, and between progress lines when the output is not a terminal (PaddleX's log_interval_steps).",
+            DefaultValueFactory = _ => 2,
+        };
         var keep = new Option<int>("--keep-checkpoints") { Description = "Epoch checkpoints kept.", DefaultValueFactory = _ => 5 };
         var bestMetric = new Option<string>("--best-metric")
         {
@@ -35,9 +49,25 @@ internal static class TrainCommand
             DefaultValueFactory = _ => "miou",
         };
         bestMetric.AcceptOnlyFromAmong([.. SegmentationMetrics.ScalarNames, Segmenter.ValidationLossMetric]);
-        var resume = new Option<string?>("--resume") { Description = "Checkpoint folder (save-dir/epoch_N) to continue from." };
-        var pretrained = new Option<string?>("--pretrained") { Description = "Safetensors weights, or IMAGENET for <weights folder>/<backbone>_IMAGENET.safetensors." };
-        var seed = new Option<int>("--seed") { Description = "Seed of the weights, sample order and augmentation.", DefaultValueFactory = _ => 0 };
+        var resume = new Option<string?>("--resume")
+        {
+            Description = "Checkpoint folder (save-dir/epoch_N) to continue from, up to --epochs; the run keeps the checkpoint's model, seed and weights. " +
+                          "Ctrl+C stops a run after the current step and names the checkpoint to resume from.",
+        };
+        var pretrained = new Option<string?>("--pretrained")
+        {
+            Description = "Safetensors weights, or IMAGENET for <weights folder>/<backbone>_IMAGENET.safetensors (not with --resume, which continues from the checkpoint's weights).",
+        };
+        var seed = new Option<int>("--seed")
+        {
+            Description = "Seed of the weights, sample order and augmentation (a resumed run keeps the checkpoint's seed).",
+            DefaultValueFactory = _ => 0,
+        };
+        var overwrite = new Option<bool>("--overwrite")
+        {
+            Description = "Start a fresh run in a save folder that holds an earlier run: delete its epoch_N and best_model folders, " +
+                          "metrics.jsonl and vdl_log first (without it such a folder is refused).",
+        };
         var workers = new Option<int>("--workers") { Description = "Background threads building batches (results do not depend on it).", DefaultValueFactory = _ => 0 };
         var threads = new Option<int>("--threads") { Description = "Kernel threads (0 = all cores).", DefaultValueFactory = _ => 0 };
         var earlyStop = new Option<bool>("--early-stop") { Description = "Stop when the best metric has not improved for --patience evaluations." };
@@ -53,11 +83,13 @@ internal static class TrainCommand
         foreach (var option in new Option[]
                  {
                      epochs, batchSize, evalBatchSize, learningRate, decayPower, weightDecay, warmup, saveDir, saveInterval, logInterval,
-                     keep, bestMetric, resume, pretrained, seed, workers, threads, earlyStop, patience, vdl, crop, scale, noFlip,
+                     keep, bestMetric, resume, pretrained, seed, overwrite, workers, threads, earlyStop, patience, vdl, crop, scale, noFlip,
                  })
             command.Options.Add(option);
 
-        command.SetAction(parse =>
+        // The action runs on a worker thread so that System.CommandLine, on the calling thread, can turn Ctrl+C into
+        // the cancellation token that Segmenter.Train checks before every step.
+        command.SetAction((parse, cancellationToken) => Task.Run(() =>
         {
             RequirePositive(parse.GetValue(epochs), "--epochs");
             RequirePositive(parse.GetValue(batchSize), "--batch-size");
@@ -66,12 +98,29 @@ internal static class TrainCommand
             RequirePositive(parse.GetValue(logInterval), "--log-interval");
             if (!(parse.GetValue(learningRate) > 0))
                 throw new UsageException($"--lr must be positive, got {parse.GetValue(learningRate)}.");
-            if (parse.GetValue(resume) is { } resumeFolder && !Directory.Exists(resumeFolder))
-                throw new UsageException($"--resume: folder '{resumeFolder}' does not exist.");
             if (parse.GetValue(pretrained) is { } weights && !weights.Equals("IMAGENET", StringComparison.OrdinalIgnoreCase) && !File.Exists(weights))
                 throw new UsageException($"--pretrained: file '{weights}' does not exist.");
+            string? resumeFrom = parse.GetValue(resume);
+            var resumed = resumeFrom is null ? null : ReadResumeCheckpoint(resumeFrom);
+            int numEpochs = parse.GetValue(epochs);
+            if (resumed is not null && resumed.Epoch > numEpochs)
+                throw new UsageException(
+                    $"--epochs is {numEpochs} but the checkpoint {resumeFrom} was saved after epoch {resumed.Epoch}; " +
+                    $"--epochs is the length of the whole run, so resume with --epochs greater than {resumed.Epoch}.");
             // Validate the model name before reading data, so a typo fails at once.
-            ModelArguments.RequireRegistered(parse.GetValue(model.Model)!, Models.RegistryKind.Model, "--model");
+            string modelName = resumed?.ModelName ?? parse.GetValue(model.Model)!;
+            if (resumed is null)
+                ModelArguments.RequireRegistered(modelName, Models.RegistryKind.Model, "--model");
+            RequireBatchNormBatch(modelName, parse.GetValue(batchSize));
+            string saveFolder = resumeFrom is not null && !IsExplicit(parse, saveDir)
+                ? Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(resumeFrom)))!
+                : parse.GetValue(saveDir)!;
+            if (resumed is not null && resumed.Epoch == numEpochs)
+            {
+                console.WriteLine($"The checkpoint {resumeFrom} was saved after epoch {resumed.Epoch}, the last of a {numEpochs}-epoch run: " +
+                                  $"nothing is left to train. To train further, resume with a larger --epochs (the length of the whole run, e.g. --epochs {2 * numEpochs}).");
+                return ExitCodes.Success;
+            }
 
             var augmentation = new List<ISegTransform>();
             if (parse.GetValue(scale))
@@ -91,34 +140,115 @@ internal static class TrainCommand
             var val = dataset.HasValidationSplit(parse) ? dataset.Open(parse, DatasetMode.Val, new Normalize()) : null;
             int seedValue = parse.GetValue(seed);
             Engine.ManualSeed(seedValue);
-            var segmenter = parse.GetValue(resume) is { } resumeFrom
+            var segmenter = resumeFrom is not null
                 ? ResumedSegmenter(parse, model, resumeFrom)
                 : CreateSegmenter(parse, model, train);
 
             console.MarkupLine(Markup.Escape(
                 $"Training {Describe(segmenter)} on {train.Count} images ({train.NumClasses} classes)" +
-                (val is null ? ", no validation split" : $", validating on {val.Count}") + $"; output in {Path.GetFullPath(parse.GetValue(saveDir)!)}"));
-            var result = TrainingProgressView.Run(console, progress => segmenter.Train(
-                parse.GetValue(epochs), train, parse.GetValue(batchSize), val, parse.GetValue(evalBatchSize),
-                parse.GetValue(saveInterval), parse.GetValue(logInterval), parse.GetValue(saveDir)!, parse.GetValue(pretrained),
-                learningRate: parse.GetValue(learningRate), lrDecayPower: parse.GetValue(decayPower), useVdl: parse.GetValue(vdl),
-                earlyStop: parse.GetValue(earlyStop), earlyStopPatience: parse.GetValue(patience), resumeCheckpoint: parse.GetValue(resume),
-                options: new TrainingOptions(Seed: seedValue, NumWorkers: parse.GetValue(workers), WeightDecay: parse.GetValue(weightDecay),
-                    WarmupSteps: parse.GetValue(warmup), KeepLastCheckpoints: parse.GetValue(keep), BestMetric: parse.GetValue(bestMetric)!,
-                    ThreadCount: parse.GetValue(threads), UseBceLoss: parse.GetValue(model.UseBceLoss), UseDiceLoss: parse.GetValue(model.UseDiceLoss)),
-                progress: progress));
+                (val is null ? ", no validation split" : $", validating on {val.Count}") + $"; output in {Path.GetFullPath(saveFolder)}"));
+            if (resumeFrom is not null)
+            {
+                if (IsExplicit(parse, seed))
+                    console.WriteLine($"Note: --seed {seedValue} is not used: a resumed run keeps the seed of the checkpoint {resumeFrom}.");
+                if (parse.GetValue(pretrained) is { } ignored)
+                    console.WriteLine($"Note: --pretrained {ignored} is not loaded: a resumed run continues from the weights of the checkpoint {resumeFrom}.");
+            }
 
-            if (result.StoppedEarly)
-                console.WriteLine($"Stopped early after epoch {result.EpochsCompleted}.");
-            if (result.Evaluations.Count > 0)
-                MetricsView.Write(console, result.Evaluations[^1].Metrics, segmenter.ClassNames, $"Validation after epoch {result.Evaluations[^1].Epoch}");
-            if (result.BestModelFolder is { } best)
-                console.WriteLine($"Best {parse.GetValue(bestMetric)} {MetricsView.Format(result.BestMetricValue ?? 0)} at epoch {result.BestEpoch}: {best}");
-            if (result.LastCheckpointFolder is { } last)
-                console.WriteLine($"Last checkpoint: {last}");
+            var error = parse.InvocationConfiguration.Error;
+            using var interruption = cancellationToken.Register(() => error.WriteLine("Interrupted: stopping before the next training step…"));
+            TrainingProgressView? view = null;
+            TrainingResult result;
+            try
+            {
+                result = TrainingProgressView.Run(console, parse.GetValue(logInterval), progress =>
+                {
+                    view = progress;
+                    return segmenter.Train(
+                        numEpochs, train, parse.GetValue(batchSize), val, parse.GetValue(evalBatchSize),
+                        parse.GetValue(saveInterval), parse.GetValue(logInterval), saveFolder, parse.GetValue(pretrained),
+                        learningRate: parse.GetValue(learningRate), lrDecayPower: parse.GetValue(decayPower), useVdl: parse.GetValue(vdl),
+                        earlyStop: parse.GetValue(earlyStop), earlyStopPatience: parse.GetValue(patience), resumeCheckpoint: resumeFrom,
+                        // MERGE (finding 1, lead's branch): add OverwriteSaveDir: parse.GetValue(overwrite) once TrainingOptions has it.
+                        options: new TrainingOptions(Seed: seedValue, NumWorkers: parse.GetValue(workers), WeightDecay: parse.GetValue(weightDecay),
+                            WarmupSteps: parse.GetValue(warmup), KeepLastCheckpoints: parse.GetValue(keep), BestMetric: parse.GetValue(bestMetric)!,
+                            ThreadCount: parse.GetValue(threads), UseBceLoss: parse.GetValue(model.UseBceLoss), UseDiceLoss: parse.GetValue(model.UseDiceLoss)),
+                        progress: progress, cancellationToken: cancellationToken);
+                });
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                string? last = view?.LastCheckpointFolder ?? resumeFrom;
+                error.WriteLine(last is null
+                    ? "Training interrupted before its first checkpoint; there is nothing to resume from."
+                    : $"Training interrupted. The last checkpoint is {last}; to continue, run the same command with --resume {last}");
+                return ExitCodes.Interrupted;
+            }
+
+            WriteSummary(console, result, segmenter.ClassNames, parse.GetValue(bestMetric)!);
             return ExitCodes.Success;
-        });
+        }, CancellationToken.None));
         return command;
+    }
+
+    /// <summary>
+    /// Prints how the run ended: the metrics of best_model (the evaluation that chose it) when this session made it, else
+    /// the last evaluation, titled so the table never passes for another model's; then best_model and the last checkpoint.
+    /// </summary>
+    private static void WriteSummary(IAnsiConsole console, TrainingResult result, IReadOnlyList<string>? classNames, string bestMetric)
+    {
+        if (result.StoppedEarly)
+            console.WriteLine($"Stopped early after epoch {result.EpochsCompleted}.");
+        if (BestEvaluation(result) is { } best)
+        {
+            console.WriteLine($"best_model: validation after epoch {best.Epoch}");
+            MetricsView.Write(console, best.Metrics, classNames, "Validation");
+        }
+        else if (result.Evaluations.Count > 0)
+        {
+            console.WriteLine($"Last evaluation, after epoch {result.Evaluations[^1].Epoch} (best_model is from epoch {result.BestEpoch}, before the resume)");
+            MetricsView.Write(console, result.Evaluations[^1].Metrics, classNames, "Validation");
+        }
+        if (result.BestModelFolder is { } folder)
+            console.WriteLine($"Best {bestMetric} {MetricsView.Format(result.BestMetricValue ?? 0)} at epoch {result.BestEpoch}: {folder}");
+        if (result.LastCheckpointFolder is { } last)
+            console.WriteLine($"Last checkpoint: {last}");
+    }
+
+    /// <summary>The evaluation of this session that made best_model, or null when best_model predates it (or there is none).</summary>
+    internal static EpochEvaluation? BestEvaluation(TrainingResult result) =>
+        result.BestEpoch is { } epoch ? result.Evaluations.LastOrDefault(e => e.Epoch == epoch) : null;
+
+    /// <summary>
+    /// The state of the checkpoint <c>--resume</c> names, read before any data so a wrong folder fails at once.
+    /// </summary>
+    /// <exception cref="UsageException">The folder does not exist, or holds weights only (best_model, a Save folder).</exception>
+    private static CheckpointState ReadResumeCheckpoint(string folder)
+    {
+        if (!Directory.Exists(folder))
+            throw new UsageException($"--resume: folder '{folder}' does not exist.");
+        if (!File.Exists(Path.Combine(folder, Checkpoint.OptimizerFileName)))
+        {
+            string saveFolder = Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)))!;
+            string newest = CheckpointFolders.LatestEpochFolder(saveFolder) is { } latest ? $" (the newest there is {latest})" : "";
+            throw new UsageException(
+                $"--resume: {folder} holds weights only, no optimizer state, so training cannot continue from it bit for bit. Resume from an " +
+                $"epoch checkpoint, save-dir/epoch_N{newest}, or pass the weights as --pretrained to fine-tune from them in a fresh run.");
+        }
+        return Checkpoint.ReadState(folder);
+    }
+
+    /// <summary>
+    /// DeepLabV3+'s image-pooling branch applies BatchNorm to one pooled value per image and channel, which training
+    /// cannot normalise from a single image (PyTorch: "Expected more than 1 value per channel"); PaddleX's docs ask for
+    /// a batch of at least 2 for the same reason.
+    /// </summary>
+    private static void RequireBatchNormBatch(string modelName, int batchSize)
+    {
+        if (modelName == "deeplabv3p" && batchSize < 2)
+            throw new UsageException(
+                $"--batch-size must be at least 2 for deeplabv3p, got {batchSize}: its image pooling has BatchNorm after global pooling, " +
+                "which needs two or more images per batch to train.");
     }
 
     private static Segmenter CreateSegmenter(ParseResult parse, ModelArguments model, SegDataset train)
