@@ -96,8 +96,8 @@ internal static class DemoCommand
         var result = TrainingProgressView.Run(console, logIntervalSteps, progress => segmenter.Train(settings.Epochs, train, batchSize, val,
             evalBatchSize: 8, saveIntervalEpochs: evaluationInterval, logIntervalSteps: logIntervalSteps, saveDir: saveDir,
             learningRate: Defaults.LearningRate,
-            // MERGE (finding 1, lead's branch): add OverwriteSaveDir: true once TrainingOptions has it; the demo owns its folder.
-            options: new TrainingOptions(Seed: settings.Seed, KeepLastCheckpoints: 1),
+            // The demo owns its folder: a rerun replaces the previous demo's checkpoints.
+            options: new TrainingOptions(Seed: settings.Seed, KeepLastCheckpoints: 1, OverwriteSaveDir: true),
             progress: progress));
 
         // The files and the table describe best_model, the model the user is sent to, not the final weights in memory.

@@ -73,7 +73,7 @@ internal static class PredictCommand
                               (tta is null ? "" : ", " + AugmentationArguments.Describe(tta)) + "…");
             foreach (var (path, name) in images)
             {
-                var image = ReadImage(path, segmenter.Model.Options.InChannels);
+                var image = segmenter.ReadImage(path);
                 var prediction = (tileSize, window) switch
                 {
                     ({ } size, _) => segmenter.OverlapTilePredict(image, size, padSize ?? (64, 64), parse.GetValue(batchSize), tta),
@@ -103,13 +103,6 @@ internal static class PredictCommand
             throw new UsageException("--slide needs --crop-size W,H and --stride W,H.");
         return (SizeArgument.Parse(cropSize, "--crop-size"), SizeArgument.Parse(stride, "--stride"));
     }
-
-    /// <summary>
-    /// Reads an image for a model of <paramref name="inChannels"/> input channels: three-channel models get RGB (gray
-    /// repeated, alpha dropped, as training images are read); others get the file's own channels.
-    /// </summary>
-    public static Image ReadImage(string path, int inChannels) =>
-        ImageFile.Read(path, inChannels == 3 ? new ImageReadOptions { ForceRgb = true } : ImageReadOptions.Default);
 
     /// <summary>
     /// The images named by <paramref name="input"/> with the output name of each: a file is named by its stem, a folder

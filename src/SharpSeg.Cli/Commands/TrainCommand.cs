@@ -169,10 +169,10 @@ internal static class TrainCommand
                         parse.GetValue(saveInterval), parse.GetValue(logInterval), saveFolder, parse.GetValue(pretrained),
                         learningRate: parse.GetValue(learningRate), lrDecayPower: parse.GetValue(decayPower), useVdl: parse.GetValue(vdl),
                         earlyStop: parse.GetValue(earlyStop), earlyStopPatience: parse.GetValue(patience), resumeCheckpoint: resumeFrom,
-                        // MERGE (finding 1, lead's branch): add OverwriteSaveDir: parse.GetValue(overwrite) once TrainingOptions has it.
                         options: new TrainingOptions(Seed: seedValue, NumWorkers: parse.GetValue(workers), WeightDecay: parse.GetValue(weightDecay),
                             WarmupSteps: parse.GetValue(warmup), KeepLastCheckpoints: parse.GetValue(keep), BestMetric: parse.GetValue(bestMetric)!,
-                            ThreadCount: parse.GetValue(threads), UseBceLoss: parse.GetValue(model.UseBceLoss), UseDiceLoss: parse.GetValue(model.UseDiceLoss)),
+                            ThreadCount: parse.GetValue(threads), UseBceLoss: parse.GetValue(model.UseBceLoss), UseDiceLoss: parse.GetValue(model.UseDiceLoss),
+                            OverwriteSaveDir: parse.GetValue(overwrite)),
                         progress: progress, cancellationToken: cancellationToken);
                 });
             }
