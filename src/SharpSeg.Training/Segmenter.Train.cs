@@ -39,14 +39,27 @@ public sealed partial class Segmenter
     /// <param name="learningRate">Initial learning rate of the default schedule.</param>
     /// <param name="lrDecayPower">Exponent of the polynomial decay.</param>
     /// <param name="useVdl">Write TensorBoard event files (PaddleX's VisualDL switch).</param>
-    /// <param name="earlyStop">Stop once <see cref="TrainingOptions.BestMetric"/> has not improved for <paramref name="earlyStopPatience"/> evaluations.</param>
+    /// <param name="earlyStop">
+    /// Stop once <see cref="TrainingOptions.BestMetric"/> has not improved for <paramref name="earlyStopPatience"/> evaluations.
+    /// As in PaddleX, an evaluation resets the patience only when it beats the best value by more than 1e-4 (PaddleX's
+    /// <c>thresh</c>), while <c>best_model</c> follows any improvement, so a run may stop right after a marginally better
+    /// evaluation became <c>best_model</c>.
+    /// </param>
     /// <param name="earlyStopPatience">Evaluations without improvement that stop training.</param>
-    /// <param name="resumeCheckpoint">A checkpoint folder of this run (<c>saveDir/epoch_N</c>) to continue from, bit for bit.</param>
+    /// <param name="resumeCheckpoint">
+    /// A checkpoint folder of this run (<c>saveDir/epoch_N</c>) to continue from: bit for bit when the other arguments are
+    /// unchanged; with more epochs, another batch size or learning rate, PaddleX-style (the default schedule is rebuilt for
+    /// the new plan and continues at the saved step). What the interrupted run logged after the checkpoint is dropped
+    /// from <c>metrics.jsonl</c> and hidden in TensorBoard.
+    /// </param>
     /// <param name="options">Seeds, weight decay, warmup, clipping, rotation, best metric and loss; null = defaults.</param>
     /// <param name="progress">Receives a report after every step, evaluation and checkpoint, on the training thread.</param>
     /// <param name="cancellationToken">Checked before every step; cancelling throws <see cref="OperationCanceledException"/> and leaves the checkpoints already written, to resume from.</param>
     /// <returns>The loss curve, the evaluations and the checkpoint folders.</returns>
-    /// <exception cref="ArgumentException">An argument is out of range, early stopping has no evaluation set, or the datasets do not match the model.</exception>
+    /// <exception cref="ArgumentException">
+    /// An argument is out of range, early stopping has no evaluation set, the datasets do not match the model, or a fresh
+    /// run's save folder holds an earlier run's checkpoints and <see cref="TrainingOptions.OverwriteSaveDir"/> is not set.
+    /// </exception>
     /// <exception cref="FileNotFoundException">The pretrained weights are not on this machine (the message says where to put a named set).</exception>
     /// <exception cref="Checkpoints.CheckpointException">The resume checkpoint is invalid or belongs to another model or class count.</exception>
     public TrainingResult Train(int numEpochs, SegDataset trainDataset, int trainBatchSize = 2, SegDataset? evalDataset = null,

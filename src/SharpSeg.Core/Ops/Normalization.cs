@@ -24,7 +24,8 @@ internal static class Normalization
         if (training)
         {
             long count = (long)n * plane;
-            Check.That(count > 1, op, $"training needs more than one value per channel, got input {x.Shape}");
+            Check.That(count > 1, op,
+                $"training needs more than one value per channel, got input {x.Shape} (a batch of one image reaching a 1×1 feature map, e.g. after global pooling or in a deep encoder on a small image: train with a batch of at least 2 or larger images)");
             var variance = NewFloat(new Shape(c));
             Kernel.ChannelMeanVar(n, c, plane, xd, mean.Data, variance.Data);
             for (int i = 0; i < c; i++) invStd.Data[i] = (float)(1.0 / Math.Sqrt(variance.Data[i] + eps));
