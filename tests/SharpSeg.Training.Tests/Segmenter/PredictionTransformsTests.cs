@@ -5,8 +5,15 @@ using SharpSeg.Training.Tests.Inference;
 namespace SharpSeg.Training.Tests.Segmenter;
 
 /// <summary>Prediction through <see cref="Training.Segmenter.Transforms"/>: transforms applied, then undone on the outputs.</summary>
-public sealed class PredictionTransformsTests
+public sealed class PredictionTransformsTests : IDisposable
 {
+    private readonly string _root = TestData.TempFolder("transforms");
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
+    }
+
     // A pointwise (1×1) model: each pixel's prediction depends on that pixel alone, so geometry errors show exactly.
     private static Training.Segmenter Pointwise(ISegTransform? transforms) =>
         new(new TinyConvNet(3, seed: 8, kernel: 1), "tiny") { Transforms = transforms };
@@ -85,104 +92,72 @@ public sealed class PredictionTransformsTests
     [Fact]
     public void TrainingKeepsTheEvaluationTransformsOrElseTheTrainingNormalization()
     {
-        string root = TestData.TempFolder("transforms");
-        try
-        {
-            var evalTransforms = new Compose(new Resize(16, 16), new Normalize([0.1f, 0.2f, 0.3f], [0.5f, 0.5f, 0.5f]));
-            var withEval = new Training.Segmenter(new TinyConvNet(3, seed: 1), "tiny");
-            withEval.Train(1, TestData.Synthetic(2, seed: 1, size: 16), evalDataset: new Data.Synthetic.SyntheticDataset(
-                new Data.Synthetic.SyntheticOptions(Count: 1, Height: 16, Width: 16, NumClasses: 3, Seed: 2), Data.Datasets.DatasetMode.Val, evalTransforms),
-                saveDir: root);
-            Assert.Same(evalTransforms, withEval.Transforms);
+        var evalTransforms = new Compose(new Resize(16, 16), new Normalize([0.1f, 0.2f, 0.3f], [0.5f, 0.5f, 0.5f]));
+        var withEval = new Training.Segmenter(new TinyConvNet(3, seed: 1), "tiny");
+        withEval.Train(1, TestData.Synthetic(2, seed: 1, size: 16), evalDataset: new Data.Synthetic.SyntheticDataset(
+            new Data.Synthetic.SyntheticOptions(Count: 1, Height: 16, Width: 16, NumClasses: 3, Seed: 2), Data.Datasets.DatasetMode.Val, evalTransforms),
+            saveDir: _root);
+        Assert.Same(evalTransforms, withEval.Transforms);
 
-            var trainOnly = new Training.Segmenter(new TinyConvNet(3, seed: 1), "tiny");
-            var training = new Data.Synthetic.SyntheticDataset(new Data.Synthetic.SyntheticOptions(Count: 2, Height: 16, Width: 16, NumClasses: 3, Seed: 1),
-                Data.Datasets.DatasetMode.Train, new Compose(new RandomHorizontalFlip(), new Compose(new Normalize([0.4f, 0.4f, 0.4f])), new Clip()));
-            trainOnly.Train(1, training, saveDir: Path.Combine(root, "b"));
-            var kept = Assert.IsType<Compose>(trainOnly.Transforms).Transforms;
-            Assert.Equal(2, kept.Count);
-            Assert.Equal([0.4f, 0.4f, 0.4f], Assert.IsType<Normalize>(kept[0]).Mean);
-            Assert.IsType<Clip>(kept[1]);
-        }
-        finally
-        {
-            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
-        }
+        var trainOnly = new Training.Segmenter(new TinyConvNet(3, seed: 1), "tiny");
+        var training = new Data.Synthetic.SyntheticDataset(new Data.Synthetic.SyntheticOptions(Count: 2, Height: 16, Width: 16, NumClasses: 3, Seed: 1),
+            Data.Datasets.DatasetMode.Train, new Compose(new RandomHorizontalFlip(), new Compose(new Normalize([0.4f, 0.4f, 0.4f])), new Clip()));
+        trainOnly.Train(1, training, saveDir: Path.Combine(_root, "b"));
+        var kept = Assert.IsType<Compose>(trainOnly.Transforms).Transforms;
+        Assert.Equal(2, kept.Count);
+        Assert.Equal([0.4f, 0.4f, 0.4f], Assert.IsType<Normalize>(kept[0]).Mean);
+        Assert.IsType<Clip>(kept[1]);
     }
 
     [Fact]
     public void SavedTransformsReloadAndPredictIdentically()
     {
-        string folder = TestData.TempFolder("saved-transforms");
-        try
+        var segmenter = new Training.Segmenter("unet", 3)
         {
-            var segmenter = new Training.Segmenter("unet", 3)
-            {
-                Transforms = new Compose(new Resize(12, 10, interpolation: Interpolation.Nearest), new Normalize([0.2f, 0.3f, 0.4f], [0.6f, 0.7f, 0.8f])),
-            };
-            segmenter.Save(folder);
+            Transforms = new Compose(new Resize(12, 10, interpolation: Interpolation.Nearest), new Normalize([0.2f, 0.3f, 0.4f], [0.6f, 0.7f, 0.8f])),
+        };
+        segmenter.Save(Path.Combine(_root, "saved"));
 
-            var reloaded = Training.Segmenter.Load(folder);
+        var reloaded = Training.Segmenter.Load(Path.Combine(_root, "saved"));
 
-            Assert.Equal(TransformConfig.ToJson(segmenter.Transforms), TransformConfig.ToJson(reloaded.Transforms));
-            var image = TestImages.Random(7, 9, seed: 5);
-            Assert.Equal(segmenter.Predict(image).ScoreMap.Pixels, reloaded.Predict(image).ScoreMap.Pixels);
-        }
-        finally
-        {
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-        }
+        Assert.Equal(TransformConfig.ToJson(segmenter.Transforms), TransformConfig.ToJson(reloaded.Transforms));
+        var image = TestImages.Random(7, 9, seed: 5);
+        Assert.Equal(segmenter.Predict(image).ScoreMap.Pixels, reloaded.Predict(image).ScoreMap.Pixels);
     }
 
     [Fact]
     public void ACheckpointWithARandomOrUnknownTransformIsRefusedNamingIt()
     {
-        string folder = TestData.TempFolder("bad-transforms");
-        try
-        {
-            new Training.Segmenter("unet", 2) { Transforms = new Normalize() }.Save(folder);
-            string state = Path.Combine(folder, "state.json");
-            string original = File.ReadAllText(state);
-            const string saved = "[{\"Normalize\"";
-            Assert.Contains(saved, original);
+        new Training.Segmenter("unet", 2) { Transforms = new Normalize() }.Save(_root);
+        string state = Path.Combine(_root, "state.json");
+        string original = File.ReadAllText(state);
+        const string saved = "[{\"Normalize\"";
+        Assert.Contains(saved, original);
 
-            File.WriteAllText(state, original.Replace(saved, "[{\"RandomHorizontalFlip\":{\"prob\":0.5}},{\"Normalize\""));
-            var random = Assert.Throws<Training.Checkpoints.CheckpointException>(() => Training.Segmenter.Load(folder));
-            Assert.Contains("contain a random transform", random.Message);
+        File.WriteAllText(state, original.Replace(saved, "[{\"RandomHorizontalFlip\":{\"prob\":0.5}},{\"Normalize\""));
+        var random = Assert.Throws<Training.Checkpoints.CheckpointException>(() => Training.Segmenter.Load(_root));
+        Assert.Contains("contain a random transform", random.Message);
 
-            File.WriteAllText(state, original.Replace(saved, "[{\"Sharpen\":{}},{\"Normalize\""));
-            var unknown = Assert.Throws<Training.Checkpoints.CheckpointException>(() => Training.Segmenter.Load(folder));
-            Assert.Contains("prediction transforms cannot be rebuilt", unknown.Message);
-            Assert.Contains("Sharpen", unknown.Message);
-        }
-        finally
-        {
-            if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-        }
+        File.WriteAllText(state, original.Replace(saved, "[{\"Sharpen\":{}},{\"Normalize\""));
+        var unknown = Assert.Throws<Training.Checkpoints.CheckpointException>(() => Training.Segmenter.Load(_root));
+        Assert.Contains("prediction transforms cannot be rebuilt", unknown.Message);
+        Assert.Contains("Sharpen", unknown.Message);
     }
 
     [Fact]
     public void APathIsReadAsTheModelsChannelsAndPredicted()
     {
-        string folder = TestData.TempFolder("predict-path");
-        Directory.CreateDirectory(folder);
-        try
-        {
-            var grey = new Image<byte>(6, 7, 1);
-            new Random(3).NextBytes(grey.Pixels);
-            string path = Path.Combine(folder, "grey.png");
-            ImageFile.WritePng(path, grey);
-            var rgb = new Image<byte>(6, 7, 3);
-            for (int i = 0; i < grey.Pixels.Length; i++)
-                for (int c = 0; c < 3; c++) rgb.Pixels[3 * i + c] = grey.Pixels[i];
-            var segmenter = Pointwise(new Normalize());
+        Directory.CreateDirectory(_root);
+        var grey = new Image<byte>(6, 7, 1);
+        new Random(3).NextBytes(grey.Pixels);
+        string path = Path.Combine(_root, "grey.png");
+        ImageFile.WritePng(path, grey);
+        var rgb = new Image<byte>(6, 7, 3);
+        for (int i = 0; i < grey.Pixels.Length; i++)
+            for (int c = 0; c < 3; c++) rgb.Pixels[3 * i + c] = grey.Pixels[i];
+        var segmenter = Pointwise(new Normalize());
 
-            Assert.Equal(segmenter.Predict(rgb).ScoreMap.Pixels, segmenter.Predict(path).ScoreMap.Pixels);
-            Assert.Throws<FileNotFoundException>(() => segmenter.Predict(Path.Combine(folder, "missing.png")));
-        }
-        finally
-        {
-            Directory.Delete(folder, recursive: true);
-        }
+        Assert.Equal(segmenter.Predict(rgb).ScoreMap.Pixels, segmenter.Predict(path).ScoreMap.Pixels);
+        Assert.Throws<FileNotFoundException>(() => segmenter.Predict(Path.Combine(_root, "missing.png")));
     }
 }
