@@ -202,7 +202,7 @@ public sealed partial class Segmenter
             Directory.CreateDirectory(a.SaveDir);
             string metricsPath = Path.Combine(a.SaveDir, MetricsFileName);
             if (checkpoint is not null) MetricsLogger.RemoveStepsAfter(metricsPath, globalStep);
-            using var metricsLog = new MetricsLogger(metricsPath, append: checkpoint is not null);
+            using var metricsLog = new MetricsLogger(metricsPath, append: checkpoint is not null, clock: () => DateTimeOffset.UtcNow);
             if (checkpoint is not null)
                 metricsLog.Log(new { Event = "resume", Epoch = startEpoch, Step = globalStep, Checkpoint = checkpoint.Folder, NumEpochs = a.NumEpochs, TotalSteps = totalSteps });
             // A resumed run hides what the interrupted run logged after its checkpoint, as SummaryWriter(purge_step=…) does.

@@ -15,12 +15,17 @@ public sealed class MetricsLogger : IDisposable
 {
     private static readonly byte[] NewLine = "\n"u8.ToArray();
     private readonly FileStream _stream;
+    private readonly Func<DateTimeOffset>? _clock;
     private readonly Lock _lock = new();
     private bool _disposed;
 
     /// <summary>Opens <paramref name="path"/>, creating its folder; existing lines are kept when <paramref name="append"/> (resume).</summary>
-    public MetricsLogger(string path, bool append = true)
+    /// <param name="path">The log file.</param>
+    /// <param name="append">Keep the file's existing lines.</param>
+    /// <param name="clock">When given, every line starts with <c>"time"</c>, that clock's UTC time to the millisecond (ISO 8601), as PaddleX's log lines carry one.</param>
+    public MetricsLogger(string path, bool append = true, Func<DateTimeOffset>? clock = null)
     {
+        _clock = clock;
         ArgumentException.ThrowIfNullOrEmpty(path);
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
@@ -38,6 +43,12 @@ public sealed class MetricsLogger : IDisposable
         byte[] line = JsonSerializer.SerializeToUtf8Bytes(entry, TrainingJson.Compact);
         if (line.Length == 0 || line[0] != (byte)'{')
             throw new ArgumentException($"A metrics log line must be a JSON object; {typeof(T).Name} serialises to {Encoding.UTF8.GetString(line)}.", nameof(entry));
+        if (_clock is not null)
+        {
+            string time = _clock().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+            byte[] prefix = Encoding.UTF8.GetBytes(line.Length > 2 ? $"{{\"time\":\"{time}\"," : $"{{\"time\":\"{time}\"");
+            line = [.. prefix, .. line.AsSpan(1)];
+        }
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);

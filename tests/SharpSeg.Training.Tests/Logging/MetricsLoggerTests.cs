@@ -48,6 +48,19 @@ public sealed class MetricsLoggerTests : IDisposable
     }
 
     [Fact]
+    public void AClockPutsTheUtcTimeFirstOnEveryLine()
+    {
+        var time = new DateTimeOffset(2026, 11, 21, 18, 4, 2, 123, TimeSpan.FromHours(1));
+        using (var logger = new MetricsLogger(LogPath, clock: () => time))
+        {
+            logger.Log(new { epoch = 1 });
+            logger.Log(new { });
+        }
+
+        Assert.Equal(["""{"time":"2026-11-21T17:04:02.123Z","epoch":1}""", """{"time":"2026-11-21T17:04:02.123Z"}""", ""], ReadLines(LogPath));
+    }
+
+    [Fact]
     public void NonFiniteValuesAreWrittenAsStringsKeepingTheLineValidJson()
     {
         using var logger = new MetricsLogger(LogPath);
