@@ -123,7 +123,7 @@ public sealed partial class Segmenter
         SegmentationModel model;
         try
         {
-            options = state.ModelOptionsJson is null ? new ModelOptions(state.NumClasses) : ModelOptionsJson.Deserialize(state.ModelOptionsJson);
+            options = state.ModelOptionsJson is null ? new ModelOptions(state.NumClasses) : ModelOptionsJson.Deserialize(state.ModelOptionsJson, state.ModelName);
             model = ModelRegistry.CreateModel(state.ModelName, options);
         }
         catch (ArgumentException e)

@@ -23,6 +23,12 @@ public sealed class RegisterModelAttribute(string name) : Attribute
 {
     /// <summary>The registry name, e.g. <c>deeplabv3p</c>.</summary>
     public string Name { get; } = name;
+
+    /// <summary>
+    /// The model's own options record (e.g. <c>typeof(DeepLabV3PlusOptions)</c>); null = the base <see cref="ModelOptions"/>.
+    /// Saved options are read back as this type by registry name, so checkpoints never depend on a CLR type name.
+    /// </summary>
+    public Type? Options { get; init; }
 }
 
 /// <summary>What kind of entry a registry name refers to.</summary>
@@ -38,7 +44,8 @@ public enum RegistryKind
 /// <param name="Name">The registry name.</param>
 /// <param name="Kind">Backbone or model.</param>
 /// <param name="Factory">The method that builds it (for documentation and errors).</param>
-public sealed record RegistryEntry(string Name, RegistryKind Kind, MethodInfo Factory);
+/// <param name="OptionsType">The options record the entry reads: <see cref="BackboneOptions"/> for backbones, a model's own record or <see cref="ModelOptions"/>.</param>
+public sealed record RegistryEntry(string Name, RegistryKind Kind, MethodInfo Factory, Type OptionsType);
 
 /// <summary>
 /// Every backbone and model of SharpSeg.Models, found once by scanning this assembly for
@@ -57,17 +64,24 @@ public static class ModelRegistry
     public static IBackbone CreateBackbone(string name, BackboneOptions? options = null) =>
         (IBackbone)Invoke(name, RegistryKind.Backbone, options ?? new BackboneOptions());
 
+    /// <summary>The options record the model called <paramref name="name"/> reads (its <see cref="RegisterModelAttribute.Options"/>).</summary>
+    /// <exception cref="ArgumentException">No model has that name.</exception>
+    public static Type ModelOptionsType(string name) => Lookup(name, RegistryKind.Model).OptionsType;
+
     /// <summary>Builds the segmentation model called <paramref name="name"/>.</summary>
     public static SegmentationModel CreateModel(string name, ModelOptions options) =>
         (SegmentationModel)Invoke(name, RegistryKind.Model, options);
 
+    private static RegistryEntry Lookup(string name, RegistryKind kind)
+    {
+        if (Entries.Value.TryGetValue(name, out var entry) && entry.Kind == kind) return entry;
+        var known = Entries.Value.Values.Where(e => e.Kind == kind).Select(e => e.Name).Order(StringComparer.Ordinal);
+        throw new ArgumentException($"Unknown {kind.ToString().ToLowerInvariant()} '{name}'. Registered: {string.Join(", ", known)}.", nameof(name));
+    }
+
     private static object Invoke(string name, RegistryKind kind, object options)
     {
-        if (!Entries.Value.TryGetValue(name, out var entry) || entry.Kind != kind)
-        {
-            var known = Entries.Value.Values.Where(e => e.Kind == kind).Select(e => e.Name).Order(StringComparer.Ordinal);
-            throw new ArgumentException($"Unknown {kind.ToString().ToLowerInvariant()} '{name}'. Registered: {string.Join(", ", known)}.", nameof(name));
-        }
+        var entry = Lookup(name, kind);
         try
         {
             return entry.Factory.Invoke(null, [options])!;
@@ -86,9 +100,11 @@ public static class ModelRegistry
             foreach (var method in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
             {
                 foreach (var a in method.GetCustomAttributes<RegisterBackboneAttribute>())
-                    Add(entries, new RegistryEntry(a.Name, RegistryKind.Backbone, Validated(method, typeof(BackboneOptions), typeof(IBackbone))));
+                    Add(entries, new RegistryEntry(a.Name, RegistryKind.Backbone, Validated(method, typeof(BackboneOptions), typeof(IBackbone)),
+                        typeof(BackboneOptions)));
                 foreach (var a in method.GetCustomAttributes<RegisterModelAttribute>())
-                    Add(entries, new RegistryEntry(a.Name, RegistryKind.Model, Validated(method, typeof(ModelOptions), typeof(SegmentationModel))));
+                    Add(entries, new RegistryEntry(a.Name, RegistryKind.Model, Validated(method, typeof(ModelOptions), typeof(SegmentationModel)),
+                        ValidatedOptions(a)));
             }
         return entries;
     }
@@ -101,6 +117,11 @@ public static class ModelRegistry
                 $"{method.DeclaringType?.Name}.{method.Name} must be static {result.Name} {method.Name}({options.Name} options) to be registered.");
         return method;
     }
+
+    private static Type ValidatedOptions(RegisterModelAttribute attribute) =>
+        attribute.Options is null ? typeof(ModelOptions)
+        : typeof(ModelOptions).IsAssignableFrom(attribute.Options) && !attribute.Options.IsAbstract ? attribute.Options
+        : throw new InvalidOperationException($"Model '{attribute.Name}' names options type {attribute.Options.Name}, which is not a ModelOptions record.");
 
     private static void Add(Dictionary<string, RegistryEntry> entries, RegistryEntry entry)
     {

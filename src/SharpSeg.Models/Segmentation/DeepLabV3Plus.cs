@@ -127,7 +127,7 @@ public sealed class DeepLabV3Plus : SegmentationModel
     public override int SizeDivisor => _backbone.OutputStride;
 
     /// <summary>Builds the model from its options, or with defaults from plain <see cref="ModelOptions"/>.</summary>
-    [RegisterModel("deeplabv3p")]
+    [RegisterModel("deeplabv3p", Options = typeof(DeepLabV3PlusOptions))]
     public static SegmentationModel Create(ModelOptions options) => new DeepLabV3Plus(
         options as DeepLabV3PlusOptions ?? new DeepLabV3PlusOptions(options.NumClasses, options.InChannels, options.AlignCorners));
 

@@ -67,7 +67,7 @@ public sealed class UNet : SegmentationModel
     public override int SizeDivisor => 16;
 
     /// <summary>Builds the model from its options, or with defaults from plain <see cref="ModelOptions"/>.</summary>
-    [RegisterModel("unet")]
+    [RegisterModel("unet", Options = typeof(UNetOptions))]
     public static SegmentationModel Create(ModelOptions options) => new UNet(
         options as UNetOptions ?? new UNetOptions(options.NumClasses, options.InChannels, options.AlignCorners));
 

@@ -28,11 +28,13 @@ public static class ModelOptionsJson
     }
 
     /// <summary>
-    /// The options written by <see cref="Serialize"/>. The named type must be a <see cref="ModelOptions"/> record in an
-    /// assembly already loaded (SharpSeg.Models, or the one defining a custom model).
+    /// The options written by <see cref="Serialize"/>. For a registered <paramref name="modelName"/> they are read as the
+    /// registry's options record for that model (<see cref="ModelRegistry.ModelOptionsType"/>), whatever type name the
+    /// JSON holds, so renaming or moving a record never breaks a checkpoint. Otherwise (a custom model outside the
+    /// registry) the named type must be a <see cref="ModelOptions"/> record in an assembly already loaded.
     /// </summary>
     /// <exception cref="ArgumentException">The JSON is malformed, names an unknown type, or does not fit the type.</exception>
-    public static ModelOptions Deserialize(string json)
+    public static ModelOptions Deserialize(string json, string? modelName = null)
     {
         ArgumentNullException.ThrowIfNull(json);
         try
@@ -40,7 +42,7 @@ public static class ModelOptionsJson
             var root = JsonNode.Parse(json) as JsonObject ?? throw new ArgumentException("Model options JSON is not an object.", nameof(json));
             string typeName = root["type"] is JsonValue v && v.TryGetValue(out string? name) ? name
                 : throw new ArgumentException("Model options JSON lacks the string 'type'.", nameof(json));
-            var type = FindOptionsType(typeName);
+            var type = RegisteredOptionsType(modelName) ?? FindOptionsType(typeName);
             var options = root["options"] ?? throw new ArgumentException("Model options JSON lacks 'options'.", nameof(json));
             return (ModelOptions)(options.Deserialize(type, Options)
                 ?? throw new ArgumentException("Model options JSON has null 'options'.", nameof(json)));
@@ -50,6 +52,11 @@ public static class ModelOptionsJson
             throw new ArgumentException($"Model options JSON does not fit: {e.Message}", nameof(json), e);
         }
     }
+
+    private static Type? RegisteredOptionsType(string? modelName) =>
+        modelName is not null && ModelRegistry.List().Any(e => e.Kind == RegistryKind.Model && e.Name == modelName)
+            ? ModelRegistry.ModelOptionsType(modelName)
+            : null;
 
     // Only ModelOptions records are ever instantiated, so a tampered state.json cannot name an arbitrary type.
     private static Type FindOptionsType(string fullName)

@@ -17,6 +17,11 @@ public class SegmentationRegistryTests
 
     [Theory]
     [MemberData(nameof(Models))]
+    public void TheRegisteredOptionsTypeIsTheRecordTheModelKeeps(string name) =>
+        Assert.Equal(ModelRegistry.ModelOptionsType(name), SmallModels.Create(name, numClasses: 2, inChannels: 3).Options.GetType());
+
+    [Theory]
+    [MemberData(nameof(Models))]
     public void LogitsHaveTheInputResolutionForAnySizeAndWrongChannelCountsAreRejected(string name)
     {
         var model = SmallModels.Create(name, numClasses: 5, inChannels: 3);

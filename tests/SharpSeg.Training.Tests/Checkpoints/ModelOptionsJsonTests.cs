@@ -45,6 +45,17 @@ public class ModelOptionsJsonTests
     }
 
     [Fact]
+    public void ARegisteredModelsOptionsAreReadByItsRegistryNameNotTheSavedTypeName()
+    {
+        var options = new DeepLabV3PlusOptions(4, Backbone: "resnet34_vd", OutputStride: 8);
+        string renamed = ModelOptionsJson.Serialize(options).Replace("SharpSeg.Models.DeepLabV3PlusOptions", "SharpSeg.Models.Old.DeepLabOptions");
+
+        Assert.Equal(options, ModelOptionsJson.Deserialize(renamed, "deeplabv3p"));
+        Assert.Contains("'SharpSeg.Models.Old.DeepLabOptions' is not a ModelOptions record",
+            Assert.Throws<ArgumentException>(() => ModelOptionsJson.Deserialize(renamed, "my_custom_model")).Message);
+    }
+
+    [Fact]
     public void OnlyModelOptionsTypesAreInstantiated()
     {
         var e = Assert.Throws<ArgumentException>(() => ModelOptionsJson.Deserialize("""{"type":"System.IO.FileInfo","options":{}}"""));
