@@ -110,25 +110,40 @@ public sealed class ResizeByLong : ISegTransform
         Resampling.ResizeLong(sample, LongSize, Interpolation.Linear, record: true);
 }
 
-/// <summary>Scales so the short side equals <see cref="ShortSize"/>. Equivalent to <c>paddleseg.transforms.ResizeByShort</c>.</summary>
+/// <summary>
+/// Scales so the short side equals <see cref="ShortSize"/>, unless that makes the long side exceed
+/// <see cref="MaxSize"/>, in which case the long side becomes <see cref="MaxSize"/>. Equivalent to
+/// <c>paddleseg.transforms.ResizeByShort(short_size)</c>, and with <see cref="MaxSize"/> to PaddleX 1.x's
+/// <c>ResizeByShort(short_size, max_size)</c>.
+/// </summary>
 public sealed class ResizeByShort : ISegTransform
 {
     /// <summary>Creates the transform.</summary>
-    public ResizeByShort(int shortSize)
+    /// <param name="shortSize">Target length of the shorter side (<c>short_size</c>).</param>
+    /// <param name="maxSize">Upper bound of the longer side (PaddleX's <c>max_size</c>); null = none, as PaddleSeg.</param>
+    public ResizeByShort(int shortSize, int? maxSize = null)
     {
         Resampling.CheckPositive(shortSize, nameof(shortSize));
+        if (maxSize is { } max) Resampling.CheckPositive(max, nameof(maxSize));
         ShortSize = shortSize;
+        MaxSize = maxSize;
     }
 
     /// <summary>Target length of the shorter side.</summary>
     public int ShortSize { get; }
 
+    /// <summary>Upper bound of the longer side, if any.</summary>
+    public int? MaxSize { get; }
+
     /// <inheritdoc />
     public void Apply(SegSample sample, Random random)
     {
-        double scale = (double)ShortSize / Math.Min(sample.Image.Height, sample.Image.Width);
-        Resampling.ResizeSample(sample, Math.Max(1, Sampling.RoundHalfEven(sample.Image.Height * scale)),
-            Math.Max(1, Sampling.RoundHalfEven(sample.Image.Width * scale)), Interpolation.Linear, record: true);
+        int height = sample.Image.Height, width = sample.Image.Width, longSide = Math.Max(height, width);
+        double scale = (double)ShortSize / Math.Min(height, width);
+        // PaddleX compares the rounded long side with max_size, then rescales by the long side.
+        if (MaxSize is { } max && Sampling.RoundHalfEven(longSide * scale) > max) scale = (double)max / longSide;
+        Resampling.ResizeSample(sample, Math.Max(1, Sampling.RoundHalfEven(height * scale)),
+            Math.Max(1, Sampling.RoundHalfEven(width * scale)), Interpolation.Linear, record: true);
     }
 }
 

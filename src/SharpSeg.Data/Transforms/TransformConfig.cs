@@ -62,9 +62,9 @@ public static class TransformConfig
             write: t => new() { ["long_size"] = t.LongSize },
             isRandom: _ => false),
 
-        Define<ResizeByShort>("ResizeByShort", [new("short_size", "shortSize")],
-            read: entry => new ResizeByShort(entry.RequiredInt("short_size")),
-            write: t => new() { ["short_size"] = t.ShortSize },
+        Define<ResizeByShort>("ResizeByShort", [new("short_size", "shortSize"), new("max_size", "maxSize")],
+            read: entry => new ResizeByShort(entry.RequiredInt("short_size"), MaxSize(entry.NullableInt("max_size", null))),
+            write: t => new() { ["short_size"] = t.ShortSize, ["max_size"] = t.MaxSize },
             isRandom: _ => false),
 
         Define<ResizeRangeScaling>("ResizeRangeScaling", [new("min_value", "minValue"), new("max_value", "maxValue")],
@@ -244,7 +244,22 @@ public static class TransformConfig
             isRandom: _ => false),
     ];
 
-    private static readonly Dictionary<string, Spec> ByName = Specs.ToDictionary(s => s.Name, StringComparer.Ordinal);
+    /// <summary>Names read but never written: PaddleX 1.x's spelling where it differs from PaddleSeg's.</summary>
+    private static readonly Spec[] Aliases =
+    [
+        Define<RandomRotation>("RandomRotate",
+            [new("rotate_range", "maxRotation"), new("im_padding_value", "imagePaddingValue"), new("label_padding_value", "labelPaddingValue")],
+            read: entry =>
+            {
+                var defaults = new RandomRotation();
+                return new RandomRotation(entry.Double("rotate_range", defaults.MaxRotation),
+                    entry.PaddingValue("im_padding_value", defaults.ImagePaddingValue), entry.Int("label_padding_value", defaults.LabelPaddingValue));
+            },
+            write: _ => throw new InvalidOperationException("Aliases are never written."),
+            isRandom: _ => true),
+    ];
+
+    private static readonly Dictionary<string, Spec> ByName = Specs.Concat(Aliases).ToDictionary(s => s.Name, StringComparer.Ordinal);
     private static readonly Dictionary<Type, Spec> ByType = Specs.ToDictionary(s => s.Type);
 
     private static readonly JsonDocumentOptions ParseOptions = new()
@@ -348,6 +363,9 @@ public static class TransformConfig
             _ => "null",
         };
     }
+
+    /// <summary>PaddleX disables <c>max_size</c> with a value ≤ 0 (its <c>if self.max_size > 0</c>).</summary>
+    private static int? MaxSize(int? value) => value is > 0 ? value : null;
 
     private static IEnumerable<ISegTransform> Flatten(ISegTransform? transform)
     {

@@ -218,6 +218,18 @@ public class GeometricTests
         Assert.Equal((5, 12), (byShort.Image.Height, byShort.Image.Width));
     }
 
+    [Theory]
+    [InlineData(12, 5, 12)]   // 10 × 1.25 = 12.5 rounds to 12 ≤ 12: the short-side rule holds
+    [InlineData(11, 4, 11)]   // 12 > 11: the long side becomes 11, scale 1.1, short side 4 × 1.1 = 4.4 → 4
+    [InlineData(8, 3, 8)]     // scale 0.8: 3.2 → 3
+    public void ResizeByShortCapsTheLongSideAtMaxSizeAsPaddleX(int maxSize, int expectedHeight, int expectedWidth)
+    {
+        var sample = new SegSample(new Image<float>(4, 10, 1), new Image<int>(4, 10, 1));
+        new ResizeByShort(5, maxSize).Apply(sample, Unused);
+        Assert.Equal((expectedHeight, expectedWidth), (sample.Image.Height, sample.Image.Width));
+        Assert.Equal((expectedHeight, expectedWidth), (sample.Label!.Height, sample.Label.Width));
+    }
+
     [Fact]
     public void ResizeStepScalingDrawsOnlyGridFactors()
     {

@@ -17,7 +17,7 @@ public class TransformConfigTests
         ["Resize nearest"] = new Resize(width: 9, height: 50, interpolation: Interpolation.Nearest),
         ["Resize random interp"] = new Resize(width: 40, height: 20, randomInterpolation: true),
         ["ResizeByLong"] = new ResizeByLong(33),
-        ["ResizeByShort"] = new ResizeByShort(19),
+        ["ResizeByShort"] = new ResizeByShort(19, maxSize: 23),
         ["ResizeRangeScaling"] = new ResizeRangeScaling(21, 47),
         ["ResizeStepScaling"] = new ResizeStepScaling(0.5, 1.5, 0.1),
         ["ResizeStepScaling continuous"] = new ResizeStepScaling(1 / 3.0, 1.3, 0),
@@ -268,11 +268,10 @@ public class TransformConfigTests
         Assert.Equal("cfg: transforms[0] (Resize), parameter 'interpolation': unknown parameter; Resize accepts target_size, keep_ratio, size_divisor, interp.",
             error.Message);
 
-        // PaddleSeg's ResizeByShort(max_size) has no counterpart here.
         error = Assert.Throws<TransformConfigException>(() =>
-            TransformConfig.FromJson("""[{"type": "ResizeByShort", "short_size": 64, "max_size": 100}]""", "cfg"));
-        Assert.Equal("max_size", error.ParameterName);
-        Assert.EndsWith("ResizeByShort accepts short_size.", error.Message);
+            TransformConfig.FromJson("""[{"type": "ResizeByShort", "short_size": 64, "long_size": 100}]""", "cfg"));
+        Assert.Equal("long_size", error.ParameterName);
+        Assert.EndsWith("ResizeByShort accepts short_size, max_size.", error.Message);
     }
 
     [Theory]
@@ -402,5 +401,27 @@ public class TransformConfigTests
     private sealed class UserTransform : ISegTransform
     {
         public void Apply(SegSample sample, Random random) { }
+    }
+
+    [Theory]
+    [InlineData(100, 100)]
+    [InlineData(0, null)]
+    [InlineData(-1, null)]
+    public void PaddleXResizeByShortMaxSizeIsReadWithItsDisabledValues(int maxSize, int? expected)
+    {
+        var transform = Assert.IsType<ResizeByShort>(Assert.Single(
+            TransformConfig.FromJson("""[{"ResizeByShort": {"short_size": 64, "max_size": """ + maxSize + "}}]", "model.yml").Transforms));
+        Assert.Equal((64, expected), (transform.ShortSize, transform.MaxSize));
+    }
+
+    [Fact]
+    public void PaddleXRandomRotateIsReadAsRandomRotationAndWrittenInPaddleSegSpelling()
+    {
+        var compose = TransformConfig.FromJson("""[{"RandomRotate": {"rotate_range": 30, "label_padding_value": 0}}]""", "model.yml");
+
+        var rotation = Assert.IsType<RandomRotation>(Assert.Single(compose.Transforms));
+        Assert.Equal((30.0, 0), (rotation.MaxRotation, rotation.LabelPaddingValue));
+        Assert.StartsWith("""[{"RandomRotation":{"max_rotation":30,""", TransformConfig.ToJson(compose));
+        Assert.DoesNotContain("RandomRotate", TransformConfig.Names);
     }
 }
