@@ -193,13 +193,8 @@ public sealed partial class Segmenter
             throw new ArgumentOutOfRangeException(nameof(stride), stride, "SlidingWindowPredict: the stride must be positive.");
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1, nameof(batchSize));
         var input = PrepareInput(image, "the image");
-        var predictions = new Prediction[1];
-        InEvalMode(() =>
-        {
-            var scores = Infer(StackChw([input.Image]), augmentation, x => SlidingWindowLogits(x, cropSize, stride, batchSize));
-            predictions[0] = input.Restore(scores.Prediction(0));
-        });
-        return predictions[0];
+        return InEvalMode(() =>
+            input.Restore(Infer(StackChw([input.Image]), augmentation, x => SlidingWindowLogits(x, cropSize, stride, batchSize)).Prediction(0)));
     }
 
     /// <summary>An image after <see cref="Transforms"/>, with the steps that undo its resizes and paddings.</summary>
@@ -302,13 +297,19 @@ public sealed partial class Segmenter
         return Tensor.FromArray(data, images.Count, first.Channels, first.Height, first.Width);
     }
 
-    private void InEvalMode(Action action)
+    private void InEvalMode(Action action) => InEvalMode(() =>
+    {
+        action();
+        return true;
+    });
+
+    private T InEvalMode<T>(Func<T> function)
     {
         bool wasTraining = Model.IsTraining;
         Model.Eval();
         try
         {
-            using (GradMode.NoGrad()) action();
+            using (GradMode.NoGrad()) return function();
         }
         finally
         {

@@ -23,6 +23,11 @@ public sealed class TestTimeAugmentation
                 throw new ArgumentOutOfRangeException(nameof(scales), scale, "TestTimeAugmentation: every scale must be finite and positive.");
         FlipHorizontal = flipHorizontal;
         FlipVertical = flipVertical;
+        List<int[]> axes = [[]];
+        if (flipHorizontal) axes.Add([3]);
+        if (flipVertical) axes.Add([2]);
+        if (flipVertical && flipHorizontal) axes.Add([2, 3]);
+        FlipAxes = axes;
     }
 
     /// <summary>Input scales, each predicted once per flip combination.</summary>
@@ -40,17 +45,7 @@ public sealed class TestTimeAugmentation
     /// <summary>
     /// The NCHW axes flipped in each pass, in PaddleSeg's <c>flip_combination</c> order: none, width, height, both.
     /// </summary>
-    internal IReadOnlyList<int[]> FlipAxes
-    {
-        get
-        {
-            List<int[]> axes = [[]];
-            if (FlipHorizontal) axes.Add([3]);
-            if (FlipVertical) axes.Add([2]);
-            if (FlipVertical && FlipHorizontal) axes.Add([2, 3]);
-            return axes;
-        }
-    }
+    internal IReadOnlyList<int[]> FlipAxes { get; }
 
     /// <summary>The pixel size of an input of <paramref name="size"/> pixels at <paramref name="scale"/>: PaddleSeg's int(size · scale + 0.5), at least 1.</summary>
     internal static int ScaledSize(int size, double scale) => Math.Max(1, (int)(size * scale + 0.5));
