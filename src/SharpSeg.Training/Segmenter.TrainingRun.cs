@@ -77,7 +77,7 @@ public sealed partial class Segmenter
                     $"Train: best metric '{_options.BestMetric}' is not one of {string.Join(", ", SegmentationMetrics.ScalarNames)} or {ValidationLossMetric}.",
                     "options");
             var explicitLosses = (_options.Losses?.Entries.Select(e => e.Loss) ?? []).Append(_options.Loss).OfType<ISegmentationLoss>();
-            if (_segmenter.HasBinaryHead && explicitLosses.Select(PerClassLoss).FirstOrDefault(l => l is not null) is { } perClass)
+            if (_segmenter.HasBinaryHead && explicitLosses.SelectMany(Terms).FirstOrDefault(l => l.NeedsOneChannelPerClass) is { } perClass)
                 throw new ArgumentException(
                     $"Train: model '{_segmenter.ModelName}' has a one-channel binary head (NumClasses 1), but a given loss is a {perClass.GetType().Name}, " +
                     "which needs one logit per class. Train a binary head with BceLoss, DiceLoss or LovaszHingeLoss, or leave options.Loss null for " +
@@ -129,13 +129,9 @@ public sealed partial class Segmenter
                     (_segmenter.HasBinaryHead ? " (its one-channel binary head is for two-class data)." : "."));
         }
 
-        /// <summary>The loss, or a term of a <see cref="MixedLoss"/>, that takes one logit channel per class and so cannot train a binary head.</summary>
-        private static ISegmentationLoss? PerClassLoss(ISegmentationLoss loss) => loss switch
-        {
-            MixedLoss mixed => mixed.Losses.Select(PerClassLoss).FirstOrDefault(l => l is not null),
-            CrossEntropyLoss or OhemCrossEntropyLoss or LovaszSoftmaxLoss or MultiClassFocalLoss or FocalLoss => loss,
-            _ => null,
-        };
+        /// <summary>The terms of a <see cref="MixedLoss"/> (nested ones too), or the loss itself: the refusal names the term at fault.</summary>
+        private static IEnumerable<ISegmentationLoss> Terms(ISegmentationLoss loss) =>
+            loss is MixedLoss mixed ? mixed.Losses.SelectMany(Terms) : [loss];
 
         /// <summary>
         /// PaddleX 1.x's loss for the model: its <c>_get_loss</c> from the options; a binary head trains with BCE and/or

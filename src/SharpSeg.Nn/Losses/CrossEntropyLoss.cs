@@ -38,6 +38,9 @@ public sealed class CrossEntropyLoss(ClassWeight? classWeight = null, int ignore
     /// <summary>What the weighted sum is divided by.</summary>
     public CrossEntropyNormalization Normalization { get; } = normalization;
 
+    /// <inheritdoc />
+    public bool NeedsOneChannelPerClass => true;
+
     /// <inheritdoc/>
     public Tensor Forward(Tensor logits, Tensor labels)
     {

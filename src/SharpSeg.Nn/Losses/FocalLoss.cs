@@ -23,6 +23,9 @@ public sealed class FocalLoss(float alpha = 0.25f, float gamma = 2f, int ignoreI
     /// <summary>Label value that does not count.</summary>
     public int IgnoreIndex { get; } = ignoreIndex;
 
+    /// <inheritdoc />
+    public bool NeedsOneChannelPerClass => true;
+
     /// <inheritdoc/>
     public Tensor Forward(Tensor logits, Tensor labels)
     {

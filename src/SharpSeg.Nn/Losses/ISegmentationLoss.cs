@@ -12,4 +12,10 @@ public interface ISegmentationLoss
     /// to <paramref name="logits"/>. Throws naming the value, its position and the class count when a label is out of range.
     /// </summary>
     Tensor Forward(Tensor logits, Tensor labels);
+
+    /// <summary>
+    /// Whether the loss reads one logit channel per class (cross-entropy, Lovász softmax, focal …), so it cannot train a
+    /// one-channel binary head, whose single logit only BCE, Dice and Lovász hinge understand. False by default.
+    /// </summary>
+    bool NeedsOneChannelPerClass => false;
 }

@@ -52,6 +52,9 @@ public sealed class LovaszSoftmaxLoss : ISegmentationLoss
     /// <summary>Label value that does not count.</summary>
     public int IgnoreIndex { get; }
 
+    /// <inheritdoc />
+    public bool NeedsOneChannelPerClass => true;
+
     /// <inheritdoc/>
     public Tensor Forward(Tensor logits, Tensor labels)
     {

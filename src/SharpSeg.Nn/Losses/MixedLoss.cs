@@ -33,6 +33,9 @@ public sealed class MixedLoss : ISegmentationLoss
     public IReadOnlyList<Tensor> Terms(Tensor logits, Tensor labels) =>
         [.. Losses.Select((loss, i) => loss.Forward(logits, labels) * Coefs[i])];
 
+    /// <summary>True when any term reads one logit channel per class.</summary>
+    public bool NeedsOneChannelPerClass => Losses.Any(loss => loss.NeedsOneChannelPerClass);
+
     /// <inheritdoc/>
     public Tensor Forward(Tensor logits, Tensor labels) => Sum(Terms(logits, labels));
 

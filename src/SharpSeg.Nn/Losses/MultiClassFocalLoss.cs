@@ -21,6 +21,9 @@ public sealed class MultiClassFocalLoss(float alpha = 1f, float gamma = 2f, int 
     /// <summary>Label value that does not count.</summary>
     public int IgnoreIndex { get; } = ignoreIndex;
 
+    /// <inheritdoc />
+    public bool NeedsOneChannelPerClass => true;
+
     /// <inheritdoc/>
     public Tensor Forward(Tensor logits, Tensor labels)
     {

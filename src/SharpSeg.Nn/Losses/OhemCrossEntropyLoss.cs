@@ -26,6 +26,9 @@ public sealed class OhemCrossEntropyLoss(float thresh = 0.7f, int minKept = 1000
     /// <summary>Label value that does not count.</summary>
     public int IgnoreIndex { get; } = ignoreIndex;
 
+    /// <inheritdoc />
+    public bool NeedsOneChannelPerClass => true;
+
     /// <inheritdoc/>
     public Tensor Forward(Tensor logits, Tensor labels)
     {
