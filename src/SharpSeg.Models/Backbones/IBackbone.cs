@@ -48,3 +48,20 @@ public static class BackboneExtensions
             $"{backbone.GetType().Name} has no feature at reduction {reduction}; it offers {string.Join(", ", infos.Select(f => f.Reduction))}.");
     }
 }
+
+/// <summary>
+/// A backbone that loads its family's published weights (torchvision's, timm's or PaddleSeg's, converted to
+/// safetensors) with no key renaming by the user. Equivalent to timm's <c>load_pretrained</c> and PaddleSeg's
+/// <c>load_pretrained_model</c>.
+/// </summary>
+public interface IPretrainedBackbone : IBackbone
+{
+    /// <summary>
+    /// Loads the weights at <paramref name="path"/> strictly: the family's foreign naming (e.g. PaddleSeg's
+    /// <c>_conv</c>/<c>_batch_norm</c>) is recognised and renamed, the reference classifier a headless backbone lacks is
+    /// left out, and the first convolution is adapted to <see cref="IBackbone.InChannels"/>
+    /// (<see cref="PretrainedWeights.AdaptInputChannels"/>).
+    /// </summary>
+    /// <exception cref="StateDictMismatchException">A tensor is missing, unexpected or mis-shaped; the message names the keys and nothing is loaded.</exception>
+    LoadReport LoadPretrained(string path);
+}

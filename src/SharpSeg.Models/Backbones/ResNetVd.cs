@@ -21,7 +21,7 @@ namespace SharpSeg.Models;
 /// <c>layer1.0.downsample</c> exists in every depth. <see cref="PaddleSegKeyMap"/> loads PaddleSeg checkpoints.
 /// </para>
 /// </summary>
-public sealed class ResNetVd : Module, IStagedBackbone
+public sealed class ResNetVd : Module, IStagedBackbone, IPretrainedBackbone
 {
     private const string Family = "ResNet_vd";
 
@@ -45,9 +45,10 @@ public sealed class ResNetVd : Module, IStagedBackbone
     {
         options ??= new BackboneOptions();
         var (kind, blocks) = Architecture(depth);
-        ResNetLayout.CheckOutputStride(Family, options.OutputStride);
+        int outputStride = options.OutputStride ?? 32;
+        ResNetLayout.CheckOutputStride(Family, outputStride);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.InChannels, 1, nameof(options.InChannels));
-        var multiGrid = options.MultiGrid ?? (options.OutputStride == 8 ? [1, 2, 4] : [1, 1, 1]);
+        var multiGrid = options.MultiGrid ?? (outputStride == 8 ? [1, 2, 4] : [1, 1, 1]);
         if (multiGrid.Count < blocks[3] || multiGrid.Any(g => g < 1))
             throw new ArgumentException(
                 $"ResNet{depth}_vd: multi_grid needs {blocks[3]} positive entries (one per stage-4 block), got ({string.Join(", ", multiGrid)}).");
@@ -55,7 +56,7 @@ public sealed class ResNetVd : Module, IStagedBackbone
 
         Depth = depth;
         InChannels = options.InChannels;
-        OutputStride = options.OutputStride;
+        OutputStride = outputStride;
         MultiGrid = [.. multiGrid];
         int expansion = ResNetLayout.Expansion(kind);
         FeatureInfo = ResNetLayout.Features(64, expansion, OutputStride);
@@ -145,6 +146,14 @@ public sealed class ResNetVd : Module, IStagedBackbone
     /// <summary>As <see cref="LoadPretrained(string, KeyMap?, bool)"/>, from a state dict already in this class's keys.</summary>
     public LoadReport LoadPretrained(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true) =>
         PretrainedWeights.Load(this, stateDict, FirstConvKey, strict);
+
+    /// <summary>Timm's <c>resnet*d</c> keys as they are, or PaddleSeg's (recognised by <c>._conv.</c>) through <see cref="PaddleSegKeyMap"/>.</summary>
+    LoadReport IPretrainedBackbone.LoadPretrained(string path)
+    {
+        var tensors = Safetensors.Load(path);
+        bool paddle = tensors.Keys.Any(k => k.Contains("._conv.", StringComparison.Ordinal));
+        return LoadPretrained(paddle ? PaddleSegKeyMap.Apply(tensors) : tensors);
+    }
 
     private const string FirstConvKey = "conv1.0.weight";
 

@@ -37,7 +37,7 @@ public enum TorchvisionResNetArch
 /// the doubled one. torchvision refuses dilation in basic blocks; here ResNet-18/34 accept it, dilating both 3×3 convolutions.
 /// </para>
 /// </summary>
-public sealed class TorchvisionResNet : TensorModule, IStagedBackbone
+public sealed class TorchvisionResNet : TensorModule, IStagedBackbone, IPretrainedBackbone
 {
     private readonly Conv2d _conv1;
     private readonly BatchNorm2d _bn1;
@@ -63,14 +63,15 @@ public sealed class TorchvisionResNet : TensorModule, IStagedBackbone
         options ??= new BackboneOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(numClasses);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.InChannels, 1, nameof(options.InChannels));
-        ResNetLayout.CheckOutputStride(arch.ToString(), options.OutputStride);
+        int outputStride = options.OutputStride ?? 32;
+        ResNetLayout.CheckOutputStride(arch.ToString(), outputStride);
         var (kind, blocks, groups, widthPerGroup) = Architecture(arch);
         _lrMultipliers = ResNetLayout.StemAndStageMultipliers(arch.ToString(), options.LrMultList);
 
         Arch = arch;
         NumClasses = numClasses;
         InChannels = options.InChannels;
-        OutputStride = options.OutputStride;
+        OutputStride = outputStride;
         int expansion = ResNetLayout.Expansion(kind);
         FeatureInfo = ResNetLayout.Features(64, expansion, OutputStride);
 
@@ -173,6 +174,9 @@ public sealed class TorchvisionResNet : TensorModule, IStagedBackbone
         PretrainedWeights.Load(this, stateDict, FirstConvKey, strict,
             ignore: _fc is null ? IsHeadKey : null,
             allowShapeMismatch: allowNewHead ? IsHeadKey : null);
+
+    /// <inheritdoc/>
+    LoadReport IPretrainedBackbone.LoadPretrained(string path) => LoadPretrained(path);
 
     private const string FirstConvKey = "conv1.weight";
 

@@ -9,8 +9,11 @@ namespace SharpSeg.Models;
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
 public sealed class RegisterBackboneAttribute(string name) : Attribute
 {
-    /// <summary>The registry name, e.g. <c>resnet50_vd</c>.</summary>
+    /// <summary>The registry name, e.g. <c>resnet50_vd</c>; looked up ignoring case (<c>ResNet50_vd</c> finds it too).</summary>
     public string Name { get; } = name;
+
+    /// <summary>One line for <c>sharpseg models</c>, e.g. "PaddleSeg ResNet50_vd (deep stem, average-pool shortcuts)".</summary>
+    public string Description { get; init; } = "";
 }
 
 /// <summary>
@@ -21,8 +24,11 @@ public sealed class RegisterBackboneAttribute(string name) : Attribute
 [AttributeUsage(AttributeTargets.Method, AllowMultiple = true)]
 public sealed class RegisterModelAttribute(string name) : Attribute
 {
-    /// <summary>The registry name, e.g. <c>deeplabv3p</c>.</summary>
+    /// <summary>The registry name, e.g. <c>deeplabv3p</c>; looked up ignoring case.</summary>
     public string Name { get; } = name;
+
+    /// <summary>One line for <c>sharpseg models</c>, e.g. "PaddleX DeepLabv3p: ASPP encoder and a reduction-4 decoder".</summary>
+    public string Description { get; init; } = "";
 
     /// <summary>
     /// The model's own options record (e.g. <c>typeof(DeepLabV3PlusOptions)</c>); null = the base <see cref="ModelOptions"/>.
