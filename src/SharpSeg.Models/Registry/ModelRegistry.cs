@@ -14,6 +14,9 @@ public sealed class RegisterBackboneAttribute(string name) : Attribute
 
     /// <summary>One line for <c>sharpseg models</c>, e.g. "PaddleSeg ResNet50_vd (deep stem, average-pool shortcuts)".</summary>
     public string Description { get; init; } = "";
+
+    /// <summary>Other names of the same entry (e.g. PaddleX's <c>xception65</c> for <c>xception65_deeplab</c>), also looked up ignoring case.</summary>
+    public string[] Aliases { get; init; } = [];
 }
 
 /// <summary>
@@ -29,6 +32,9 @@ public sealed class RegisterModelAttribute(string name) : Attribute
 
     /// <summary>One line for <c>sharpseg models</c>, e.g. "PaddleX DeepLabv3p: ASPP encoder and a reduction-4 decoder".</summary>
     public string Description { get; init; } = "";
+
+    /// <summary>Other names of the same model, also looked up ignoring case.</summary>
+    public string[] Aliases { get; init; } = [];
 
     /// <summary>
     /// The model's own options record (e.g. <c>typeof(DeepLabV3PlusOptions)</c>); null = the base <see cref="ModelOptions"/>.
