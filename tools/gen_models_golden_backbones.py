@@ -59,10 +59,13 @@ def formula_input(*shape):
     return (torch.sin(0.71 * i) + 0.5 * torch.cos(0.13 * i)).float().double().reshape(shape)
 
 
-def write_keys(name, state_dict, parameters):
+def write_keys(name, state_dict, parameters, classifier=()):
+    """classifier: reference key prefixes a headless registered backbone drops (its "# classifier" line)."""
     os.makedirs(os.path.join(OUT, "keys"), exist_ok=True)
     with open(os.path.join(OUT, "keys", name + ".txt"), "w") as f:
         f.write(f"# parameters {parameters}\n")
+        if classifier:
+            f.write(f"# classifier {' '.join(classifier)}\n")
         for key, t in state_dict.items():
             f.write(f"{key} {'x'.join(str(d) for d in t.shape) or 'scalar'}\n")
 
@@ -213,7 +216,7 @@ def main():
     for name in TV:
         model = getattr(torchvision.models, name)()
         tv_models[name] = model
-        write_keys(name, model.state_dict(), sum(p.numel() for p in model.parameters()))
+        write_keys(name, model.state_dict(), sum(p.numel() for p in model.parameters()), classifier=("fc.",))
         print(name, sum(p.numel() for p in model.parameters()))
 
     for depth in (18, 34, 50, 101, 152, 200):

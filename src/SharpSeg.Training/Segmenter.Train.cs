@@ -97,7 +97,7 @@ public sealed partial class Segmenter
         bool namedSet = pretrainWeights.IndexOfAny(['/', '\\', '.']) < 0;
         if (!namedSet)
             throw new FileNotFoundException($"Pretrained weights file {Path.GetFullPath(pretrainWeights)} does not exist.", pretrainWeights);
-        string owner = (Model.Options as DeepLabV3PlusOptions)?.Backbone ?? ModelName;
+        string owner = (Model.Options as BackboneModelOptions)?.Backbone ?? ModelName;
         string setName = pretrainWeights.ToUpperInvariant();
         string folder = PretrainedWeightsFolder();
         string file = Path.Combine(folder, $"{owner}_{setName}.safetensors");

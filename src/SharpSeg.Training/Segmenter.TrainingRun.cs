@@ -334,7 +334,8 @@ public sealed partial class Segmenter
 
         /// <summary>
         /// The loss summed over the model's outputs. Without explicit coefficients the main loss applies to every output with
-        /// weight 1; otherwise the coefficients must match the outputs one to one, as PaddleSeg's <c>loss.coef</c>.
+        /// the model's own coefficients (<see cref="Models.SegmentationModel.LossCoefficients"/>, e.g. Fast-SCNN's <c>multi_loss_weight</c>)
+        /// or weight 1; otherwise the coefficients must match the outputs one to one, as PaddleSeg's <c>loss.coef</c>.
         /// </summary>
         private Tensor LossOverOutputs(LossList losses, IReadOnlyList<Tensor> logits, Tensor labels)
         {
@@ -345,7 +346,8 @@ public sealed partial class Segmenter
                     throw new ArgumentException(
                         $"Train: {losses.Entries.Count} loss coefficient(s) given but model '{_segmenter.ModelName}' returns {logits.Count} output(s) " +
                         $"(main logits{(logits.Count > 1 ? $" and {logits.Count - 1} auxiliary" : "")}); give one per output.", "options");
-                _resolvedLosses = explicitEntries ? losses : LossList.Weighted(losses.Entries[0].Loss, [.. Enumerable.Repeat(1f, logits.Count)]);
+                var coefficients = _segmenter.Model.LossCoefficients?.Select(c => (float)c) ?? Enumerable.Repeat(1f, logits.Count);
+                _resolvedLosses = explicitEntries ? losses : LossList.Weighted(losses.Entries[0].Loss, [.. coefficients]);
             }
             return _resolvedLosses.Forward(logits, labels);
         }

@@ -18,7 +18,7 @@ namespace SharpSeg.Training;
 public sealed partial class Segmenter
 {
     /// <summary>
-    /// Builds the registered model <paramref name="model"/> (e.g. <c>deeplabv3p</c>, <c>unet</c>). Equivalent to
+    /// Builds the registered model <paramref name="model"/> (e.g. <c>deeplabv3p</c>, <c>unet</c>, <c>hrnet</c>; any case or alias). Equivalent to
     /// <c>paddlex.seg.DeepLabv3p(num_classes=…, backbone=…)</c>. Weights are initialised from <see cref="Engine.Random"/>
     /// (seed it with <see cref="Engine.ManualSeed"/> for a reproducible start).
     /// </summary>
@@ -29,11 +29,12 @@ public sealed partial class Segmenter
     /// <c>use_dice_loss</c> builds; smp's <c>classes=1</c>), trained with BCE and/or Dice loss (see <see cref="HasBinaryHead"/>).
     /// </param>
     /// <param name="backbone">Registry name of the backbone for models that take one (e.g. <c>resnet50_vd</c>); null = the options' or the model's default.</param>
-    /// <param name="options">The model's own options record (e.g. <see cref="DeepLabV3PlusOptions"/>); null = the model's defaults.</param>
+    /// <param name="options">The model's own options record (its registry entry's <see cref="RegistryEntry.OptionsType"/>); null = the model's defaults.</param>
     /// <param name="classNames">Class names in id order (PaddleX's <c>labels</c>), saved with checkpoints; null = none. Two for a binary head.</param>
     /// <exception cref="ArgumentException">The model is unknown, takes no backbone, or the class names do not match the class count.</exception>
     public Segmenter(string model, int numClasses, string? backbone = null, ModelOptions? options = null, IReadOnlyList<string>? classNames = null)
-        : this(ModelRegistry.CreateModel(model, ResolveOptions(model, numClasses, backbone, options)), model, classNames)
+        : this(ModelRegistry.CreateModel(model, ResolveOptions(model, numClasses, backbone, options)), ModelRegistry.Get(model, RegistryKind.Model).Name,
+            classNames)
     {
     }
 
@@ -179,14 +180,11 @@ public sealed partial class Segmenter
     {
         ArgumentException.ThrowIfNullOrEmpty(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1, nameof(numClasses));
-        var resolved = options is null ? null : options with { NumClasses = numClasses };
-        if (backbone is null) return resolved ?? new ModelOptions(numClasses);
-        return resolved switch
-        {
-            DeepLabV3PlusOptions deepLab => deepLab with { Backbone = backbone },
-            null when model == "deeplabv3p" => new DeepLabV3PlusOptions(numClasses, Backbone: backbone),
-            _ => throw new ArgumentException(
-                $"Segmenter: model '{model}' takes no backbone argument (got '{backbone}'); pass the backbone in the model's options record.", nameof(backbone)),
-        };
-    }
-}
+        var resolved = options is null ? ModelRegistry.DefaultOptions(model, numClasses) : options with { NumClasses = numClasses };
+        if (backbone is null) return resolved;
+        return resolved is BackboneModelOptions withBackbone
+            ? withBackbone with { Backbone = backbone }
+            : throw new ArgumentException(
+                $"Segmenter: model '{model}' takes no backbone (got '{backbone}'); models that do: " +
+                $"{string.Join(", ", ModelRegistry.List().Where(e => e.TakesBackbone).Select(e => e.Name))}.", nameof(backbone));
+    }}

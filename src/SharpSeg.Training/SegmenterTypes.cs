@@ -31,7 +31,8 @@ namespace SharpSeg.Training;
 /// <param name="ThreadCount">Kernel threads during training (<c>torch.set_num_threads</c>); 0 keeps <see cref="Engine.Threads"/>.</param>
 /// <param name="LossCoefficients">
 /// PaddleSeg's <c>loss.coef</c>: the weight of the loss on each model output, main logits first, then the auxiliary heads'
-/// (e.g. [1, 0.4]); there must be one per output. Null = 1 for every output.
+/// (e.g. [1, 0.4]); there must be one per output. Null = the model's own (<see cref="Models.SegmentationModel.LossCoefficients"/>,
+/// e.g. Fast-SCNN's <c>multi_loss_weight</c>), else 1 for every output.
 /// </param>
 /// <param name="OverwriteSaveDir">
 /// Let a fresh run (not a resume) start in a save folder that already holds an earlier run's <c>epoch_N</c>,

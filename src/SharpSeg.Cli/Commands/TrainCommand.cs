@@ -1,6 +1,7 @@
 using System.CommandLine;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Data.Transforms;
+using SharpSeg.Models;
 using SharpSeg.Training;
 using SharpSeg.Training.Checkpoints;
 using SharpSeg.Training.Metrics;
@@ -107,11 +108,9 @@ internal static class TrainCommand
                 throw new UsageException(
                     $"--epochs is {numEpochs} but the checkpoint {resumeFrom} was saved after epoch {resumed.Epoch}; " +
                     $"--epochs is the length of the whole run, so resume with --epochs greater than {resumed.Epoch}.");
-            // Validate the model name before reading data, so a typo fails at once.
-            string modelName = resumed?.ModelName ?? parse.GetValue(model.Model)!;
-            if (resumed is null)
-                ModelArguments.RequireRegistered(modelName, Models.RegistryKind.Model, "--model");
-            RequireBatchNormBatch(modelName, parse.GetValue(batchSize));
+            // Validate the model and its options before reading data, so a typo or a batch too small fails at once.
+            var plannedOptions = resumed is null ? model.Resolve(parse, numClasses: 2).Options : SavedOptions(resumed, resumeFrom!);
+            RequireBatchNormBatch(resumed?.ModelName ?? parse.GetValue(model.Model)!, plannedOptions, parse.GetValue(batchSize));
             string saveFolder = resumeFrom is not null && !IsExplicit(parse, saveDir)
                 ? Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(resumeFrom)))!
                 : parse.GetValue(saveDir)!;
@@ -239,16 +238,29 @@ internal static class TrainCommand
     }
 
     /// <summary>
-    /// DeepLabV3+'s image-pooling branch applies BatchNorm to one pooled value per image and channel, which training
-    /// cannot normalise from a single image (PyTorch: "Expected more than 1 value per channel"); PaddleX's docs ask for
-    /// a batch of at least 2 for the same reason.
+    /// A model with BatchNorm after global pooling (DeepLabV3+'s image pooling) cannot train on one image per batch
+    /// (PyTorch: "Expected more than 1 value per channel"); PaddleX's docs ask for a batch of at least 2 for the same reason.
     /// </summary>
-    private static void RequireBatchNormBatch(string modelName, int batchSize)
+    private static void RequireBatchNormBatch(string modelName, ModelOptions options, int batchSize)
     {
-        if (modelName == "deeplabv3p" && batchSize < 2)
+        int minimum = options.MinimumTrainingBatchSize;
+        if (batchSize < minimum)
             throw new UsageException(
-                $"--batch-size must be at least 2 for deeplabv3p, got {batchSize}: its image pooling has BatchNorm after global pooling, " +
-                "which needs two or more images per batch to train.");
+                $"--batch-size must be at least {minimum} for {modelName}, got {batchSize}: it has BatchNorm after global pooling, " +
+                $"which needs {minimum} or more images per batch to train.");
+    }
+
+    private static ModelOptions SavedOptions(CheckpointState state, string folder)
+    {
+        if (state.ModelOptionsJson is null) return new ModelOptions(state.NumClasses);
+        try
+        {
+            return ModelOptionsJson.Deserialize(state.ModelOptionsJson, state.ModelName);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException(folder, $"its model '{state.ModelName}' cannot be rebuilt: {e.Message}", e);
+        }
     }
 
     private static Segmenter CreateSegmenter(ParseResult parse, ModelArguments model, SegDataset train)
@@ -264,24 +276,55 @@ internal static class TrainCommand
     private static Segmenter ResumedSegmenter(ParseResult parse, ModelArguments model, string folder)
     {
         var segmenter = Segmenter.Load(folder);
-        var saved = segmenter.Model.Options as Models.DeepLabV3PlusOptions;
-        if (IsExplicit(parse, model.Model) && parse.GetValue(model.Model) != segmenter.ModelName)
+        if (IsExplicit(parse, model.Model) && ModelRegistry.Find(parse.GetValue(model.Model)!, RegistryKind.Model)?.Name != segmenter.ModelName)
             throw new UsageException($"--model is {parse.GetValue(model.Model)} but the checkpoint {folder} holds {segmenter.ModelName}.");
-        if (IsExplicit(parse, model.Backbone) && parse.GetValue(model.Backbone) != saved?.Backbone)
-            throw new UsageException($"--backbone is {parse.GetValue(model.Backbone)} but the checkpoint {folder} holds {saved?.Backbone ?? "a model without one"}.");
-        if (IsExplicit(parse, model.OutputStride) && parse.GetValue(model.OutputStride) != saved?.OutputStride)
-            throw new UsageException($"--output-stride is {parse.GetValue(model.OutputStride)} but the checkpoint {folder} was trained with {saved?.OutputStride.ToString() ?? "none"}.");
+        var saved = segmenter.Model.Options;
+        foreach (var (label, parameter, value) in model.GivenOptions(parse))
+        {
+            if (!TryGet(saved, parameter, out var savedValue))
+                throw new UsageException($"{label} is {value} but the checkpoint {folder} holds {segmenter.ModelName}, which has no such option.");
+            if (!SameOption(saved, parameter, value, savedValue))
+                throw new UsageException($"{label} is {value} but the checkpoint {folder} holds {ModelOptionsBinder.Format(savedValue)}.");
+        }
         return segmenter;
+    }
+
+    /// <summary>Whether the text <paramref name="value"/> means the saved value; backbone names compare by registry entry (any case or alias).</summary>
+    private static bool SameOption(ModelOptions saved, string parameter, string value, object? savedValue)
+    {
+        if (savedValue is string savedName && ModelRegistry.Find(savedName, RegistryKind.Backbone) is { } savedBackbone)
+            return ModelRegistry.Find(value, RegistryKind.Backbone) == savedBackbone;
+        try
+        {
+            var asked = ModelOptionsBinder.Create(saved.GetType(), saved.NumClasses, new Dictionary<string, string> { [parameter] = value });
+            return ModelOptionsBinder.ValuesEqual(ModelOptionsBinder.Get(asked, parameter), savedValue);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"{parameter}: {e.Message.Split(" (Parameter")[0]}");
+        }
+    }
+
+    private static bool TryGet(ModelOptions options, string parameter, out object? value)
+    {
+        try
+        {
+            value = ModelOptionsBinder.Get(options, parameter);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            value = null;
+            return false;
+        }
     }
 
     private static bool IsExplicit(ParseResult parse, Option option) => parse.GetResult(option) is { Implicit: false };
 
     /// <summary>"deeplabv3p (resnet18_vd, output stride 8)"-style description of the segmenter's model.</summary>
-    public static string Describe(Segmenter segmenter) => segmenter.Model.Options switch
-    {
-        Models.DeepLabV3PlusOptions deepLab => $"{segmenter.ModelName} ({deepLab.Backbone}, output stride {deepLab.OutputStride})",
-        _ => segmenter.ModelName,
-    } + (segmenter.HasBinaryHead ? " with a one-channel binary head" : "");
+    public static string Describe(Segmenter segmenter) =>
+        (segmenter.Model.Options.Summary() is { Length: > 0 } summary ? $"{segmenter.ModelName} ({summary})" : segmenter.ModelName)
+        + (segmenter.HasBinaryHead ? " with a one-channel binary head" : "");
 
     private static void RequirePositive(int value, string optionName)
     {

@@ -208,26 +208,26 @@ public sealed class ResNetVd : Module, IStagedBackbone, IPretrainedBackbone
     }
 
     /// <summary>PaddleSeg <c>ResNet18_vd</c>.</summary>
-    [RegisterBackbone("resnet18_vd")]
+    [RegisterBackbone("resnet18_vd", Description = "PaddleSeg ResNet18_vd: deep 3×3 stem, average-pool shortcuts; output stride 8/16/32")]
     public static IBackbone ResNet18Vd(BackboneOptions options) => new ResNetVd(18, options);
 
     /// <summary>PaddleSeg <c>ResNet34_vd</c>.</summary>
-    [RegisterBackbone("resnet34_vd")]
+    [RegisterBackbone("resnet34_vd", Description = "PaddleSeg ResNet34_vd: deep 3×3 stem, average-pool shortcuts; output stride 8/16/32")]
     public static IBackbone ResNet34Vd(BackboneOptions options) => new ResNetVd(34, options);
 
     /// <summary>PaddleSeg <c>ResNet50_vd</c>.</summary>
-    [RegisterBackbone("resnet50_vd")]
+    [RegisterBackbone("resnet50_vd", Description = "PaddleSeg ResNet50_vd: deep 3×3 stem, average-pool shortcuts; output stride 8/16/32")]
     public static IBackbone ResNet50Vd(BackboneOptions options) => new ResNetVd(50, options);
 
     /// <summary>PaddleSeg <c>ResNet101_vd</c>.</summary>
-    [RegisterBackbone("resnet101_vd")]
+    [RegisterBackbone("resnet101_vd", Description = "PaddleSeg ResNet101_vd: deep 3×3 stem, average-pool shortcuts; output stride 8/16/32")]
     public static IBackbone ResNet101Vd(BackboneOptions options) => new ResNetVd(101, options);
 
     /// <summary>PaddleSeg <c>ResNet152_vd</c>.</summary>
-    [RegisterBackbone("resnet152_vd")]
+    [RegisterBackbone("resnet152_vd", Description = "PaddleSeg ResNet152_vd: deep 3×3 stem, average-pool shortcuts; output stride 8/16/32")]
     public static IBackbone ResNet152Vd(BackboneOptions options) => new ResNetVd(152, options);
 
     /// <summary>PaddleSeg <c>ResNet200_vd</c>.</summary>
-    [RegisterBackbone("resnet200_vd")]
+    [RegisterBackbone("resnet200_vd", Description = "PaddleSeg ResNet200_vd: deep 3×3 stem, average-pool shortcuts; output stride 8/16/32")]
     public static IBackbone ResNet200Vd(BackboneOptions options) => new ResNetVd(200, options);
 }

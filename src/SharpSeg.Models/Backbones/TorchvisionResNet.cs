@@ -197,38 +197,38 @@ public sealed class TorchvisionResNet : TensorModule, IStagedBackbone, IPretrain
     };
 
     /// <summary>torchvision <c>resnet18</c> as a backbone (no classifier).</summary>
-    [RegisterBackbone("resnet18")]
+    [RegisterBackbone("resnet18", Description = "torchvision resnet18 (exact keys); output stride 8/16/32")]
     public static IBackbone ResNet18(BackboneOptions options) => new TorchvisionResNet(TorchvisionResNetArch.ResNet18, 0, options);
 
     /// <summary>torchvision <c>resnet34</c> as a backbone (no classifier).</summary>
-    [RegisterBackbone("resnet34")]
+    [RegisterBackbone("resnet34", Description = "torchvision resnet34 (exact keys); output stride 8/16/32")]
     public static IBackbone ResNet34(BackboneOptions options) => new TorchvisionResNet(TorchvisionResNetArch.ResNet34, 0, options);
 
     /// <summary>torchvision <c>resnet50</c> as a backbone (no classifier).</summary>
-    [RegisterBackbone("resnet50")]
+    [RegisterBackbone("resnet50", Description = "torchvision resnet50 (exact keys); output stride 8/16/32")]
     public static IBackbone ResNet50(BackboneOptions options) => new TorchvisionResNet(TorchvisionResNetArch.ResNet50, 0, options);
 
     /// <summary>torchvision <c>resnet101</c> as a backbone (no classifier).</summary>
-    [RegisterBackbone("resnet101")]
+    [RegisterBackbone("resnet101", Description = "torchvision resnet101 (exact keys); output stride 8/16/32")]
     public static IBackbone ResNet101(BackboneOptions options) => new TorchvisionResNet(TorchvisionResNetArch.ResNet101, 0, options);
 
     /// <summary>torchvision <c>resnet152</c> as a backbone (no classifier).</summary>
-    [RegisterBackbone("resnet152")]
+    [RegisterBackbone("resnet152", Description = "torchvision resnet152 (exact keys); output stride 8/16/32")]
     public static IBackbone ResNet152(BackboneOptions options) => new TorchvisionResNet(TorchvisionResNetArch.ResNet152, 0, options);
 
     /// <summary>torchvision <c>resnext50_32x4d</c> as a backbone (no classifier).</summary>
-    [RegisterBackbone("resnext50_32x4d")]
+    [RegisterBackbone("resnext50_32x4d", Description = "torchvision resnext50_32x4d (exact keys); output stride 8/16/32")]
     public static IBackbone ResNeXt50_32x4d(BackboneOptions options) => new TorchvisionResNet(TorchvisionResNetArch.ResNeXt50_32x4d, 0, options);
 
     /// <summary>torchvision <c>resnext101_32x8d</c> as a backbone (no classifier).</summary>
-    [RegisterBackbone("resnext101_32x8d")]
+    [RegisterBackbone("resnext101_32x8d", Description = "torchvision resnext101_32x8d (exact keys); output stride 8/16/32")]
     public static IBackbone ResNeXt101_32x8d(BackboneOptions options) => new TorchvisionResNet(TorchvisionResNetArch.ResNeXt101_32x8d, 0, options);
 
     /// <summary>torchvision <c>wide_resnet50_2</c> as a backbone (no classifier).</summary>
-    [RegisterBackbone("wide_resnet50_2")]
+    [RegisterBackbone("wide_resnet50_2", Description = "torchvision wide_resnet50_2 (exact keys); output stride 8/16/32")]
     public static IBackbone WideResNet50_2(BackboneOptions options) => new TorchvisionResNet(TorchvisionResNetArch.WideResNet50_2, 0, options);
 
     /// <summary>torchvision <c>wide_resnet101_2</c> as a backbone (no classifier).</summary>
-    [RegisterBackbone("wide_resnet101_2")]
+    [RegisterBackbone("wide_resnet101_2", Description = "torchvision wide_resnet101_2 (exact keys); output stride 8/16/32")]
     public static IBackbone WideResNet101_2(BackboneOptions options) => new TorchvisionResNet(TorchvisionResNetArch.WideResNet101_2, 0, options);
 }

@@ -52,48 +52,73 @@ public enum RegistryKind
     Model,
 }
 
-/// <summary>One registered name.</summary>
-/// <param name="Name">The registry name.</param>
+/// <summary>One registered backbone or model: what <c>sharpseg models</c> lists and what Training and Cli read instead of naming models.</summary>
+/// <param name="Name">The canonical registry name (lower case).</param>
 /// <param name="Kind">Backbone or model.</param>
 /// <param name="Factory">The method that builds it (for documentation and errors).</param>
 /// <param name="OptionsType">The options record the entry reads: <see cref="BackboneOptions"/> for backbones, a model's own record or <see cref="ModelOptions"/>.</param>
-public sealed record RegistryEntry(string Name, RegistryKind Kind, MethodInfo Factory, Type OptionsType);
+/// <param name="Description">One line describing it.</param>
+/// <param name="Aliases">Other names that find it (PaddleX's or torchvision's spelling).</param>
+public sealed record RegistryEntry(string Name, RegistryKind Kind, MethodInfo Factory, Type OptionsType, string Description, IReadOnlyList<string> Aliases)
+{
+    /// <summary>Whether the model is built on a registered backbone chosen by name (its options derive from <see cref="BackboneModelOptions"/>).</summary>
+    public bool TakesBackbone => Kind == RegistryKind.Model && typeof(BackboneModelOptions).IsAssignableFrom(OptionsType);
+
+    /// <summary>The options a model takes, with their types and defaults (empty for a backbone).</summary>
+    public IReadOnlyList<ModelOptionInfo> Options => Kind == RegistryKind.Model ? ModelOptionsBinder.Describe(OptionsType) : [];
+}
 
 /// <summary>
 /// Every backbone and model of SharpSeg.Models, found once by scanning this assembly for
-/// <see cref="RegisterBackboneAttribute"/> and <see cref="RegisterModelAttribute"/> factories. Tests iterate
-/// <see cref="List"/> so a new entry is tested automatically (timm's registry-wide tests).
+/// <see cref="RegisterBackboneAttribute"/> and <see cref="RegisterModelAttribute"/> factories. Names and aliases are looked
+/// up ignoring case. Tests iterate <see cref="List"/> so a new entry is tested automatically (timm's registry-wide tests).
 /// </summary>
 public static class ModelRegistry
 {
-    private static readonly Lazy<Dictionary<string, RegistryEntry>> Entries = new(Scan);
+    /// <summary>The model a user gets without naming one: PaddleX's <c>DeepLabv3p</c>.</summary>
+    public const string DefaultModel = "deeplabv3p";
+
+    private static readonly Lazy<(IReadOnlyList<RegistryEntry> Entries, Dictionary<string, RegistryEntry> ByName)> Registry = new(Scan);
 
     /// <summary>All registered entries, sorted by kind and name.</summary>
-    public static IReadOnlyList<RegistryEntry> List() =>
-        Entries.Value.Values.OrderBy(e => e.Kind).ThenBy(e => e.Name, StringComparer.Ordinal).ToArray();
+    public static IReadOnlyList<RegistryEntry> List() => Registry.Value.Entries;
+
+    /// <summary>The registered names of one kind, sorted.</summary>
+    public static IReadOnlyList<string> Names(RegistryKind kind) => [.. List().Where(e => e.Kind == kind).Select(e => e.Name)];
+
+    /// <summary>The entry called <paramref name="name"/> (or one of its aliases, in any case), or null.</summary>
+    public static RegistryEntry? Find(string name, RegistryKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return Registry.Value.ByName.TryGetValue(name, out var entry) && entry.Kind == kind ? entry : null;
+    }
+
+    /// <summary>The entry called <paramref name="name"/> (or one of its aliases, in any case).</summary>
+    /// <exception cref="ArgumentException">No entry of that kind has that name; the message lists the registered ones.</exception>
+    public static RegistryEntry Get(string name, RegistryKind kind) => Find(name, kind) ?? throw new ArgumentException(
+        $"Unknown {kind.ToString().ToLowerInvariant()} '{name}'. Registered: {string.Join(", ", Names(kind))}.", nameof(name));
 
     /// <summary>Builds the backbone called <paramref name="name"/>. Equivalent to <c>timm.create_model(name, features_only=True)</c>.</summary>
     public static IBackbone CreateBackbone(string name, BackboneOptions? options = null) =>
-        (IBackbone)Invoke(name, RegistryKind.Backbone, options ?? new BackboneOptions());
+        (IBackbone)Invoke(Get(name, RegistryKind.Backbone), options ?? new BackboneOptions());
 
     /// <summary>The options record the model called <paramref name="name"/> reads (its <see cref="RegisterModelAttribute.Options"/>).</summary>
     /// <exception cref="ArgumentException">No model has that name.</exception>
-    public static Type ModelOptionsType(string name) => Lookup(name, RegistryKind.Model).OptionsType;
+    public static Type ModelOptionsType(string name) => Get(name, RegistryKind.Model).OptionsType;
+
+    /// <summary>
+    /// The options of model <paramref name="name"/> for <paramref name="numClasses"/> classes with every other value at the
+    /// model's default (PaddleX's constructor defaults, e.g. DeepLabV3+ on <c>MobileNetV2_x1.0</c> at output stride 16).
+    /// </summary>
+    public static ModelOptions DefaultOptions(string name, int numClasses) =>
+        ModelOptionsBinder.Create(ModelOptionsType(name), numClasses, new Dictionary<string, string>());
 
     /// <summary>Builds the segmentation model called <paramref name="name"/>.</summary>
     public static SegmentationModel CreateModel(string name, ModelOptions options) =>
-        (SegmentationModel)Invoke(name, RegistryKind.Model, options);
+        (SegmentationModel)Invoke(Get(name, RegistryKind.Model), options);
 
-    private static RegistryEntry Lookup(string name, RegistryKind kind)
+    private static object Invoke(RegistryEntry entry, object options)
     {
-        if (Entries.Value.TryGetValue(name, out var entry) && entry.Kind == kind) return entry;
-        var known = Entries.Value.Values.Where(e => e.Kind == kind).Select(e => e.Name).Order(StringComparer.Ordinal);
-        throw new ArgumentException($"Unknown {kind.ToString().ToLowerInvariant()} '{name}'. Registered: {string.Join(", ", known)}.", nameof(name));
-    }
-
-    private static object Invoke(string name, RegistryKind kind, object options)
-    {
-        var entry = Lookup(name, kind);
         try
         {
             return entry.Factory.Invoke(null, [options])!;
@@ -105,20 +130,30 @@ public static class ModelRegistry
         }
     }
 
-    private static Dictionary<string, RegistryEntry> Scan()
+    private static (IReadOnlyList<RegistryEntry>, Dictionary<string, RegistryEntry>) Scan()
     {
-        var entries = new Dictionary<string, RegistryEntry>(StringComparer.Ordinal);
+        var entries = new List<RegistryEntry>();
         foreach (var type in typeof(ModelRegistry).Assembly.GetTypes())
             foreach (var method in type.GetMethods(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic))
             {
                 foreach (var a in method.GetCustomAttributes<RegisterBackboneAttribute>())
-                    Add(entries, new RegistryEntry(a.Name, RegistryKind.Backbone, Validated(method, typeof(BackboneOptions), typeof(IBackbone)),
-                        typeof(BackboneOptions)));
+                    entries.Add(new RegistryEntry(a.Name, RegistryKind.Backbone, Validated(method, typeof(BackboneOptions), typeof(IBackbone)),
+                        typeof(BackboneOptions), a.Description, a.Aliases));
                 foreach (var a in method.GetCustomAttributes<RegisterModelAttribute>())
-                    Add(entries, new RegistryEntry(a.Name, RegistryKind.Model, Validated(method, typeof(ModelOptions), typeof(SegmentationModel)),
-                        ValidatedOptions(a)));
+                    entries.Add(new RegistryEntry(a.Name, RegistryKind.Model, Validated(method, typeof(ModelOptions), typeof(SegmentationModel)),
+                        ValidatedOptions(a), a.Description, a.Aliases));
             }
-        return entries;
+        var byName = new Dictionary<string, RegistryEntry>(StringComparer.OrdinalIgnoreCase);
+        foreach (var entry in entries)
+        {
+            if (entry.Name != entry.Name.ToLowerInvariant())
+                throw new InvalidOperationException($"Registry name '{entry.Name}' ({entry.Factory.DeclaringType?.Name}) must be lower case; lookups ignore case.");
+            foreach (string name in entry.Aliases.Prepend(entry.Name))
+                if (!byName.TryAdd(name, entry))
+                    throw new InvalidOperationException(
+                        $"Registry name '{name}' is used by both {byName[name].Factory.DeclaringType?.Name}.{byName[name].Name} and {entry.Factory.DeclaringType?.Name}.{entry.Name}.");
+        }
+        return (entries.OrderBy(e => e.Kind).ThenBy(e => e.Name, StringComparer.Ordinal).ToArray(), byName);
     }
 
     private static MethodInfo Validated(MethodInfo method, Type options, Type result)
@@ -134,10 +169,4 @@ public static class ModelRegistry
         attribute.Options is null ? typeof(ModelOptions)
         : typeof(ModelOptions).IsAssignableFrom(attribute.Options) && !attribute.Options.IsAbstract ? attribute.Options
         : throw new InvalidOperationException($"Model '{attribute.Name}' names options type {attribute.Options.Name}, which is not a ModelOptions record.");
-
-    private static void Add(Dictionary<string, RegistryEntry> entries, RegistryEntry entry)
-    {
-        if (!entries.TryAdd(entry.Name, entry))
-            throw new InvalidOperationException($"Registry name '{entry.Name}' is used by both {entries[entry.Name].Factory.DeclaringType?.Name} and {entry.Factory.DeclaringType?.Name}.");
-    }
 }

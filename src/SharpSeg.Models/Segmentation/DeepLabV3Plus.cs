@@ -8,7 +8,11 @@ namespace SharpSeg.Models;
 /// <param name="NumClasses">Classes predicted.</param>
 /// <param name="InChannels">Input image channels (PaddleX <c>input_channel</c>).</param>
 /// <param name="AlignCorners">Bilinear <c>align_corners</c> of every upsampling (PaddleSeg <c>align_corners</c>).</param>
-/// <param name="Backbone">Registry name of the backbone (<see cref="ModelRegistry.CreateBackbone"/>).</param>
+/// <param name="Backbone">
+/// Registry name of the backbone (<see cref="ModelRegistry.CreateBackbone"/>): any registered backbone with a reduction-4
+/// feature and output stride 8 or 16 (ResNets, MobileNetV2/V3, Xception, EfficientNet …). PaddleX's default is
+/// <c>MobileNetV2_x1.0</c>.
+/// </param>
 /// <param name="OutputStride">8 or 16: the backbone's output stride; the ASPP rates are (1, 12, 24, 36) at 8 and (1, 6, 12, 18) at 16.</param>
 /// <param name="AsppWithSepConv">Whether the dilated ASPP branches are depthwise-separable (<c>aspp_with_sep_conv</c>).</param>
 /// <param name="DecoderUseSepConv">Whether the decoder's two 3×3 convolutions are depthwise-separable (<c>decoder_use_sep_conv</c>).</param>
@@ -22,12 +26,13 @@ namespace SharpSeg.Models;
 /// <param name="AsppOutChannels">Channels of every ASPP branch and of the decoder (<c>aspp_convs_filters</c>, <c>conv_filters</c>).</param>
 /// <param name="LowLevelChannels">Channels the reduction-4 feature is projected to before fusion (48 in the paper).</param>
 /// <param name="AsppDropout">Dropout after the ASPP projection (PaddleSeg 2.x: 0.1).</param>
+/// <param name="PretrainedBackbone">Published weights of the backbone family loaded when the model is built (<see cref="BackboneModelOptions.PretrainedBackbone"/>).</param>
 public record DeepLabV3PlusOptions(
     int NumClasses,
     int InChannels = 3,
     bool AlignCorners = false,
-    string Backbone = "resnet50_vd",
-    int OutputStride = 16,
+    string Backbone = DeepLabV3PlusOptions.DefaultBackbone,
+    int? OutputStride = 16,
     bool AsppWithSepConv = true,
     bool DecoderUseSepConv = true,
     bool EncoderWithAspp = true,
@@ -35,7 +40,15 @@ public record DeepLabV3PlusOptions(
     (int Width, int Height)? PoolingCropSize = null,
     int AsppOutChannels = 256,
     int LowLevelChannels = 48,
-    double AsppDropout = 0.1) : ModelOptions(NumClasses, InChannels, AlignCorners);
+    double AsppDropout = 0.1,
+    string? PretrainedBackbone = null) : BackboneModelOptions(NumClasses, InChannels, AlignCorners, Backbone, OutputStride, PretrainedBackbone)
+{
+    /// <summary>Two when the ASPP's image pooling is global: its BatchNorm sees one value per channel per image.</summary>
+    public override int MinimumTrainingBatchSize => EncoderWithAspp && PoolingCropSize is null ? 2 : 1;
+
+    /// <summary>PaddleX 1.x's default backbone of <c>DeepLabv3p</c>.</summary>
+    public const string DefaultBackbone = "resnet50_vd";
+}
 
 /// <summary>
 /// DeepLabV3+ (Chen et al., "Encoder-Decoder with Atrous Separable Convolution for Semantic Image Segmentation", 2018)
@@ -73,7 +86,7 @@ public sealed class DeepLabV3Plus : SegmentationModel
 
     /// <summary>
     /// Builds the model on <paramref name="backbone"/> (any <see cref="IBackbone"/> with a reduction-4 feature when the
-    /// decoder is enabled); <see cref="DeepLabV3PlusOptions.Backbone"/> is then only a label.
+    /// decoder is enabled); <see cref="BackboneModelOptions.Backbone"/> is then only a label.
     /// </summary>
     public DeepLabV3Plus(DeepLabV3PlusOptions options, IBackbone backbone) : base(options)
     {
@@ -99,9 +112,10 @@ public sealed class DeepLabV3Plus : SegmentationModel
         int channels = _backbone.FeatureInfo[^1].Channels;
         if (options.EncoderWithAspp)
         {
-            int[] rates = options.OutputStride == 16 ? [6, 12, 18] : [12, 24, 36];
+            int outputStride = backbone.OutputStride;
+            int[] rates = outputStride == 16 ? [6, 12, 18] : [12, 24, 36];
             Size2? poolWindow = options.PoolingCropSize is { } size
-                ? new Size2((int)((size.Height - 1.0) / options.OutputStride + 1.0), (int)((size.Width - 1.0) / options.OutputStride + 1.0))
+                ? new Size2((int)((size.Height - 1.0) / outputStride + 1.0), (int)((size.Width - 1.0) / outputStride + 1.0))
                 : null;
             _aspp = Child("aspp", new Aspp(channels, options.AsppOutChannels, rates, options.AsppWithSepConv, poolWindow, options.AsppDropout,
                 options.AlignCorners));
@@ -127,21 +141,22 @@ public sealed class DeepLabV3Plus : SegmentationModel
     public override int SizeDivisor => _backbone.OutputStride;
 
     /// <summary>Builds the model from its options, or with defaults from plain <see cref="ModelOptions"/>.</summary>
-    [RegisterModel("deeplabv3p", Options = typeof(DeepLabV3PlusOptions))]
+    [RegisterModel("deeplabv3p", Options = typeof(DeepLabV3PlusOptions), Aliases = ["deeplabv3plus"],
+        Description = "PaddleX DeepLabv3p: any backbone at output stride 8/16, ASPP (image pooling, 3 atrous branches), reduction-4 decoder")]
     public static SegmentationModel Create(ModelOptions options) => new DeepLabV3Plus(
         options as DeepLabV3PlusOptions ?? new DeepLabV3PlusOptions(options.NumClasses, options.InChannels, options.AlignCorners));
 
     private static IBackbone CreateBackbone(DeepLabV3PlusOptions options)
     {
         CheckOutputStride(options);
-        return ModelRegistry.CreateBackbone(options.Backbone, new BackboneOptions(InChannels: options.InChannels, OutputStride: options.OutputStride));
+        return options.CreateBackbone();
     }
 
     private static void CheckOutputStride(DeepLabV3PlusOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.OutputStride is not (8 or 16))
-            throw new ArgumentException($"DeepLabV3Plus: OutputStride must be 8 or 16, got {options.OutputStride}.", nameof(options));
+            throw new ArgumentException($"DeepLabV3Plus: OutputStride must be 8 or 16, got {options.OutputStride?.ToString() ?? "none"}.", nameof(options));
     }
 
     /// <inheritdoc/>

@@ -7,7 +7,8 @@ public enum UNetUpsampleMode
 {
     /// <summary>Bilinear interpolation to the skip feature's size (PaddleX <c>'bilinear'</c>, PaddleSeg <c>use_deconv=False</c>).</summary>
     Bilinear,
-    /// <summary>A 2×2 stride-2 transposed convolution to half the block's output channels (PaddleSeg <c>use_deconv=True</c>).</summary>
+    /// <summary>A 2×2 stride-2 transposed convolution to half the block's output channels (PaddleX <c>'deconv'</c>, PaddleSeg <c>use_deconv=True</c>).</summary>
+    [ValueName("deconv")]
     TransposedConv,
 }
 
@@ -67,7 +68,8 @@ public sealed class UNet : SegmentationModel
     public override int SizeDivisor => 16;
 
     /// <summary>Builds the model from its options, or with defaults from plain <see cref="ModelOptions"/>.</summary>
-    [RegisterModel("unet", Options = typeof(UNetOptions))]
+    [RegisterModel("unet", Options = typeof(UNetOptions),
+        Description = "PaddleX UNet: 4 max-pool encoder stages (64–512 channels), decoder with bilinear or transposed-conv upsampling")]
     public static SegmentationModel Create(ModelOptions options) => new UNet(
         options as UNetOptions ?? new UNetOptions(options.NumClasses, options.InChannels, options.AlignCorners));
 

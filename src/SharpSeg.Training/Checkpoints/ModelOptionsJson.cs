@@ -6,7 +6,7 @@ namespace SharpSeg.Training.Checkpoints;
 
 /// <summary>
 /// Model options to and from the JSON kept in <see cref="CheckpointState.ModelOptionsJson"/>:
-/// <c>{"type": "SharpSeg.Models.DeepLabV3PlusOptions", "options": {…}}</c>, the concrete record type named so a
+/// <c>{"type": "SharpSeg.Models.UNetOptions", "options": {…}}</c>, the concrete record type named so a
 /// model-specific options record (backbone, output stride …) comes back as itself, not as the base
 /// <see cref="ModelOptions"/>. Tuple-valued options are written as <c>{"item1": …, "item2": …}</c>. Equivalent to the
 /// <c>_init_params</c> PaddleX 1.x writes to <c>model.yml</c> and passes back to the model's constructor on load.
@@ -54,9 +54,7 @@ public static class ModelOptionsJson
     }
 
     private static Type? RegisteredOptionsType(string? modelName) =>
-        modelName is not null && ModelRegistry.List().Any(e => e.Kind == RegistryKind.Model && e.Name == modelName)
-            ? ModelRegistry.ModelOptionsType(modelName)
-            : null;
+        modelName is null ? null : ModelRegistry.Find(modelName, RegistryKind.Model)?.OptionsType;
 
     // Only ModelOptions records are ever instantiated, so a tampered state.json cannot name an arbitrary type.
     private static Type FindOptionsType(string fullName)

@@ -1,14 +1,20 @@
 namespace SharpSeg.Models.Tests.Segmentation;
 
-/// <summary>Every registered model in a configuration small enough for quick tests.</summary>
+/// <summary>
+/// Every registered model in a configuration small enough for quick tests: the model's defaults, and for a model built
+/// on a backbone the small <see cref="SmallBackbone"/> instead of its default one.
+/// </summary>
 internal static class SmallModels
 {
-    public static TheoryData<string> RegisteredNames() =>
-        [.. ModelRegistry.List().Where(e => e.Kind == RegistryKind.Model).Select(e => e.Name)];
+    /// <summary>A registered backbone small enough for quick model tests.</summary>
+    public const string SmallBackbone = "resnet18_vd";
 
-    public static SegmentationModel Create(string name, int numClasses, int inChannels = 3) => name switch
+    public static TheoryData<string> RegisteredNames() => [.. ModelRegistry.Names(RegistryKind.Model)];
+
+    public static SegmentationModel Create(string name, int numClasses, int inChannels = 3)
     {
-        "deeplabv3p" => ModelRegistry.CreateModel(name, new DeepLabV3PlusOptions(numClasses, inChannels, Backbone: "resnet18_vd", AsppOutChannels: 32)),
-        _ => ModelRegistry.CreateModel(name, new ModelOptions(numClasses, inChannels)),
-    };
+        var options = ModelRegistry.DefaultOptions(name, numClasses) with { InChannels = inChannels };
+        if (options is BackboneModelOptions withBackbone) options = withBackbone with { Backbone = SmallBackbone };
+        return ModelRegistry.CreateModel(name, options);
+    }
 }

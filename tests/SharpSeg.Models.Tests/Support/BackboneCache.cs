@@ -10,12 +10,6 @@ namespace SharpSeg.Models.Tests.Support;
 /// </summary>
 public static partial class BackboneCache
 {
-    /// <summary>Registered ResNets too slow for routine forward and backward passes; their smaller siblings run those.</summary>
-    public static readonly IReadOnlySet<string> Large = new HashSet<string>
-    {
-        "resnet101", "resnet152", "resnext101_32x8d", "wide_resnet50_2", "wide_resnet101_2", "resnet101_vd", "resnet152_vd", "resnet200_vd",
-    };
-
     private static readonly Dictionary<string, TorchvisionResNetArch> Torchvision = new()
     {
         ["resnet18"] = TorchvisionResNetArch.ResNet18, ["resnet34"] = TorchvisionResNetArch.ResNet34,

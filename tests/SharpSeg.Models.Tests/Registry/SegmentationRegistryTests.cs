@@ -1,6 +1,8 @@
 using SharpSeg.Nn;
 
-namespace SharpSeg.Models.Tests.Segmentation;
+using SharpSeg.Models.Tests.Segmentation;
+
+namespace SharpSeg.Models.Tests.Registry;
 
 /// <summary>Checks every registered segmentation model (timm-style registry-wide tests).</summary>
 public class SegmentationRegistryTests
@@ -10,9 +12,31 @@ public class SegmentationRegistryTests
     [Fact]
     public void RegistryListsDeepLabV3PlusAndUNet()
     {
-        var names = ModelRegistry.List().Where(e => e.Kind == RegistryKind.Model).Select(e => e.Name).ToList();
+        var names = ModelRegistry.Names(RegistryKind.Model);
         Assert.Contains("deeplabv3p", names);
         Assert.Contains("unet", names);
+        Assert.Contains(ModelRegistry.DefaultModel, names);
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void TheRegistryDescribesEveryModelsOptionsAndBuildsThemFromText(string name)
+    {
+        var entry = ModelRegistry.Get(name, RegistryKind.Model);
+        Assert.Equal(typeof(BackboneModelOptions).IsAssignableFrom(entry.OptionsType), entry.TakesBackbone);
+        var defaults = ModelRegistry.DefaultOptions(name, 7);
+        Assert.Equal(entry.OptionsType, defaults.GetType());
+        Assert.Equal(7, defaults.NumClasses);
+        Assert.DoesNotContain(entry.Options, o => o.Name == nameof(ModelOptions.NumClasses));
+        // Every option's default, written as text and read back, gives the default options again.
+        var asText = entry.Options.Where(o => o.DefaultValue is not null)
+            .ToDictionary(o => o.CliName, o => ModelOptionsBinder.Format(o.DefaultValue));
+        var rebuilt = ModelOptionsBinder.Create(entry.OptionsType, 7, asText);
+        foreach (var option in entry.Options)
+            Assert.True(ModelOptionsBinder.ValuesEqual(ModelOptionsBinder.Get(defaults, option.Name), ModelOptionsBinder.Get(rebuilt, option.Name)),
+                $"{name}.{option.Name}: '{ModelOptionsBinder.Format(ModelOptionsBinder.Get(defaults, option.Name))}' did not read back");
+        var error = Assert.Throws<ArgumentException>(() => ModelOptionsBinder.Create(entry.OptionsType, 7, new Dictionary<string, string> { ["no-such-option"] = "1" }));
+        Assert.Contains("no option 'no-such-option'", error.Message);
     }
 
     [Theory]
@@ -49,6 +73,7 @@ public class SegmentationRegistryTests
     {
         var model = SmallModels.Create(name, numClasses: 3, inChannels: 2);
         var outputs = model.Forward(Tensor.Randn(new Shape(2, 2, 9, 13), new Random(5)));
+        if (model.LossCoefficients is { } coefficients) Assert.Equal(outputs.Count, coefficients.Count);
         SegmentationAssert.BackwardReachesEveryParameter(model, outputs);
     }
 }
