@@ -26,6 +26,24 @@ public sealed class ArgumentErrorTests
     }
 
     [Fact]
+    public void A_model_option_the_model_lacks_is_a_usage_error_listing_the_options_it_has()
+    {
+        var width = CliRunner.Run("train", "--model", "unet", "--backbone", "resnet18_vd", "--format", "synthetic");
+        var other = CliRunner.Run("train", "--model", "unet", "--model-option", "aspp-out-channels=64", "--format", "synthetic");
+        var malformed = CliRunner.Run("train", "--model-option", "aspp-out-channels", "--format", "synthetic");
+        var badValue = CliRunner.Run("train", "--output-stride", "sixteen", "--format", "synthetic");
+
+        Assert.Equal(2, width.ExitCode);
+        Assert.Contains("--backbone does not apply to model 'unet'; its options are in-channels, align-corners, upsample-mode (it takes no backbone).", width.Error);
+        Assert.Equal(2, other.ExitCode);
+        Assert.Contains("--model-option aspp-out-channels does not apply to model 'unet'", other.Error);
+        Assert.Equal(2, malformed.ExitCode);
+        Assert.Contains("--model-option must be NAME=VALUE, got 'aspp-out-channels'.", malformed.Error);
+        Assert.Equal(2, badValue.ExitCode);
+        Assert.Contains("DeepLabV3PlusOptions.OutputStride: 'sixteen' is not a valid Int32", badValue.Error);
+    }
+
+    [Fact]
     public void Missing_dataset_folder_is_a_usage_error_naming_the_option_and_path()
     {
         string missing = Path.Combine(Path.GetTempPath(), "sharpseg-no-such-dataset-" + Guid.NewGuid().ToString("N"));

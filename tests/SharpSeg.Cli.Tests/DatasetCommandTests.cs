@@ -17,6 +17,19 @@ public sealed class DatasetCommandTests
         Assert.Contains(rows, cells => cells is ["deeplabv3p", "model", ..]);
         Assert.Contains(rows, cells => cells is ["unet", "model", ..]);
         Assert.Contains(rows, cells => cells is ["resnet18_vd", "backbone", ..]);
+        Assert.Contains(rows, cells => cells is ["deeplabv3p", "model", "deeplabv3plus", ..]);
+        Assert.Contains("PaddleSeg ResNet18_vd", result.Output);
+    }
+
+    [Fact]
+    public void Models_with_options_lists_each_models_options_and_defaults()
+    {
+        var result = CliRunner.Run("models", "--options");
+
+        Assert.Equal(0, result.ExitCode);
+        var rows = result.Output.Split('\n').Select(line => line.Split('│', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
+        Assert.Contains(rows, cells => cells is ["output-stride", "int32?", "16"]);
+        Assert.Contains(rows, cells => cells is ["upsample-mode", "Bilinear|TransposedConv", "Bilinear"]);
     }
 
     [Fact]

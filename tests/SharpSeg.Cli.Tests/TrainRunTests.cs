@@ -120,7 +120,7 @@ public sealed class TrainRunTests
         var result = CliRunner.Run("train", "--data", missing, "--num-classes", "3", "--batch-size", "1");
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("--batch-size must be at least 2 for deeplabv3p, got 1: its image pooling has BatchNorm after global pooling", result.Error);
+        Assert.Contains("--batch-size must be at least 2 for deeplabv3p, got 1: it has BatchNorm after global pooling", result.Error);
     }
 
     [Fact]
