@@ -15,6 +15,18 @@ public sealed class SegmenterBehaviourTests : IDisposable
         if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
     }
 
+    [Fact]
+    public void ModelNamesAreCanonicalAndABackboneGoesOnlyToModelsThatTakeOne()
+    {
+        var segmenter = new Training.Segmenter("DeepLabV3Plus", numClasses: 2, backbone: "ResNet18_vd");
+        Assert.Equal("deeplabv3p", segmenter.ModelName);
+        Assert.Equal("ResNet18_vd", ((Models.BackboneModelOptions)segmenter.Model.Options).Backbone);
+        Assert.Equal(2, segmenter.Model.NumClasses);
+
+        var error = Assert.Throws<ArgumentException>(() => new Training.Segmenter("unet", numClasses: 2, backbone: "resnet18_vd"));
+        Assert.Contains("model 'unet' takes no backbone (got 'resnet18_vd'); models that do: deeplabv3p", error.Message);
+    }
+
     [Theory]
     [InlineData(1, 2, 3)]   // evaluations after epochs 1, 2, 3: the first sets the best, 2 and 3 do not improve
     [InlineData(2, 2, 6)]   // evaluations after epochs 2, 4, 6: patience counts evaluations, not epochs
