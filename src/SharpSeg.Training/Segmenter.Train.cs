@@ -118,16 +118,22 @@ public sealed partial class Segmenter
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".sharpseg", "weights");
 
     /// <summary>
-    /// Loads pretrained weights non-strictly: keys the model lacks are left out, missing keys keep their initial values,
-    /// and a tensor whose shape differs is skipped only for the class head (leading size = class count) — a file of
-    /// backbone weights alone (keys without <c>backbone.</c>) is loaded into the backbone.
+    /// Loads pretrained weights. A file of the backbone's weights alone (none of its keys is one of the model's) goes to the
+    /// backbone through its family's loader when it has one (<see cref="IPretrainedBackbone.LoadPretrained"/>: strict,
+    /// foreign names recognised, the reference classifier left out, the first convolution adapted to the input channels);
+    /// otherwise the file loads non-strictly: keys the model lacks are left out, missing keys keep their initial values,
+    /// and a tensor whose shape differs is skipped only for the class head (leading size = class count); backbone-only keys
+    /// without <c>backbone.</c> are prefixed with it.
     /// </summary>
     private LoadReport LoadPretrained(string path)
     {
         var tensors = Safetensors.Load(path);
         var own = Model.StateDict();
+        bool backboneOnly = !tensors.Keys.Any(own.ContainsKey);
+        if (backboneOnly && Model.Backbone is IPretrainedBackbone backbone)
+            return backbone.LoadPretrained(path);
         IReadOnlyDictionary<string, Tensor> source = tensors;
-        if (!tensors.Keys.Any(own.ContainsKey) && tensors.Keys.Any(k => own.ContainsKey("backbone." + k)))
+        if (backboneOnly && tensors.Keys.Any(k => own.ContainsKey("backbone." + k)))
             source = tensors.ToDictionary(p => "backbone." + p.Key, p => p.Value);
         if (!source.Keys.Any(own.ContainsKey))
             throw new ArgumentException(

@@ -135,7 +135,7 @@ public sealed class DeepLabV3Plus : SegmentationModel
     public DeepLabV3PlusOptions DeepLabOptions { get; }
 
     /// <summary>The backbone (child <c>backbone</c>).</summary>
-    public IBackbone Backbone => _backbone;
+    public override IBackbone Backbone => _backbone;
 
     /// <summary>The backbone's output stride: padding to it keeps every feature map an exact fraction of the input.</summary>
     public override int SizeDivisor => _backbone.OutputStride;

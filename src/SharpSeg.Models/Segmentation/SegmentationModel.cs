@@ -85,6 +85,9 @@ public abstract class SegmentationModel : Module
     /// <summary>Input sizes are padded up to a multiple of this (the model's largest total downsampling).</summary>
     public abstract int SizeDivisor { get; }
 
+    /// <summary>The registered backbone the model is built on (child <c>backbone</c>), or null for a model with a fixed encoder.</summary>
+    public virtual IBackbone? Backbone => null;
+
     /// <summary>
     /// The loss coefficient of each output <see cref="Forward"/> returns, when the model defines them (PaddleX's
     /// <c>multi_loss_weight</c> of Fast-SCNN); null = training decides (1 for the main output).
