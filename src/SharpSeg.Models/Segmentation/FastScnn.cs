@@ -20,6 +20,9 @@ public record FastScnnOptions(
     bool AlignCorners = false,
     IReadOnlyList<double>? MultiLossWeight = null) : ModelOptions(NumClasses, InChannels, AlignCorners)
 {
+    /// <summary>Two: the pyramid pooling's bin-1 branch has BatchNorm after global pooling, one value per channel per image.</summary>
+    public override int MinimumTrainingBatchSize => 2;
+
     /// <summary>Value equality that compares <see cref="MultiLossWeight"/> element by element (a saved and reloaded record equals the original).</summary>
     public virtual bool Equals(FastScnnOptions? other) =>
         other is not null && base.Equals(other) &&
@@ -93,14 +96,14 @@ public sealed class FastScnn : SegmentationModel
     public FastScnn(FastScnnOptions options) : base(options ?? throw new ArgumentNullException(nameof(options)))
     {
         FastScnnOptions = options;
-        LossWeights = CheckLossWeights(options.MultiLossWeight ?? [1.0]);
+        LossCoefficients = CheckLossWeights(options.MultiLossWeight ?? [1.0]);
 
         _learningToDownsample = Child("learning_to_downsample", new LearningToDownsample(options.InChannels));
         _globalFeatureExtractor = Child("global_feature_extractor", new GlobalFeatureExtractor());
         _featureFusion = Child("feature_fusion", new FeatureFusionModule(options.AlignCorners));
         _classifier = Child("classifier", new Classifier(options.NumClasses));
-        if (LossWeights.Count >= 2) _auxLayerHigher = Child("aux_layer_higher", new AuxLayer(HigherChannels, options.NumClasses));
-        if (LossWeights.Count >= 3) _auxLayerLower = Child("aux_layer_lower", new AuxLayer(LowerChannels, options.NumClasses));
+        if (LossCoefficients.Count >= 2) _auxLayerHigher = Child("aux_layer_higher", new AuxLayer(HigherChannels, options.NumClasses));
+        if (LossCoefficients.Count >= 3) _auxLayerLower = Child("aux_layer_lower", new AuxLayer(LowerChannels, options.NumClasses));
     }
 
     /// <summary>The options the model was built with.</summary>
@@ -110,7 +113,7 @@ public sealed class FastScnn : SegmentationModel
     /// The loss weight of each output (PaddleX's <c>multi_loss_weight</c>, [1.0] when none was given), main logits first:
     /// training sums the outputs' losses with these coefficients. Its length is the number of outputs.
     /// </summary>
-    public IReadOnlyList<double> LossWeights { get; }
+    public override IReadOnlyList<double> LossCoefficients { get; }
 
     /// <summary>The global feature extractor's total downsampling: 32.</summary>
     public override int SizeDivisor => 32;
@@ -141,7 +144,7 @@ public sealed class FastScnn : SegmentationModel
     {
         var higher = _learningToDownsample.Forward(x);
         var lower = _globalFeatureExtractor.Forward(higher);
-        var logits = new List<Tensor>(LossWeights.Count) { _classifier.Forward(_featureFusion.Forward(higher, lower)) };
+        var logits = new List<Tensor>(LossCoefficients.Count) { _classifier.Forward(_featureFusion.Forward(higher, lower)) };
         if (_auxLayerHigher is not null) logits.Add(_auxLayerHigher.Forward(higher));
         if (_auxLayerLower is not null) logits.Add(_auxLayerLower.Forward(lower));
         return logits;

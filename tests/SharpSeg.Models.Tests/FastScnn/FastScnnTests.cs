@@ -53,7 +53,7 @@ public class FastScnnTests
         double[] weights = [.. new[] { 1.0, 0.4, 0.25 }.Take(count)];
         var model = new FastScnn(new FastScnnOptions(2, MultiLossWeight: weights));
         weights[0] = 7;
-        Assert.Equal(new[] { 1.0, 0.4, 0.25 }.Take(count), model.LossWeights);
+        Assert.Equal(new[] { 1.0, 0.4, 0.25 }.Take(count), model.LossCoefficients);
 
         var modules = model.NamedModules().Select(m => m.Name).ToHashSet();
         Assert.Equal(count >= 2, modules.Contains("aux_layer_higher"));
@@ -113,7 +113,7 @@ public class FastScnnTests
     {
         var model = (FastScnn)ModelRegistry.CreateModel("fastscnn", new ModelOptions(NumClasses: 4, InChannels: 2, AlignCorners: true));
         Assert.Equal(new FastScnnOptions(4, 2, true), model.FastScnnOptions);
-        Assert.Equal([1.0], model.LossWeights);
+        Assert.Equal([1.0], model.LossCoefficients);
         Assert.Equal(32, model.SizeDivisor);
 
         var modules = model.NamedModules().ToDictionary(m => m.Name, m => m.Module);

@@ -20,12 +20,12 @@ public sealed class AuxiliaryLossTests
         return mainCoefficient * loss.Forward(logits[0], labels).Item() + auxiliaryCoefficient * loss.Forward(logits[1], labels).Item();
     }
 
-    private static TrainingResult TrainOneEpoch(TrainingOptions options)
+    private static TrainingResult TrainOneEpoch(TrainingOptions options, IReadOnlyList<double>? modelCoefficients = null)
     {
         string root = TestData.TempFolder("aux");
         try
         {
-            return new Training.Segmenter(new TwoHeadNet(3, seed: 4), "two-head")
+            return new Training.Segmenter(new TwoHeadNet(3, seed: 4, modelCoefficients), "two-head")
                 .Train(1, TestData.Synthetic(4, seed: 3, size: 12), trainBatchSize: 2, saveDir: root, options: options);
         }
         finally
@@ -37,6 +37,14 @@ public sealed class AuxiliaryLossTests
     [Fact]
     public void CoefficientsWeighEachOutput() =>
         Assert.Equal(FirstStepLoss(1f, 0.4f), TrainOneEpoch(new TrainingOptions(LossCoefficients: [1f, 0.4f])).StepLosses[0], 1e-6);
+
+    [Fact]
+    public void WithoutCoefficientsTheModelsOwnWeighEachOutput() =>
+        Assert.Equal(FirstStepLoss(1f, 0.25f), TrainOneEpoch(new TrainingOptions(), modelCoefficients: [1.0, 0.25]).StepLosses[0], 1e-6);
+
+    [Fact]
+    public void GivenCoefficientsOverrideTheModelsOwn() =>
+        Assert.Equal(FirstStepLoss(1f, 0.4f), TrainOneEpoch(new TrainingOptions(LossCoefficients: [1f, 0.4f]), modelCoefficients: [1.0, 0.25]).StepLosses[0], 1e-6);
 
     [Fact]
     public void WithoutCoefficientsEveryOutputWeighsOne() =>

@@ -53,9 +53,10 @@ internal sealed class TwoHeadNet : SegmentationModel
 {
     private readonly Conv2d _conv1, _main, _auxiliary;
 
-    public TwoHeadNet(int numClasses, int seed = 0)
+    public TwoHeadNet(int numClasses, int seed = 0, IReadOnlyList<double>? lossCoefficients = null)
         : base(new ModelOptions(numClasses))
     {
+        LossCoefficients = lossCoefficients;
         Engine.ManualSeed(seed);
         _conv1 = Child("conv1", new Conv2d(3, 6, 3, padding: 1));
         _main = Child("main", new Conv2d(6, numClasses, 3, padding: 1));
@@ -63,6 +64,9 @@ internal sealed class TwoHeadNet : SegmentationModel
     }
 
     public override int SizeDivisor => 1;
+
+    /// <summary>The model's own coefficients (as Fast-SCNN's multi_loss_weight), or null.</summary>
+    public override IReadOnlyList<double>? LossCoefficients { get; }
 
     protected override IReadOnlyList<Tensor> ForwardLogits(Tensor x)
     {
