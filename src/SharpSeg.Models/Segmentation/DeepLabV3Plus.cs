@@ -47,7 +47,7 @@ public record DeepLabV3PlusOptions(
     public override int MinimumTrainingBatchSize => EncoderWithAspp && PoolingCropSize is null ? 2 : 1;
 
     /// <summary>PaddleX 1.x's default backbone of <c>DeepLabv3p</c>.</summary>
-    public const string DefaultBackbone = "resnet50_vd";
+    public const string DefaultBackbone = "mobilenetv2_x1.0";
 }
 
 /// <summary>

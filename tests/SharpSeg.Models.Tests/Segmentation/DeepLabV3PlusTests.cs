@@ -92,19 +92,19 @@ public class DeepLabV3PlusTests
     }
 
     [Fact]
-    public void PlainModelOptionsGivePaddleXDefaultsOnResNet50VdAtOutputStride16()
+    public void PlainModelOptionsGivePaddleXDefaultsOnMobileNetV2X10AtOutputStride16()
     {
         var model = (DeepLabV3Plus)ModelRegistry.CreateModel("deeplabv3p", new ModelOptions(NumClasses: 4, InChannels: 2, AlignCorners: true));
         Assert.Equal(new DeepLabV3PlusOptions(4, 2, true), model.DeepLabOptions);
-        Assert.Equal("resnet50_vd", model.DeepLabOptions.Backbone);
-        Assert.IsType<ResNetVd>(model.Backbone);
+        Assert.Equal("mobilenetv2_x1.0", model.DeepLabOptions.Backbone);
+        Assert.IsType<MobileNetV2>(model.Backbone);
         Assert.Equal(16, model.Backbone.OutputStride);
         Assert.Equal(2, model.Backbone.InChannels);
         var state = model.StateDict();
-        // ASPP on the 2048-channel layer4 feature, decoder on layer1's 256 channels projected to 48.
-        Assert.Equal(new Shape(2048, 1, 3, 3), state["aspp.branches.1.depthwise.conv.weight"].Shape);
+        // ASPP on the 320-channel last block, decoder on the 24-channel reduction-4 feature projected to 48.
+        Assert.Equal(new Shape(320, 1, 3, 3), state["aspp.branches.1.depthwise.conv.weight"].Shape);
         Assert.Equal(new Shape(256, 256 * 5, 1, 1), state["aspp.project.conv.weight"].Shape);
-        Assert.Equal(new Shape(48, 256, 1, 1), state["decoder.low_level_project.conv.weight"].Shape);
+        Assert.Equal(new Shape(48, 24, 1, 1), state["decoder.low_level_project.conv.weight"].Shape);
         Assert.Equal(new Shape(256, 304, 1, 1), state["decoder.fuse.0.pointwise.conv.weight"].Shape);
         Assert.Equal(new Shape(4, 256, 1, 1), state["classifier.weight"].Shape);
     }

@@ -23,6 +23,11 @@ public sealed class SegmenterBehaviourTests : IDisposable
         Assert.Equal("ResNet18_vd", ((Models.BackboneModelOptions)segmenter.Model.Options).Backbone);
         Assert.Equal(2, segmenter.Model.NumClasses);
 
+        var paddleXDefault = new Training.Segmenter("deeplabv3p", numClasses: 2);   // paddlex.seg.DeepLabv3p(num_classes=2)
+        var options = Assert.IsType<Models.DeepLabV3PlusOptions>(paddleXDefault.Model.Options);
+        Assert.Equal(("mobilenetv2_x1.0", 16), (options.Backbone, options.OutputStride));
+        Assert.IsType<Models.MobileNetV2>(paddleXDefault.Model.Backbone);
+
         var error = Assert.Throws<ArgumentException>(() => new Training.Segmenter("unet", numClasses: 2, backbone: "resnet18_vd"));
         Assert.Contains("model 'unet' takes no backbone (got 'resnet18_vd'); models that do: deeplabv3p", error.Message);
     }
