@@ -4,6 +4,8 @@ using SharpSeg.Data.Synthetic;
 using SharpSeg.Data.Transforms;
 using SharpSeg.Models;
 using SharpSeg.Nn;
+using SharpSeg.Nn.Losses;
+using SharpSeg.Nn.Optim;
 
 namespace SharpSeg.Training.Tests.Zoo;
 
