@@ -66,7 +66,7 @@ public sealed class HRNetFcn : SegmentationModel
     public HRNetOptions HRNetOptions { get; }
 
     /// <summary>The backbone (child <c>backbone</c>).</summary>
-    public HRNet Backbone => _backbone;
+    public override HRNet Backbone => _backbone;
 
     /// <summary>32, the backbone's output stride: every branch is then an exact fraction of the input.</summary>
     public override int SizeDivisor => 32;
