@@ -44,6 +44,19 @@ public sealed class ArgumentErrorTests
     }
 
     [Fact]
+    public void A_value_the_model_refuses_is_a_usage_error_naming_the_allowed_values()
+    {
+        var width = CliRunner.Run("train", "--format", "synthetic", "--model", "hrnet", "--width", "17", "--epochs", "1");
+        var stride = CliRunner.Run("train", "--format", "synthetic", "--backbone", "hrnet_w18_small_v1", "--output-stride", "8", "--epochs", "1");
+
+        Assert.Equal(2, width.ExitCode);
+        Assert.Contains("--model hrnet: HRNet: width must be one of 18_small_v1, 18_small_v2, 18, 30, 32, 40, 44, 48, 60, 64; got '17'.", width.Error);
+        Assert.DoesNotContain("(Parameter", width.Error);
+        Assert.Equal(2, stride.ExitCode);
+        Assert.Contains("the output stride is fixed at 32", stride.Error);
+    }
+
+    [Fact]
     public void Missing_dataset_folder_is_a_usage_error_naming_the_option_and_path()
     {
         string missing = Path.Combine(Path.GetTempPath(), "sharpseg-no-such-dataset-" + Guid.NewGuid().ToString("N"));

@@ -266,7 +266,15 @@ internal static class TrainCommand
     private static Segmenter CreateSegmenter(ParseResult parse, ModelArguments model, SegDataset train)
     {
         var (modelName, options) = model.Resolve(parse, train.NumClasses);
-        return new Segmenter(modelName, options.NumClasses, options: options, classNames: train.ClassNames);
+        try
+        {
+            return new Segmenter(modelName, options.NumClasses, options: options, classNames: train.ClassNames);
+        }
+        catch (ArgumentException e)
+        {
+            // An option value the model or its backbone refuses (a width, an output stride) is a command-line mistake.
+            throw new UsageException($"--model {modelName}: {e.Message.Split(" (Parameter")[0]}");
+        }
     }
 
     /// <summary>
