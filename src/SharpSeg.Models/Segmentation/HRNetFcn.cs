@@ -18,7 +18,11 @@ public record HRNetOptions(
     int InChannels = 3,
     bool AlignCorners = false,
     string Width = "18",
-    bool HasSe = false) : ModelOptions(NumClasses, InChannels, AlignCorners);
+    bool HasSe = false) : ModelOptions(NumClasses, InChannels, AlignCorners)
+{
+    /// <summary>The width, e.g. <c>width 18</c> or <c>width 48 with squeeze-excite</c>.</summary>
+    public override string Summary() => $"width {Width}" + (HasSe ? " with squeeze-excite" : "");
+}
 
 /// <summary>
 /// HRNet for segmentation as PaddleSeg 2.x builds it (<c>FCN(backbone=HRNet_W{width})</c>, PaddleX's
