@@ -15,6 +15,9 @@ public sealed class Sequential : TensorModule, IReadOnlyList<TensorModule>
     public Sequential(params IEnumerable<TensorModule> modules)
     {
         ArgumentNullException.ThrowIfNull(modules);
+        // C# binds a lone Sequential argument as the collection itself, which would adopt its children and shift every key.
+        if (modules is Sequential)
+            throw new ArgumentException("new Sequential(x) with one Sequential x would take x's children; write new Sequential().Add(x).", nameof(modules));
         foreach (var module in modules) Add(module);
     }
 

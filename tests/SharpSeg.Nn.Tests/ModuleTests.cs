@@ -79,6 +79,15 @@ public class ModuleTests
     }
 
     [Fact]
+    public void ALoneSequentialArgumentIsRefusedInsteadOfAdoptingItsChildren()
+    {
+        var inner = new Sequential(new Conv2d(3, 4, 3), new Relu());
+        var error = Assert.Throws<ArgumentException>(() => new Sequential(inner));
+        Assert.Contains("new Sequential().Add(x)", error.Message);
+        Assert.Equal(["0.0.weight", "0.0.bias"], new Sequential().Add(inner).StateDict().Keys);
+    }
+
+    [Fact]
     public void ModuleListNamesByPositionAndDoesNotRun()
     {
         var list = new ModuleList<Linear>(new Linear(2, 3), new Linear(3, 1, bias: false));

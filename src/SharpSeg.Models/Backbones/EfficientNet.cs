@@ -235,17 +235,6 @@ public sealed class EfficientNet : TensorModule, IPretrainedBackbone
     /// <inheritdoc/>
     LoadReport IPretrainedBackbone.LoadPretrained(string path) => LoadPretrained(path);
 
-    /// <summary>
-    /// <paramref name="value"/> rounded to the nearest multiple of 8 (at least 8), one step up when that loses more than
-    /// 10 %. Equivalent to torchvision's <c>_make_divisible(value, 8)</c>.
-    /// </summary>
-    internal static int MakeDivisible(double value)
-    {
-        const int divisor = 8;
-        int rounded = Math.Max(divisor, (int)(value + divisor / 2.0) / divisor * divisor);
-        return rounded < 0.9 * value ? rounded + divisor : rounded;
-    }
-
     private const string FirstConvKey = "features.0.0.weight";
 
     private static bool IsHeadKey(string key) =>
@@ -253,7 +242,7 @@ public sealed class EfficientNet : TensorModule, IPretrainedBackbone
 
     private static bool IsLastLayerKey(string key) => key.StartsWith("classifier.1.", StringComparison.Ordinal);
 
-    private static int AdjustChannels(int channels, double width) => MakeDivisible(channels * width);
+    private static int AdjustChannels(int channels, double width) => ChannelRounding.MakeDivisible(channels * width);
 
     private static int AdjustDepth(int blocks, double depth) => (int)Math.Ceiling(blocks * depth);
 
@@ -332,7 +321,7 @@ internal sealed class MBConv : TensorModule
     public MBConv(int inChannels, int outChannels, double expandRatio, int kernel, int stride, int dilation, double stochasticDepthProbability,
         NormSettings norm)
     {
-        int expanded = EfficientNet.MakeDivisible(inChannels * expandRatio);
+        int expanded = ChannelRounding.MakeDivisible(inChannels * expandRatio);
         var block = new Sequential();
         if (expanded != inChannels) block.Add(EfficientNet.ConvNormActivation(inChannels, expanded, 1, 1, 1, 1, norm, silu: true));
         block.Add(EfficientNet.ConvNormActivation(expanded, expanded, kernel, stride, dilation, groups: expanded, norm, silu: true));

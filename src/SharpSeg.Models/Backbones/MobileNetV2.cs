@@ -31,7 +31,6 @@ public sealed class MobileNetV2 : TensorModule, IPretrainedBackbone
 {
     private const string Family = "MobileNetV2";
     private const string FirstConvKey = "features.0.0.weight";
-    private const int Divisor = 8;
 
     // torchvision's inverted_residual_setting: expansion t, channels c, repeats n, stride s of the first repeat.
     private static readonly (int Expansion, int Channels, int Repeats, int Stride)[] Setting =
@@ -73,7 +72,7 @@ public sealed class MobileNetV2 : TensorModule, IPretrainedBackbone
         InChannels = options.InChannels;
         OutputStride = outputStride;
 
-        int channels = MakeDivisible(32 * widthMultiplier);
+        int channels = ChannelRounding.MakeDivisible(32 * widthMultiplier);
         // Add, not the params constructor: a Sequential passed there would be read as the list of its own children.
         _features = Child("features", new Sequential().Add(ConvBnRelu6(InChannels, channels, 3, stride: 2)));
         var features = new List<FeatureInfo>(4);
@@ -82,7 +81,7 @@ public sealed class MobileNetV2 : TensorModule, IPretrainedBackbone
         for (int g = 0; g < Setting.Length; g++)
         {
             var (expansion, baseChannels, repeats, groupStride) = Setting[g];
-            int outChannels = MakeDivisible(baseChannels * widthMultiplier);
+            int outChannels = ChannelRounding.MakeDivisible(baseChannels * widthMultiplier);
             for (int i = 0; i < repeats; i++)
             {
                 int stride = i == 0 ? groupStride : 1, blockDilation = dilation;
@@ -110,7 +109,7 @@ public sealed class MobileNetV2 : TensorModule, IPretrainedBackbone
 
         if (numClasses > 0)
         {
-            int lastChannels = MakeDivisible(1280 * Math.Max(1.0, widthMultiplier));
+            int lastChannels = ChannelRounding.MakeDivisible(1280 * Math.Max(1.0, widthMultiplier));
             _features.Add(ConvBnRelu6(channels, lastChannels, 1, stride: 1));
             _classifier = Child("classifier", new Sequential(new Dropout(0.2), new Linear(lastChannels, numClasses)));
         }
@@ -135,16 +134,6 @@ public sealed class MobileNetV2 : TensorModule, IPretrainedBackbone
 
     /// <inheritdoc/>
     Module IBackbone.Module => this;
-
-    /// <summary>
-    /// torchvision's channel rounding: <paramref name="value"/> to the nearest multiple of 8 (at least 8), one step up when
-    /// rounding lost more than 10 %. Equivalent to <c>torchvision.models._utils._make_divisible(value, 8)</c>.
-    /// </summary>
-    public static int MakeDivisible(double value)
-    {
-        int rounded = Math.Max(Divisor, (int)(value + Divisor / 2.0) / Divisor * Divisor);
-        return rounded < 0.9 * value ? rounded + Divisor : rounded;
-    }
 
     /// <summary>
     /// The feature maps [N, C, ⌈H/r⌉, ⌈W/r⌉] of <see cref="FeatureInfo"/>. Equivalent to

@@ -113,7 +113,7 @@ public sealed class MobileNetV3 : TensorModule, IPretrainedBackbone
         bool torchvision = flavour == MobileNetV3Flavour.Torchvision;
         var norm = torchvision ? new NormSettings(0.001, 0.01) : new NormSettings(1e-5, 0.1);
         var table = Table(arch);
-        int stemChannels = MakeDivisible(16 * widthMultiplier);
+        int stemChannels = ChannelRounding.MakeDivisible(16 * widthMultiplier);
         // Added, not passed to the constructor: a Sequential is itself a collection of modules and would be spread.
         _features = Child("features", new Sequential().Add(ConvNormAct(InChannels, stemChannels, 3, 2, 1, 1, Activation.Hardswish, norm)));
 
@@ -123,7 +123,7 @@ public sealed class MobileNetV3 : TensorModule, IPretrainedBackbone
         for (int i = 0; i < table.Length; i++)
         {
             var row = table[i];
-            int expanded = MakeDivisible(row.Expanded * widthMultiplier), outChannels = MakeDivisible(row.Out * widthMultiplier);
+            int expanded = ChannelRounding.MakeDivisible(row.Expanded * widthMultiplier), outChannels = ChannelRounding.MakeDivisible(row.Out * widthMultiplier);
             int stride = row.Stride, blockDilation = dilation;
             if (reduction * row.Stride > outputStride)
             {
@@ -141,7 +141,7 @@ public sealed class MobileNetV3 : TensorModule, IPretrainedBackbone
             layers.Add(ConvNormAct(expanded, expanded, row.Kernel, stride, blockDilation, expanded, activation, norm));
             if (row.SqueezeExcite)
                 layers.Add(torchvision
-                    ? new SqueezeExcitation(expanded, MakeDivisible(expanded / 4), paddleGate: false)
+                    ? new SqueezeExcitation(expanded, ChannelRounding.MakeDivisible(expanded / 4), paddleGate: false)
                     : new SqueezeExcitation(expanded, expanded / 4, paddleGate: true));
             layers.Add(ConvNormAct(expanded, outChannels, 1, 1, 1, 1, Activation.None, norm));
             bool residual = (torchvision ? row.Stride : stride) == 1 && inChannels == outChannels;
@@ -161,7 +161,7 @@ public sealed class MobileNetV3 : TensorModule, IPretrainedBackbone
             infos[^1] = new FeatureInfo(lastChannels, infos[^1].Reduction, $"features.{_features.Count - 1}");
             if (numClasses > 0)
             {
-                int hidden = MakeDivisible((arch == MobileNetV3Arch.Large ? 1280 : 1024) * widthMultiplier);
+                int hidden = ChannelRounding.MakeDivisible((arch == MobileNetV3Arch.Large ? 1280 : 1024) * widthMultiplier);
                 _avgPool = Child("avgpool", new AdaptiveAvgPool2d(1));
                 _classifier = Child("classifier", new Sequential(
                     new Linear(lastChannels, hidden), new Hardswish(), new Dropout(ClassifierDropout), new Linear(hidden, numClasses)));
@@ -277,14 +277,6 @@ public sealed class MobileNetV3 : TensorModule, IPretrainedBackbone
         var tensors = Safetensors.Load(path);
         bool paddle = tensors.Keys.Any(k => k.StartsWith("blocks.", StringComparison.Ordinal));
         return LoadPretrained(paddle ? PaddleSegKeyMap(Arch).Apply(tensors) : tensors);
-    }
-
-    /// <summary>torchvision's and PaddleSeg's <c>_make_divisible(v, 8)</c>: the nearest multiple of 8, at least 8, and at least 90 % of v.</summary>
-    private static int MakeDivisible(double value)
-    {
-        const int divisor = 8;
-        int rounded = Math.Max(divisor, (int)(value + divisor / 2.0) / divisor * divisor);
-        return rounded < 0.9 * value ? rounded + divisor : rounded;
     }
 
     private static bool IsHeadKey(string key) => key.StartsWith("classifier.", StringComparison.Ordinal);

@@ -17,8 +17,8 @@ public class MobileNetV2StructureTests
     public void ChannelsAreRoundedAsTorchvisionDoes(double width, int[] expected)
     {
         int[] baseChannels = [32, 16, 24, 32, 64, 96, 160, 320];
-        Assert.Equal(expected, baseChannels.Select(c => MobileNetV2.MakeDivisible(c * width)));
-        Assert.Equal(width > 1 ? (int)(1280 * width) : 1280, MobileNetV2.MakeDivisible(1280 * Math.Max(1, width)));
+        Assert.Equal(expected, baseChannels.Select(c => ChannelRounding.MakeDivisible(c * width)));
+        Assert.Equal(width > 1 ? (int)(1280 * width) : 1280, ChannelRounding.MakeDivisible(1280 * Math.Max(1, width)));
     }
 
     [Theory]
