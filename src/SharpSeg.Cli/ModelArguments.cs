@@ -14,7 +14,7 @@ internal sealed class ModelArguments
 {
     public Option<string> Model { get; } = new("--model", "-m")
     {
-        Description = $"Registered model name (see 'sharpseg models'), e.g. deeplabv3p (the default), unet, hrnet, fastscnn.",
+        Description = "Registered model name (see 'sharpseg models'), e.g. deeplabv3p (the default), unet, hrnet, fastscnn.",
         DefaultValueFactory = _ => ModelRegistry.DefaultModel,
     };
 

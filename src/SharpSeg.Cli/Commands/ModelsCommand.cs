@@ -40,8 +40,8 @@ internal static class ModelsCommand
 
     private static string TypeName(Type type) =>
         Nullable.GetUnderlyingType(type) is { } inner ? TypeName(inner) + "?"
-        : type.IsGenericType ? $"list of {TypeName(type.GetGenericArguments()[0])}"
         : type == typeof(ValueTuple<int, int>) ? "W,H"
+        : type.IsGenericType ? $"list of {TypeName(type.GetGenericArguments()[0])}"
         : type.IsEnum ? string.Join("|", Enum.GetNames(type))
         : type.Name.ToLowerInvariant();
 }

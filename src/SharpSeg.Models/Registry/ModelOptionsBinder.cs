@@ -89,6 +89,7 @@ public static class ModelOptionsBinder
     {
         null => "none",
         string s => s,
+        bool b => b ? "true" : "false",
         IEnumerable list => string.Join(",", list.Cast<object?>().Select(Format)),
         ValueTuple<int, int> size => $"{size.Item1},{size.Item2}",
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
