@@ -194,9 +194,7 @@ public sealed class EfficientNet : TensorModule, IPretrainedBackbone
     /// </summary>
     public IReadOnlyList<Tensor> ForwardFeatures(Tensor x)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.Rank != 4 || x.Shape[1] != InChannels)
-            throw new ShapeMismatchException(Name, $"input must be [N, {InChannels}, H, W], got {x.Shape}");
+        this.CheckInput(x, Name);
         var result = new Tensor[FeatureStages.Length];
         x = _features[0].Forward(x);
         for (int stage = 1, next = 0; next < result.Length; stage++)

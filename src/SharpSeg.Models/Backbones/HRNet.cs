@@ -194,9 +194,7 @@ public sealed class HRNet : Module, IPretrainedBackbone
     /// </summary>
     public IReadOnlyList<Tensor> ForwardFeatures(Tensor x)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.Rank != 4 || x.Shape[1] != InChannels)
-            throw new ShapeMismatchException(Family, $"input must be [N, {InChannels}, H, W], got {x.Shape}");
+        this.CheckInput(x, Family);
         IReadOnlyList<Tensor> branches = [_layer1.Forward(_stem2.Forward(_stem1.Forward(x)))];
         for (int s = 0; s < 3; s++) branches = _stages[s].Forward(_transitions[s].Forward(branches));
         return branches;

@@ -38,6 +38,16 @@ public interface IBackbone
 /// <summary>Helpers every backbone and decoder shares.</summary>
 public static class BackboneExtensions
 {
+    /// <summary>Throws naming <paramref name="family"/> unless <paramref name="x"/> is [N, InChannels, H, W].</summary>
+    /// <exception cref="ShapeMismatchException">The input has another rank or channel count.</exception>
+    public static void CheckInput(this IBackbone backbone, Tensor x, string family)
+    {
+        ArgumentNullException.ThrowIfNull(backbone);
+        ArgumentNullException.ThrowIfNull(x);
+        if (x.Rank != 4 || x.Shape[1] != backbone.InChannels)
+            throw new ShapeMismatchException(family, $"input must be [N, {backbone.InChannels}, H, W], got {x.Shape}");
+    }
+
     /// <summary>The index of the feature with reduction <paramref name="reduction"/>; throws naming what the backbone offers.</summary>
     public static int FeatureIndex(this IBackbone backbone, int reduction)
     {

@@ -141,7 +141,7 @@ public sealed class MobileNetV2 : TensorModule, IPretrainedBackbone
     /// </summary>
     public IReadOnlyList<Tensor> ForwardFeatures(Tensor x)
     {
-        CheckInput(x);
+        this.CheckInput(x, Family);
         var outputs = new Tensor[_featureIndices.Length];
         int next = 0;
         for (int i = 0; next < outputs.Length; i++)
@@ -157,7 +157,7 @@ public sealed class MobileNetV2 : TensorModule, IPretrainedBackbone
     {
         if (_classifier is null)
             throw new InvalidOperationException($"{Family} was built without a classifier (numClasses = 0); use ForwardFeatures.");
-        CheckInput(x);
+        this.CheckInput(x, Family);
         return _classifier.Forward(_features.Forward(x).Mean([2, 3]));
     }
 
@@ -185,13 +185,6 @@ public sealed class MobileNetV2 : TensorModule, IPretrainedBackbone
 
     private bool IsHeadlessOmission(string key) =>
         IsClassifierKey(key) || key.StartsWith($"features.{_features.Count}.", StringComparison.Ordinal);
-
-    private void CheckInput(Tensor x)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.Rank != 4 || x.Shape[1] != InChannels)
-            throw new ShapeMismatchException(Family, $"input must be [N, {InChannels}, H, W], got {x.Shape}");
-    }
 
     private void InitializeAsTorchvision()
     {

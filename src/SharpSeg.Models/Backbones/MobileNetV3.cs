@@ -233,9 +233,7 @@ public sealed class MobileNetV3 : TensorModule, IPretrainedBackbone
     /// </summary>
     public IReadOnlyList<Tensor> ForwardFeatures(Tensor x)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.Rank != 4 || x.Shape[1] != InChannels)
-            throw new ShapeMismatchException(Family, $"input must be [N, {InChannels}, H, W], got {x.Shape}");
+        this.CheckInput(x, Family);
         var features = new Tensor[_featureLayers.Length];
         int next = 0;
         for (int i = 0; i <= _featureLayers[^1]; i++)

@@ -95,13 +95,6 @@ internal static class ResNetLayout
             throw new ArgumentException($"{family}: output stride must be 8, 16 or 32, got {outputStride}.", nameof(outputStride));
     }
 
-    public static void CheckInput(string family, Tensor x, int inChannels)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.Rank != 4 || x.Shape[1] != inChannels)
-            throw new ShapeMismatchException(family, $"input must be [N, {inChannels}, H, W], got {x.Shape}");
-    }
-
     /// <summary>
     /// Learning-rate multipliers for the stem and the four stages from PaddleSeg/PaddleX's <c>lr_mult_list</c>: four
     /// entries cover the stages (the stem keeps 1), five put the stem first (PaddleClas, PaddleX 1.x); null gives all 1.

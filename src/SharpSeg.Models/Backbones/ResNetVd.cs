@@ -124,7 +124,7 @@ public sealed class ResNetVd : Module, IStagedBackbone, IPretrainedBackbone
     /// </summary>
     public IReadOnlyList<Tensor> ForwardFeatures(Tensor x)
     {
-        ResNetLayout.CheckInput($"ResNet{Depth}_vd", x, InChannels);
+        this.CheckInput(x, $"ResNet{Depth}_vd");
         var y = _maxPool.Forward(_bn1.Forward(_stem.Forward(x)).Relu());
         var features = new Tensor[4];
         for (int s = 0; s < 4; s++) features[s] = y = _stages[s].Forward(y);

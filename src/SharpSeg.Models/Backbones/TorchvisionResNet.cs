@@ -136,7 +136,7 @@ public sealed class TorchvisionResNet : TensorModule, IStagedBackbone, IPretrain
     /// <c>torchvision.models.feature_extraction.create_feature_extractor(model, ["layer1", …, "layer4"])</c>.</summary>
     public IReadOnlyList<Tensor> ForwardFeatures(Tensor x)
     {
-        ResNetLayout.CheckInput(Arch.ToString(), x, InChannels);
+        this.CheckInput(x, Arch.ToString());
         var y = _maxPool.Forward(_bn1.Forward(_conv1.Forward(x)).Relu());
         var features = new Tensor[4];
         for (int s = 0; s < 4; s++) features[s] = y = _stages[s].Forward(y);

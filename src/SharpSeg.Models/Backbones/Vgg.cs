@@ -153,9 +153,7 @@ public sealed class Vgg : TensorModule, IPretrainedBackbone
     /// </summary>
     public IReadOnlyList<Tensor> ForwardFeatures(Tensor x)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.Rank != 4 || x.Shape[1] != InChannels)
-            throw new ShapeMismatchException(Name, $"input must be [N, {InChannels}, H, W], got {x.Shape}");
+        this.CheckInput(x, Name);
         var result = new Tensor[_featureLayers.Length];
         int next = 0;
         for (int i = 0; i < _features.Count; i++)

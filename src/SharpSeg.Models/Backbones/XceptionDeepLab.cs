@@ -151,9 +151,7 @@ public sealed class XceptionDeepLab : Module, IPretrainedBackbone
     /// </summary>
     public IReadOnlyList<Tensor> ForwardFeatures(Tensor x)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.Rank != 4 || x.Shape[1] != InChannels)
-            throw new ShapeMismatchException($"Xception{Depth}_deeplab", $"input must be [N, {InChannels}, H, W], got {x.Shape}");
+        this.CheckInput(x, $"Xception{Depth}_deeplab");
         var y = _conv2.Forward(_conv1.Forward(x));
         var lowLevel = y = _entryFlow[0].Forward(y);
         for (int i = 1; i < _entryFlow.Count; i++) y = _entryFlow[i].Forward(y);
