@@ -18,7 +18,7 @@ public class ResNetGoldenTests
         FormulaWeights.Fill(model);
         model.Eval();
         using (GradMode.NoGrad())
-            AssertClose(GoldenFiles.ReadNpy($"Backbones/{golden}.npy"), model.Forward(FormulaWeights.Input(1, 3, 64, 64)), golden);
+            GoldenAssert.Close(GoldenFiles.ReadNpy($"Backbones/{golden}.npy"), model.Forward(FormulaWeights.Input(1, 3, 64, 64)), golden);
     }
 
     [Theory]
@@ -35,19 +35,7 @@ public class ResNetGoldenTests
         {
             var features = model.ForwardFeatures(FormulaWeights.Input(1, 3, h, w));
             for (int s = 0; s < 4; s++)
-                AssertClose(GoldenFiles.ReadNpy($"Backbones/{golden}_layer{s + 1}.npy"), features[s], $"{golden} layer{s + 1}");
+                GoldenAssert.Close(GoldenFiles.ReadNpy($"Backbones/{golden}_layer{s + 1}.npy"), features[s], $"{golden} layer{s + 1}");
         }
-    }
-
-    /// <summary>Element-wise |actual − expected| ≤ 1e-4 · (|expected| + max|expected|).</summary>
-    private static void AssertClose(Tensor expected, Tensor actual, string what)
-    {
-        Assert.True(expected.Shape == actual.Shape, $"{what}: expected shape {expected.Shape}, got {actual.Shape}");
-        var e = expected.ToArray();
-        var a = actual.ToArray();
-        float scale = e.Max(MathF.Abs);
-        for (int i = 0; i < e.Length; i++)
-            Assert.True(MathF.Abs(a[i] - e[i]) <= 1e-4f * (MathF.Abs(e[i]) + scale),
-                $"{what}: element {i} is {a[i]}, expected {e[i]} (scale {scale})");
     }
 }

@@ -1,5 +1,4 @@
 using SharpSeg.Models.Tests.Support;
-using SharpSeg.Nn;
 
 namespace SharpSeg.Models.Tests.Backbones;
 
@@ -32,7 +31,7 @@ public class ResNetKeyFileTests
     {
         var model = new TorchvisionResNet(arch);
         var file = KeyFile.Read(name);
-        Assert.Equal(file.Entries.Select(e => $"{e.Key} {e.Shape}"), model.StateDict().Select(p => $"{p.Key} {KeyFile.Format(p.Value.Shape)}"));
+        Assert.Equal(KeyFile.Describe(file.Entries), KeyFile.Describe(model));
         Assert.Equal(published, model.ParameterCount);
         Assert.Equal(published, file.ParameterCount);
     }
@@ -53,45 +52,24 @@ public class ResNetKeyFileTests
     [Theory]
     [InlineData(18)]
     [InlineData(50)]
-    public void PaddleSegKeyMapSendsEveryPaddleSegNameToOurKeyWithTheSameShape(int depth)
-    {
-        var paddle = KeyFile.Read($"resnet{depth}_vd.paddle");
-        var model = (ResNetVd)BackboneCache.Get($"resnet{depth}_vd");
-        // Paddle checkpoints have no num_batches_tracked; everything else must map one to one, in order.
-        var expected = model.StateDict().Where(p => !p.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal))
-            .Select(p => $"{p.Key} {KeyFile.Format(p.Value.Shape)}");
-        Assert.Equal(expected, paddle.Entries.Select(e => $"{ResNetVd.PaddleSegKeyMap.MapKey(e.Key)} {e.Shape}"));
-    }
+    public void PaddleSegKeyMapSendsEveryPaddleSegNameToOurKeyWithTheSameShape(int depth) =>
+        KeyFile.Read($"resnet{depth}_vd.paddle").AssertMapsOnto((ResNetVd)BackboneCache.Get($"resnet{depth}_vd"), ResNetVd.PaddleSegKeyMap);
 
     [Fact]
     public void PaddleSegCheckpointLoadsStrictlyThroughTheKeyMap()
     {
         var paddle = KeyFile.Read("resnet18_vd.paddle");
-        var tensors = new OrderedDictionary<string, Tensor>();
-        int k = 0;
-        foreach (var (key, shapeText) in paddle.Entries)
-        {
-            var shape = new Shape(shapeText.Split('x').Select(int.Parse).ToArray());
-            tensors.Add(key, Tensor.FromArray(FormulaWeights.Values(key, k++, shape), shape.ToArray()));
-        }
-        string path = Path.Combine(Path.GetTempPath(), $"sharpseg-paddle-resnet18vd-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            Safetensors.Save(path, tensors);
-            var model = new ResNetVd(18);
-            var report = model.LoadPretrained(path, ResNetVd.PaddleSegKeyMap);
-            Assert.Empty(report.MissingKeys);
-            Assert.Equal(paddle.Entries.Count, report.LoadedCount);
+        var tensors = paddle.FormulaTensors();
+        using var file = TemporaryCheckpoint.Save(tensors);
+        var model = new ResNetVd(18);
+        var report = model.LoadPretrained(file.Path, ResNetVd.PaddleSegKeyMap);
+        Assert.Empty(report.MissingKeys);
+        Assert.Equal(paddle.Entries.Count, report.LoadedCount);
 
-            var state = model.StateDict();
-            Assert.Equal(tensors["bb_0_0.short._conv.weight"].ToArray(), state["layer1.0.downsample.1.weight"].ToArray());
-            Assert.Equal(tensors["bb_3_1.conv1._batch_norm._variance"].ToArray(), state["layer4.1.bn2.running_var"].ToArray());
-            Assert.Equal(tensors["conv1_3._batch_norm._mean"].ToArray(), state["bn1.running_mean"].ToArray());
-            Assert.Equal(tensors["conv1_2._conv.weight"].ToArray(), state["conv1.3.weight"].ToArray());
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var state = model.StateDict();
+        Assert.Equal(tensors["bb_0_0.short._conv.weight"].ToArray(), state["layer1.0.downsample.1.weight"].ToArray());
+        Assert.Equal(tensors["bb_3_1.conv1._batch_norm._variance"].ToArray(), state["layer4.1.bn2.running_var"].ToArray());
+        Assert.Equal(tensors["conv1_3._batch_norm._mean"].ToArray(), state["bn1.running_mean"].ToArray());
+        Assert.Equal(tensors["conv1_2._conv.weight"].ToArray(), state["conv1.3.weight"].ToArray());
     }
 }

@@ -44,7 +44,7 @@ public class EfficientNetTests
     public void B0ClassifierHasTorchvisionsKeysAndPublishedParameterCountAndItsOutputsMatchTorchvision()
     {
         var model = new EfficientNet(EfficientNetArch.B0, initializeWeights: false);
-        Assert.Equal(TorchvisionGolden.Describe(KeyFile.Read("efficientnet_b0").Entries), TorchvisionGolden.Describe(model));
+        Assert.Equal(KeyFile.Describe(KeyFile.Read("efficientnet_b0").Entries), KeyFile.Describe(model));
         Assert.Equal(5_288_548, model.ParameterCount);
         // B0–B4 keep PyTorch's BatchNorm defaults in torchvision 0.14.
         Assert.All(model.Modules().OfType<BatchNorm2d>(), bn => Assert.Equal((1e-5, 0.1), (bn.Eps, bn.Momentum!.Value)));
@@ -54,7 +54,7 @@ public class EfficientNetTests
         var x = FormulaWeights.Input(1, 3, 33, 31);
         using (GradMode.NoGrad())
         {
-            TorchvisionGolden.AssertClose(TorchvisionGolden.Read("EfficientNet/efficientnet_b0_logits")["logits"], model.Forward(x), "efficientnet_b0 logits");
+            GoldenAssert.Close(TorchvisionGolden.Read("EfficientNet/efficientnet_b0_logits")["logits"], model.Forward(x), "efficientnet_b0 logits");
             TorchvisionGolden.AssertFeatures("EfficientNet/efficientnet_b0_features", model.ForwardFeatures(x));
         }
     }
@@ -140,22 +140,21 @@ public class EfficientNetTests
     [Fact]
     public void HeadlessBackboneLoadsATorchvisionCheckpointIgnoringTheHead()
     {
-        TorchvisionGolden.WithFormulaFile(KeyFile.Read("efficientnet_b0").Entries, (path, tensors) =>
-        {
-            var backbone = new EfficientNet(EfficientNetArch.B0, numClasses: 0, new BackboneOptions(InChannels: 4), initializeWeights: false);
-            var report = ((IPretrainedBackbone)backbone).LoadPretrained(path);
-            Assert.Empty(report.MissingKeys);
-            Assert.Equal(backbone.StateDict().Count, report.LoadedCount);
-            var state = backbone.StateDict();
-            Assert.Equal(tensors["features.6.3.block.2.fc1.weight"].ToArray(), state["features.6.3.block.2.fc1.weight"].ToArray());
-            Assert.Equal(tensors["features.7.0.block.3.1.running_var"].ToArray(), state["features.7.0.block.3.1.running_var"].ToArray());
-            Assert.Equal(new Shape(32, 4, 3, 3), state["features.0.0.weight"].Shape);
+        var tensors = KeyFile.Read("efficientnet_b0").FormulaTensors();
+        using var file = TemporaryCheckpoint.Save(tensors);
+        var backbone = new EfficientNet(EfficientNetArch.B0, numClasses: 0, new BackboneOptions(InChannels: 4), initializeWeights: false);
+        var report = ((IPretrainedBackbone)backbone).LoadPretrained(file.Path);
+        Assert.Empty(report.MissingKeys);
+        Assert.Equal(backbone.StateDict().Count, report.LoadedCount);
+        var state = backbone.StateDict();
+        Assert.Equal(tensors["features.6.3.block.2.fc1.weight"].ToArray(), state["features.6.3.block.2.fc1.weight"].ToArray());
+        Assert.Equal(tensors["features.7.0.block.3.1.running_var"].ToArray(), state["features.7.0.block.3.1.running_var"].ToArray());
+        Assert.Equal(new Shape(32, 4, 3, 3), state["features.0.0.weight"].Shape);
 
-            var classifier = new EfficientNet(EfficientNetArch.B0, numClasses: 5, initializeWeights: false);
-            Assert.Throws<StateDictMismatchException>(() => classifier.LoadPretrained(path));
-            classifier.LoadPretrained(path, allowNewHead: true);
-            Assert.Equal(tensors["features.8.1.weight"].ToArray(), classifier.StateDict()["features.8.1.weight"].ToArray());
-        });
+        var classifier = new EfficientNet(EfficientNetArch.B0, numClasses: 5, initializeWeights: false);
+        Assert.Throws<StateDictMismatchException>(() => classifier.LoadPretrained(file.Path));
+        classifier.LoadPretrained(file.Path, allowNewHead: true);
+        Assert.Equal(tensors["features.8.1.weight"].ToArray(), classifier.StateDict()["features.8.1.weight"].ToArray());
     }
 
     [Fact]

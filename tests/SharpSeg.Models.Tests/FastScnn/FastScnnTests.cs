@@ -16,33 +16,14 @@ public class FastScnnTests
         _ => throw new ArgumentException(name),
     };
 
-    private static string GoldenPath(string file) => Path.Combine(AppContext.BaseDirectory, "Golden", "FastScnn", file);
-
     [Theory]
     [MemberData(nameof(GoldenCases))]
     public void StateDictKeysAndShapesEqualTheTorchTwins(string name) =>
-        Assert.Equal([.. File.ReadAllLines(GoldenPath(name + "_keys.txt")).Where(l => l.Length > 0)], SegmentationAssert.KeyLines(GoldenModel(name)));
+        Assert.Equal(SegmentationAssert.GoldenKeys(name, "FastScnn"), SegmentationAssert.KeyLines(GoldenModel(name)));
 
     [Theory]
     [MemberData(nameof(GoldenCases))]
-    public void EvalLogitsMatchTheTorchTwinWithTheSameWeights(string name)
-    {
-        var model = GoldenModel(name);
-        FormulaWeights.Fill(model);
-        model.Eval();
-        var golden = Safetensors.Load(GoldenPath(name + ".safetensors"));
-        var sizes = golden.Keys.Select(k => k[(k.IndexOf('_') + 1)..]).Distinct().ToList();
-        Assert.NotEmpty(sizes);
-        using var _ = GradMode.NoGrad();
-        foreach (var size in sizes)
-        {
-            var dims = size.Split('x').Select(int.Parse).ToArray();
-            var logits = model.Forward(FormulaWeights.Input(1, model.Options.InChannels, dims[0], dims[1]));
-            Assert.Equal(golden.Keys.Count(k => k.EndsWith("_" + size, StringComparison.Ordinal)), logits.Count);
-            for (int j = 0; j < logits.Count; j++)
-                SegmentationAssert.CloseRelative(golden[$"logits{j}_{size}"], logits[j], 1e-4, $"{name} output {j} at {size}");
-        }
-    }
+    public void EvalLogitsMatchTheTorchTwinWithTheSameWeights(string name) => SegmentationAssert.MatchesGolden(GoldenModel(name), name, "FastScnn");
 
     [Theory]
     [InlineData(1)]

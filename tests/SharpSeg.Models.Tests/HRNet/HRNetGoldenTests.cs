@@ -1,5 +1,4 @@
 using SharpSeg.Models.Tests.Segmentation;
-using SharpSeg.Nn;
 using SharpSeg.Models.Tests.Support;
 
 namespace SharpSeg.Models.Tests.HRNetFamily;
@@ -40,31 +39,15 @@ public class HRNetGoldenTests
         var branches = backbone.ForwardFeatures(FormulaWeights.Input(1, 3, 37, 45));
         Assert.Equal(4, branches.Count);
         for (int b = 0; b < 4; b++)
-            SegmentationAssert.CloseRelative(GoldenFiles.ReadNpy($"HRNet/hrnet_w18_small_v1_branch{b + 1}.npy"), branches[b], 1e-4, $"branch {b + 1}");
+            GoldenAssert.CloseToScale(GoldenFiles.ReadNpy($"HRNet/hrnet_w18_small_v1_branch{b + 1}.npy"), branches[b], 1e-4, $"branch {b + 1}");
     }
 
     [Theory]
     [MemberData(nameof(ModelCases))]
     public void StateDictKeysAndShapesEqualTheTorchTwins(string name) =>
-        Assert.Equal(GoldenKeys(name), SegmentationAssert.KeyLines(ModelCase(name)));
+        Assert.Equal(SegmentationAssert.GoldenKeys(name, "HRNet"), SegmentationAssert.KeyLines(ModelCase(name)));
 
     [Theory]
     [MemberData(nameof(ModelCases))]
-    public void EvalLogitsMatchTheTorchTwinWithTheSameWeights(string name)
-    {
-        var model = ModelCase(name);
-        FormulaWeights.Fill(model);
-        model.Eval();
-        var golden = Safetensors.Load(GoldenFiles.PathOf($"HRNet/{name}.safetensors"));
-        using var _ = GradMode.NoGrad();
-        foreach (var (key, expected) in golden)
-        {
-            var size = key["logits0_".Length..].Split('x').Select(int.Parse).ToArray();
-            var logits = model.Forward(FormulaWeights.Input(1, model.Options.InChannels, size[0], size[1]));
-            SegmentationAssert.CloseRelative(expected, Assert.Single(logits), 1e-4, $"{name} at {size[0]}×{size[1]}");
-        }
-    }
-
-    private static List<string> GoldenKeys(string name) =>
-        [.. File.ReadAllLines(GoldenFiles.PathOf($"HRNet/{name}_keys.txt")).Where(l => l.Length > 0)];
+    public void EvalLogitsMatchTheTorchTwinWithTheSameWeights(string name) => SegmentationAssert.MatchesGolden(ModelCase(name), name, "HRNet");
 }

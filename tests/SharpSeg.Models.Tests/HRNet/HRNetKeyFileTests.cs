@@ -1,5 +1,4 @@
 using SharpSeg.Models.Tests.Support;
-using SharpSeg.Nn;
 
 namespace SharpSeg.Models.Tests.HRNetFamily;
 
@@ -18,7 +17,7 @@ public class HRNetKeyFileTests
         var architecture = HRNetArchitecture.FromWidth(name["hrnet_w".Length..]);
         var backbone = new HRNet(architecture, initializeWeights: false);
         var file = KeyFile.Read(name);
-        Assert.Equal(file.Entries.Select(e => $"{e.Key} {e.Shape}"), backbone.StateDict().Select(p => $"{p.Key} {KeyFile.Format(p.Value.Shape)}"));
+        Assert.Equal(KeyFile.Describe(file.Entries), KeyFile.Describe(backbone));
         Assert.Equal(file.ParameterCount, backbone.ParameterCount);
     }
 
@@ -37,75 +36,51 @@ public class HRNetKeyFileTests
         {
             var file = KeyFile.Read(name);
             Assert.Equal(count, file.ParameterCount);
-            Assert.Equal(count, file.Entries.Where(e => !e.Key.EndsWith("running_mean", StringComparison.Ordinal)
-                && !e.Key.EndsWith("running_var", StringComparison.Ordinal) && !e.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal))
-                .Sum(e => KeyFile.Numel(e.Shape)));
+            Assert.Equal(count, file.Entries.Where(e => !KeyFile.IsBuffer(e.Key)).Sum(e => KeyFile.Numel(e.Shape)));
         }
     }
 
     [Fact]
-    public void PaddleSegKeyMapSendsEveryPaddleSegNameToOurKeyWithTheSameShape()
-    {
-        var paddle = KeyFile.Read("hrnet_w18_small_v1.paddle");
-        var model = new HRNet(HRNetArchitecture.W18SmallV1, initializeWeights: false);
-        // Paddle checkpoints have no num_batches_tracked; everything else maps one to one, in order.
-        var expected = model.StateDict().Where(p => !p.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal))
-            .Select(p => $"{p.Key} {KeyFile.Format(p.Value.Shape)}");
-        Assert.Equal(expected, paddle.Entries.Select(e => $"{HRNet.PaddleSegKeyMap.MapKey(e.Key)} {e.Shape}"));
-    }
+    public void PaddleSegKeyMapSendsEveryPaddleSegNameToOurKeyWithTheSameShape() =>
+        KeyFile.Read("hrnet_w18_small_v1.paddle").AssertMapsOnto(new HRNet(HRNetArchitecture.W18SmallV1, initializeWeights: false), HRNet.PaddleSegKeyMap);
 
     [Fact]
     public void PaddleSegCheckpointLoadsStrictlyAndAdaptsTheStemToOneChannel()
     {
         var paddle = KeyFile.Read("hrnet_w18_small_v1.paddle");
-        var tensors = FormulaTensors(paddle.Entries);
-        string path = SaveTemporary(tensors);
-        try
-        {
-            IPretrainedBackbone model = new HRNet(HRNetArchitecture.W18SmallV1, new BackboneOptions(InChannels: 1), initializeWeights: false);
-            var report = model.LoadPretrained(path);
-            Assert.Empty(report.MissingKeys);
-            Assert.Empty(report.UnexpectedKeys);
-            Assert.Equal(paddle.Entries.Count, report.LoadedCount);
+        var tensors = paddle.FormulaTensors();
+        using var file = TemporaryCheckpoint.Save(tensors);
+        IPretrainedBackbone model = new HRNet(HRNetArchitecture.W18SmallV1, new BackboneOptions(InChannels: 1), initializeWeights: false);
+        var report = model.LoadPretrained(file.Path);
+        Assert.Empty(report.MissingKeys);
+        Assert.Empty(report.UnexpectedKeys);
+        Assert.Equal(paddle.Entries.Count, report.LoadedCount);
 
-            var state = model.Module.StateDict();
-            Assert.Equal(tensors["conv_layer1_1._conv.weight"].Sum(1, keepDim: true).ToArray(), state["conv_layer1_1.conv.weight"].ToArray());
-            Assert.Equal(tensors["la1.bb_layer2_1.conv_down._batch_norm._variance"].ToArray(), state["la1.bb_layer2_1.conv_down.bn.running_var"].ToArray());
-            Assert.Equal(tensors["st4.stage_st4_1.fuse_func.residual_st4_1_layer_4_1_3._conv.weight"].ToArray(),
-                state["st4.stage_st4_1.fuse_func.residual_st4_1_layer_4_1_3.conv.weight"].ToArray());
-            Assert.Equal(tensors["tr3.transition_tr3_layer_4._batch_norm._mean"].ToArray(), state["tr3.transition_tr3_layer_4.bn.running_mean"].ToArray());
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var state = model.Module.StateDict();
+        Assert.Equal(tensors["conv_layer1_1._conv.weight"].Sum(1, keepDim: true).ToArray(), state["conv_layer1_1.conv.weight"].ToArray());
+        Assert.Equal(tensors["la1.bb_layer2_1.conv_down._batch_norm._variance"].ToArray(), state["la1.bb_layer2_1.conv_down.bn.running_var"].ToArray());
+        Assert.Equal(tensors["st4.stage_st4_1.fuse_func.residual_st4_1_layer_4_1_3._conv.weight"].ToArray(),
+            state["st4.stage_st4_1.fuse_func.residual_st4_1_layer_4_1_3.conv.weight"].ToArray());
+        Assert.Equal(tensors["tr3.transition_tr3_layer_4._batch_norm._mean"].ToArray(), state["tr3.transition_tr3_layer_4.bn.running_mean"].ToArray());
     }
 
     [Fact]
     public void PaddleSegSqueezeExcitationLinearsAreTransposedOnLoad()
     {
-        var entries = File.ReadAllLines(GoldenFiles.PathOf("HRNet/hrnet_tiny_se.paddle.txt")).Skip(1).Where(l => l.Length > 0)
-            .Select(l => l.Split(' ')).Select(p => (p[0], p[1])).ToArray();
-        var tensors = FormulaTensors(entries);
-        string path = SaveTemporary(tensors);
-        try
-        {
-            var model = new HRNet(HRNetGoldenTests.Tiny, hasSe: true, initializeWeights: false);
-            var report = model.LoadPretrained(path);
-            Assert.Empty(report.MissingKeys);
-            Assert.Equal(entries.Length, report.LoadedCount);
+        var paddle = KeyFile.FromFile(GoldenFiles.PathOf("HRNet/hrnet_tiny_se.paddle.txt"));
+        var tensors = paddle.FormulaTensors();
+        using var file = TemporaryCheckpoint.Save(tensors);
+        var model = new HRNet(HRNetGoldenTests.Tiny, hasSe: true, initializeWeights: false);
+        var report = model.LoadPretrained(file.Path);
+        Assert.Empty(report.MissingKeys);
+        Assert.Equal(paddle.Entries.Count, report.LoadedCount);
 
-            const string squeeze = "st2.stage_st2_2.branches_func.bb_st2_2_branch_layer_2_2.se.squeeze";
-            var paddleWeight = tensors[squeeze + ".weight"];
-            Assert.Equal(new Shape(32, 2), paddleWeight.Shape);
-            var state = model.StateDict();
-            Assert.Equal(paddleWeight.Transpose(0, 1).Contiguous().ToArray(), state[squeeze + ".weight"].ToArray());
-            Assert.Equal(tensors[squeeze + ".bias"].ToArray(), state[squeeze + ".bias"].ToArray());
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        const string squeeze = "st2.stage_st2_2.branches_func.bb_st2_2_branch_layer_2_2.se.squeeze";
+        var paddleWeight = tensors[squeeze + ".weight"];
+        Assert.Equal(new Shape(32, 2), paddleWeight.Shape);
+        var state = model.StateDict();
+        Assert.Equal(paddleWeight.Transpose(0, 1).Contiguous().ToArray(), state[squeeze + ".weight"].ToArray());
+        Assert.Equal(tensors[squeeze + ".bias"].ToArray(), state[squeeze + ".bias"].ToArray());
     }
 
     [Fact]
@@ -113,36 +88,10 @@ public class HRNetKeyFileTests
     {
         var source = new HRNet(HRNetGoldenTests.Tiny, initializeWeights: false);
         FormulaWeights.Fill(source);
-        string path = SaveTemporary(source.StateDict());
-        try
-        {
-            var model = new HRNet(HRNetGoldenTests.Tiny);
-            Assert.True(model.LoadPretrained(path).IsExactMatch);
-            foreach (var (key, tensor) in source.StateDict())
-                Assert.Equal(tensor.ToArray(), model.StateDict()[key].ToArray());
-        }
-        finally
-        {
-            File.Delete(path);
-        }
-    }
-
-    private static OrderedDictionary<string, Tensor> FormulaTensors(IEnumerable<(string Key, string Shape)> entries)
-    {
-        var tensors = new OrderedDictionary<string, Tensor>();
-        int k = 0;
-        foreach (var (key, shapeText) in entries)
-        {
-            var shape = new Shape(shapeText.Split('x').Select(int.Parse).ToArray());
-            tensors.Add(key, Tensor.FromArray(FormulaWeights.Values(key, k++, shape), shape.ToArray()));
-        }
-        return tensors;
-    }
-
-    private static string SaveTemporary(IEnumerable<KeyValuePair<string, Tensor>> tensors)
-    {
-        string path = Path.Combine(Path.GetTempPath(), $"sharpseg-hrnet-{Guid.NewGuid():N}.safetensors");
-        Safetensors.Save(path, tensors);
-        return path;
+        using var file = TemporaryCheckpoint.Save(source.StateDict());
+        var model = new HRNet(HRNetGoldenTests.Tiny);
+        Assert.True(model.LoadPretrained(file.Path).IsExactMatch);
+        foreach (var (key, tensor) in source.StateDict())
+            Assert.Equal(tensor.ToArray(), model.StateDict()[key].ToArray());
     }
 }

@@ -25,7 +25,7 @@ public class MobileNetV2GoldenTests
             for (int i = 0; i < features.Count; i++)
             {
                 string module = model.FeatureInfo[i].Module;
-                AssertClose(GoldenFiles.ReadNpy($"MobileNetV2/{golden}_{module}.npy"), features[i], $"{golden} {module}");
+                GoldenAssert.Close(GoldenFiles.ReadNpy($"MobileNetV2/{golden}_{module}.npy"), features[i], $"{golden} {module}");
             }
         }
     }
@@ -37,18 +37,6 @@ public class MobileNetV2GoldenTests
         FormulaWeights.Fill(model);
         model.Eval();
         using (GradMode.NoGrad())
-            AssertClose(GoldenFiles.ReadNpy("MobileNetV2/mobilenetv2_x1.0_logits.npy"), model.Forward(FormulaWeights.Input(1, 3, 32, 32)), "logits");
-    }
-
-    /// <summary>Element-wise |actual − expected| ≤ 1e-4 · (|expected| + max|expected|).</summary>
-    private static void AssertClose(Tensor expected, Tensor actual, string what)
-    {
-        Assert.True(expected.Shape == actual.Shape, $"{what}: expected shape {expected.Shape}, got {actual.Shape}");
-        var e = expected.ToArray();
-        var a = actual.ToArray();
-        float scale = e.Max(MathF.Abs);
-        for (int i = 0; i < e.Length; i++)
-            Assert.True(MathF.Abs(a[i] - e[i]) <= 1e-4f * (MathF.Abs(e[i]) + scale),
-                $"{what}: element {i} is {a[i]}, expected {e[i]} (scale {scale})");
+            GoldenAssert.Close(GoldenFiles.ReadNpy("MobileNetV2/mobilenetv2_x1.0_logits.npy"), model.Forward(FormulaWeights.Input(1, 3, 32, 32)), "logits");
     }
 }

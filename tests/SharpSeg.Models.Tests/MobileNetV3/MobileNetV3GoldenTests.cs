@@ -23,7 +23,7 @@ public class MobileNetV3GoldenTests
         using (GradMode.NoGrad())
         {
             AssertFeatures(golden, model.ForwardFeatures(x));
-            if (logits) AssertClose(GoldenFiles.ReadNpy($"MobileNetV3/{golden}_logits.npy"), model.Forward(x), $"{golden} logits");
+            if (logits) GoldenAssert.Close(GoldenFiles.ReadNpy($"MobileNetV3/{golden}_logits.npy"), model.Forward(x), $"{golden} logits");
         }
     }
 
@@ -45,18 +45,6 @@ public class MobileNetV3GoldenTests
     {
         Assert.Equal(4, features.Count);
         for (int i = 0; i < features.Count; i++)
-            AssertClose(GoldenFiles.ReadNpy($"MobileNetV3/{golden}_feature{i}.npy"), features[i], $"{golden} feature {i}");
-    }
-
-    /// <summary>Element-wise |actual − expected| ≤ 1e-4 · (|expected| + max|expected|).</summary>
-    private static void AssertClose(Tensor expected, Tensor actual, string what)
-    {
-        Assert.True(expected.Shape == actual.Shape, $"{what}: expected shape {expected.Shape}, got {actual.Shape}");
-        var e = expected.ToArray();
-        var a = actual.ToArray();
-        float scale = e.Max(MathF.Abs);
-        for (int i = 0; i < e.Length; i++)
-            Assert.True(MathF.Abs(a[i] - e[i]) <= 1e-4f * (MathF.Abs(e[i]) + scale),
-                $"{what}: element {i} is {a[i]}, expected {e[i]} (scale {scale})");
+            GoldenAssert.Close(GoldenFiles.ReadNpy($"MobileNetV3/{golden}_feature{i}.npy"), features[i], $"{golden} feature {i}");
     }
 }

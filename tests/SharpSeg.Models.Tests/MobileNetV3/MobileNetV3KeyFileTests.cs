@@ -23,11 +23,9 @@ public class MobileNetV3KeyFileTests
     public void RegisteredBackboneHasTheReferenceKeysShapesAndParameterCountLessTheClassifier(string name)
     {
         var backbone = BackboneCache.Get(name);
-        var file = ReferenceKeys.Read(name);
-        var head = file.Entries.Where(e => file.IsClassifier(e.Key)).ToArray();
-        Assert.Equal(file.Entries.Except(head).Select(e => $"{e.Key} {e.Shape}"),
-            backbone.Module.StateDict().Select(p => $"{p.Key} {KeyFile.Format(p.Value.Shape)}"));
-        Assert.Equal(file.ParameterCount - head.Sum(e => KeyFile.Numel(e.Shape)), backbone.Module.ParameterCount);
+        var file = KeyFile.Read(name);
+        Assert.Equal(KeyFile.Describe(file.HeadlessEntries), KeyFile.Describe(backbone.Module));
+        Assert.Equal(file.HeadlessParameterCount, backbone.Module.ParameterCount);
     }
 
     [Theory]
@@ -36,8 +34,8 @@ public class MobileNetV3KeyFileTests
     public void TorchvisionClassifierHasTorchvisionsKeysAndPublishedParameterCount(MobileNetV3Arch arch, string name, long published, long headless)
     {
         var model = new MobileNetV3(arch, MobileNetV3Flavour.Torchvision, 1.0, numClasses: 1000, initializeWeights: false);
-        var file = ReferenceKeys.Read(name);
-        Assert.Equal(file.Entries.Select(e => $"{e.Key} {e.Shape}"), model.StateDict().Select(p => $"{p.Key} {KeyFile.Format(p.Value.Shape)}"));
+        var file = KeyFile.Read(name);
+        Assert.Equal(KeyFile.Describe(file.Entries), KeyFile.Describe(model));
         Assert.Equal(published, model.ParameterCount);
         Assert.Equal(published, file.ParameterCount);
         Assert.Equal(["classifier."], file.ClassifierPrefixes);
@@ -50,26 +48,22 @@ public class MobileNetV3KeyFileTests
     public void PaddleSegKeyMapSendsEveryPaddleSegNameToOurKeyWithTheSameShape(MobileNetV3Arch arch)
     {
         string name = $"mobilenetv3_{arch.ToString().ToLowerInvariant()}_x1_0";
-        var paddle = ReferenceKeys.Read($"{name}.paddle");
-        var map = MobileNetV3.PaddleSegKeyMap(arch);
-        // Paddle checkpoints have no num_batches_tracked; everything else must map one to one, in order.
-        var expected = BackboneCache.Get(name).Module.StateDict().Where(p => !p.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal))
-            .Select(p => $"{p.Key} {KeyFile.Format(p.Value.Shape)}");
-        Assert.Equal(expected, paddle.Entries.Select(e => $"{map.MapKey(e.Key)} {e.Shape}"));
+        KeyFile.Read($"{name}.paddle").AssertMapsOnto(BackboneCache.Get(name).Module, MobileNetV3.PaddleSegKeyMap(arch));
     }
 
     [Fact]
     public void PaddleSegCheckpointLoadsThroughTheBackboneInterfaceDroppingPaddleClassHeadAndAdaptingTheFirstConv()
     {
-        var paddle = ReferenceKeys.Read("mobilenetv3_small_x1_0.paddle");
-        var tensors = FormulaTensors(paddle.Entries);
+        var paddle = KeyFile.Read("mobilenetv3_small_x1_0.paddle");
+        var tensors = paddle.FormulaTensors();
         // PaddleClas's ImageNet head, present in the pretrained files PaddleSeg starts from.
         tensors.Add("last_second_conv.conv.weight", Tensor.Ones(576, 96, 1, 1));
         tensors.Add("last_conv.weight", Tensor.Ones(1280, 576, 1, 1));
         tensors.Add("fc.weight", Tensor.Ones(1280, 1000));
         tensors.Add("fc.bias", Tensor.Ones(1000));
         var model = (IPretrainedBackbone)ModelRegistry.CreateBackbone("mobilenetv3_small_x1_0", new BackboneOptions(InChannels: 4));
-        var report = WithSafetensors(tensors, model.LoadPretrained);
+        using var file = TemporaryCheckpoint.Save(tensors);
+        var report = model.LoadPretrained(file.Path);
 
         Assert.Empty(report.MissingKeys);
         Assert.Equal(paddle.Entries.Count, report.LoadedCount);
@@ -84,21 +78,21 @@ public class MobileNetV3KeyFileTests
     [Fact]
     public void TorchvisionCheckpointLoadsIntoTheHeadlessBackboneIgnoringTheClassifier()
     {
-        var file = ReferenceKeys.Read("mobilenet_v3_small");
-        var tensors = FormulaTensors(file.Entries);
+        var reference = KeyFile.Read("mobilenet_v3_small");
+        var tensors = reference.FormulaTensors();
         var model = (IPretrainedBackbone)ModelRegistry.CreateBackbone("mobilenet_v3_small");
-        var report = WithSafetensors(tensors, model.LoadPretrained);
+        using var file = TemporaryCheckpoint.Save(tensors);
+        var report = model.LoadPretrained(file.Path);
 
         Assert.True(report.IsExactMatch);
-        Assert.Equal(file.Entries.Count(e => !file.IsClassifier(e.Key)), report.LoadedCount);
+        Assert.Equal(reference.HeadlessEntries.Count(), report.LoadedCount);
         Assert.Equal(tensors["features.12.0.weight"].ToArray(), model.Module.StateDict()["features.12.0.weight"].ToArray());
     }
 
     [Fact]
     public void TorchvisionClassifierLoadsANewHeadWhenAllowed()
     {
-        var file = ReferenceKeys.Read("mobilenet_v3_small");
-        var tensors = FormulaTensors(file.Entries);
+        var tensors = KeyFile.Read("mobilenet_v3_small").FormulaTensors();
         var model = new MobileNetV3(MobileNetV3Arch.Small, MobileNetV3Flavour.Torchvision, 1.0, numClasses: 5, initializeWeights: false);
         Assert.Throws<StateDictMismatchException>(() => model.LoadPretrained(tensors));
         var report = model.LoadPretrained(tensors, allowNewHead: true);
@@ -116,51 +110,4 @@ public class MobileNetV3KeyFileTests
         Assert.Equal([alias], attribute.Aliases);
         Assert.IsType<MobileNetV3>(ModelRegistry.CreateBackbone(name));
     }
-
-    private static OrderedDictionary<string, Tensor> FormulaTensors(IReadOnlyList<(string Key, string Shape)> entries)
-    {
-        var tensors = new OrderedDictionary<string, Tensor>();
-        int k = 0;
-        foreach (var (key, shapeText) in entries)
-        {
-            var shape = shapeText == "scalar" ? new Shape() : new Shape(shapeText.Split('x').Select(int.Parse).ToArray());
-            tensors.Add(key, key.EndsWith("num_batches_tracked", StringComparison.Ordinal)
-                ? Tensor.Zeros(shape, DType.Int64)
-                : Tensor.FromArray(FormulaWeights.Values(key, k, shape), shape.ToArray()));
-            k++;
-        }
-        return tensors;
-    }
-
-    private static LoadReport WithSafetensors(OrderedDictionary<string, Tensor> tensors, Func<string, LoadReport> load)
-    {
-        string path = Path.Combine(Path.GetTempPath(), $"sharpseg-mobilenetv3-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            Safetensors.Save(path, tensors);
-            return load(path);
-        }
-        finally
-        {
-            File.Delete(path);
-        }
-    }
-}
-
-/// <summary>
-/// A committed key file "Golden/Backbones/keys/&lt;name&gt;.txt": "# parameters N", optionally "# classifier p1 p2 …" (the
-/// reference key prefixes a headless backbone drops), then "key shape" lines.
-/// </summary>
-internal sealed record ReferenceKeys(long ParameterCount, IReadOnlyList<string> ClassifierPrefixes, IReadOnlyList<(string Key, string Shape)> Entries)
-{
-    public static ReferenceKeys Read(string name)
-    {
-        var lines = File.ReadAllLines(GoldenFiles.PathOf(Path.Combine("Backbones", "keys", name + ".txt")));
-        long parameters = long.Parse(lines[0].Split(' ')[^1]);
-        var classifier = lines.Length > 1 && lines[1].StartsWith("# classifier ", StringComparison.Ordinal) ? lines[1].Split(' ')[2..] : [];
-        var entries = lines.Where(l => l.Length > 0 && !l.StartsWith('#')).Select(l => l.Split(' ')).Select(p => (p[0], p[1])).ToArray();
-        return new ReferenceKeys(parameters, classifier, entries);
-    }
-
-    public bool IsClassifier(string key) => ClassifierPrefixes.Any(p => key.StartsWith(p, StringComparison.Ordinal));
 }

@@ -39,8 +39,7 @@ public class BackboneRegistryTests
         var file = KeyFile.Read(name);
         var backbone = ModelRegistry.CreateBackbone(name);
 
-        Assert.Equal(file.HeadlessEntries.Select(e => $"{e.Key} {e.Shape}"),
-            backbone.Module.StateDict().Select(p => $"{p.Key} {KeyFile.Format(p.Value.Shape)}"));
+        Assert.Equal(KeyFile.Describe(file.HeadlessEntries), KeyFile.Describe(backbone.Module));
         Assert.Equal(file.HeadlessParameterCount, backbone.Module.ParameterCount);
 
         Assert.Equal(3, backbone.InChannels);

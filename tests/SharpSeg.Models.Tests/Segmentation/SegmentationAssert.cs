@@ -6,26 +6,26 @@ namespace SharpSeg.Models.Tests.Segmentation;
 /// <summary>Fixture loading and comparisons for the segmentation tests.</summary>
 internal static class SegmentationAssert
 {
-    public static string GoldenPath(string file) => Path.Combine(AppContext.BaseDirectory, "Golden", "Segmentation", file);
-
-    public static OrderedDictionary<string, Tensor> LoadGolden(string name) => Safetensors.Load(GoldenPath(name + ".safetensors"));
-
-    /// <summary>"key d0,d1,…" lines written by the generator from the torch twin's state_dict.</summary>
-    public static List<string> GoldenKeys(string name) =>
-        [.. File.ReadAllLines(GoldenPath(name + "_keys.txt")).Where(l => l.Length > 0)];
+    /// <summary>
+    /// "key d0,d1,…" lines written by the generator from the torch twin's state_dict:
+    /// <c>Golden/&lt;folder&gt;/&lt;name&gt;_keys.txt</c>.
+    /// </summary>
+    public static List<string> GoldenKeys(string name, string folder = "Segmentation") =>
+        [.. File.ReadAllLines(GoldenFiles.PathOf(Path.Combine(folder, name + "_keys.txt"))).Where(l => l.Length > 0)];
 
     public static List<string> KeyLines(Module model) =>
         [.. model.StateDict().Select(e => $"{e.Key} {string.Join(",", e.Value.Shape.ToArray())}")];
 
     /// <summary>
     /// Runs <paramref name="model"/> (weights from <see cref="FormulaWeights"/>, eval mode) on the formula input of every
-    /// size in fixture <paramref name="name"/> (keys <c>logits{j}_{h}x{w}</c>) and compares each output to 1e-4 of its scale.
+    /// size in fixture <c>Golden/&lt;folder&gt;/&lt;name&gt;.safetensors</c> (keys <c>logits{j}_{h}x{w}</c>) and compares
+    /// each output to 1e-4 of its scale.
     /// </summary>
-    public static void MatchesGolden(SegmentationModel model, string name)
+    public static void MatchesGolden(SegmentationModel model, string name, string folder = "Segmentation")
     {
         FormulaWeights.Fill(model);
         model.Eval();
-        var golden = LoadGolden(name);
+        var golden = Safetensors.Load(GoldenFiles.PathOf(Path.Combine(folder, name + ".safetensors")));
         var sizes = golden.Keys.Select(k => k[(k.IndexOf('_') + 1)..]).Distinct().ToList();
         Assert.NotEmpty(sizes);
         using var _ = GradMode.NoGrad();
@@ -35,20 +35,8 @@ internal static class SegmentationAssert
             var logits = model.Forward(FormulaWeights.Input(1, model.Options.InChannels, dims[0], dims[1]));
             Assert.Equal(golden.Keys.Count(k => k.EndsWith("_" + size, StringComparison.Ordinal)), logits.Count);
             for (int j = 0; j < logits.Count; j++)
-                CloseRelative(golden[$"logits{j}_{size}"], logits[j], 1e-4, $"{name} output {j} at {size}");
+                GoldenAssert.CloseToScale(golden[$"logits{j}_{size}"], logits[j], 1e-4, $"{name} output {j} at {size}");
         }
-    }
-
-    /// <summary>|actual − expected| ≤ relative · max(|expected|) at every element (a relative tolerance on the scale of the output).</summary>
-    public static void CloseRelative(Tensor expected, Tensor actual, double relative, string what)
-    {
-        Assert.True(expected.Shape == actual.Shape, $"{what}: shape {actual.Shape}, expected {expected.Shape}");
-        var e = expected.ToArray();
-        var a = actual.ToArray();
-        double scale = e.Max(v => Math.Abs((double)v));
-        Assert.True(scale > 0, $"{what}: expected output is all zeros, the fixture proves nothing");
-        for (int i = 0; i < e.Length; i++)
-            Assert.True(Math.Abs(e[i] - a[i]) <= relative * scale, $"{what}[{i}]: got {a[i]}, expected {e[i]} (tolerance {relative * scale})");
     }
 
     /// <summary>Runs a backward pass from a fixed random weighting of every output and checks each parameter got a finite gradient.</summary>

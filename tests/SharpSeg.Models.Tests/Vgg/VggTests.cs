@@ -52,12 +52,12 @@ public class VggTests
             ["classifier.6.weight"] = "10x64", ["classifier.6.bias"] = "10",
         };
         var expected = KeyFile.Read("vgg11_bn").Entries.Select(e => $"{e.Key} {narrowClassifier.GetValueOrDefault(e.Key, e.Shape)}");
-        Assert.Equal(expected, TorchvisionGolden.Describe(model));
+        Assert.Equal(expected, KeyFile.Describe(model));
 
         FormulaWeights.Fill(model);
         model.Eval();
         using (GradMode.NoGrad())
-            TorchvisionGolden.AssertClose(TorchvisionGolden.Read("Vgg/vgg11_bn_logits")["logits"], model.Forward(FormulaWeights.Input(1, 3, 79, 47)), "vgg11_bn logits");
+            GoldenAssert.Close(TorchvisionGolden.Read("Vgg/vgg11_bn_logits")["logits"], model.Forward(FormulaWeights.Input(1, 3, 79, 47)), "vgg11_bn logits");
     }
 
     [Fact]
@@ -118,19 +118,18 @@ public class VggTests
     {
         // The real classifier.0 has 25088×4096 weights; a short last layer stands for the classifier in the file.
         var entries = KeyFile.Read("vgg11_bn").HeadlessEntries.Append(("classifier.6.weight", "10x4096")).Append(("classifier.6.bias", "10"));
-        TorchvisionGolden.WithFormulaFile(entries, (path, tensors) =>
-        {
-            var backbone = (IPretrainedBackbone)new Vgg(11, batchNorm: true, numClasses: 0, initializeWeights: false);
-            var report = backbone.LoadPretrained(path);
-            Assert.Empty(report.MissingKeys);
-            Assert.Equal(tensors.Count - 2, report.LoadedCount);
-            var state = backbone.Module.StateDict();
-            Assert.Equal(tensors["features.26.running_var"].ToArray(), state["features.26.running_var"].ToArray());
+        var tensors = KeyFile.FormulaTensors(entries);
+        using var file = TemporaryCheckpoint.Save(tensors);
+        var backbone = (IPretrainedBackbone)new Vgg(11, batchNorm: true, numClasses: 0, initializeWeights: false);
+        var report = backbone.LoadPretrained(file.Path);
+        Assert.Empty(report.MissingKeys);
+        Assert.Equal(tensors.Count - 2, report.LoadedCount);
+        var state = backbone.Module.StateDict();
+        Assert.Equal(tensors["features.26.running_var"].ToArray(), state["features.26.running_var"].ToArray());
 
-            var grey = new Vgg(11, batchNorm: true, numClasses: 0, options: new BackboneOptions(InChannels: 1), initializeWeights: false);
-            ((IPretrainedBackbone)grey).LoadPretrained(path);
-            Assert.Equal(tensors["features.0.weight"].Sum(1, keepDim: true).ToArray(), grey.StateDict()["features.0.weight"].ToArray());
-        });
+        var grey = new Vgg(11, batchNorm: true, numClasses: 0, options: new BackboneOptions(InChannels: 1), initializeWeights: false);
+        ((IPretrainedBackbone)grey).LoadPretrained(file.Path);
+        Assert.Equal(tensors["features.0.weight"].Sum(1, keepDim: true).ToArray(), grey.StateDict()["features.0.weight"].ToArray());
     }
 
     [Fact]

@@ -23,8 +23,8 @@ public class XceptionDeepLabTests
         using (GradMode.NoGrad())
         {
             var features = model.ForwardFeatures(FormulaWeights.Input(1, 3, 33, 31));
-            AssertClose(GoldenFiles.ReadNpy($"Xception/{golden}_r4.npy"), features[0], $"{golden} reduction 4");
-            AssertClose(GoldenFiles.ReadNpy($"Xception/{golden}_out.npy"), features[1], $"{golden} output");
+            GoldenAssert.Close(GoldenFiles.ReadNpy($"Xception/{golden}_r4.npy"), features[0], $"{golden} reduction 4");
+            GoldenAssert.Close(GoldenFiles.ReadNpy($"Xception/{golden}_out.npy"), features[1], $"{golden} output");
         }
     }
 
@@ -59,49 +59,30 @@ public class XceptionDeepLabTests
     [InlineData(71)]
     public void PaddleSegKeyMapSendsEveryPaddleSegNameToOurKeyWithTheSameShape(int depth)
     {
-        var paddle = KeyFile.Read($"xception{depth}_deeplab.paddle");
-        var model = new XceptionDeepLab(depth, initializeWeights: false);
-        // Paddle checkpoints have no num_batches_tracked; everything else maps one to one, in order.
-        var expected = model.StateDict().Where(p => !p.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal))
-            .Select(p => $"{p.Key} {KeyFile.Format(p.Value.Shape)}");
-        Assert.Equal(expected, paddle.Entries.Select(e => $"{XceptionDeepLab.PaddleSegKeyMap.MapKey(e.Key)} {e.Shape}"));
+        KeyFile.Read($"xception{depth}_deeplab.paddle").AssertMapsOnto(new XceptionDeepLab(depth, initializeWeights: false), XceptionDeepLab.PaddleSegKeyMap);
     }
 
     [Fact]
     public void PaddleCheckpointWithClassifierLoadsStrictlyIntoAFourChannelBackbone()
     {
         var paddle = KeyFile.Read("xception41_deeplab.paddle");
-        var tensors = new OrderedDictionary<string, Tensor>();
-        int k = 0;
-        foreach (var (key, shapeText) in paddle.Entries)
-        {
-            var shape = new Shape(shapeText.Split('x').Select(int.Parse).ToArray());
-            tensors.Add(key, Tensor.FromArray(FormulaWeights.Values(key, k++, shape), shape.ToArray()));
-        }
+        var tensors = paddle.FormulaTensors();
         // PaddleClas's ImageNet Xception41_deeplab adds a classifier (Paddle's Linear stores [in, out]).
         tensors.Add("_fc.weight", Tensor.Zeros(2048, 1000));
         tensors.Add("_fc.bias", Tensor.Zeros(1000));
-        string path = Path.Combine(Path.GetTempPath(), $"sharpseg-paddle-xception41-{Guid.NewGuid():N}.safetensors");
-        try
-        {
-            Safetensors.Save(path, tensors);
-            IPretrainedBackbone model = new XceptionDeepLab(41, new BackboneOptions(InChannels: 4), initializeWeights: false);
-            var report = model.LoadPretrained(path);
-            Assert.Empty(report.MissingKeys);
-            Assert.Empty(report.UnexpectedKeys);
-            Assert.Equal(paddle.Entries.Count, report.LoadedCount);
+        using var file = TemporaryCheckpoint.Save(tensors);
+        IPretrainedBackbone model = new XceptionDeepLab(41, new BackboneOptions(InChannels: 4), initializeWeights: false);
+        var report = model.LoadPretrained(file.Path);
+        Assert.Empty(report.MissingKeys);
+        Assert.Empty(report.UnexpectedKeys);
+        Assert.Equal(paddle.Entries.Count, report.LoadedCount);
 
-            var state = model.Module.StateDict();
-            Assert.Equal(tensors["xception_41/middle_flow/block8._conv3._bn2._variance"].ToArray(), state["middle_flow.7._conv3._bn2.running_var"].ToArray());
-            Assert.Equal(tensors["xception_41/entry_flow/block1._short._conv.weight"].ToArray(), state["entry_flow.0._short._conv.weight"].ToArray());
-            Assert.Equal(tensors["_exit_flow_2._conv3._bn2._mean"].ToArray(), state["_exit_flow_2._conv3._bn2.running_mean"].ToArray());
-            var rgb = tensors["_conv1._conv.weight"];
-            Assert.Equal(PretrainedWeights.AdaptInputChannels(rgb, 4).ToArray(), state["_conv1._conv.weight"].ToArray());
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var state = model.Module.StateDict();
+        Assert.Equal(tensors["xception_41/middle_flow/block8._conv3._bn2._variance"].ToArray(), state["middle_flow.7._conv3._bn2.running_var"].ToArray());
+        Assert.Equal(tensors["xception_41/entry_flow/block1._short._conv.weight"].ToArray(), state["entry_flow.0._short._conv.weight"].ToArray());
+        Assert.Equal(tensors["_exit_flow_2._conv3._bn2._mean"].ToArray(), state["_exit_flow_2._conv3._bn2.running_mean"].ToArray());
+        var rgb = tensors["_conv1._conv.weight"];
+        Assert.Equal(PretrainedWeights.AdaptInputChannels(rgb, 4).ToArray(), state["_conv1._conv.weight"].ToArray());
     }
 
     [Fact]
@@ -201,17 +182,5 @@ public class XceptionDeepLabTests
         Assert.Equal(new Size2(stride, stride), conv.Stride);
         Assert.Equal(new Size2(dilation, dilation), conv.Dilation);
         Assert.Equal(new Size2(dilation, dilation), conv.Padding);
-    }
-
-    /// <summary>Element-wise |actual − expected| ≤ 1e-4 · (|expected| + max|expected|).</summary>
-    private static void AssertClose(Tensor expected, Tensor actual, string what)
-    {
-        Assert.True(expected.Shape == actual.Shape, $"{what}: expected shape {expected.Shape}, got {actual.Shape}");
-        var e = expected.ToArray();
-        var a = actual.ToArray();
-        float scale = e.Max(MathF.Abs);
-        for (int i = 0; i < e.Length; i++)
-            Assert.True(MathF.Abs(a[i] - e[i]) <= 1e-4f * (MathF.Abs(e[i]) + scale),
-                $"{what}: element {i} is {a[i]}, expected {e[i]} (scale {scale})");
     }
 }

@@ -22,16 +22,9 @@ public sealed class AuxiliaryLossTests
 
     private static TrainingResult TrainOneEpoch(TrainingOptions options, IReadOnlyList<double>? modelCoefficients = null)
     {
-        string root = TestData.TempFolder("aux");
-        try
-        {
-            return new Training.Segmenter(new TwoHeadNet(3, seed: 4, modelCoefficients), "two-head")
-                .Train(1, TestData.Synthetic(4, seed: 3, size: 12), trainBatchSize: 2, saveDir: root, options: options);
-        }
-        finally
-        {
-            if (Directory.Exists(root)) Directory.Delete(root, recursive: true);
-        }
+        using var saveDir = new TemporaryFolder("aux");
+        return new Training.Segmenter(new TwoHeadNet(3, seed: 4, modelCoefficients), "two-head")
+            .Train(1, TestData.Synthetic(4, seed: 3, size: 12), trainBatchSize: 2, saveDir: saveDir.Path, options: options);
     }
 
     [Fact]

@@ -46,6 +46,22 @@ internal static class TestData
 }
 
 /// <summary>
+/// A fresh <see cref="TestData.TempFolder"/> path for a test that saves checkpoints (the trainer creates the folder), deleted
+/// with its contents on dispose: <c>using var saveDir = new TemporaryFolder("tag");</c>.
+/// </summary>
+internal sealed class TemporaryFolder(string tag) : IDisposable
+{
+    /// <summary>The folder's full path.</summary>
+    public string Path { get; } = TestData.TempFolder(tag);
+
+    /// <summary>Deletes the folder and everything in it, if it was created.</summary>
+    public void Dispose()
+    {
+        if (Directory.Exists(Path)) Directory.Delete(Path, recursive: true);
+    }
+}
+
+/// <summary>
 /// <see cref="TinyConvNet"/>'s layers with a second, auxiliary head (a 1×1 conv on the hidden features), returning
 /// [main, auxiliary] logits as PaddleSeg models with auxiliary losses do. No dropout, so a step's loss is a pure function.
 /// </summary>

@@ -4,24 +4,18 @@ using SharpSeg.Training.Tests.Segmenter;
 namespace SharpSeg.Training.Tests.Zoo;
 
 /// <summary>Fast-SCNN with both auxiliary heads trains, its loss weights as the loss coefficients.</summary>
-public sealed class FastScnnTrainingTests : IDisposable
+public sealed class FastScnnTrainingTests
 {
-    private readonly string _root = TestData.TempFolder("fastscnn");
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
-    }
-
     [Fact]
     public void ThreeWeightedOutputsLowerTheTotalLossAndTheCheckpointKeepsTheWeights()
     {
+        using var saveDir = new TemporaryFolder("fastscnn");
         Engine.ManualSeed(3);
         var model = (FastScnn)ModelRegistry.CreateModel("fastscnn", new FastScnnOptions(3, MultiLossWeight: [1.0, 0.4, 0.4]));
         var segmenter = new Training.Segmenter(model, "fastscnn");
         const int epochs = 4;
-        var result = segmenter.Train(epochs, TestData.Synthetic(4, seed: 11, size: 64), trainBatchSize: 2, saveIntervalEpochs: epochs, saveDir: _root,
-            learningRate: 0.05, options: new TrainingOptions(Seed: 5));
+        var result = segmenter.Train(epochs, TestData.Synthetic(4, seed: 11, size: 64), trainBatchSize: 2, saveIntervalEpochs: epochs,
+            saveDir: saveDir.Path, learningRate: 0.05, options: new TrainingOptions(Seed: 5));
 
         Assert.Equal(2 * epochs, result.StepLosses.Count);
         Assert.All(result.StepLosses, loss => Assert.True(double.IsFinite(loss)));

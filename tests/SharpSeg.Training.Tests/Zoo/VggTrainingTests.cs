@@ -1,9 +1,5 @@
-using SharpSeg.Data.Loading;
 using SharpSeg.Models;
 using SharpSeg.Nn;
-using SharpSeg.Nn.Losses;
-using SharpSeg.Nn.Optim;
-using SharpSeg.Training.Tests.Segmenter;
 
 namespace SharpSeg.Training.Tests.Zoo;
 
@@ -15,21 +11,7 @@ public class VggTrainingTests
     {
         Engine.ManualSeed(3);
         var model = new VggHeadNet(ModelRegistry.CreateBackbone("vgg11_bn"), numClasses: 3);
-        var dataset = TestData.Synthetic(4, seed: 19);
-        var batch = Batch.Collate(Enumerable.Range(0, 4).Select(dataset.Load).ToArray(), [0, 1, 2, 3]);
-        var (images, labels) = (batch.ImageTensor(), batch.LabelTensor());
-        var loss = new CrossEntropyLoss();
-        var optimizer = new Sgd(model.Parameters(), learningRate: 0.02, momentum: 0.9);
-        model.Train();
-        var losses = new List<float>();
-        for (int step = 0; step < 6; step++)
-        {
-            optimizer.ZeroGrad();
-            var value = loss.Forward(model.Forward(images)[0], labels);
-            value.Backward();
-            optimizer.Step();
-            losses.Add(value.Item());
-        }
+        var losses = OneBatchTraining.SgdLosses(model, OneBatchTraining.SyntheticBatch(4, seed: 19), learningRate: 0.02, steps: 6);
         Assert.All(losses, l => Assert.True(float.IsFinite(l)));
         Assert.True(losses[^1] < losses[0], $"losses {string.Join(", ", losses)}");
     }

@@ -1,11 +1,6 @@
-using SharpSeg.Data.Datasets;
-using SharpSeg.Data.Loading;
-using SharpSeg.Data.Synthetic;
-using SharpSeg.Data.Transforms;
 using SharpSeg.Models;
 using SharpSeg.Nn;
 using SharpSeg.Nn.Losses;
-using SharpSeg.Nn.Optim;
 
 namespace SharpSeg.Training.Tests.Zoo;
 
@@ -19,25 +14,9 @@ public class XceptionTrainingTests
         Engine.ManualSeed(7);
         var model = new DeepLabV3Plus(new DeepLabV3PlusOptions(3, Backbone: "xception41_deeplab", OutputStride: 16, AsppOutChannels: 16,
             LowLevelChannels: 8, AsppDropout: 0));
-        var data = new SyntheticDataset(new SyntheticOptions(Count: 2, Height: 32, Width: 32, NumClasses: 3, Seed: 5, MaxShapes: 3),
-            DatasetMode.Train, new Compose(new Normalize()));
-        var batch = Batch.Collate([data.Load(0), data.Load(1)], [0, 1]);
-        var images = batch.ImageTensor();
-        var labels = batch.LabelTensor();
-        var criterion = new CrossEntropyLoss();
-        var sgd = new Sgd(model.Parameters(), learningRate: 0.01, momentum: 0.9);
-        model.Train();
-
-        var losses = new List<float>();
-        for (int step = 0; step < 3; step++)
-        {
-            sgd.ZeroGrad();
-            var loss = criterion.Forward(model.Forward(images)[0], labels);
-            losses.Add(loss.Item());
-            loss.Backward();
-            sgd.Step();
-        }
-        using (GradMode.NoGrad()) losses.Add(criterion.Forward(model.Forward(images)[0], labels).Item());
+        var batch = OneBatchTraining.SyntheticBatch(2, seed: 5);
+        var losses = OneBatchTraining.SgdLosses(model, batch, learningRate: 0.01, steps: 3);
+        using (GradMode.NoGrad()) losses.Add(new CrossEntropyLoss().Forward(model.Forward(batch.ImageTensor())[0], batch.LabelTensor()).Item());
 
         Assert.All(losses, l => Assert.True(float.IsFinite(l)));
         Assert.True(losses[^1] < losses[0], $"losses {string.Join(", ", losses)}");
