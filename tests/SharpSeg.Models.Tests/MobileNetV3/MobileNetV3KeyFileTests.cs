@@ -10,24 +10,6 @@ namespace SharpSeg.Models.Tests.MobileNetV3Family;
 /// </summary>
 public class MobileNetV3KeyFileTests
 {
-    private static readonly string[] PaddleSegNames =
-    [
-        "mobilenetv3_small_x0_35", "mobilenetv3_small_x0_5", "mobilenetv3_small_x0_75", "mobilenetv3_small_x1_0", "mobilenetv3_small_x1_25",
-        "mobilenetv3_large_x0_35", "mobilenetv3_large_x0_5", "mobilenetv3_large_x0_75", "mobilenetv3_large_x1_0", "mobilenetv3_large_x1_25",
-    ];
-
-    public static TheoryData<string> FamilyNames() => [.. PaddleSegNames, "mobilenet_v3_large", "mobilenet_v3_small"];
-
-    [Theory]
-    [MemberData(nameof(FamilyNames))]
-    public void RegisteredBackboneHasTheReferenceKeysShapesAndParameterCountLessTheClassifier(string name)
-    {
-        var backbone = BackboneCache.Get(name);
-        var file = KeyFile.Read(name);
-        Assert.Equal(KeyFile.Describe(file.HeadlessEntries), KeyFile.Describe(backbone.Module));
-        Assert.Equal(file.HeadlessParameterCount, backbone.Module.ParameterCount);
-    }
-
     [Theory]
     [InlineData(MobileNetV3Arch.Large, "mobilenet_v3_large", 5_483_032, 2_971_952)]
     [InlineData(MobileNetV3Arch.Small, "mobilenet_v3_small", 2_542_856, 927_008)]
