@@ -88,22 +88,25 @@ public sealed partial class Segmenter
     public Prediction Predict(Image image, TestTimeAugmentation? augmentation = null) => BatchPredict([image], 1, augmentation)[0];
 
     /// <summary>
-    /// Reads and predicts the image file <paramref name="imagePath"/> (PNG, JPEG, BMP or NPY), as PaddleX's
-    /// <c>predict('image.jpg')</c>: a three-channel model gets RGB (grey repeated, alpha dropped, as training images are
-    /// read), other models the file's own channels. See <see cref="Predict(Image, TestTimeAugmentation?)"/>.
+    /// Reads (<see cref="ReadImage"/>) and predicts the image file <paramref name="imagePath"/> (PNG, JPEG, BMP or NPY), as
+    /// PaddleX's <c>predict('image.jpg')</c>. See <see cref="Predict(Image, TestTimeAugmentation?)"/>.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ImageFormatException">The file is not a readable image.</exception>
+    /// <exception cref="InvalidDataException">The image's channels cannot be turned into the model's.</exception>
     public Prediction Predict(string imagePath, TestTimeAugmentation? augmentation = null) => Predict(ReadImage(imagePath), augmentation);
 
     /// <summary>
-    /// Reads <paramref name="imagePath"/> for this model: RGB for a three-channel model (grey repeated, alpha dropped, as
-    /// training images are read), the file's own channels otherwise.
+    /// Reads <paramref name="imagePath"/> for this model exactly as the training and evaluation datasets read their images
+    /// (<see cref="ImageInput"/> with the model's channel count: RGB for a three-channel model, grey or luma for a one-channel
+    /// one, the file's own channels otherwise). Samples keep their stored values, 0–65535 for 16-bit images; the model's
+    /// <see cref="Transforms"/> (<see cref="Normalize"/>'s <c>min_val</c>/<c>max_val</c>) scale them, as in training.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="ImageFormatException">The file is not a readable image.</exception>
+    /// <exception cref="InvalidDataException">The image's channels cannot be turned into the model's.</exception>
     public Image ReadImage(string imagePath) =>
-        ImageFile.Read(imagePath, Model.Options.InChannels == 3 ? new ImageReadOptions { ForceRgb = true } : ImageReadOptions.Default);
+        ImageInput.Read(imagePath, Model.Options.InChannels is 1 or 3 ? Model.Options.InChannels : null);
 
     /// <summary>
     /// Predicts several images as <see cref="Predict(Image, TestTimeAugmentation?)"/> does, up to <paramref name="batchSize"/> consecutive images of one

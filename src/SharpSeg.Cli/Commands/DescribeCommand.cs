@@ -1,12 +1,14 @@
 using System.CommandLine;
 using System.Globalization;
+using SharpSeg.Data;
 using SharpSeg.Data.Datasets;
 using Spectre.Console;
 
 namespace SharpSeg.Cli.Commands;
 
 /// <summary>
-/// <c>sharpseg describe</c>: reads every sample of a dataset split and reports image sizes, the class histogram and
+/// <c>sharpseg describe</c>: reads every sample of a dataset split and reports image sizes, bit depths and value ranges
+/// (as the model reads them, before Normalize), the class histogram and
 /// every bad file (<see cref="SegDataset.Describe"/> per sample): out-of-range label values with where the first one is,
 /// RGB labels, image/label size mismatches, unreadable files. Exits 1 when any file is bad, so it can guard a training
 /// script.
@@ -71,8 +73,10 @@ internal static class DescribeCommand
         }
         var sizes = parts.SelectMany(p => p.ImageSizes).GroupBy(s => (s.Height, s.Width, s.Channels)).OrderBy(g => g.Key)
             .Select(g => new ImageSizeCount(g.Key.Height, g.Key.Width, g.Key.Channels, g.Sum(s => s.Images))).ToList();
+        var ranges = parts.SelectMany(p => p.ValueRanges).GroupBy(r => r.SampleType).OrderBy(g => g.Key)
+            .Select(g => g.Aggregate((a, b) => a.Merge(b))).ToList();
         var classPixels = Enumerable.Range(0, fileData.NumClasses).Select(c => parts.Sum(p => p.ClassPixels[c])).ToList();
-        var description = new DatasetDescription(fileData.Count, fileData.NumClasses, fileData.IgnoreIndex, sizes, classPixels,
+        var description = new DatasetDescription(fileData.Count, fileData.NumClasses, fileData.IgnoreIndex, sizes, ranges, classPixels,
             parts.Sum(p => p.IgnoredPixels), parts.Sum(p => p.UnlabeledSamples), [.. parts.SelectMany(p => p.BadLabels)]);
         return (description, problems);
     }
@@ -106,6 +110,17 @@ internal static class DescribeCommand
             sizes.AddRow($"{size.Height}×{size.Width}×{size.Channels}", size.Images.ToString(CultureInfo.InvariantCulture));
         console.Write(sizes);
 
+        var values = new Table().AddColumn("bit depth").AddColumn(new TableColumn("images").RightAligned())
+            .AddColumn(new TableColumn("min").RightAligned()).AddColumn(new TableColumn("max").RightAligned());
+        foreach (var range in description.ValueRanges)
+            values.AddRow(range.BitDepth, range.Images.ToString(CultureInfo.InvariantCulture), Value(range.Min), Value(range.Max));
+        console.Write(values);
+        if (description.ValueRanges.Count > 0 && description.ValueRanges.Max(r => r.Max) is > 255 and var highest)
+            console.WriteLine($"Image values reach {Value(highest)}, beyond the 0–255 that Normalize maps to [0, 1] by default: train with " +
+                              $"--max-value {Value(highest)} (Normalize's max_val) so they normalise from their real range" +
+                              (description.ValueRanges.Any(r => r.SampleType == SampleType.UInt16) && highest < ushort.MaxValue
+                                  ? ", or --max-value 65535 for the full 16-bit range." : "."));
+
         long total = description.ClassPixels.Sum() + description.IgnoredPixels;
         var histogram = new Table().AddColumn("class").AddColumn(new TableColumn("pixels").RightAligned())
             .AddColumn(new TableColumn("share").RightAligned());
@@ -132,6 +147,8 @@ internal static class DescribeCommand
         if (problems.Count > ProblemsListed)
             console.WriteLine($"… and {problems.Count - ProblemsListed} more.");
     }
+
+    private static string Value(float value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static string Share(long pixels, long total) =>
         (total == 0 ? 0 : 100.0 * pixels / total).ToString("F2", CultureInfo.InvariantCulture) + " %";

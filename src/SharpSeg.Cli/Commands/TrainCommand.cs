@@ -21,6 +21,7 @@ internal static class TrainCommand
     {
         var model = new ModelArguments();
         var dataset = new DatasetArguments();
+        var valueRange = new ValueRangeArguments();
         var epochs = new Option<int>("--epochs", "-e") { Description = "Training epochs.", DefaultValueFactory = _ => 10 };
         var batchSize = new Option<int>("--batch-size")
         {
@@ -81,6 +82,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a segmentation model (PaddleX train()): checkpoints, best_model/ and metrics.jsonl in --save-dir.");
         model.AddTo(command);
         dataset.AddTo(command);
+        valueRange.AddTo(command);
         foreach (var option in new Option[]
                  {
                      epochs, batchSize, evalBatchSize, learningRate, decayPower, weightDecay, warmup, saveDir, saveInterval, logInterval,
@@ -121,6 +123,7 @@ internal static class TrainCommand
                 return ExitCodes.Success;
             }
 
+            var normalize = valueRange.Normalize(parse);
             var augmentation = new List<ISegTransform>();
             if (parse.GetValue(scale))
                 augmentation.Add(new ResizeStepScaling(0.5, 2.0, 0.25));
@@ -131,17 +134,20 @@ internal static class TrainCommand
             }
             if (!parse.GetValue(noFlip))
                 augmentation.Add(new RandomHorizontalFlip());
-            augmentation.Add(new Normalize());
+            augmentation.Add(normalize);
 
             var train = dataset.Open(parse, DatasetMode.Train, new Compose(augmentation));
+            valueRange.CheckTrainingData(parse, train, normalize);
             // Checked here as well as in Resolve because a resumed run builds no model from the arguments.
             model.UsesBinaryLoss(parse, train.NumClasses);
-            var val = dataset.HasValidationSplit(parse) ? dataset.Open(parse, DatasetMode.Val, new Normalize()) : null;
+            var val = dataset.HasValidationSplit(parse) ? dataset.Open(parse, DatasetMode.Val, normalize) : null;
             int seedValue = parse.GetValue(seed);
             Engine.ManualSeed(seedValue);
             var segmenter = resumeFrom is not null
                 ? ResumedSegmenter(parse, model, resumeFrom)
                 : CreateSegmenter(parse, model, train);
+            if (resumeFrom is not null)
+                ValueRangeArguments.CheckResume(segmenter, normalize, resumeFrom);
 
             console.MarkupLine(Markup.Escape(
                 $"Training {Describe(segmenter)} on {train.Count} images ({train.NumClasses} classes)" +

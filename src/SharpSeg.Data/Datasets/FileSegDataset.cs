@@ -15,10 +15,11 @@ public enum LabelEncoding
 }
 
 /// <summary>
-/// A dataset of image files with optional label files, decoded on each access with <see cref="ImageFile"/>.
-/// Images become float samples with <see cref="ImageChannels"/> channels (gray replicated, alpha dropped, as
-/// <c>cv2.imread(IMREAD_COLOR)</c>); labels must be one channel (gray or palette indices, as
-/// <c>np.asarray(PIL.Image.open(label))</c>). The base of every file format reader.
+/// A dataset of image files with optional label files, decoded on each access. Images are read by
+/// <see cref="ImageInput"/>, the reading prediction uses too, with <see cref="ImageChannels"/> channels (for 3: grey
+/// repeated, alpha dropped, palettes expanded, as <c>cv2.imread(IMREAD_COLOR)</c>), and become float samples with their
+/// stored values (16-bit images 0–65535; <see cref="Normalize"/>'s <c>min_val</c>/<c>max_val</c> scale them). Labels must
+/// be one channel (gray or palette indices, as <c>np.asarray(PIL.Image.open(label))</c>). The base of every file format reader.
 /// </summary>
 public class FileSegDataset : SegDataset
 {
@@ -70,7 +71,8 @@ public class FileSegDataset : SegDataset
     protected override SegSample LoadUnchecked(int index)
     {
         var (imagePath, labelPath) = Files[index];
-        var image = ConvertChannels(ImageFile.Read(imagePath).ToFloat(), imagePath);
+        var decoded = ImageInput.Read(imagePath, ImageChannels);
+        var image = decoded as Image<float> ?? decoded.ToFloat();
         Image<int>? label = null;
         if (labelPath is not null)
         {
@@ -79,7 +81,7 @@ public class FileSegDataset : SegDataset
                 throw new InvalidDataException(
                     $"Label {labelPath} is {label.Height}×{label.Width} but image {imagePath} is {image.Height}×{image.Width}.");
         }
-        return new SegSample(image, label, imagePath, labelPath);
+        return new SegSample(image, label, imagePath, labelPath) { StoredSampleType = decoded.SampleType };
     }
 
     private Image<int> ReadLabel(string path)
@@ -96,39 +98,6 @@ public class FileSegDataset : SegDataset
                 pixels[i] = pixels[i] == 0 ? SegSample.IgnoreIndex : pixels[i] - 1;
         }
         return label;
-    }
-
-    private Image<float> ConvertChannels(Image<float> image, string path)
-    {
-        if (ImageChannels is not { } wanted || image.Channels == wanted)
-            return image;
-        // Gray (+alpha) replicates its gray sample; RGB(A) drops alpha or reduces to luma, as cv2.imread does.
-        var result = new Image<float>(image.Height, image.Width, wanted);
-        int from = image.Channels, pixels = image.Height * image.Width;
-        if (from is 1 or 2 && wanted == 3)
-        {
-            for (int p = 0; p < pixels; p++)
-                result.Pixels[3 * p] = result.Pixels[3 * p + 1] = result.Pixels[3 * p + 2] = image.Pixels[p * from];
-        }
-        else if (from == 4 && wanted == 3)
-        {
-            for (int p = 0; p < pixels; p++)
-                image.Pixels.AsSpan(4 * p, 3).CopyTo(result.Pixels.AsSpan(3 * p));
-        }
-        else if (from is 3 or 4 && wanted == 1)
-        {
-            for (int p = 0; p < pixels; p++)
-                result.Pixels[p] = MathF.Round(0.299f * image.Pixels[p * from] + 0.587f * image.Pixels[p * from + 1] +
-                    0.114f * image.Pixels[p * from + 2]);
-        }
-        else if (from == 2 && wanted == 1)
-        {
-            for (int p = 0; p < pixels; p++)
-                result.Pixels[p] = image.Pixels[2 * p];
-        }
-        else
-            throw new InvalidDataException($"Image {path} has {from} channels, which cannot be converted to {wanted}.");
-        return result;
     }
 
     /// <summary>Image file extensions the folder-based readers pick up.</summary>

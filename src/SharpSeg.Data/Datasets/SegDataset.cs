@@ -101,12 +101,14 @@ public abstract class SegDataset
     }
 
     /// <summary>
-    /// Reads every sample and reports image sizes, the class pixel histogram and every label value that is
-    /// out of range (without throwing for them), so a broken dataset can be diagnosed in one pass.
+    /// Reads every sample and reports image sizes, the images' bit depths and value ranges (as read, before the
+    /// transforms), the class pixel histogram and every label value that is out of range (without throwing for them), so
+    /// a broken dataset can be diagnosed in one pass.
     /// </summary>
     public DatasetDescription Describe()
     {
         var sizes = new SortedDictionary<(int Height, int Width, int Channels), int>();
+        var ranges = new SortedDictionary<SampleType, ImageValueRange>();
         var histogram = new long[NumClasses];
         long ignored = 0;
         var bad = new List<BadLabel>();
@@ -116,6 +118,8 @@ public abstract class SegDataset
             var sample = LoadUnchecked(i);
             var key = (sample.Image.Height, sample.Image.Width, sample.Image.Channels);
             sizes[key] = sizes.GetValueOrDefault(key) + 1;
+            var range = ImageValueRange.Of(sample);
+            ranges[range.SampleType] = ranges.TryGetValue(range.SampleType, out var seen) ? seen.Merge(range) : range;
             if (sample.Label is null)
             {
                 unlabeled++;
@@ -135,13 +139,56 @@ public abstract class SegDataset
                 bad.Add(new BadLabel(sample.LabelPath ?? SourceName(i), value, pixels));
         }
         return new DatasetDescription(Count, NumClasses, IgnoreIndex,
-            [.. sizes.Select(kv => new ImageSizeCount(kv.Key.Height, kv.Key.Width, kv.Key.Channels, kv.Value))],
+            [.. sizes.Select(kv => new ImageSizeCount(kv.Key.Height, kv.Key.Width, kv.Key.Channels, kv.Value))], [.. ranges.Values],
             histogram, ignored, unlabeled, bad);
     }
 }
 
 /// <summary>How many images of the dataset have one size.</summary>
 public readonly record struct ImageSizeCount(int Height, int Width, int Channels, int Images);
+
+/// <summary>
+/// How many images of a dataset are stored in one sample type, and the smallest and largest value over all their samples
+/// as read (before the transforms): what <see cref="Transforms.Normalize"/>'s <c>min_val</c>/<c>max_val</c> should cover.
+/// </summary>
+/// <param name="SampleType">The stored sample type; <see cref="SampleType.Float32"/> for samples not read from a file.</param>
+/// <param name="Images">Images of that type.</param>
+/// <param name="Min">Smallest sample value.</param>
+/// <param name="Max">Largest sample value.</param>
+public readonly record struct ImageValueRange(SampleType SampleType, int Images, float Min, float Max)
+{
+    /// <summary>"8-bit", "16-bit", "32-bit integer" or "32-bit float".</summary>
+    public string BitDepth => SampleType switch
+    {
+        SampleType.UInt8 => "8-bit",
+        SampleType.UInt16 => "16-bit",
+        SampleType.Int32 => "32-bit integer",
+        _ => "32-bit float",
+    };
+
+    /// <summary>The range of one sample's image.</summary>
+    public static ImageValueRange Of(SegSample sample)
+    {
+        ArgumentNullException.ThrowIfNull(sample);
+        float min = float.PositiveInfinity, max = float.NegativeInfinity;
+        foreach (float value in sample.Image.Pixels)
+        {
+            min = MathF.Min(min, value);
+            max = MathF.Max(max, value);
+        }
+        return new ImageValueRange(sample.StoredSampleType ?? SampleType.Float32, 1, min, max);
+    }
+
+    /// <summary>The range of these images and <paramref name="other"/>'s together (same sample type).</summary>
+    /// <exception cref="ArgumentException">The sample types differ.</exception>
+    public ImageValueRange Merge(ImageValueRange other) => other.SampleType == SampleType
+        ? new ImageValueRange(SampleType, Images + other.Images, MathF.Min(Min, other.Min), MathF.Max(Max, other.Max))
+        : throw new ArgumentException($"Cannot merge the value range of {other.BitDepth} images into that of {BitDepth} images.", nameof(other));
+
+    /// <summary>"16-bit: 12 images, values 0–4095".</summary>
+    public override string ToString() =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{BitDepth}: {Images} image{(Images == 1 ? "" : "s")}, values {Min}–{Max}");
+}
 
 /// <summary>A label file holding a value that is not a class id nor the ignore index.</summary>
 public readonly record struct BadLabel(string File, int Value, long Pixels);
@@ -151,12 +198,13 @@ public readonly record struct BadLabel(string File, int Value, long Pixels);
 /// <param name="NumClasses">Class count the labels were checked against.</param>
 /// <param name="IgnoreIndex">The ignored label value.</param>
 /// <param name="ImageSizes">Distinct image sizes with their counts.</param>
+/// <param name="ValueRanges">Per stored sample type (8-bit, 16-bit, …), the images and their value range, as read.</param>
 /// <param name="ClassPixels">Pixels per class id.</param>
 /// <param name="IgnoredPixels">Pixels labelled with the ignore index.</param>
 /// <param name="UnlabeledSamples">Samples without a label file.</param>
 /// <param name="BadLabels">Out-of-range label values per file.</param>
 public sealed record DatasetDescription(int Samples, int NumClasses, int IgnoreIndex,
-    IReadOnlyList<ImageSizeCount> ImageSizes, IReadOnlyList<long> ClassPixels, long IgnoredPixels,
+    IReadOnlyList<ImageSizeCount> ImageSizes, IReadOnlyList<ImageValueRange> ValueRanges, IReadOnlyList<long> ClassPixels, long IgnoredPixels,
     int UnlabeledSamples, IReadOnlyList<BadLabel> BadLabels)
 {
     /// <summary>A human-readable report.</summary>
@@ -166,6 +214,7 @@ public sealed record DatasetDescription(int Samples, int NumClasses, int IgnoreI
         text.AppendLine($"{Samples} samples, {NumClasses} classes, ignore index {IgnoreIndex}");
         text.AppendLine("image sizes (h×w×c): " +
             string.Join(", ", ImageSizes.Select(s => $"{s.Height}×{s.Width}×{s.Channels} ({s.Images})")));
+        text.AppendLine("image values: " + string.Join("; ", ValueRanges));
         long total = ClassPixels.Sum() + IgnoredPixels;
         for (int c = 0; c < ClassPixels.Count; c++)
             text.AppendLine($"class {c}: {ClassPixels[c]} pixels ({(total == 0 ? 0 : 100.0 * ClassPixels[c] / total):F2} %)");

@@ -36,8 +36,14 @@ public sealed class SegSample
         CheckLabelShape(nameof(SegSample));
     }
 
-    /// <summary>The image, HWC float samples (0–255 before <see cref="Normalize"/>).</summary>
+    /// <summary>The image, HWC float samples (as stored before <see cref="Normalize"/>: 0–255 for 8-bit files, 0–65535 for 16-bit).</summary>
     public Image<float> Image { get; set; }
+
+    /// <summary>
+    /// The sample type the image was stored in before it became float samples (<see cref="SampleType.UInt8"/> for 8-bit
+    /// files, <see cref="SampleType.UInt16"/> for 16-bit ones), or null when not read from a file.
+    /// </summary>
+    public SampleType? StoredSampleType { get; init; }
 
     /// <summary>The label map (one channel of class ids), absent at test time.</summary>
     public Image<int>? Label { get; set; }

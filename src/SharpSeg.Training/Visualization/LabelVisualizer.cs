@@ -90,8 +90,9 @@ public static class LabelVisualizer
     /// <summary>
     /// The pseudo-colour label map blended over <paramref name="image"/>: image × <paramref name="imageWeight"/> +
     /// colour × (1 − <paramref name="imageWeight"/>), rounded half to even and saturated to 0…255, as PaddleSeg's
-    /// <c>visualize</c> does with <c>cv2.addWeighted</c>. A one-channel image is used as grey; samples are read as 0…255
-    /// values (16-bit and float images are clamped, not rescaled).
+    /// <c>visualize</c> does with <c>cv2.addWeighted</c>. A one-channel image is used as grey; 16-bit samples are shown by their
+    /// high byte (as <c>cv2.imread(IMREAD_COLOR)</c> reads them), other samples as 0…255 values (int and float images are
+    /// clamped, not rescaled).
     /// </summary>
     /// <exception cref="ArgumentException">The sizes differ, the image has neither 1 nor 3 or more channels, or the weight is outside [0, 1].</exception>
     public static Image<byte> Overlay(Image image, Image<int> labelMap, double imageWeight = DefaultImageWeight, byte[]? palette = null)
@@ -106,7 +107,9 @@ public static class LabelVisualizer
             throw new ArgumentException("Overlay: a 2-channel image has no RGB reading; pass 1 (grey) or 3+ channels (the first three are RGB).", nameof(image));
 
         var colours = PseudoColor(labelMap, palette).Pixels;
-        var samples = image.ToFloat();
+        var samples = image is Image<ushort> words
+            ? new Image<float>(words.Height, words.Width, words.Channels, Array.ConvertAll(words.Pixels, w => (float)(w >> 8)))
+            : image.ToFloat();
         int channels = samples.Channels;
         var result = new Image<byte>(image.Height, image.Width, 3);
         var output = result.Pixels;

@@ -37,6 +37,15 @@ public sealed class LabelVisualizerTests : IDisposable
     }
 
     [Fact]
+    public void A_16_bit_image_is_overlaid_by_its_high_byte_as_the_8_bit_image_it_stands_for()
+    {
+        var labels = new Image<int>(1, 2, 1, [0, 2]);
+        var words = new Image<ushort>(1, 2, 3, [100 * 257, 200 * 256 + 255, 50 * 256, 10 * 257, 20 * 257, 65535]);
+
+        Assert.Equal(new byte[] { 111, 120, 30, 57, 63, 153 }, LabelVisualizer.Overlay(words, labels).Pixels);
+    }
+
+    [Fact]
     public void PseudoColourPngReadsBackAsTheClassIds()
     {
         Directory.CreateDirectory(_root);
