@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace SharpSeg.Nn;
 
@@ -44,9 +46,11 @@ public static class Safetensors
     private const int ChunkBytes = 1 << 20;
 
     /// <summary>The tensors of the file at <paramref name="path"/>. Equivalent to <c>safetensors.torch.load_file(path)</c>.</summary>
+    /// <exception cref="SafetensorsFormatException">The file breaks the format; nothing is returned.</exception>
     public static OrderedDictionary<string, Tensor> Load(string path) => Read(path).Tensors;
 
     /// <summary>The tensors and metadata of the file at <paramref name="path"/>, read with one pass over the data.</summary>
+    /// <exception cref="SafetensorsFormatException">The file breaks the format; nothing is returned.</exception>
     public static SafetensorsContent Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -55,6 +59,10 @@ public static class Safetensors
     }
 
     /// <summary>The tensors and metadata of a seekable <paramref name="stream"/>; <paramref name="source"/> names it in errors.</summary>
+    /// <exception cref="SafetensorsFormatException">
+    /// The data breaks the format (header length, UTF-8, JSON, dtype, shape, offsets or layout); it is the only
+    /// exception corrupt data raises, and nothing is returned.
+    /// </exception>
     public static SafetensorsContent Read(Stream stream, string source)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -91,6 +99,14 @@ public static class Safetensors
 
     private static (List<Entry>, Dictionary<string, string>) ParseHeader(byte[] headerBytes, string source)
     {
+        // The format requires UTF-8; System.Text.Json checks it only when a string is read, and then throws
+        // InvalidOperationException, so check the whole header first.
+        if (!Utf8.IsValid(headerBytes))
+        {
+            int at = FirstInvalidUtf8(headerBytes);
+            throw new SafetensorsFormatException(source, null,
+                $"header is not valid UTF-8 (byte 0x{headerBytes[at]:X2} at header offset {at}, file offset {8 + at})");
+        }
         JsonDocument document;
         try
         {
@@ -102,21 +118,43 @@ public static class Safetensors
         }
         using (document)
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
-                throw new SafetensorsFormatException(source, null, $"header must be a JSON object, got {document.RootElement.ValueKind}");
-            var entries = new List<Entry>();
-            var metadata = new Dictionary<string, string>();
-            var names = new HashSet<string>();
-            foreach (var property in document.RootElement.EnumerateObject())
+            try
             {
-                if (!names.Add(property.Name)) throw new SafetensorsFormatException(source, property.Name, "appears twice in the header");
-                if (property.Name == MetadataKey)
-                    ParseMetadata(property.Value, metadata, source);
-                else
-                    entries.Add(ParseEntry(property.Name, property.Value, source));
+                return ReadHeaderDocument(document, source);
             }
-            return (entries, metadata);
+            catch (InvalidOperationException e)
+            {
+                // System.Text.Json unescapes strings only when they are read, and reports an escaped surrogate
+                // without its pair ("\ud800") this way; serde_json, which the reference reader uses, refuses it too.
+                throw new SafetensorsFormatException(source, null, $"header is not valid JSON ({e.Message})");
+            }
         }
+    }
+
+    private static (List<Entry>, Dictionary<string, string>) ReadHeaderDocument(JsonDocument document, string source)
+    {
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+            throw new SafetensorsFormatException(source, null, $"header must be a JSON object, got {document.RootElement.ValueKind}");
+        var entries = new List<Entry>();
+        var metadata = new Dictionary<string, string>();
+        var names = new HashSet<string>();
+        foreach (var property in document.RootElement.EnumerateObject())
+        {
+            if (!names.Add(property.Name)) throw new SafetensorsFormatException(source, property.Name, "appears twice in the header");
+            if (property.Name == MetadataKey)
+                ParseMetadata(property.Value, metadata, source);
+            else
+                entries.Add(ParseEntry(property.Name, property.Value, source));
+        }
+        return (entries, metadata);
+    }
+
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        int offset = 0;
+        while (Rune.DecodeFromUtf8(bytes[offset..], out _, out int consumed) == OperationStatus.Done)
+            offset += consumed;
+        return offset;
     }
 
     private static void ParseMetadata(JsonElement value, Dictionary<string, string> metadata, string source)
@@ -142,14 +180,21 @@ public static class Safetensors
             ?? throw new SafetensorsFormatException(source, name, $"unknown dtype \"{dtypeName}\"");
 
         var shape = ReadIntegers(value, "shape", name, source);
-        long numel = 1;
+        // The product of the non-zero dimensions, saturated: a tensor indexes with int strides, so even an empty
+        // tensor's other dimensions must multiply to an int ([0, 2^31-1, 2^31-1] has no elements but no valid strides).
+        long extent = 1;
+        bool empty = false;
         foreach (long d in shape)
         {
             if (d > int.MaxValue) throw new SafetensorsFormatException(source, name, $"dimension {d} is too large");
-            numel = d == 0 ? 0 : numel > Array.MaxLength / d ? long.MaxValue : numel * d;
+            if (d == 0) empty = true;
+            else extent = Math.Min(extent * d, (long)Array.MaxLength + 1);
         }
-        if (numel > Array.MaxLength)
-            throw new SafetensorsFormatException(source, name, $"shape [{string.Join(", ", shape)}] has more elements than a tensor can hold ({Array.MaxLength})");
+        if (extent > Array.MaxLength)
+            throw new SafetensorsFormatException(source, name, empty
+                ? $"shape [{string.Join(", ", shape)}] has no elements, but its non-zero dimensions multiply to more than a tensor can index ({Array.MaxLength})"
+                : $"shape [{string.Join(", ", shape)}] has more elements than a tensor can hold ({Array.MaxLength})");
+        long numel = empty ? 0 : extent;
 
         var offsets = ReadIntegers(value, "data_offsets", name, source);
         if (offsets.Length != 2) throw new SafetensorsFormatException(source, name, $"data_offsets must be [begin, end], got {offsets.Length} numbers");

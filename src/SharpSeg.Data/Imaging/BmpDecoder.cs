@@ -22,10 +22,12 @@ public static class BmpDecoder
     /// <param name="data">The file's bytes.</param>
     /// <param name="nameForErrors">Named in every exception message.</param>
     /// <param name="options">Palette handling (RGB by default) and channel order; null for the defaults.</param>
-    /// <exception cref="ImageFormatException">The data is corrupt, truncated or compressed (RLE, JPEG, PNG).</exception>
-    public static Image Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageReadOptions? options = null)
+    /// <exception cref="ImageFormatException">The data is corrupt, truncated, compressed (RLE, JPEG, PNG) or beyond <see cref="ImageLimits"/>.</exception>
+    public static Image Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageReadOptions? options = null) =>
+        Decode(data, nameForErrors, options ?? ImageReadOptions.Default, ReadLimits.Current);
+
+    internal static Image Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageReadOptions options, ReadLimits limits)
     {
-        options ??= ImageReadOptions.Default;
         string name = nameForErrors;
         if (data.Length < 18 || data[0] != 'B' || data[1] != 'M')
             throw new ImageFormatException(name, "bad BMP signature");
@@ -109,6 +111,10 @@ public static class BmpDecoder
             }
         }
 
+        bool indexOnly = palette is not null && options.Palette == PaletteMode.Index && !options.ForceRgb;
+        int channels = indexOnly ? 1 : palette is null && bitsPerPixel != 24 && masks[3] != 0 ? 4 : 3;
+        // Limits first: they bound width × height, so the stride and size products below cannot overflow.
+        limits.CheckSize(width, height, channels, name, "BMP");
         long stride = ((long)width * bitsPerPixel + 31) / 32 * 4;
         long needed = pixelOffset + stride * height;
         if (pixelOffset < afterHeader)
@@ -116,16 +122,11 @@ public static class BmpDecoder
         if (needed > data.Length)
             throw new ImageFormatException(name,
                 $"truncated at offset {data.Length}: {width}×{height} {bitsPerPixel}-bit pixel data needs {needed} bytes from offset {pixelOffset}");
-        if ((long)width * height * 4 > Array.MaxLength)
-            throw new ImageFormatException(name, $"BMP of {width}×{height} is too large");
 
         bool bgr = options.ChannelOrder == ChannelOrder.Bgr;
         var pixels = data[(int)pixelOffset..];
         if (palette is not null)
-        {
-            bool indexOnly = options.Palette == PaletteMode.Index && !options.ForceRgb;
             return DecodeIndexed(pixels, width, height, topDown, (int)stride, bitsPerPixel, palette, indexOnly, bgr, name);
-        }
         var image = DecodeMasked(pixels, width, height, topDown, (int)stride, bitsPerPixel, masks, bgr);
         return options.ForceRgb ? ColourConversion.ToThreeChannels(image) : image;
     }
@@ -142,7 +143,7 @@ public static class BmpDecoder
     private static Image DecodeIndexed(ReadOnlySpan<byte> pixels, int width, int height, bool topDown, int stride,
         int bitsPerPixel, byte[] palette, bool indexOnly, bool bgr, string name)
     {
-        var output = new byte[width * height * (indexOnly ? 1 : 3)];
+        var output = new byte[(long)width * height * (indexOnly ? 1 : 3)];
         int entries = palette.Length / 3, mask = (1 << bitsPerPixel) - 1;
         for (int y = 0; y < height; y++)
         {
@@ -171,7 +172,7 @@ public static class BmpDecoder
         int bitsPerPixel, uint[] masks, bool bgr)
     {
         int channels = bitsPerPixel != 24 && masks[3] != 0 ? 4 : 3;
-        var output = new byte[width * height * channels];
+        var output = new byte[(long)width * height * channels];
         int bytesPerPixel = bitsPerPixel / 8;
         for (int y = 0; y < height; y++)
         {

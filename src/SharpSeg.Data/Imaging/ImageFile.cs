@@ -9,26 +9,29 @@ namespace SharpSeg.Data;
 /// What each format returns: PNG its own channels (gray 1, gray+alpha 2, RGB 3, RGBA 4; palette indices as
 /// 1 channel unless <see cref="PaletteMode.Rgb"/>), bytes for 1–8-bit and ushort for 16-bit samples;
 /// JPEG RGB bytes (grayscale 1 channel); BMP RGB bytes (RGBA with an alpha mask, indices on request);
-/// NPY the stored array as is, ignoring the options. All methods are thread-safe.
+/// NPY the stored array (see <see cref="Npy"/> for how its shape maps to an image), ignoring the options.
+/// Every reader checks the sizes a file declares against the bytes it holds and against <see cref="ImageLimits"/>
+/// before allocating, so <see cref="ImageFormatException"/> is the only exception bad data raises.
+/// All methods are thread-safe.
 /// </remarks>
 public static class ImageFile
 {
     /// <summary>Decodes the image at <paramref name="path"/> with the default <see cref="ImageReadOptions"/>.</summary>
-    /// <exception cref="ImageFormatException">The file is corrupt, truncated or of an unknown format.</exception>
+    /// <exception cref="ImageFormatException">The file is corrupt, truncated, of an unknown format or beyond <see cref="ImageLimits"/>.</exception>
     public static Image Read(string path) => Read(path, ImageReadOptions.Default);
 
     /// <summary>Decodes the image at <paramref name="path"/>.</summary>
-    /// <exception cref="ImageFormatException">The file is corrupt, truncated or of an unknown format.</exception>
+    /// <exception cref="ImageFormatException">The file is corrupt, truncated, of an unknown format or beyond <see cref="ImageLimits"/>.</exception>
     public static Image Read(string path, ImageReadOptions options) => Decode(File.ReadAllBytes(path), path, options);
 
     /// <summary>Decodes an image from the rest of <paramref name="stream"/>.</summary>
     /// <param name="stream">Read to its end; not closed.</param>
     /// <param name="nameForErrors">Named in exception messages (usually the file or archive entry name).</param>
-    /// <exception cref="ImageFormatException">The data is corrupt, truncated or of an unknown format.</exception>
+    /// <exception cref="ImageFormatException">The data is corrupt, truncated, of an unknown format or beyond <see cref="ImageLimits"/>.</exception>
     public static Image Read(Stream stream, string nameForErrors) => Read(stream, nameForErrors, ImageReadOptions.Default);
 
     /// <summary>Decodes an image from the rest of <paramref name="stream"/> with the given options.</summary>
-    /// <exception cref="ImageFormatException">The data is corrupt, truncated or of an unknown format.</exception>
+    /// <exception cref="ImageFormatException">The data is corrupt, truncated, of an unknown format or beyond <see cref="ImageLimits"/>.</exception>
     public static Image Read(Stream stream, string nameForErrors, ImageReadOptions options)
     {
         using var buffer = new MemoryStream();
@@ -37,20 +40,22 @@ public static class ImageFile
     }
 
     /// <summary>Decodes an image held in memory, choosing the codec by its first bytes.</summary>
-    /// <exception cref="ImageFormatException">The data is corrupt, truncated or of an unknown format.</exception>
-    public static Image Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageReadOptions? options = null)
+    /// <exception cref="ImageFormatException">The data is corrupt, truncated, of an unknown format or beyond <see cref="ImageLimits"/>.</exception>
+    public static Image Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageReadOptions? options = null) =>
+        Decode(data, nameForErrors, options ?? ImageReadOptions.Default, ReadLimits.Current);
+
+    internal static Image Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageReadOptions options, ReadLimits limits)
     {
-        options ??= ImageReadOptions.Default;
         if (data.IsEmpty)
             throw new ImageFormatException(nameForErrors, "file is empty");
         if (PngDecoder.IsPng(data))
-            return PngDecoder.Decode(data, nameForErrors, options);
+            return PngDecoder.Decode(data, nameForErrors, options, limits);
         if (JpegDecoder.IsJpeg(data))
-            return JpegDecoder.Decode(data, nameForErrors, options);
+            return JpegDecoder.Decode(data, nameForErrors, options, limits);
         if (BmpDecoder.IsBmp(data))
-            return BmpDecoder.Decode(data, nameForErrors, options);
+            return BmpDecoder.Decode(data, nameForErrors, options, limits);
         if (Npy.IsNpy(data))
-            return Npy.Decode(data, nameForErrors);
+            return Npy.Decode(data, nameForErrors, limits);
         string first = Convert.ToHexString(data[..Math.Min(8, data.Length)]);
         throw new ImageFormatException(nameForErrors, $"unrecognised image format (first bytes {first}); PNG, JPEG, BMP and NPY are supported");
     }

@@ -32,9 +32,12 @@ public static class JpegDecoder
     /// <param name="data">The file's bytes.</param>
     /// <param name="nameForErrors">Named in every exception message.</param>
     /// <param name="options">Channel order; null for the defaults.</param>
-    /// <exception cref="ImageFormatException">The data is corrupt, truncated or uses an unsupported JPEG process.</exception>
+    /// <exception cref="ImageFormatException">The data is corrupt, truncated, uses an unsupported JPEG process or is beyond <see cref="ImageLimits"/>.</exception>
     public static Image Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageReadOptions? options = null) =>
-        new Decoding(data.ToArray(), nameForErrors, options ?? ImageReadOptions.Default).Run();
+        Decode(data, nameForErrors, options ?? ImageReadOptions.Default, ReadLimits.Current);
+
+    internal static Image Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageReadOptions options, ReadLimits limits) =>
+        new Decoding(data.ToArray(), nameForErrors, options, limits).Run();
 
     // Doubles a row: each input weighs 3/4 in its two outputs, its left or right neighbour 1/4; edges repeat.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -82,7 +85,7 @@ public static class JpegDecoder
         public JpegHuffmanTable? DcTable, AcTable;
     }
 
-    private sealed class Decoding(byte[] data, string name, ImageReadOptions options)
+    private sealed class Decoding(byte[] data, string name, ImageReadOptions options, ReadLimits limits)
     {
         private readonly ushort[]?[] _quantTables = new ushort[4][];
         private readonly JpegHuffmanTable?[] _dcTables = new JpegHuffmanTable[4], _acTables = new JpegHuffmanTable[4];
@@ -101,6 +104,10 @@ public static class JpegDecoder
         {
             if (!IsJpeg(data))
                 throw Error("bad JPEG signature (no SOI marker)");
+            int scans = CountScans();
+            if (scans > limits.MaxJpegScans)
+                throw Error($"{scans} scans, more than the {limits.MaxJpegScans} allowed (ImageLimits.MaxJpegScans, libjpeg-turbo's " +
+                            "max_scans guard: each scan passes over the whole frame)");
             int position = 2;
             while (true)
             {
@@ -164,6 +171,31 @@ public static class JpegDecoder
             }
         }
 
+        // Walks the markers as Run does, without decoding: a file is refused for its scan count before any scan
+        // costs time. Entropy-coded data never holds a marker (FF is stuffed as FF 00), so FindMarker skips it.
+        private int CountScans()
+        {
+            int scans = 0, position = 2;
+            while (true)
+            {
+                int markerOffset = FindMarker(position);
+                if (markerOffset < 0 || data[markerOffset + 1] == 0xD9)
+                    return scans;
+                int marker = data[markerOffset + 1];
+                position = markerOffset + 2;
+                if (marker is >= 0xD0 and <= 0xD7 or 0x01)
+                    continue;
+                if (data.Length - position < 2)
+                    return scans;
+                int length = BinaryPrimitives.ReadUInt16BigEndian(data.AsSpan(position));
+                if (length < 2)
+                    return scans;
+                if (marker == 0xDA)
+                    scans++;
+                position += length;
+            }
+        }
+
         private static string ProcessName(int marker) => marker switch
         {
             0xC3 => "lossless Huffman",
@@ -219,6 +251,10 @@ public static class JpegDecoder
             long blocks = _components.Sum(c => (long)_mcusPerLine * c.H * _mcusPerColumn * c.V);
             if (blocks > 8L * data.Length)
                 throw Error($"truncated: a {_width}×{_height} JPEG needs at least one bit per 8×8 block, the file has {data.Length} bytes");
+            limits.CheckSize(_width, _height, count == 3 || options.ForceRgb ? 3 : 1, name, "JPEG");
+            long largestPlane = _components.Max(c => (long)_mcusPerLine * c.H * _mcusPerColumn * c.V * 64);
+            if (largestPlane > Array.MaxLength)
+                throw Error($"JPEG of {_width}×{_height} needs {largestPlane} coefficients for one component, more than one array can hold ({Array.MaxLength})");
             foreach (var c in _components)
             {
                 if (_maxH % c.H != 0 || _maxV % c.V != 0)

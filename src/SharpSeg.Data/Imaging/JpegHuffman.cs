@@ -12,8 +12,21 @@ internal sealed class JpegHuffmanTable
     private readonly int[] _valueOffset = new int[17];
     private readonly ushort[] _lookahead = new ushort[1 << LookaheadBits];
 
+    /// <exception cref="InvalidDataException">The counts list more codes of some length than the shorter codes leave room for.</exception>
     public JpegHuffmanTable(ReadOnlySpan<byte> counts, byte[] values)
     {
+        // Check the whole table first (T.81 Annex C): the lookahead fill below indexes by code, so a length with
+        // more codes than it has room for would write outside the lookahead table.
+        int room = 1;
+        for (int length = 1; length <= 16; length++)
+        {
+            room = 2 * room;
+            if (counts[length - 1] > room)
+                throw new InvalidDataException(
+                    $"Huffman table has {counts[length - 1]} codes of length {length}, but the shorter codes leave room for only {room}");
+            room -= counts[length - 1];
+        }
+
         _values = values;
         int code = 0, k = 0;
         for (int length = 1; length <= 16; length++)
@@ -29,8 +42,6 @@ internal sealed class JpegHuffmanTable
                 }
             }
             _maxCode[length] = counts[length - 1] == 0 ? -1 : code - 1;
-            if (code > 1 << length)
-                throw new InvalidDataException("Huffman table has more codes than its code lengths allow");
             code <<= 1;
         }
         _maxCode[17] = int.MaxValue;

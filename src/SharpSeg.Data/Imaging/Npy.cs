@@ -6,22 +6,33 @@ using System.Text.RegularExpressions;
 namespace SharpSeg.Data;
 
 /// <summary>
-/// Reads and writes NumPy <c>.npy</c> files holding a C-order <c>H×W</c> or <c>H×W×C</c> array, the format of
-/// <c>np.save</c> / <c>np.load</c> (format versions 1.0, 2.0 and 3.0). Reads <c>uint8</c>, <c>bool</c> and
-/// <c>uint16</c> as their own sample types, <c>int8</c>/<c>int16</c>/<c>int32</c>/<c>int64</c> as
-/// <see cref="int"/> (int64 values must fit), <c>float32</c>/<c>float64</c> as <see cref="float"/>.
-/// A 2-D array becomes a 1-channel image.
+/// Reads and writes NumPy <c>.npy</c> files holding a C-order array, the format of <c>np.save</c> / <c>np.load</c>
+/// (format versions 1.0, 2.0 and 3.0). Reads <c>uint8</c>, <c>bool</c> and <c>uint16</c> as their own sample types,
+/// <c>int8</c>/<c>int16</c>/<c>int32</c>/<c>int64</c> as <see cref="int"/> (int64 values must fit),
+/// <c>float32</c>/<c>float64</c> as <see cref="float"/>.
 /// </summary>
+/// <remarks>
+/// How a shape maps to an image: <c>(H, W)</c> is a 1-channel image; <c>(H, W, C)</c> is read as stored, the layout of
+/// numpy, OpenCV and PIL images; an array of 4 or more dimensions is a batch of one tensor as PyTorch and Paddle save
+/// it, <c>(1, …, 1, C, H, W)</c>: the leading dimensions must all be 1 and are dropped, and the channels-first samples
+/// are interleaved into H×W×C (what <c>x.squeeze(0).transpose(1, 2, 0)</c> gives). A 3-D array is never read as
+/// channels-first, and a batch of more than one image is refused rather than cut to its first image.
+/// </remarks>
 public static partial class Npy
 {
+    /// <summary>numpy's own limit on the header (<c>np.load(max_header_size=10000)</c>): it keeps parsing cheap.</summary>
+    private const int MaxHeaderBytes = 10_000;
+
     private static ReadOnlySpan<byte> Magic => [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y'];
 
     /// <summary>True when <paramref name="data"/> starts with the NPY magic string.</summary>
     public static bool IsNpy(ReadOnlySpan<byte> data) => data.StartsWith(Magic);
 
     /// <summary>Decodes a whole <c>.npy</c> file held in memory. Equivalent to <c>np.load</c>.</summary>
-    /// <exception cref="ImageFormatException">The data is not a supported NPY array.</exception>
-    public static Image Decode(ReadOnlySpan<byte> data, string nameForErrors)
+    /// <exception cref="ImageFormatException">The data is not a supported NPY array or is beyond <see cref="ImageLimits"/>.</exception>
+    public static Image Decode(ReadOnlySpan<byte> data, string nameForErrors) => Decode(data, nameForErrors, ReadLimits.Current);
+
+    internal static Image Decode(ReadOnlySpan<byte> data, string nameForErrors, ReadLimits limits)
     {
         if (!IsNpy(data))
             throw new ImageFormatException(nameForErrors, "bad NPY magic string");
@@ -47,6 +58,9 @@ public static partial class Npy
             default:
                 throw new ImageFormatException(nameForErrors, $"unsupported NPY format version {major}.{data[7]}");
         }
+        if (headerLength > MaxHeaderBytes)
+            throw new ImageFormatException(nameForErrors,
+                $"NPY header of {headerLength} bytes is longer than numpy's {MaxHeaderBytes}-byte limit (np.load's max_header_size)");
         if (data.Length - headerStart < headerLength)
             throw new ImageFormatException(nameForErrors,
                 $"truncated at offset {data.Length}: NPY header needs {headerLength} bytes from offset {headerStart}");
@@ -55,30 +69,64 @@ public static partial class Npy
         if (fortranOrder)
             throw new ImageFormatException(nameForErrors,
                 "NPY array is in Fortran order (fortran_order: True); save it with np.ascontiguousarray first");
-        if (shape.Length is not (2 or 3))
+        string shapeText = $"({string.Join(", ", shape)}{(shape.Length == 1 ? "," : "")})";
+        if (shape.Length < 2)
             throw new ImageFormatException(nameForErrors,
-                $"NPY array has shape ({string.Join(", ", shape)}); an image needs 2 (H, W) or 3 (H, W, C) dimensions");
-        if (Array.Exists(shape, d => d <= 0 || d > int.MaxValue))
-            throw new ImageFormatException(nameForErrors, $"NPY array shape ({string.Join(", ", shape)}) has an empty or oversized dimension");
-        int height = (int)shape[0], width = (int)shape[1], channels = shape.Length == 3 ? (int)shape[2] : 1;
-        long count = (long)height * width * channels;
-        if (count > Array.MaxLength)
-            throw new ImageFormatException(nameForErrors, $"NPY array of {count} elements is too large");
+                $"NPY array has shape {shapeText}; an image needs (H, W), (H, W, C) or a batch of one (1, …, C, H, W)");
+        if (Array.Exists(shape, d => d == 0 || d > int.MaxValue))
+            throw new ImageFormatException(nameForErrors, $"NPY array shape {shapeText} has an empty dimension or one above {int.MaxValue}");
+        bool channelsFirst = shape.Length >= 4;
+        if (channelsFirst && Array.Exists(shape[..^3], d => d != 1))
+            throw new ImageFormatException(nameForErrors,
+                $"NPY array has shape {shapeText}; an array of 4 or more dimensions is read as a batch of one (1, …, C, H, W) image, " +
+                "so every dimension before the last three must be 1");
+        var (rows, columns, bands) = shape.Length switch
+        {
+            2 => (shape[0], shape[1], 1L),
+            3 => (shape[0], shape[1], shape[2]),
+            _ => (shape[^2], shape[^1], shape[^3]),
+        };
+        limits.CheckSize(columns, rows, bands, nameForErrors, $"NPY array of shape {shapeText}");
+        int height = (int)rows, width = (int)columns, channels = (int)bands, count = height * width * channels;
 
         var element = ParseDescr(descr, nameForErrors);
         var body = data[(headerStart + headerLength)..];
-        long needed = count * element.Size;
+        long needed = (long)count * element.Size;
         if (body.Length < needed)
             throw new ImageFormatException(nameForErrors,
-                $"truncated at offset {data.Length}: NPY data of {descr} shape ({string.Join(", ", shape)}) needs {needed} bytes, {body.Length} remain");
+                $"truncated at offset {data.Length}: NPY data of {descr} shape {shapeText} needs {needed} bytes, {body.Length} remain");
+        var layout = new Layout(height, width, channels, channelsFirst);
         return element.Kind switch
         {
-            'u' when element.Size == 1 => new Image<byte>(height, width, channels, body[..(int)count].ToArray()),
-            'b' => new Image<byte>(height, width, channels, body[..(int)count].ToArray()),
-            'u' => new Image<ushort>(height, width, channels, ReadUInt16(body, (int)count, element.BigEndian)),
-            'i' => new Image<int>(height, width, channels, ReadIntegers(body, (int)count, element, nameForErrors, width, channels)),
-            _ => new Image<float>(height, width, channels, ReadFloats(body, (int)count, element)),
+            'u' or 'b' when element.Size == 1 => Build(layout, body[..count].ToArray()),
+            'u' => Build(layout, ReadUInt16(body, count, element.BigEndian)),
+            'i' => Build(layout, ReadIntegers(body, element, nameForErrors, layout)),
+            _ => Build(layout, ReadFloats(body, count, element)),
         };
+    }
+
+    /// <summary>Where an array's samples go: H×W×C as stored, or C×H×W (channels first) to be interleaved.</summary>
+    private readonly record struct Layout(int Height, int Width, int Channels, bool ChannelsFirst)
+    {
+        public string Describe(int index)
+        {
+            int pixels = Height * Width;
+            var (pixel, channel) = ChannelsFirst ? (index % pixels, index / pixels) : (index / Channels, index % Channels);
+            return $"row {pixel / Width}, column {pixel % Width}" + (Channels > 1 ? $", channel {channel}" : "");
+        }
+    }
+
+    private static Image<T> Build<T>(Layout layout, T[] samples) where T : unmanaged, System.Numerics.INumber<T>
+    {
+        var (height, width, channels) = (layout.Height, layout.Width, layout.Channels);
+        if (!layout.ChannelsFirst || channels == 1)
+            return new Image<T>(height, width, channels, samples);
+        var interleaved = new T[samples.Length];
+        int pixels = height * width;
+        for (int c = 0; c < channels; c++)
+            for (int p = 0; p < pixels; p++)
+                interleaved[p * channels + c] = samples[c * pixels + p];
+        return new Image<T>(height, width, channels, interleaved);
     }
 
     /// <summary>Writes <paramref name="image"/> as a version 1.0 <c>.npy</c> file. Equivalent to <c>np.save</c>.</summary>
@@ -153,8 +201,8 @@ public static partial class Npy
         {
             bool bigEndian = match.Groups[1].Value == ">";
             char kind = match.Groups[2].Value[0];
-            int size = int.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture);
-            bool supported = (kind, size) is ('u', 1 or 2) or ('b', 1) or ('i', 1 or 2 or 4 or 8) or ('f', 4 or 8);
+            bool supported = int.TryParse(match.Groups[3].Value, NumberStyles.None, CultureInfo.InvariantCulture, out int size) &&
+                             (kind, size) is ('u', 1 or 2) or ('b', 1) or ('i', 1 or 2 or 4 or 8) or ('f', 4 or 8);
             if (supported)
                 return new Element(kind, size, bigEndian);
         }
@@ -173,7 +221,7 @@ public static partial class Npy
         foreach (string part in shape.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             if (!long.TryParse(part.TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture, out long dim))
-                throw new ImageFormatException(name, $"NPY shape entry '{part}' is not a number");
+                throw new ImageFormatException(name, $"NPY shape entry '{part}' is not a non-negative 64-bit integer");
             dims.Add(dim);
         }
         return (descr.Groups[1].Value, fortran.Groups[1].Value == "True", dims.ToArray());
@@ -187,10 +235,10 @@ public static partial class Npy
         return values;
     }
 
-    private static int[] ReadIntegers(ReadOnlySpan<byte> body, int count, Element element, string name, int width, int channels)
+    private static int[] ReadIntegers(ReadOnlySpan<byte> body, Element element, string name, Layout layout)
     {
-        var values = new int[count];
-        for (int i = 0; i < count; i++)
+        var values = new int[layout.Height * layout.Width * layout.Channels];
+        for (int i = 0; i < values.Length; i++)
         {
             var bytes = body[(i * element.Size)..];
             long value = (element.Size, element.BigEndian) switch
@@ -205,7 +253,7 @@ public static partial class Npy
             };
             if (value is < int.MinValue or > int.MaxValue)
                 throw new ImageFormatException(name,
-                    $"int64 value {value} at row {i / channels / width}, column {i / channels % width} does not fit in int32");
+                    $"int64 value {value} at {layout.Describe(i)} does not fit in int32");
             values[i] = (int)value;
         }
         return values;

@@ -29,10 +29,12 @@ public static class PngDecoder
     /// <param name="data">The file's bytes.</param>
     /// <param name="nameForErrors">Named in every exception message.</param>
     /// <param name="options">Palette handling and channel order; null for the defaults.</param>
-    /// <exception cref="ImageFormatException">The data is not a valid PNG.</exception>
-    public static Image Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageReadOptions? options = null)
+    /// <exception cref="ImageFormatException">The data is not a valid PNG or is beyond <see cref="ImageLimits"/>.</exception>
+    public static Image Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageReadOptions? options = null) =>
+        Decode(data, nameForErrors, options ?? ImageReadOptions.Default, ReadLimits.Current);
+
+    internal static Image Decode(ReadOnlySpan<byte> data, string nameForErrors, ImageReadOptions options, ReadLimits limits)
     {
-        options ??= ImageReadOptions.Default;
         if (!IsPng(data))
             throw new ImageFormatException(nameForErrors, "bad PNG signature");
 
@@ -64,7 +66,7 @@ public static class PngDecoder
             switch (type)
             {
                 case "IHDR":
-                    header = ReadHeader(body, nameForErrors);
+                    header = ReadHeader(body, nameForErrors, options, limits);
                     haveHeader = true;
                     break;
                 case "PLTE":
@@ -92,7 +94,7 @@ public static class PngDecoder
         public long RowBytes(int width) => ((long)width * BitsPerPixel + 7) / 8;
     }
 
-    private static Header ReadHeader(ReadOnlySpan<byte> body, string name)
+    private static Header ReadHeader(ReadOnlySpan<byte> body, string name, ImageReadOptions options, ReadLimits limits)
     {
         if (body.Length != 13)
             throw new ImageFormatException(name, $"IHDR chunk has {body.Length} bytes, expected 13");
@@ -115,9 +117,9 @@ public static class PngDecoder
         if (body[12] > 1)
             throw new ImageFormatException(name, $"invalid PNG interlace method {body[12]}");
         var header = new Header((int)width, (int)height, bitDepth, colourType, body[12] == 1);
-        long samples = (long)width * height * header.SamplesPerPixel;
-        if (samples > Array.MaxLength)
-            throw new ImageFormatException(name, $"PNG of {width}×{height}×{header.SamplesPerPixel} samples is too large");
+        // Before any pixel memory exists; palette expansion and ForceRgb turn the samples into 3 channels.
+        bool toRgb = options.ForceRgb || colourType == 3 && options.Palette == PaletteMode.Rgb;
+        limits.CheckSize(width, height, Math.Max(header.SamplesPerPixel, toRgb ? 3 : 1), name, "PNG");
         return header;
     }
 
@@ -188,6 +190,10 @@ public static class PngDecoder
 
     private static byte[] Inflate(MemoryStream compressed, int length, string name)
     {
+        // PNG forbids zlib's preset dictionary (FDICT, bit 5 of the second byte); the runtime's inflater would stop
+        // at it with a bare ZLibException.
+        if (compressed.Length >= 2 && (compressed.GetBuffer()[1] & 0x20) != 0)
+            throw new ImageFormatException(name, "the zlib data in IDAT asks for a preset dictionary, which PNG does not allow");
         var raw = new byte[length];
         compressed.Position = 0;
         int read = 0;
@@ -202,7 +208,7 @@ public static class PngDecoder
                 read += n;
             }
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or IOException)
         {
             throw new ImageFormatException(name, $"corrupt zlib data in IDAT after {read} of {length} pixel-data bytes: {e.Message}", e);
         }

@@ -83,7 +83,7 @@ public class NpyTests
     [Theory]
     [InlineData("npy_fortran_order", "NPY array is in Fortran order (fortran_order: True)")]
     [InlineData("npy_int64_overflow", "int64 value 1099511627776 at row 1, column 1 does not fit in int32")]
-    [InlineData("npy_1d", "NPY array has shape (5); an image needs 2 (H, W) or 3 (H, W, C) dimensions")]
+    [InlineData("npy_1d", "NPY array has shape (5,); an image needs (H, W), (H, W, C) or a batch of one (1, …, C, H, W)")]
     public void Rejects_arrays_that_are_not_images_naming_the_file(string name, string problem)
     {
         string path = GoldenImages.PathOf(name + ".npy");
