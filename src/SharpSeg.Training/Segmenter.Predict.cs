@@ -202,7 +202,7 @@ public sealed partial class Segmenter
                     int count = Math.Min(memory.WindowsPerPass, plan.Count - first);
                     long allocated = GC.GetTotalAllocatedBytes();
                     PredictTiles(image, plan, first, count, augmentation, output, keep);
-                    if (first == 0) memory.MeasuredFirstPass(GC.GetTotalAllocatedBytes() - allocated);
+                    memory.AfterPass(GC.GetTotalAllocatedBytes() - allocated);
                     first += count;
                 }
             });

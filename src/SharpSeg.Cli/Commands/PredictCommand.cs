@@ -37,9 +37,9 @@ internal static class PredictCommand
         var slide = new Option<bool>("--slide") { Description = "Averaged sliding-window prediction (PaddleSeg's --is_slide); needs --crop-size and --stride." };
         var cropSize = new Option<string?>("--crop-size") { Description = "Sliding-window size W,H with --slide." };
         var stride = new Option<string?>("--stride") { Description = "Sliding-window step W,H with --slide." };
-        var batchSize = new Option<int>("--batch-size") { Description = "Tiles or windows per forward pass with --tile or --slide.", DefaultValueFactory = _ => 32 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Tiles or windows per forward pass with --tile or --slide (--tile takes fewer when a pass of that many would need over ~1 GiB).", DefaultValueFactory = _ => 32 };
         var augmentation = new AugmentationArguments();
-        var npy = new Option<bool>("--npy") { Description = "Also write the class probabilities (H×W×C float32) as <name>_scores.npy." };
+        var npy = new Option<bool>("--npy") { Description = "Also write the class probabilities (H×W×C float32) as <name>_scores.npy (with --tile written tile by tile, never held whole)." };
         var weight = new Option<double>("--overlay-weight") { Description = "Weight of the image in the overlay (PaddleSeg's 0.6).", DefaultValueFactory = _ => LabelVisualizer.DefaultImageWeight };
 
         var command = new Command("predict", "Predict images with a saved model; write label, pseudo-colour and overlay PNGs (and NPY scores).");

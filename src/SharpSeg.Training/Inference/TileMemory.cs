@@ -13,7 +13,15 @@ internal sealed class TileMemory(TilePlan plan, int classes, bool scoresInMemory
     /// </summary>
     public const long ForwardPassBudget = 1L << 30;
 
-    private long _bytesPerWindow;
+    /// <summary>
+    /// Allocation between two full collections. A pass leaves its activations as large-object garbage, which the GC
+    /// collects only once its large-object budget is spent, and that budget grows with the live label map: on an
+    /// 8000×8000 image 2 GB of garbage built up. A blocking collection costs milliseconds (the live heap is a few large
+    /// arrays), a pass over a 640×640 window seconds.
+    /// </summary>
+    public const long CollectionInterval = 256L << 20;
+
+    private long _bytesPerWindow, _sinceCollection;
 
     /// <summary>Memory this process may use: physical memory, or the container's or GC heap's limit.</summary>
     public static long AvailableBytes() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
@@ -24,6 +32,19 @@ internal sealed class TileMemory(TilePlan plan, int classes, bool scoresInMemory
 
     /// <summary>Windows in the next forward pass: one until the first pass is measured, then as many as the budget allows, at most the batch.</summary>
     public int WindowsPerPass { get; private set; } = 1;
+
+    /// <summary>
+    /// Records what a pass allocated: the first pass sets <see cref="WindowsPerPass"/>, and a full collection runs once
+    /// passes have allocated <see cref="CollectionInterval"/> since the last.
+    /// </summary>
+    public void AfterPass(long allocatedBytes)
+    {
+        if (_bytesPerWindow == 0) MeasuredFirstPass(allocatedBytes);
+        _sinceCollection += allocatedBytes;
+        if (_sinceCollection < CollectionInterval) return;
+        GC.Collect();
+        _sinceCollection = 0;
+    }
 
     /// <summary>Sets <see cref="WindowsPerPass"/> from what the first pass (of one window, the largest) allocated.</summary>
     public void MeasuredFirstPass(long allocatedBytes)
