@@ -39,14 +39,19 @@ public static partial class ImageHeader
         prefix = prefix[..have];
         if (have == 0)
             throw new ImageFormatException(path, "file is empty");
-        if (PngDecoder.IsPng(prefix))
-            return ReadPng(reader, options);
-        if (JpegDecoder.IsJpeg(prefix))
-            return ReadJpeg(reader, options);
-        if (BmpDecoder.IsBmp(prefix))
-            return ReadBmp(reader, options);
-        if (Npy.IsNpy(prefix))
-            return ReadNpy(reader, path, options);
+        ImageInfo? info = PngDecoder.IsPng(prefix) ? ReadPng(reader, options)
+            : JpegDecoder.IsJpeg(prefix) ? ReadJpeg(reader, options)
+            : BmpDecoder.IsBmp(prefix) ? ReadBmp(reader, options)
+            : Npy.IsNpy(prefix) ? ReadNpy(reader, path, options)
+            : null;
+        if (info is { } found)
+        {
+            // The decoder would refuse the same size; saying so here keeps the up-front check truthful.
+            if ((long)found.Width * found.Height > ImageLimits.MaxPixels)
+                throw new ImageFormatException(path,
+                    $"{found.Format} is {found.Width}×{found.Height} = {(long)found.Width * found.Height} pixels, more than the limit of {ImageLimits.MaxPixels} (ImageLimits.MaxPixels)");
+            return found;
+        }
         string first = Convert.ToHexString(prefix[..Math.Min(8, have)]);
         throw new ImageFormatException(path, $"unrecognised image format (first bytes {first}); PNG, JPEG, BMP and NPY are supported");
     }
