@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using SharpSeg.Cli.Commands;
 using SharpSeg.Data;
 using SharpSeg.Data.Loading;
+using SharpSeg.Training;
 using SharpSeg.Training.Checkpoints;
 using Spectre.Console;
 
@@ -92,7 +93,7 @@ internal static class SharpSegApp
         {
             UsageException => (ExitCodes.Usage, e.Message),
             SampleLoadException or CheckpointException or ArgumentException or ImageFormatException or InvalidDataException
-                or IOException or UnauthorizedAccessException => (ExitCodes.Failure, e.Message),
+                or IOException or UnauthorizedAccessException or NonFiniteLossException or TrainingFailedException => (ExitCodes.Failure, e.Message),
             _ => (ExitCodes.Failure, $"{e.GetType().Name}: {e.Message}"),
         };
     }

@@ -70,6 +70,9 @@ internal sealed class TrainingProgressView : IProgress<TrainingProgress>
                     $"oAcc {MetricsView.Format(metrics.OverallAccuracy)} kappa {MetricsView.Format(metrics.Kappa)}" +
                     (value.IsBest ? " [green](best so far)[/]" : ""));
                 break;
+            case TrainingPhase.Note when value.Message is { } note:
+                _console.WriteLine($"Note: {note}");
+                break;
             case TrainingPhase.Checkpoint when value.CheckpointFolder is { } folder:
                 LastCheckpointFolder = folder;
                 if (_task is null)

@@ -21,6 +21,13 @@ public sealed partial class Segmenter
     /// epoch checkpoint therefore repeats the uninterrupted run bit for bit at the same thread count, and keeps the
     /// checkpoint's seed. The model is left in training mode.
     /// </para>
+    /// <para>
+    /// Before the first step every image and label file of the datasets is checked from its header (it opens, its data is all
+    /// there, sizes agree), and the save folder is locked for the whole run (<c>train.&lt;pid&gt;.lock</c>): a second run on
+    /// it is refused. A NaN or infinite loss or gradient stops the run at that step, before it changes the weights, and
+    /// non-finite weights are never saved. A sample that fails to load inside an epoch, or an evaluation that fails, first
+    /// saves the work done (<c>epoch_N_step_K</c> or <c>epoch_N</c>) and then stops the run, naming that checkpoint.
+    /// </para>
     /// </summary>
     /// <param name="numEpochs">Epochs of the whole run (a resumed run continues up to this).</param>
     /// <param name="trainDataset">Training samples; its transforms must give equal-size samples within a batch.</param>
@@ -50,18 +57,27 @@ public sealed partial class Segmenter
     /// A checkpoint folder of this run (<c>saveDir/epoch_N</c>) to continue from: bit for bit when the other arguments are
     /// unchanged; with more epochs, another batch size or learning rate, PaddleX-style (the default schedule is rebuilt for
     /// the new plan and continues at the saved step). What the interrupted run logged after the checkpoint is dropped
-    /// from <c>metrics.jsonl</c> and hidden in TensorBoard.
+    /// from <c>metrics.jsonl</c> and hidden in TensorBoard. A checkpoint saved inside an epoch (<c>saveDir/epoch_N_step_K</c>)
+    /// continues that epoch after its K steps, with the same batch size (bit for bit when the model draws no random numbers,
+    /// e.g. has no dropout). When resuming in the checkpoint's own save folder, a <c>best_model</c> that is missing or is not
+    /// the recorded best epoch's (a run stopped between the two writes) is restored from that epoch's checkpoint first.
     /// </param>
     /// <param name="options">Seeds, weight decay, warmup, clipping, rotation, best metric and loss; null = defaults.</param>
     /// <param name="progress">Receives a report after every step, evaluation and checkpoint, on the training thread.</param>
     /// <param name="cancellationToken">Checked before every step; cancelling throws <see cref="OperationCanceledException"/> and leaves the checkpoints already written, to resume from.</param>
     /// <returns>The loss curve, the evaluations and the checkpoint folders.</returns>
     /// <exception cref="ArgumentException">
-    /// An argument is out of range, early stopping has no evaluation set, the datasets do not match the model, or a fresh
-    /// run's save folder holds an earlier run's checkpoints and <see cref="TrainingOptions.OverwriteSaveDir"/> is not set.
+    /// An argument is out of range, early stopping has no evaluation set, the datasets do not match the model, the save
+    /// folder is a file, a fresh run's save folder holds an earlier run's checkpoints and
+    /// <see cref="TrainingOptions.OverwriteSaveDir"/> is not set, or a checkpoint saved inside an epoch is resumed with
+    /// another batch size.
     /// </exception>
     /// <exception cref="FileNotFoundException">The pretrained weights are not on this machine (the message says where to put a named set).</exception>
     /// <exception cref="Checkpoints.CheckpointException">The resume checkpoint is invalid or belongs to another model or class count.</exception>
+    /// <exception cref="InvalidDataException">Image or label files fail the check before the first step; the message lists them by list file and line.</exception>
+    /// <exception cref="Checkpoints.SaveFolderInUseException">Another live run holds the save folder; the message names its process id.</exception>
+    /// <exception cref="NonFiniteLossException">The loss, a gradient or a weight became NaN or infinite; the message names the epoch and step.</exception>
+    /// <exception cref="TrainingFailedException">A sample failed to load inside an epoch, or an evaluation failed; the work done was saved first and the message names the checkpoint.</exception>
     public TrainingResult Train(int numEpochs, SegDataset trainDataset, int trainBatchSize = 2, SegDataset? evalDataset = null,
         int evalBatchSize = 1, int saveIntervalEpochs = 1, int logIntervalSteps = 2, string saveDir = "output",
         string? pretrainWeights = null, Optimizer? optimizer = null, double learningRate = 0.01, double lrDecayPower = 0.9,

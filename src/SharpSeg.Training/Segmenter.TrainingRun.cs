@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics.Tensors;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Data.Loading;
 using SharpSeg.Data.Transforms;
@@ -56,6 +57,7 @@ public sealed partial class Segmenter
             ArgumentOutOfRangeException.ThrowIfLessThan(a.SaveIntervalEpochs, 1, "saveIntervalEpochs");
             ArgumentOutOfRangeException.ThrowIfLessThan(a.LogIntervalSteps, 1, "logIntervalSteps");
             ArgumentException.ThrowIfNullOrEmpty(a.SaveDir, "saveDir");
+            if (CheckpointFolders.SaveFolderProblem(a.SaveDir) is { } problem) throw new ArgumentException($"Train: {problem}", "saveDir");
             ArgumentOutOfRangeException.ThrowIfLessThan(a.EarlyStopPatience, 1, "earlyStopPatience");
             if (!(a.LearningRate >= 0) || double.IsInfinity(a.LearningRate))
                 throw new ArgumentOutOfRangeException("learningRate", a.LearningRate, "Train: the learning rate must be finite and ≥ 0.");
@@ -102,6 +104,7 @@ public sealed partial class Segmenter
             string saveDir = _args.SaveDir;
             if (!Directory.Exists(saveDir)) return;
             var earlier = CheckpointFolders.EpochFolders(saveDir).Select(f => f.Path)
+                .Concat(CheckpointFolders.PartialEpochFolders(saveDir).Select(f => f.Path))
                 .Append(CheckpointFolders.BestModelFolder(saveDir))
                 .Append(Path.Combine(saveDir, MetricsFileName))
                 .Append(Path.Combine(saveDir, TensorBoardFolderName))
@@ -143,6 +146,18 @@ public sealed partial class Segmenter
             return PaddleXLoss.Create(_segmenter.NumClasses, useBce, _options.UseDiceLoss, _options.ClassWeight, ignoreIndex);
         }
 
+        private Optimizer _optimizer = null!;
+        private LearningRateSchedule _schedule = null!;
+        private EarlyStopping _tracker = null!;
+        private int _seed;
+        private long _globalStep;
+        private double? _bestValue;
+        private int? _bestEpoch;
+
+        // The newest checkpoint written or resumed from, and the global step it holds: where a failed run can continue.
+        private string? _savedFolder;
+        private long _savedStep;
+
         public TrainingResult Execute()
         {
             var a = _args;
@@ -150,60 +165,79 @@ public sealed partial class Segmenter
             _segmenter.ClassNames ??= a.TrainDataset.ClassNames is { } names && names.Count == _segmenter.NumClasses ? [.. names] : null;
             _segmenter.Transforms ??= PredictionTransforms(a.EvalDataset?.Transforms, a.TrainDataset.Transforms);
 
-            int seed = _options.Seed;
+            _seed = _options.Seed;
             CheckpointState? resumed = null;
             LoadedCheckpoint? checkpoint = null;
             if (a.ResumeCheckpoint is not null)
             {
                 checkpoint = Checkpoint.Read(a.ResumeCheckpoint, _segmenter.ModelName, _segmenter.Model.NumClasses);
                 resumed = checkpoint.State;
-                if (resumed.RandomState?.TryGetValue(SeedKey, out long saved) == true) seed = (int)saved;
+                if (resumed.RandomState?.TryGetValue(SeedKey, out long saved) == true) _seed = (int)saved;
             }
 
             var loader = new DataLoader(a.TrainDataset,
-                new DataLoaderOptions(BatchSize: a.TrainBatchSize, Shuffle: true, DropLast: true, Seed: seed, NumWorkers: _options.NumWorkers));
+                new DataLoaderOptions(BatchSize: a.TrainBatchSize, Shuffle: true, DropLast: true, Seed: _seed, NumWorkers: _options.NumWorkers));
             int stepsPerEpoch = loader.BatchesPerEpoch;
             long totalSteps = (long)stepsPerEpoch * a.NumEpochs;
-            var optimizer = a.Optimizer ?? new Sgd(ParameterGroup.SplitByWeightDecay(model.NamedParameters()), a.LearningRate, momentum: 0.9,
+            _optimizer = a.Optimizer ?? new Sgd(ParameterGroup.SplitByWeightDecay(model.NamedParameters()), a.LearningRate, momentum: 0.9,
                 weightDecay: _options.WeightDecay);
-            bool defaultSchedule = optimizer.Schedule is null;
-            var schedule = optimizer.Schedule ??= CreateSchedule(totalSteps);
+            bool defaultSchedule = _optimizer.Schedule is null;
+            _schedule = _optimizer.Schedule ??= CreateSchedule(totalSteps);
             var losses = _options.Losses ?? LossList.Weighted(
                 _options.Loss ?? DefaultLoss(a.TrainDataset.IgnoreIndex),
                 [.. _options.LossCoefficients ?? [1f]]);
             var mode = _options.BestMetric == ValidationLossMetric ? EarlyStoppingMode.Min : EarlyStoppingMode.Max;
-            var tracker = new EarlyStopping(_options.BestMetric, mode, a.EarlyStopPatience);
+            _tracker = new EarlyStopping(_options.BestMetric, mode, a.EarlyStopPatience);
 
-            int startEpoch = 0;
-            long globalStep = 0;
-            double? bestValue = null;
-            int? bestEpoch = null;
+            int startEpoch = 0, firstBatch = 0;
             LoadReport? pretrained = null;
             if (checkpoint is not null)
             {
+                CheckPartialEpoch(checkpoint, stepsPerEpoch);
                 // A schedule built here from this call's arguments keeps only the saved step, as PaddleX resumes with a new plan.
-                checkpoint.Restore(model, optimizer, schedule, scheduleStepOnly: defaultSchedule);
+                checkpoint.Restore(model, _optimizer, _schedule, scheduleStepOnly: defaultSchedule);
                 startEpoch = resumed!.Epoch;
-                globalStep = resumed.Step;
-                bestValue = resumed.BestMetricName == _options.BestMetric ? resumed.BestMetricValue : null;
-                bestEpoch = bestValue is null ? null : resumed.BestEpoch;
-                if (resumed.EarlyStopping is { } stopState && stopState.MetricName == tracker.MetricName) tracker.Restore(stopState);
+                firstBatch = resumed.EpochStep;
+                _globalStep = resumed.Step;
+                _bestValue = resumed.BestMetricName == _options.BestMetric ? resumed.BestMetricValue : null;
+                _bestEpoch = _bestValue is null ? null : resumed.BestEpoch;
+                if (resumed.EarlyStopping is { } stopState && stopState.MetricName == _tracker.MetricName) _tracker.Restore(stopState);
+                (_savedFolder, _savedStep) = (checkpoint.Folder, resumed.Step);
             }
             else if (a.PretrainWeights is not null)
             {
                 pretrained = _segmenter.LoadPretrained(_segmenter.ResolvePretrainedWeights(a.PretrainWeights));
             }
 
+            // Read-only checks first: an unreadable file fails here, before anything in the save folder changes.
+            DatasetCheck.Run(a.TrainDataset, "training");
+            if (a.EvalDataset is not null) DatasetCheck.Run(a.EvalDataset, "evaluation");
+
+            using var folderLock = SaveFolderLock.Acquire(a.SaveDir);
+            var notes = new List<string>();
+            if (folderLock.Note is { } takeover) notes.Add(takeover);
             if (checkpoint is null) PrepareFreshSaveFolder();
-            Directory.CreateDirectory(a.SaveDir);
+            else if (_bestEpoch is not null && SameFolder(Path.GetDirectoryName(checkpoint.Folder)!, a.SaveDir)
+                     && CheckpointFolders.RepairBestModel(a.SaveDir, resumed! with { BestEpoch = _bestEpoch }) is { } repaired)
+                notes.Add(repaired);
             string metricsPath = Path.Combine(a.SaveDir, MetricsFileName);
-            if (checkpoint is not null) MetricsLogger.RemoveStepsAfter(metricsPath, globalStep);
+            if (checkpoint is not null) MetricsLogger.RemoveStepsAfter(metricsPath, _globalStep);
             using var metricsLog = new MetricsLogger(metricsPath, append: checkpoint is not null, clock: () => DateTimeOffset.UtcNow);
             if (checkpoint is not null)
-                metricsLog.Log(new { Event = "resume", Epoch = startEpoch, Step = globalStep, Checkpoint = checkpoint.Folder, NumEpochs = a.NumEpochs, TotalSteps = totalSteps });
+                metricsLog.Log(new
+                {
+                    Event = "resume", Epoch = startEpoch, Step = _globalStep, Checkpoint = checkpoint.Folder, NumEpochs = a.NumEpochs, TotalSteps = totalSteps,
+                    EpochStep = firstBatch,
+                });
+            foreach (string note in notes)
+            {
+                metricsLog.Log(new { Event = "note", Epoch = startEpoch, Step = _globalStep, Message = note });
+                a.Progress?.Report(new TrainingProgress(TrainingPhase.Note, startEpoch + 1, a.NumEpochs, firstBatch, stepsPerEpoch, _globalStep, totalSteps,
+                    double.NaN, double.NaN, _optimizer.LearningRate, 0, TimeSpan.Zero, Message: note));
+            }
             // A resumed run hides what the interrupted run logged after its checkpoint, as SummaryWriter(purge_step=…) does.
             using var tensorBoard = a.UseVdl
-                ? new TensorBoardWriter(Path.Combine(a.SaveDir, TensorBoardFolderName), purgeStep: checkpoint is null ? null : globalStep + 1)
+                ? new TensorBoardWriter(Path.Combine(a.SaveDir, TensorBoardFolderName), purgeStep: checkpoint is null ? null : _globalStep + 1)
                 : null;
 
             bool stoppedEarly = false;
@@ -212,30 +246,40 @@ public sealed partial class Segmenter
             while (epoch < a.NumEpochs && !stoppedEarly)
             {
                 epoch++;
-                var (epochLoss, lastLoss, lastRate, speed) = RunEpoch(epoch, loader, optimizer, schedule, losses, totalSteps, ref globalStep, metricsLog,
-                    tensorBoard);
+                var (epochLoss, lastLoss, lastRate, speed) = RunEpoch(epoch, firstBatch, loader, losses, totalSteps, metricsLog, tensorBoard);
+                firstBatch = 0;
                 _epochLosses.Add(epochLoss);
                 if (epoch % a.SaveIntervalEpochs != 0 && epoch != a.NumEpochs) continue;
 
+                RequireFiniteWeights(epoch, stepsPerEpoch);
                 bool improved = false;
                 if (a.EvalDataset is not null)
                 {
-                    var (matrix, validationLoss) = _segmenter.EvaluateMatrix(a.EvalDataset, a.EvalBatchSize, seed, _options.NumWorkers,
-                        loss: losses.Entries[0].Loss);
+                    ConfusionMatrix matrix;
+                    double validationLoss;
+                    try
+                    {
+                        (matrix, validationLoss) = _segmenter.EvaluateMatrix(a.EvalDataset, a.EvalBatchSize, _seed, _options.NumWorkers,
+                            loss: losses.Entries[0].Loss);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        throw SaveAndFail(epoch, stepsPerEpoch, epoch, 0, $"the evaluation after epoch {epoch}", e);
+                    }
                     var metrics = matrix.ComputeMetrics();
                     _evaluations.Add(new EpochEvaluation(epoch, metrics, validationLoss));
                     double value = _options.BestMetric == ValidationLossMetric ? validationLoss : metrics.Scalar(_options.BestMetric);
-                    improved = !double.IsNaN(value) && (bestValue is not { } best || (mode == EarlyStoppingMode.Max ? value > best : value < best));
+                    improved = !double.IsNaN(value) && (_bestValue is not { } best || (mode == EarlyStoppingMode.Max ? value > best : value < best));
                     if (improved)
                     {
-                        bestValue = value;
-                        bestEpoch = epoch;
+                        _bestValue = value;
+                        _bestEpoch = epoch;
                     }
-                    tracker.Update(value);
-                    stoppedEarly = a.EarlyStop && tracker.ShouldStop && epoch < a.NumEpochs;
+                    _tracker.Update(value);
+                    stoppedEarly = a.EarlyStop && _tracker.ShouldStop && epoch < a.NumEpochs;
                     metricsLog.Log(new
                     {
-                        Event = "evaluation", Epoch = epoch, Step = globalStep, Metrics = metrics.Scalars(), metrics.CategoryIou, ValidationLoss = validationLoss,
+                        Event = "evaluation", Epoch = epoch, Step = _globalStep, Metrics = metrics.Scalars(), metrics.CategoryIou, ValidationLoss = validationLoss,
                         IsBest = improved,
                     });
                     if (tensorBoard is not null)
@@ -244,35 +288,94 @@ public sealed partial class Segmenter
                         tensorBoard.AddScalar($"Evaluation/{ValidationLossMetric}", validationLoss, epoch);
                         tensorBoard.Flush();
                     }
-                    Report(TrainingPhase.Evaluation, epoch, stepsPerEpoch, globalStep, totalSteps, lastLoss, epochLoss, lastRate, speed, metrics, null, improved);
+                    Report(TrainingPhase.Evaluation, epoch, stepsPerEpoch, totalSteps, lastLoss, epochLoss, lastRate, speed, metrics, null, improved);
                 }
 
-                var state = _segmenter.DescribeModel() with
-                {
-                    Epoch = epoch,
-                    Step = globalStep,
-                    SchedulerStateJson = schedule.StateJson(),
-                    BestMetricName = _options.BestMetric,
-                    BestMetricValue = bestValue,
-                    BestEpoch = bestEpoch,
-                    EarlyStopping = tracker.State(),
-                    RandomState = new Dictionary<string, long> { [SeedKey] = seed },
-                };
+                // A kill between these writes leaves best_model behind epoch_N; the resumed run repairs it (RepairBestModel).
                 lastCheckpoint = CheckpointFolders.EpochFolder(a.SaveDir, epoch);
-                Checkpoint.Save(lastCheckpoint, model, state, optimizer.StateDict());
+                Checkpoint.Save(lastCheckpoint, model, State(epoch, 0), _optimizer.StateDict());
+                (_savedFolder, _savedStep) = (lastCheckpoint, _globalStep);
                 if (improved) CheckpointFolders.UpdateBestModel(a.SaveDir, lastCheckpoint);
                 CheckpointFolders.KeepLast(a.SaveDir, _options.KeepLastCheckpoints, upToEpoch: epoch);
-                Report(TrainingPhase.Checkpoint, epoch, stepsPerEpoch, globalStep, totalSteps, lastLoss, epochLoss, lastRate, speed, null, lastCheckpoint);
+                CheckpointFolders.RemovePartialEpochFolders(a.SaveDir, upToEpoch: epoch);
+                Report(TrainingPhase.Checkpoint, epoch, stepsPerEpoch, totalSteps, lastLoss, epochLoss, lastRate, speed, null, lastCheckpoint);
             }
 
             string bestFolder = CheckpointFolders.BestModelFolder(a.SaveDir);
-            return new TrainingResult(epoch, globalStep, stoppedEarly, _stepLosses, _epochLosses, _evaluations, bestValue, bestEpoch,
+            return new TrainingResult(epoch, _globalStep, stoppedEarly, _stepLosses, _epochLosses, _evaluations, _bestValue, _bestEpoch,
                 Directory.Exists(bestFolder) ? bestFolder : null, lastCheckpoint, pretrained);
         }
 
-        private (double EpochLoss, double LastLoss, double LastRate, double Speed) RunEpoch(int epoch, DataLoader loader, Optimizer optimizer,
-            LearningRateSchedule schedule, LossList losses, long totalSteps, ref long globalStep, MetricsLogger metricsLog,
-            TensorBoardWriter? tensorBoard)
+        /// <summary>The run's state after <paramref name="epochsDone"/> epochs and <paramref name="epochStep"/> steps of the next.</summary>
+        private CheckpointState State(int epochsDone, int epochStep) => _segmenter.DescribeModel() with
+        {
+            Epoch = epochsDone,
+            Step = _globalStep,
+            EpochStep = epochStep,
+            TrainBatchSize = _args.TrainBatchSize,
+            SchedulerStateJson = _schedule.StateJson(),
+            BestMetricName = _options.BestMetric,
+            BestMetricValue = _bestValue,
+            BestEpoch = _bestEpoch,
+            EarlyStopping = _tracker.State(),
+            RandomState = new Dictionary<string, long> { [SeedKey] = _seed },
+        };
+
+        /// <summary>
+        /// A checkpoint saved inside an epoch continues after the steps it had done, which are batches of its batch size
+        /// in the epoch's fixed order: the same batch size, and an epoch with more steps than that, are needed.
+        /// </summary>
+        private void CheckPartialEpoch(LoadedCheckpoint checkpoint, int stepsPerEpoch)
+        {
+            var state = checkpoint.State;
+            if (state.EpochStep == 0) return;
+            if (state.TrainBatchSize is { } batchSize && batchSize != _args.TrainBatchSize)
+                throw new ArgumentException(
+                    $"Train: checkpoint {checkpoint.Folder} was saved {state.EpochStep} steps into epoch {state.Epoch + 1} with {batchSize} images per " +
+                    $"step; resume it with trainBatchSize {batchSize} (got {_args.TrainBatchSize}), or resume from an epoch checkpoint.", "trainBatchSize");
+            if (state.EpochStep >= stepsPerEpoch)
+                throw new ArgumentException(
+                    $"Train: checkpoint {checkpoint.Folder} was saved {state.EpochStep} steps into epoch {state.Epoch + 1}, but an epoch of this " +
+                    $"training set has {stepsPerEpoch} steps; resume it with the training set it was saved with.", "trainDataset");
+        }
+
+        /// <summary>
+        /// Saves the work done before a late failure (a sample that fails to load inside an epoch, a failed evaluation after
+        /// one) and returns the exception to throw: <c>epoch_N</c> after <paramref name="epochsDone"/> whole epochs, else
+        /// <c>epoch_N_step_K</c>; nothing when no step ran since the last checkpoint, or when the weights are not finite.
+        /// </summary>
+        private TrainingFailedException SaveAndFail(int epoch, int step, int epochsDone, int epochStep, string during, Exception error)
+        {
+            string? folder = _savedFolder;
+            string saved;
+            if (_globalStep == _savedStep)
+                saved = folder is null ? "nothing had been trained, so there is nothing to resume from" : $"all training so far is in the checkpoint {folder}";
+            else if (FirstNonFinite(_segmenter.Model.StateDict()) is not null)
+                saved = "no checkpoint was saved because the weights are not finite" + (folder is null ? "" : $"; the last checkpoint is {folder}");
+            else
+            {
+                string target = epochStep == 0
+                    ? CheckpointFolders.EpochFolder(_args.SaveDir, epochsDone)
+                    : CheckpointFolders.PartialEpochFolder(_args.SaveDir, epochsDone + 1, epochStep);
+                try
+                {
+                    Checkpoint.Save(target, _segmenter.Model, State(epochsDone, epochStep), _optimizer.StateDict());
+                    (folder, _savedFolder, _savedStep) = (target, target, _globalStep);
+                    saved = $"the training done so far is saved in {target}";
+                }
+                catch (Exception saveError) when (saveError is IOException or UnauthorizedAccessException)
+                {
+                    saved = $"saving a checkpoint to {target} failed too ({saveError.Message})" + (folder is null ? "" : $"; the last checkpoint is {folder}");
+                }
+            }
+            string resume = folder is null ? "" : " Fix the cause and resume from that checkpoint.";
+            return new TrainingFailedException(
+                $"{error.Message}\nTraining stopped by this error during {during} (epoch {epoch}, step {step}, global step {_globalStep}); {saved}.{resume}",
+                folder, epoch, step, _globalStep, error);
+        }
+
+        private (double EpochLoss, double LastLoss, double LastRate, double Speed) RunEpoch(int epoch, int firstBatch, DataLoader loader,
+            LossList losses, long totalSteps, MetricsLogger metricsLog, TensorBoardWriter? tensorBoard)
         {
             var model = _segmenter.Model;
             model.Train();
@@ -280,47 +383,111 @@ public sealed partial class Segmenter
             int stepsPerEpoch = loader.BatchesPerEpoch;
             var clock = Stopwatch.StartNew();
             double lossSum = 0, lastLoss = double.NaN, rate = 0, speed = 0;
-            int step = 0, images = 0;
-            foreach (var batch in loader.Epoch(epoch))
+            int step = firstBatch, stepsRun = 0, images = 0;
+            // A diverged step is undone entirely: its forward pass already moved the BatchNorm statistics.
+            var buffers = model.NamedBuffers().Select(b => b.Buffer).ToArray();
+            using var batches = loader.Epoch(epoch, firstBatch).GetEnumerator();
+            while (true)
             {
                 _args.CancellationToken.ThrowIfCancellationRequested();
+                Batch batch;
+                try
+                {
+                    if (!batches.MoveNext()) break;
+                    batch = batches.Current;
+                }
+                catch (SampleLoadException e)
+                {
+                    throw SaveAndFail(epoch, step, epoch - 1, step, $"loading step {step + 1} of epoch {epoch}", e);
+                }
+                var buffersBefore = Array.ConvertAll(buffers, b => b.Clone());
                 var labels = batch.LabelTensor();
                 var logits = model.Forward(batch.ImageTensor());
                 var total = LossOverOutputs(losses, logits, labels);
-                optimizer.ZeroGrad();
+                double loss = total.Item();
+                if (!double.IsFinite(loss)) throw Diverged("loss", loss, epoch, step + 1, buffers, buffersBefore);
+                _optimizer.ZeroGrad();
                 total.Backward();
-                if (_options.ClipGradNorm is { } maxNorm) GradientClipping.ClipGradNorm(optimizer.Parameters, maxNorm);
-                rate = optimizer.LearningRate;
-                optimizer.Step();
-                schedule.Step();
+                // A finite clipping norm proves every gradient finite; otherwise they are scanned.
+                float? norm = _options.ClipGradNorm is { } maxNorm ? GradientClipping.ClipGradNorm(_optimizer.Parameters, maxNorm) : null;
+                if ((norm is not { } n || !float.IsFinite(n)) && FirstNonFiniteGradient() is { } bad)
+                    throw Diverged($"gradient of {bad.Name}", bad.Value, epoch, step + 1, buffers, buffersBefore);
+                rate = _optimizer.LearningRate;
+                _optimizer.Step();
+                _schedule.Step();
 
-                lastLoss = total.Item();
+                lastLoss = loss;
                 step++;
-                globalStep++;
+                stepsRun++;
+                _globalStep++;
                 images += batch.Count;
                 lossSum += lastLoss;
                 _stepLosses.Add(lastLoss);
                 double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
                 speed = images / seconds;
-                var eta = TimeSpan.FromSeconds(seconds / step * (totalSteps - globalStep));
+                var eta = TimeSpan.FromSeconds(seconds / stepsRun * (totalSteps - _globalStep));
                 if (step % _args.LogIntervalSteps == 0 || step == stepsPerEpoch)
                 {
-                    metricsLog.Log(new { Event = "train", Epoch = epoch, Step = globalStep, Loss = lastLoss, LearningRate = rate, ImagesPerSecond = speed });
+                    metricsLog.Log(new { Event = "train", Epoch = epoch, Step = _globalStep, Loss = lastLoss, LearningRate = rate, ImagesPerSecond = speed });
                     if (tensorBoard is not null)
                     {
-                        tensorBoard.AddScalar("Train/loss", lastLoss, globalStep);
-                        tensorBoard.AddScalar("Train/lr", rate, globalStep);
+                        tensorBoard.AddScalar("Train/loss", lastLoss, _globalStep);
+                        tensorBoard.AddScalar("Train/lr", rate, _globalStep);
                     }
                 }
-                _args.Progress?.Report(new TrainingProgress(TrainingPhase.Step, epoch, _args.NumEpochs, step, stepsPerEpoch, globalStep, totalSteps,
-                    lastLoss, lossSum / step, rate, speed, eta));
+                _args.Progress?.Report(new TrainingProgress(TrainingPhase.Step, epoch, _args.NumEpochs, step, stepsPerEpoch, _globalStep, totalSteps,
+                    lastLoss, lossSum / stepsRun, rate, speed, eta));
             }
-            return (lossSum / Math.Max(step, 1), lastLoss, rate, speed);
+            return (lossSum / Math.Max(stepsRun, 1), lastLoss, rate, speed);
         }
 
-        private void Report(TrainingPhase phase, int epoch, int stepsPerEpoch, long globalStep, long totalSteps, double lastLoss, double epochLoss,
+        private NonFiniteLossException Diverged(string quantity, double value, int epoch, int step, Tensor[] buffers, Tensor[] buffersBefore)
+        {
+            for (int i = 0; i < buffers.Length; i++) buffers[i].CopyFrom(buffersBefore[i]);
+            string saved = _savedFolder is null ? "no checkpoint had been written yet" : $"the last checkpoint, {_savedFolder}, has finite weights";
+            string clipping = _options.ClipGradNorm is null ? " or clip the gradients (TrainingOptions.ClipGradNorm)" : "";
+            return new NonFiniteLossException(
+                $"Train: the {quantity} is {value} at epoch {epoch}, step {step} (global step {_globalStep + 1}, learning rate " +
+                $"{_optimizer.LearningRate:G4}): training diverged and stopped; the model is as it was before this step, and nothing non-finite was saved: " +
+                $"{saved}. Lower the learning rate{clipping}.",
+                quantity, value, epoch, step, _globalStep + 1, _savedFolder);
+        }
+
+        /// <summary>Refuses to checkpoint or evaluate weights (or BatchNorm statistics) that are NaN or infinite.</summary>
+        private void RequireFiniteWeights(int epoch, int stepsPerEpoch)
+        {
+            if (FirstNonFinite(_segmenter.Model.StateDict()) is not { } bad) return;
+            string saved = _savedFolder is null ? "no checkpoint had been written yet" : $"the last checkpoint, {_savedFolder}, has finite weights";
+            throw new NonFiniteLossException(
+                $"Train: the weight {bad.Name} is {bad.Value} after epoch {epoch} (global step {_globalStep}): training diverged, and the " +
+                $"epoch's checkpoint was not saved; {saved}. Lower the learning rate.",
+                $"weight {bad.Name}", bad.Value, epoch, stepsPerEpoch, _globalStep, _savedFolder);
+        }
+
+        private (string Name, float Value)? FirstNonFiniteGradient() =>
+            FirstNonFinite(_segmenter.Model.NamedParameters().Where(p => p.Parameter.Grad is not null)
+                .Select(p => KeyValuePair.Create(p.Name, p.Parameter.Grad!)));
+
+        private static (string Name, float Value)? FirstNonFinite(IEnumerable<KeyValuePair<string, Tensor>> tensors)
+        {
+            foreach (var (name, tensor) in tensors)
+            {
+                if (tensor.DType != DType.Float32) continue;
+                ReadOnlySpan<float> values = (tensor.IsContiguous ? tensor : tensor.Contiguous()).AsSpan();
+                if (TensorPrimitives.IsFiniteAll(values)) continue;
+                foreach (float value in values)
+                    if (!float.IsFinite(value)) return (name, value);
+            }
+            return null;
+        }
+
+        private static bool SameFolder(string a, string b) =>
+            string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)),
+                OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
+
+        private void Report(TrainingPhase phase, int epoch, int stepsPerEpoch, long totalSteps, double lastLoss, double epochLoss,
             double rate, double speed, SegmentationMetrics? metrics, string? folder, bool isBest = false) =>
-            _args.Progress?.Report(new TrainingProgress(phase, epoch, _args.NumEpochs, stepsPerEpoch, stepsPerEpoch, globalStep, totalSteps,
+            _args.Progress?.Report(new TrainingProgress(phase, epoch, _args.NumEpochs, stepsPerEpoch, stepsPerEpoch, _globalStep, totalSteps,
                 lastLoss, epochLoss, rate, speed, TimeSpan.Zero, metrics, folder, isBest));
 
         private LearningRateSchedule CreateSchedule(long totalSteps)

@@ -70,6 +70,11 @@ public enum TrainingPhase
     Evaluation,
     /// <summary>A checkpoint was written; <see cref="TrainingProgress.CheckpointFolder"/> names it.</summary>
     Checkpoint,
+    /// <summary>
+    /// Something the run repaired or took over before its first step (a stale save-folder lock, a stale <c>best_model</c>);
+    /// <see cref="TrainingProgress.Message"/> says what. Also logged to <c>metrics.jsonl</c>.
+    /// </summary>
+    Note,
 }
 
 /// <summary>
@@ -91,6 +96,7 @@ public enum TrainingPhase
 /// <param name="Metrics">The evaluation's metrics for <see cref="TrainingPhase.Evaluation"/>, else null.</param>
 /// <param name="CheckpointFolder">The folder written for <see cref="TrainingPhase.Checkpoint"/>, else null.</param>
 /// <param name="IsBest">For evaluations: whether this one is the best so far (and became <c>best_model</c>).</param>
+/// <param name="Message">For <see cref="TrainingPhase.Note"/>: what happened, else null.</param>
 public sealed record TrainingProgress(
     TrainingPhase Phase,
     int Epoch,
@@ -106,7 +112,8 @@ public sealed record TrainingProgress(
     TimeSpan Eta,
     SegmentationMetrics? Metrics = null,
     string? CheckpointFolder = null,
-    bool IsBest = false);
+    bool IsBest = false,
+    string? Message = null);
 
 /// <summary>One evaluation made during training.</summary>
 /// <param name="Epoch">Epoch after which it ran.</param>

@@ -3,6 +3,7 @@ using System.Text.Json;
 using SharpSeg.Data;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Training;
+using SharpSeg.Training.Checkpoints;
 using Spectre.Console;
 
 namespace SharpSeg.Cli.Commands;
@@ -72,11 +73,14 @@ internal static class EvaluateCommand
         Required = true,
     };
 
-    /// <summary>Loads the segmenter saved in <paramref name="folder"/>; a missing folder is a usage error.</summary>
+    /// <summary>
+    /// Loads the segmenter saved in <paramref name="folder"/>; a missing folder is a usage error, which for a missing
+    /// <c>best_model</c> names the newest <c>epoch_N</c> of the same run to use instead.
+    /// </summary>
     public static Segmenter LoadSegmenter(string folder)
     {
         if (!Directory.Exists(folder))
-            throw new UsageException($"--model-dir: folder '{folder}' does not exist.");
+            throw new UsageException($"--model-dir: folder '{folder}' does not exist.{CheckpointFolders.MissingBestModelHint(folder)}");
         return Segmenter.Load(folder);
     }
 }

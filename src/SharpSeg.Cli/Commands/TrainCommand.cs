@@ -53,7 +53,8 @@ internal static class TrainCommand
         bestMetric.AcceptOnlyFromAmong([.. SegmentationMetrics.ScalarNames, Segmenter.ValidationLossMetric]);
         var resume = new Option<string?>("--resume")
         {
-            Description = "Checkpoint folder (save-dir/epoch_N) to continue from, up to --epochs; the run keeps the checkpoint's model, seed and weights. " +
+            Description = "Checkpoint folder to continue from, up to --epochs: save-dir/epoch_N, or save-dir/epoch_N_step_K that a run stopped by an " +
+                          "error saved; the run keeps the checkpoint's model, seed and weights, and repairs a stale best_model. " +
                           "Ctrl+C stops a run after the current step and names the checkpoint to resume from.",
         };
         var pretrained = new Option<string?>("--pretrained")
@@ -103,6 +104,10 @@ internal static class TrainCommand
                 throw new UsageException($"--lr must be positive, got {parse.GetValue(learningRate)}.");
             if (parse.GetValue(pretrained) is { } weights && !weights.Equals("IMAGENET", StringComparison.OrdinalIgnoreCase) && !File.Exists(weights))
                 throw new UsageException($"--pretrained: file '{weights}' does not exist.");
+            if (parse.GetValue(dataset.NumClasses) == 1)
+                throw new UsageException(
+                    "--num-classes 1: a dataset has at least two classes, background included, so a foreground/background task has 2. " +
+                    "Pass --num-classes 2; add --use-bce-loss or --use-dice-loss for PaddleX's one-channel binary head (one logit).");
             string? resumeFrom = parse.GetValue(resume);
             var resumed = resumeFrom is null ? null : ReadResumeCheckpoint(resumeFrom);
             int numEpochs = parse.GetValue(epochs);
@@ -116,6 +121,8 @@ internal static class TrainCommand
             string saveFolder = resumeFrom is not null && !IsExplicit(parse, saveDir)
                 ? Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(resumeFrom)))!
                 : parse.GetValue(saveDir)!;
+            if (CheckpointFolders.SaveFolderProblem(saveFolder) is { } saveProblem)
+                throw new UsageException($"--save-dir: {saveProblem}");
             if (resumed is not null && resumed.Epoch == numEpochs)
             {
                 console.WriteLine($"The checkpoint {resumeFrom} was saved after epoch {resumed.Epoch}, the last of a {numEpochs}-epoch run: " +
@@ -180,6 +187,22 @@ internal static class TrainCommand
                             OverwriteSaveDir: parse.GetValue(overwrite)),
                         progress: progress, cancellationToken: cancellationToken);
                 });
+            }
+            catch (NonFiniteLossException e)
+            {
+                error.WriteLine($"error: {e.Message}");
+                error.WriteLine(e.LastCheckpointFolder is { } good
+                    ? $"To continue from the last good checkpoint with a lower learning rate: the same command with --resume {good} and a smaller --lr " +
+                      $"(this run used {parse.GetValue(learningRate)})."
+                    : $"Run again with a smaller --lr (this run used {parse.GetValue(learningRate)}).");
+                return ExitCodes.Failure;
+            }
+            catch (TrainingFailedException e)
+            {
+                error.WriteLine($"error: {e.Message}");
+                if (e.CheckpointFolder is { } saved)
+                    error.WriteLine($"To continue once it is fixed: run the same command with --resume {saved}");
+                return ExitCodes.Failure;
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

@@ -86,7 +86,7 @@ public sealed class PascalVocDataset : FileSegDataset
             bool hasLabel = File.Exists(label);
             if (!hasLabel && mode != DatasetMode.Test)
                 throw new FileNotFoundException($"{list}, line {lineNumber}: label {label} does not exist.", label);
-            files.Add(new SampleFiles(image, hasLabel ? label : null));
+            files.Add(new SampleFiles(image, hasLabel ? label : null) { ListedAt = $"{list}, line {lineNumber}" });
         }
         return files;
     }

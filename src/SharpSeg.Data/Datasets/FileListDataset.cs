@@ -66,7 +66,7 @@ public sealed class FileListDataset : FileSegDataset
                 throw new FileNotFoundException($"{where}: image {image} does not exist.", image);
             if (label is not null && !File.Exists(label))
                 throw new FileNotFoundException($"{where}: label {label} does not exist.", label);
-            files.Add(new SampleFiles(image, label));
+            files.Add(new SampleFiles(image, label) { ListedAt = where });
         }
         return files;
     }

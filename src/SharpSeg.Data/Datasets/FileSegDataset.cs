@@ -3,7 +3,11 @@ using SharpSeg.Data.Transforms;
 namespace SharpSeg.Data.Datasets;
 
 /// <summary>The image file of a sample and its label file, if it has one.</summary>
-public readonly record struct SampleFiles(string ImagePath, string? LabelPath);
+public readonly record struct SampleFiles(string ImagePath, string? LabelPath)
+{
+    /// <summary>Where a list file names the sample, for error messages (e.g. <c>train.txt, line 7</c>); null when it was not read from a list.</summary>
+    public string? ListedAt { get; init; }
+}
 
 /// <summary>How stored label values become class ids.</summary>
 public enum LabelEncoding

@@ -70,18 +70,27 @@ public sealed class DataLoader
     public int SampleSeed(int epoch, int index) => SeedMixer.Mix(Options.Seed, epoch, index);
 
     /// <summary>
-    /// The batches of epoch <paramref name="epoch"/>, in order. With workers, batches are built ahead on
-    /// background threads (at most <c>PrefetchFactor × NumWorkers</c> at a time); an error in a worker is
-    /// rethrown here as a <see cref="SampleLoadException"/> when its batch is reached. Stopping the enumeration
-    /// early stops the workers.
+    /// The batches of epoch <paramref name="epoch"/>, in order, from batch <paramref name="firstBatch"/> on (the earlier
+    /// ones are neither loaded nor returned: a training run resumed in the middle of an epoch continues there). With
+    /// workers, batches are built ahead on background threads (at most <c>PrefetchFactor × NumWorkers</c> at a time); an
+    /// error in a worker is rethrown here as a <see cref="SampleLoadException"/> when its batch is reached. Stopping the
+    /// enumeration early stops the workers.
     /// </summary>
-    public IEnumerable<Batch> Epoch(int epoch)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="firstBatch"/> is negative or past the epoch's last batch.</exception>
+    public IEnumerable<Batch> Epoch(int epoch, int firstBatch = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(firstBatch);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(firstBatch, BatchesPerEpoch);
+        return Batches(epoch, firstBatch);
+    }
+
+    private IEnumerable<Batch> Batches(int epoch, int firstBatch)
     {
         var order = Order(epoch);
         int batches = BatchesPerEpoch;
         if (Options.NumWorkers == 0)
         {
-            for (int b = 0; b < batches; b++)
+            for (int b = firstBatch; b < batches; b++)
                 yield return BuildBatch(epoch, order, b);
             yield break;
         }
@@ -91,7 +100,7 @@ public sealed class DataLoader
             results[b] = new TaskCompletionSource<Batch>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var window = new SemaphoreSlim(Options.PrefetchFactor * Options.NumWorkers);
         using var stop = new CancellationTokenSource();
-        int next = -1;
+        int next = firstBatch - 1;
         void Work()
         {
             while (true)
@@ -125,7 +134,7 @@ public sealed class DataLoader
             .ToArray();
         try
         {
-            for (int b = 0; b < batches; b++)
+            for (int b = firstBatch; b < batches; b++)
             {
                 var batch = results[b].Task.GetAwaiter().GetResult();
                 window.Release();

@@ -77,7 +77,7 @@ public static class Checkpoint
                 ? Directory.EnumerateDirectories(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}{PreviousTag}*").FirstOrDefault()
                 : null;
             throw new CheckpointException(full, previous is null
-                ? "the folder does not exist."
+                ? "the folder does not exist." + CheckpointFolders.MissingBestModelHint(full)
                 : $"the folder does not exist; an interrupted save left the previous checkpoint at {previous}.");
         }
         string path = Path.Combine(full, StateFileName);

@@ -36,6 +36,16 @@ public sealed record CheckpointState
     /// <summary>Optimizer steps completed (the global step).</summary>
     public long Step { get; init; }
 
+    /// <summary>
+    /// Steps of epoch <see cref="Epoch"/> + 1 already trained when the checkpoint was saved inside that epoch (after a
+    /// sample failed to load, in an <c>epoch_N_step_K</c> folder); 0 for a checkpoint at the end of an epoch. A run resumed
+    /// from it continues that epoch after those steps.
+    /// </summary>
+    public int EpochStep { get; init; }
+
+    /// <summary>Images per training step of the run that saved the checkpoint; null in checkpoints saved for prediction only.</summary>
+    public int? TrainBatchSize { get; init; }
+
     /// <summary>The learning-rate schedule's state, from <c>LearningRateSchedule.StateJson()</c>.</summary>
     [JsonPropertyName("scheduler_state")]
     [JsonConverter(typeof(RawJsonConverter))]

@@ -36,6 +36,7 @@ public class FileListDatasetTests
         var dataset = new FileListDataset(tree.Root, tree.PathOf("train.txt"), 3, separator: "|");
         Assert.Equal(2, dataset.Count);
         Assert.Equal(tree.PathOf("ann/b.png"), dataset.Files[1].LabelPath);
+        Assert.Equal([$"{tree.PathOf("train.txt")}, line 1", $"{tree.PathOf("train.txt")}, line 3"], dataset.Files.Select(f => f.ListedAt));
     }
 
     [Fact]

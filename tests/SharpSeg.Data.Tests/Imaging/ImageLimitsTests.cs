@@ -24,6 +24,7 @@ public class ImageLimitsTests
         {
             ImageLimits.MaxPixels = 255;
             var fromFile = Assert.Throws<ImageFormatException>(() => ImageFile.Read(png));
+            var fromHeader = Assert.Throws<ImageFormatException>(() => ImageHeader.Read(png));
             var fromCodec = Assert.Throws<ImageFormatException>(() => Npy.Decode(npy, "a.npy"));
 
             ImageLimits.MaxPixels = 256;
@@ -31,6 +32,8 @@ public class ImageLimitsTests
 
             Assert.Equal($"{png}: PNG is 16×16 = 256 pixels, more than the limit of 255 " +
                          "(ImageLimits.MaxPixels, like PIL's MAX_IMAGE_PIXELS; raise it to read trusted huge images)", fromFile.Message);
+            Assert.Equal($"{png}: PNG is 16×16 = 256 pixels, more than the limit of 255 (ImageLimits.MaxPixels)", fromHeader.Message);
+            Assert.Equal(16, ImageHeader.Read(png).Width);
             Assert.StartsWith("a.npy: NPY array of shape (16, 16) is 16×16 = 256 pixels, more than the limit of 255", fromCodec.Message);
             Assert.Equal((16, 16), (image.Height, image.Width));
         }

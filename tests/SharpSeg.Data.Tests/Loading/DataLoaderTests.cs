@@ -17,6 +17,22 @@ public class DataLoaderTests
             new RandomDistort(),
             new Normalize()));
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(2)]
+    public void AnEpochStartedAtALaterBatchYieldsTheRemainingBatchesUnchanged(int workers)
+    {
+        var loader = new DataLoader(Augmented(), new DataLoaderOptions(BatchSize: 3, Shuffle: true, Seed: 42, NumWorkers: workers));
+        var whole = loader.Epoch(1).ToList();
+
+        var rest = loader.Epoch(1, firstBatch: 2).ToList();
+
+        Assert.Equal(whole.Skip(2).Select(b => b.Indices), rest.Select(b => b.Indices));
+        Assert.Equal(whole.Skip(2).Select(b => b.Images), rest.Select(b => b.Images));
+        Assert.Empty(loader.Epoch(1, firstBatch: loader.BatchesPerEpoch));
+        Assert.Throws<ArgumentOutOfRangeException>(() => loader.Epoch(1, firstBatch: loader.BatchesPerEpoch + 1));
+    }
+
     [Fact]
     public void BatchesAreIdenticalForAnyWorkerCount()
     {
