@@ -59,7 +59,7 @@ public sealed partial class Segmenter
                 var scores = Infer(input, augmentation, WholeImageLogits);
                 int plane = scores.Height * scores.Width;
                 for (int n = 0; n < scores.Count; n++)
-                    matrix.Update(scores.Prediction(n).LabelMap.Pixels, labels.AsSpan(n * plane, plane));
+                    matrix.Update(scores.Labels(n).Pixels, labels.AsSpan(n * plane, plane));
             }
             group.Clear();
         }
@@ -139,42 +139,105 @@ public sealed partial class Segmenter
     /// <paramref name="padSize"/> (edge pixels repeated, as <c>cv2.flip</c> concatenation does), cut into windows of
     /// tile + 2·pad with a stride of one tile (windows at the right and bottom edges cut short at the padded image's edge,
     /// as PaddleX does, so an image smaller than a tile is one window), each window goes through <see cref="Transforms"/>
-    /// (and back) as PaddleX does, the windows are predicted up to <paramref name="batchSize"/> at a time (consecutive
-    /// windows of one size share a forward pass), and only each window's central tile is kept (no averaging).
-    /// <paramref name="padSize"/> (0, 0) is plain tiling. Memory is bounded by one batch of windows plus the output maps,
-    /// never by full-image logits.
+    /// (and back) as PaddleX does, and only each window's central tile is kept (no averaging). <paramref name="padSize"/>
+    /// (0, 0) is plain tiling.
+    /// <para>
+    /// Memory is the image, the label map (4 bytes a pixel), the score map (4·K bytes a pixel) and one forward pass. A pass
+    /// takes up to <paramref name="batchSize"/> consecutive windows of one size, but no more than fit in about 1 GiB going
+    /// by what the first window's pass allocated (a pass's activations grow with its windows: DeepLabV3+ allocates about
+    /// 0.7 GB per 640×640 window); the result does not depend on it. For an image whose score map is too large, use
+    /// <see cref="OverlapTilePredictLabels"/>, which keeps the label map alone and streams the scores.
+    /// </para>
     /// </summary>
     /// <exception cref="ArgumentException">A tile size or the batch size is not positive, a pad is negative, or the channel count is wrong.</exception>
+    /// <exception cref="InsufficientMemoryException">
+    /// The label and score maps need more memory than this process may use (checked before any window is predicted), or
+    /// the prediction ran out of memory; the message names the image size, tiles, batch and the memory needed.
+    /// </exception>
     public Prediction OverlapTilePredict(Image image, (int Width, int Height) tileSize, (int Width, int Height) padSize, int batchSize = 32,
         TestTimeAugmentation? augmentation = null)
+    {
+        var (labels, scores) = OverlapTiles(image, tileSize, padSize, batchSize, augmentation, scoresInMemory: true, handler: null);
+        return new Prediction(labels, scores!);
+    }
+
+    /// <summary>
+    /// <see cref="OverlapTilePredict"/> for images whose score map is not wanted or does not fit in memory: returns the
+    /// label map alone (the same labels, bit for bit) and never builds a full-image score map. With
+    /// <paramref name="tileScores"/>, each tile's class probabilities go to it as soon as the tile is predicted, in raster
+    /// order, so they can be written to a file tile by tile (e.g. with <see cref="NpyBlockWriter"/>); without it no
+    /// probability is computed for models with two or more logit channels (the label is the logits' argmax). Memory is the
+    /// image, the label map (4 bytes a pixel) and one forward pass (see <see cref="OverlapTilePredict"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">A tile size or the batch size is not positive, a pad is negative, or the channel count is wrong.</exception>
+    /// <exception cref="InsufficientMemoryException">
+    /// The label map needs more memory than this process may use, or the prediction ran out of memory; the message names
+    /// the image size, tiles, batch and the memory needed.
+    /// </exception>
+    public Image<int> OverlapTilePredictLabels(Image image, (int Width, int Height) tileSize, (int Width, int Height) padSize, int batchSize = 32,
+        TestTimeAugmentation? augmentation = null, TileScoresHandler? tileScores = null) =>
+        OverlapTiles(image, tileSize, padSize, batchSize, augmentation, scoresInMemory: false, tileScores).Labels;
+
+    private (Image<int> Labels, Image<float>? Scores) OverlapTiles(Image image, (int Width, int Height) tileSize, (int Width, int Height) padSize,
+        int batchSize, TestTimeAugmentation? augmentation, bool scoresInMemory, TileScoresHandler? handler)
     {
         if (tileSize.Width < 1 || tileSize.Height < 1)
             throw new ArgumentOutOfRangeException(nameof(tileSize), tileSize, "OverlapTilePredict: the tile size must be positive.");
         if (padSize.Width < 0 || padSize.Height < 0)
             throw new ArgumentOutOfRangeException(nameof(padSize), padSize, "OverlapTilePredict: the pad size must not be negative.");
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1, nameof(batchSize));
-        var source = CheckedFloatImage(image, "the image");
-        var plan = new TilePlan(source.Height, source.Width, tileSize.Height, tileSize.Width, padSize.Height, padSize.Width);
-        var output = new StitchedPrediction(source.Height, source.Width, NumClasses);
-        var windows = new TransformedInput[Math.Min(batchSize, plan.Count)];
-        var predictions = new Prediction[windows.Length];
-        InEvalMode(() =>
+        CheckChannels(image, "the image");
+        var plan = new TilePlan(image.Height, image.Width, tileSize.Height, tileSize.Width, padSize.Height, padSize.Width);
+        var memory = new TileMemory(plan, NumClasses, scoresInMemory, batchSize, TileMemory.AvailableBytes());
+        memory.CheckOutputFits();
+        try
         {
-            for (int first = 0; first < plan.Count; first += batchSize)
+            var scores = scoresInMemory ? new Image<float>(plan.Height, plan.Width, NumClasses) : null;
+            var output = new StitchedLabels(plan);
+            var keep = scores is null ? handler : (top, left, block) => StitchedLabels.Paste(block, scores, top, left);
+            InEvalMode(() =>
             {
-                int count = Math.Min(batchSize, plan.Count - first);
-                for (int n = 0; n < count; n++) windows[n] = ApplyTransforms(plan.CutWindow(source, first + n));
-                for (int start = 0; start < count;)
+                for (int first = 0; first < plan.Count;)
                 {
-                    int end = start + 1;
-                    while (end < count && windows[end].HasSizeOf(windows[start])) end++;
-                    PredictGroup(windows.AsSpan(start, end - start), augmentation, predictions.AsSpan(start));
-                    start = end;
+                    int count = Math.Min(memory.WindowsPerPass, plan.Count - first);
+                    long allocated = GC.GetTotalAllocatedBytes();
+                    PredictTiles(image, plan, first, count, augmentation, output, keep);
+                    memory.AfterPass(GC.GetTotalAllocatedBytes() - allocated);
+                    first += count;
                 }
-                for (int n = 0; n < count; n++) output.KeepCentre(predictions[n], plan, first + n);
+            });
+            return (output.Labels, scores);
+        }
+        catch (OutOfMemoryException e) when (e is not InsufficientMemoryException)
+        {
+            throw new InsufficientMemoryException(memory.OutOfMemoryMessage(), e);
+        }
+    }
+
+    /// <summary>
+    /// Predicts windows <paramref name="first"/> … first + count − 1 of <paramref name="plan"/> (consecutive windows of one
+    /// size in one forward pass) and keeps their central tiles; probabilities are computed only for <paramref name="handler"/>.
+    /// </summary>
+    private void PredictTiles(Image source, TilePlan plan, int first, int count, TestTimeAugmentation? augmentation, StitchedLabels output,
+        TileScoresHandler? handler)
+    {
+        var windows = new TransformedInput[count];
+        for (int n = 0; n < count; n++) windows[n] = ApplyTransforms(plan.CutWindow(source, first + n));
+        for (int start = 0; start < count;)
+        {
+            int end = start + 1;
+            while (end < count && windows[end].HasSizeOf(windows[start])) end++;
+            var images = new Image<float>[end - start];
+            for (int n = start; n < end; n++) images[n - start] = windows[n].Image;
+            var scores = Infer(StackChw(images), augmentation, WholeImageLogits, withProbabilities: handler is not null);
+            for (int n = start; n < end; n++)
+            {
+                var labels = windows[n].RestoreLabels(scores.Labels(n - start));
+                var windowScores = handler is null ? null : windows[n].RestoreScores(scores.Scores(n - start));
+                output.KeepCentre(first + n, labels, windowScores, handler);
             }
-        });
-        return output.ToPrediction();
+            start = end;
+        }
     }
 
     /// <summary>
@@ -207,7 +270,11 @@ public sealed partial class Segmenter
 
         public Prediction Restore(Prediction prediction) => Steps.Count == 0
             ? prediction
-            : new Prediction(ReverseTransform.LabelMap(prediction.LabelMap, Steps), ReverseTransform.ScoreMap(prediction.ScoreMap, Steps));
+            : new Prediction(RestoreLabels(prediction.LabelMap), RestoreScores(prediction.ScoreMap));
+
+        public Image<int> RestoreLabels(Image<int> labels) => Steps.Count == 0 ? labels : ReverseTransform.LabelMap(labels, Steps);
+
+        public Image<float> RestoreScores(Image<float> scores) => Steps.Count == 0 ? scores : ReverseTransform.ScoreMap(scores, Steps);
     }
 
     private TransformedInput PrepareInput(Image image, string what)
@@ -218,12 +285,17 @@ public sealed partial class Segmenter
 
     private Image<float> CheckedFloatImage(Image image, string what)
     {
+        CheckChannels(image, what);
+        return image as Image<float> ?? image.ToFloat();
+    }
+
+    private void CheckChannels(Image image, string what)
+    {
         ArgumentNullException.ThrowIfNull(image);
         if (image.Channels != Model.Options.InChannels)
             throw new ArgumentException(
                 $"Predict: {what} has {image.Channels} channels ({image.Height}×{image.Width}) but model '{ModelName}' takes {Model.Options.InChannels}.",
                 nameof(image));
-        return image as Image<float> ?? image.ToFloat();
     }
 
     /// <summary>Applies <see cref="Transforms"/> to <paramref name="image"/>, which it may change in place.</summary>
@@ -249,10 +321,11 @@ public sealed partial class Segmenter
     /// <summary>
     /// The scores of a batch [N, C, h, w] at its own size: <paramref name="logitsOf"/> once without
     /// <paramref name="augmentation"/>, else PaddleSeg's <c>aug_inference</c> (see <see cref="TestTimeAugmentation"/>).
+    /// Without <paramref name="withProbabilities"/> a plain pass keeps the labels only (see <see cref="ScoreMaps.FromLogits"/>).
     /// </summary>
-    private static ScoreMaps Infer(Tensor input, TestTimeAugmentation? augmentation, Func<Tensor, Tensor> logitsOf)
+    private static ScoreMaps Infer(Tensor input, TestTimeAugmentation? augmentation, Func<Tensor, Tensor> logitsOf, bool withProbabilities = true)
     {
-        if (augmentation is null) return ScoreMaps.FromLogits(logitsOf(input));
+        if (augmentation is null) return ScoreMaps.FromLogits(logitsOf(input), withProbabilities);
         int height = input.Size(2), width = input.Size(3);
         Tensor? sum = null;
         foreach (double scale in augmentation.Scales)

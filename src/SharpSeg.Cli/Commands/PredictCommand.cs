@@ -37,9 +37,9 @@ internal static class PredictCommand
         var slide = new Option<bool>("--slide") { Description = "Averaged sliding-window prediction (PaddleSeg's --is_slide); needs --crop-size and --stride." };
         var cropSize = new Option<string?>("--crop-size") { Description = "Sliding-window size W,H with --slide." };
         var stride = new Option<string?>("--stride") { Description = "Sliding-window step W,H with --slide." };
-        var batchSize = new Option<int>("--batch-size") { Description = "Tiles or windows per forward pass with --tile or --slide.", DefaultValueFactory = _ => 32 };
+        var batchSize = new Option<int>("--batch-size") { Description = "Tiles or windows per forward pass with --tile or --slide (--tile takes fewer when a pass of that many would need over ~1 GiB).", DefaultValueFactory = _ => 32 };
         var augmentation = new AugmentationArguments();
-        var npy = new Option<bool>("--npy") { Description = "Also write the class probabilities (H×W×C float32) as <name>_scores.npy." };
+        var npy = new Option<bool>("--npy") { Description = "Also write the class probabilities (H×W×C float32) as <name>_scores.npy (with --tile written tile by tile, never held whole)." };
         var weight = new Option<double>("--overlay-weight") { Description = "Weight of the image in the overlay (PaddleSeg's 0.6).", DefaultValueFactory = _ => LabelVisualizer.DefaultImageWeight };
 
         var command = new Command("predict", "Predict images with a saved model; write label, pseudo-colour and overlay PNGs (and NPY scores).");
@@ -74,13 +74,15 @@ internal static class PredictCommand
             foreach (var (path, name) in images)
             {
                 var image = segmenter.ReadImage(path);
-                var prediction = (tileSize, window) switch
+                var written = (tileSize, window) switch
                 {
-                    ({ } size, _) => segmenter.OverlapTilePredict(image, size, padSize ?? (64, 64), parse.GetValue(batchSize), tta),
-                    (_, { } slideWindow) => segmenter.SlidingWindowPredict(image, slideWindow.Crop, slideWindow.Stride, parse.GetValue(batchSize), tta),
-                    _ => segmenter.Predict(image, tta),
+                    // The label map alone, the scores (with --npy) written tile by tile: the full score map is never held.
+                    ({ } size, _) => writer.WriteTiled(name, image, segmenter.NumClasses,
+                        tileScores => segmenter.OverlapTilePredictLabels(image, size, padSize ?? (64, 64), parse.GetValue(batchSize), tta, tileScores)),
+                    (_, { } slideWindow) => writer.Write(name, image,
+                        segmenter.SlidingWindowPredict(image, slideWindow.Crop, slideWindow.Stride, parse.GetValue(batchSize), tta)),
+                    _ => writer.Write(name, image, segmenter.Predict(image, tta)),
                 };
-                var written = writer.Write(name, image, prediction);
                 console.WriteLine($"{path} → {string.Join(", ", written.Select(Path.GetFileName))}");
             }
             console.WriteLine($"Wrote {images.Count} prediction(s) to {Path.GetFullPath(outputFolder)}");
@@ -111,19 +113,25 @@ internal static class PredictCommand
     /// root (absolute, or leaving it with <c>..</c>) is named by its file stem alone, as PaddleSeg's <c>predict.py</c>
     /// names images outside <c>--image_path</c>; so no result is ever written outside <paramref name="outputFolder"/>.
     /// </summary>
+    /// <remarks>
+    /// Paths are compared as the file system reaches them (<see cref="RealPath"/>): an output folder that is, or goes
+    /// through, a symbolic link to the input folder is the input folder.
+    /// </remarks>
     /// <exception cref="UsageException">
-    /// The input does not exist or names no image, <paramref name="outputFolder"/> is the input folder, or two images
-    /// would get one output name (such as <c>a.png</c> and <c>a.jpg</c>): nothing has been written then.
+    /// The input does not exist or names no image, <paramref name="outputFolder"/> is the input folder, two images
+    /// would get one output name (such as <c>a.png</c> and <c>a.jpg</c>), a result would overwrite an input, or a link
+    /// inside the output folder would take a result outside it: nothing has been written then.
     /// </exception>
     public static List<(string Path, string Name)> ListImages(string input, string? root, string outputFolder)
     {
         var images = new List<(string Path, string Name)>();
         if (Directory.Exists(input))
         {
-            if (SamePath(Path.GetFullPath(input), Path.GetFullPath(outputFolder)))
+            string realInput = RealPath.Of(input), realOutput = RealPath.Of(outputFolder);
+            if (SamePath(realInput, realOutput))
                 throw new UsageException(
-                    $"--output '{outputFolder}' is the input folder, so the results would be read as images by the next run; " +
-                    $"write them to another folder (e.g. {Path.Combine(input, "predictions")}).");
+                    $"--output '{outputFolder}' is the input folder" + (SamePath(Path.GetFullPath(input), Path.GetFullPath(outputFolder)) ? "" : $" (through a link to {realInput})") +
+                    $", so the results would be read as images by the next run and could overwrite them; write them to another folder (e.g. {Path.Combine(input, "predictions")}).");
             foreach (string file in Directory.EnumerateFiles(input).Where(IsImage).Order(StringComparer.Ordinal))
                 images.Add((file, Path.GetFileNameWithoutExtension(file)));
             if (images.Count == 0)
@@ -133,7 +141,7 @@ internal static class PredictCommand
         if (!File.Exists(input))
             throw new UsageException($"Input '{input}' does not exist.");
         if (!input.EndsWith(".txt", StringComparison.OrdinalIgnoreCase))
-            return [(input, Path.GetFileNameWithoutExtension(input))];
+            return RequireDistinctNames([(input, Path.GetFileNameWithoutExtension(input))], outputFolder);
 
         string listRoot = Path.GetFullPath(root ?? Path.GetDirectoryName(Path.GetFullPath(input))!);
         if (!Directory.Exists(listRoot))
@@ -164,8 +172,9 @@ internal static class PredictCommand
     }
 
     /// <exception cref="UsageException">
-    /// Two images share an output name, or a result would overwrite an input image (an earlier run's results listed as
-    /// inputs); the message names both files.
+    /// Two images share an output name, a result would overwrite an input image (an earlier run's results listed as
+    /// inputs, or an output folder linked to the input's), or a link inside the output folder would take a result outside
+    /// it; the message names both files. Paths are compared after following links.
     /// </exception>
     private static List<(string Path, string Name)> RequireDistinctNames(List<(string Path, string Name)> images, string outputFolder)
     {
@@ -178,14 +187,23 @@ internal static class PredictCommand
                     "its extension); rename one of them or predict them separately.");
             owners[name] = path;
         }
-        var inputs = images.Select(image => Path.GetFullPath(image.Path)).ToHashSet(PathComparer);
+        var inputs = images.Select(image => RealPath.Of(image.Path)).ToHashSet(PathComparer);
+        string realOutput = Path.TrimEndingDirectorySeparator(RealPath.Of(outputFolder)) + Path.DirectorySeparatorChar;
         foreach (var (path, name) in images)
             foreach (string suffix in PredictionWriter.Suffixes)
             {
-                string result = Path.GetFullPath(Path.Combine(outputFolder, name + suffix));
+                string written = Path.Combine(outputFolder, name + suffix);
+                // A result replaces its file by a rename, so a link in the last component is replaced, not followed.
+                string result = RealPath.OfParent(written);
                 if (inputs.Contains(result))
                     throw new UsageException(
-                        $"The results of {path} would overwrite the input image {result}; write them to another --output folder.");
+                        $"The results of {path} would overwrite the input image {result}" +
+                        (PathComparer.Equals(result, Path.GetFullPath(written)) ? "" : $" ({Path.GetFullPath(written)} leads there through a link)") +
+                        "; write them to another --output folder.");
+                if (!result.StartsWith(realOutput, PathComparison))
+                    throw new UsageException(
+                        $"The results of {path} would be written to {result}, outside --output '{outputFolder}' ({realOutput.TrimEnd(Path.DirectorySeparatorChar)}): " +
+                        $"{Path.GetFullPath(written)} leads there through a link; remove the link or write to another --output folder.");
             }
         return images;
     }
@@ -194,8 +212,11 @@ internal static class PredictCommand
         PathComparer.Equals(Path.TrimEndingDirectorySeparator(a), Path.TrimEndingDirectorySeparator(b));
 
     // Windows and macOS file systems ignore case by default, so there A.png and a.png would overwrite each other's results.
-    private static StringComparer PathComparer =>
-        OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
+    private static StringComparer PathComparer => IgnoresCase ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal;
+
+    private static StringComparison PathComparison => IgnoresCase ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+
+    private static bool IgnoresCase => OperatingSystem.IsWindows() || OperatingSystem.IsMacOS();
 
     private static bool IsImage(string path) => ImageExtensions.Contains(Path.GetExtension(path).ToLowerInvariant());
 }
@@ -209,17 +230,46 @@ internal sealed class PredictionWriter(string folder, bool writeScores, double o
     /// <summary>Writes <c>name_label.png</c>, <c>name_pseudo.png</c>, <c>name_overlay.png</c> (and <c>name_scores.npy</c>); returns their paths.</summary>
     public IReadOnlyList<string> Write(string name, Image image, Prediction prediction)
     {
+        var paths = WriteLabels(name, image, prediction.LabelMap);
+        if (writeScores)
+        {
+            paths.Add(Path.Combine(folder, name + Suffixes[3]));
+            ImageFile.WriteNpy(paths[^1], prediction.ScoreMap);
+        }
+        return paths;
+    }
+
+    /// <summary>
+    /// Writes the files of a prediction made by <paramref name="predict"/>, which returns the label map and hands each
+    /// tile's scores to the handler it is given (null without scores): <c>name_scores.npy</c> is written tile by tile as
+    /// they come (to a temporary file renamed when complete), so the full score map is never held. Returns the paths.
+    /// </summary>
+    public IReadOnlyList<string> WriteTiled(string name, Image image, int classes, Func<TileScoresHandler?, Image<int>> predict)
+    {
+        if (!writeScores)
+            return WriteLabels(name, image, predict(null));
+        string scoresPath = Path.Combine(folder, name + Suffixes[3]);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(scoresPath))!);
+        Image<int>? labels = null;
+        AtomicFile.Write(scoresPath, stream =>
+        {
+            var npy = new NpyBlockWriter(stream, SampleType.Float32, image.Height, image.Width, classes);
+            labels = predict((top, left, scores) => npy.WriteBlock(top, left, scores));
+            npy.Complete();
+        });
+        var paths = WriteLabels(name, image, labels!);
+        paths.Add(scoresPath);
+        return paths;
+    }
+
+    private List<string> WriteLabels(string name, Image image, Image<int> labelMap)
+    {
         string stem = Path.Combine(folder, name);
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(stem))!);
         var paths = new List<string> { stem + Suffixes[0], stem + Suffixes[1], stem + Suffixes[2] };
-        LabelVisualizer.WriteLabelPng(paths[0], prediction.LabelMap);
-        LabelVisualizer.WritePseudoColorPng(paths[1], prediction.LabelMap);
-        ImageFile.WritePng(paths[2], LabelVisualizer.Overlay(image, prediction.LabelMap, overlayWeight));
-        if (writeScores)
-        {
-            paths.Add(stem + Suffixes[3]);
-            ImageFile.WriteNpy(paths[^1], prediction.ScoreMap);
-        }
+        LabelVisualizer.WriteLabelPng(paths[0], labelMap);
+        LabelVisualizer.WritePseudoColorPng(paths[1], labelMap);
+        ImageFile.WritePng(paths[2], LabelVisualizer.Overlay(image, labelMap, overlayWeight));
         return paths;
     }
 }

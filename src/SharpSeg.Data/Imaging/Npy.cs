@@ -135,24 +135,7 @@ public static partial class Npy
     /// <param name="dropSingleChannel">Writes a 1-channel image as a 2-D <c>(H, W)</c> array, the usual shape of label maps.</param>
     public static void Write(Image image, Stream output, bool dropSingleChannel = true)
     {
-        string descr = image.SampleType switch
-        {
-            SampleType.UInt8 => "|u1",
-            SampleType.UInt16 => "<u2",
-            SampleType.Int32 => "<i4",
-            _ => "<f4",
-        };
-        string shape = dropSingleChannel && image.Channels == 1
-            ? $"({image.Height}, {image.Width})"
-            : $"({image.Height}, {image.Width}, {image.Channels})";
-        string dictionary = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}";
-        int padded = (10 + dictionary.Length + 1 + 63) / 64 * 64;
-        string header = dictionary.PadRight(padded - 10 - 1) + "\n";
-
-        Span<byte> preamble = [.. Magic, 1, 0, 0, 0];
-        BinaryPrimitives.WriteUInt16LittleEndian(preamble[8..], (ushort)header.Length);
-        output.Write(preamble);
-        output.Write(Encoding.ASCII.GetBytes(header));
+        WriteHeader(output, image.SampleType, image.Height, image.Width, image.Channels, dropSingleChannel);
         switch (image)
         {
             case Image<byte> bytes:
@@ -168,6 +151,28 @@ public static partial class Npy
                 WriteLittleEndian(output, floats.Pixels, 4, (span, v) => BinaryPrimitives.WriteSingleLittleEndian(span, v));
                 break;
         }
+    }
+
+    /// <summary>Writes a version 1.0 header for a C-order array of the given sample type and shape; returns its length in bytes.</summary>
+    internal static int WriteHeader(Stream output, SampleType sampleType, int height, int width, int channels, bool dropSingleChannel)
+    {
+        string descr = sampleType switch
+        {
+            SampleType.UInt8 => "|u1",
+            SampleType.UInt16 => "<u2",
+            SampleType.Int32 => "<i4",
+            _ => "<f4",
+        };
+        string shape = dropSingleChannel && channels == 1 ? $"({height}, {width})" : $"({height}, {width}, {channels})";
+        string dictionary = $"{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}";
+        int padded = (10 + dictionary.Length + 1 + 63) / 64 * 64;
+        string header = dictionary.PadRight(padded - 10 - 1) + "\n";
+
+        Span<byte> preamble = [.. Magic, 1, 0, 0, 0];
+        BinaryPrimitives.WriteUInt16LittleEndian(preamble[8..], (ushort)header.Length);
+        output.Write(preamble);
+        output.Write(Encoding.ASCII.GetBytes(header));
+        return preamble.Length + header.Length;
     }
 
     /// <summary>Encodes <paramref name="image"/> as <c>.npy</c> bytes (see <see cref="Write"/>).</summary>

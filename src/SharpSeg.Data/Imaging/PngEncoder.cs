@@ -44,7 +44,7 @@ public static class PngEncoder
     public static void Encode(Image image, Stream output, PngWriteOptions? options = null)
     {
         options ??= PngWriteOptions.Default;
-        var (samples, bitDepth) = Samples(image);
+        int bitDepth = BitDepth(image);
         int channels = image.Channels;
         int colourType = channels switch { 1 => 0, 2 => 4, 3 => 2, 4 => 6, _ => -1 };
         if (colourType < 0)
@@ -57,10 +57,11 @@ public static class PngEncoder
             if (palette.Length == 0 || palette.Length % 3 != 0 || palette.Length > 768)
                 throw new ArgumentException($"The palette must hold 1 to 256 RGB triples, got {palette.Length} bytes.", nameof(options));
             int entries = palette.Length / 3;
-            for (int i = 0; i < samples.Length; i++)
-                if (samples[i] >= entries)
+            for (int i = 0; i < image.Height * image.Width; i++)
+                if (PaletteIndex(image, i) >= entries)
                     throw new ArgumentException(
-                        $"Pixel value {samples[i]} at row {i / image.Width}, column {i % image.Width} has no entry in the {entries}-colour palette.", nameof(image));
+                        $"Pixel value {PaletteIndex(image, i)} at row {i / image.Width}, column {i % image.Width} has no entry in the {entries}-colour palette.",
+                        nameof(image));
             colourType = 3;
         }
 
@@ -74,20 +75,22 @@ public static class PngEncoder
         if (colourType == 3)
             WriteChunk(output, "PLTE", options.Palette);
 
-        byte[] compressed = Compress(samples, image.Width * channels, image.Height, bitDepth, channels, options.Compression);
+        using var compressedStream = Compress(image, bitDepth, options.Compression);
+        var compressed = compressedStream.GetBuffer().AsSpan(0, (int)compressedStream.Length);
         for (int start = 0; start < compressed.Length; start += IdatChunkBytes)
-            WriteChunk(output, "IDAT", compressed.AsSpan(start, Math.Min(IdatChunkBytes, compressed.Length - start)));
+            WriteChunk(output, "IDAT", compressed.Slice(start, Math.Min(IdatChunkBytes, compressed.Length - start)));
         WriteChunk(output, "IEND", []);
     }
 
-    private static (int[] Samples, int BitDepth) Samples(Image image)
+    /// <summary>The PNG bit depth of <paramref name="image"/>'s samples, checking that they have one.</summary>
+    private static int BitDepth(Image image)
     {
         switch (image)
         {
-            case Image<byte> bytes:
-                return (Array.ConvertAll(bytes.Pixels, b => (int)b), 8);
-            case Image<ushort> words:
-                return (Array.ConvertAll(words.Pixels, w => (int)w), 16);
+            case Image<byte>:
+                return 8;
+            case Image<ushort>:
+                return 16;
             case Image<int> labels:
                 if (labels.Channels != 1)
                     throw new ArgumentException($"Only 1-channel int images (label maps) can be written as PNG, the image has {labels.Channels} channels.", nameof(image));
@@ -95,39 +98,54 @@ public static class PngEncoder
                     if ((uint)labels.Pixels[i] > 255)
                         throw new ArgumentException(
                             $"Label value {labels.Pixels[i]} at row {i / labels.Width}, column {i % labels.Width} does not fit an 8-bit PNG (0..255); convert to a ushort image for 16-bit.", nameof(image));
-                return ((int[])labels.Pixels.Clone(), 8);
+                return 8;
             default:
                 throw new ArgumentException($"PNG stores byte, ushort or 0..255 int samples, not {image.SampleType}; convert the image first.", nameof(image));
         }
     }
 
-    private static byte[] Compress(int[] samples, int samplesPerRow, int height, int bitDepth, int channels, CompressionLevel level)
+    /// <summary>Sample <paramref name="index"/> of a 1-channel byte or int image (what a palette PNG holds).</summary>
+    private static int PaletteIndex(Image image, int index) => image is Image<byte> bytes ? bytes.Pixels[index] : ((Image<int>)image).Pixels[index];
+
+    /// <summary>Row <paramref name="y"/> of <paramref name="image"/> as PNG bytes (16-bit samples big-endian), read in place so no copy of the image is made.</summary>
+    private static void ReadRow(Image image, int y, byte[] row)
+    {
+        int samplesPerRow = image.Width * image.Channels, start = y * samplesPerRow;
+        switch (image)
+        {
+            case Image<byte> bytes:
+                Array.Copy(bytes.Pixels, start, row, 0, samplesPerRow);
+                break;
+            case Image<ushort> words:
+                for (int i = 0; i < samplesPerRow; i++) BinaryPrimitives.WriteUInt16BigEndian(row.AsSpan(2 * i), words.Pixels[start + i]);
+                break;
+            default:
+                var labels = ((Image<int>)image).Pixels;
+                for (int i = 0; i < samplesPerRow; i++) row[i] = (byte)labels[start + i];
+                break;
+        }
+    }
+
+    private static MemoryStream Compress(Image image, int bitDepth, CompressionLevel level)
     {
         int bytesPerSample = bitDepth / 8;
-        int rowBytes = samplesPerRow * bytesPerSample, stride = channels * bytesPerSample;
+        int rowBytes = image.Width * image.Channels * bytesPerSample, stride = image.Channels * bytesPerSample;
         var previous = new byte[rowBytes];
         var current = new byte[rowBytes];
         var candidate = new byte[rowBytes + 1];
         var best = new byte[rowBytes + 1];
-        using var buffer = new MemoryStream();
+        var buffer = new MemoryStream();
         using (var zlib = new ZLibStream(buffer, level, leaveOpen: true))
         {
-            for (int y = 0; y < height; y++)
+            for (int y = 0; y < image.Height; y++)
             {
-                var rowSamples = samples.AsSpan(y * samplesPerRow, samplesPerRow);
-                for (int i = 0; i < samplesPerRow; i++)
-                {
-                    if (bytesPerSample == 1)
-                        current[i] = (byte)rowSamples[i];
-                    else
-                        BinaryPrimitives.WriteUInt16BigEndian(current.AsSpan(2 * i), (ushort)rowSamples[i]);
-                }
+                ReadRow(image, y, current);
                 ChooseFilter(current, y == 0 ? default : previous, stride, candidate, best);
                 zlib.Write(best);
                 (previous, current) = (current, previous);
             }
         }
-        return buffer.ToArray();
+        return buffer;
     }
 
     // libpng's heuristic: the filter whose output has the smallest sum of absolute (signed) byte values.

@@ -11,9 +11,10 @@ namespace SharpSeg.Training.Inference;
 /// </summary>
 internal sealed class ScoreMaps
 {
-    private readonly float[] _decisive, _probabilities;
+    private readonly float[] _decisive;
+    private readonly float[]? _probabilities;
 
-    private ScoreMaps(float[] decisive, float[] probabilities, int count, int classes, int height, int width)
+    private ScoreMaps(float[] decisive, float[]? probabilities, int count, int classes, int height, int width)
     {
         _decisive = decisive;
         _probabilities = probabilities;
@@ -28,13 +29,20 @@ internal sealed class ScoreMaps
     public int Height { get; }
     public int Width { get; }
 
-    public static ScoreMaps FromLogits(Tensor logits)
+    /// <summary>
+    /// Scores of logits [N, C, H, W]. Without <paramref name="withProbabilities"/> only the labels are kept: the softmax of
+    /// a C ≥ 2 head is never computed (the argmax of the logits decides), and <see cref="Scores"/> is unavailable.
+    /// </summary>
+    public static ScoreMaps FromLogits(Tensor logits, bool withProbabilities = true)
     {
+        if (!withProbabilities && logits.Size(1) != 1)
+            return new ScoreMaps(logits.ToArray<float>(), null, logits.Size(0), logits.Size(1), logits.Size(2), logits.Size(3));
         var probabilities = Probabilities(logits);
         float[] probabilityValues = probabilities.ToArray<float>();
         // A label taken from σ(l) rather than l decides p = 0.5 exactly as PaddleX does, even where σ rounds a tiny l > 0 to 0.5.
         float[] decisive = logits.Size(1) == 1 ? probabilityValues : logits.ToArray<float>();
-        return new ScoreMaps(decisive, probabilityValues, logits.Size(0), probabilities.Size(1), logits.Size(2), logits.Size(3));
+        return new ScoreMaps(decisive, withProbabilities ? probabilityValues : null, logits.Size(0), probabilities.Size(1), logits.Size(2),
+            logits.Size(3));
     }
 
     /// <summary>
@@ -58,40 +66,40 @@ internal sealed class ScoreMaps
     }
 
     /// <summary>Sample <paramref name="n"/>'s label map and HWC score map.</summary>
-    public Prediction Prediction(int n)
+    public Prediction Prediction(int n) => new(Labels(n), Scores(n));
+
+    /// <summary>Sample <paramref name="n"/>'s label map: per pixel the first class of the largest decisive value, NaN counting as largest.</summary>
+    public Image<int> Labels(int n)
     {
         var labels = new Image<int>(Height, Width, 1);
-        var scores = new Image<float>(Height, Width, Classes);
-        Copy(n, 0, 0, Height, Width, labels.Pixels, scores.Pixels, Width, 0, 0);
-        return new Prediction(labels, scores);
+        int plane = Height * Width, baseIndex = n * Classes * plane;
+        for (int i = 0; i < plane; i++)
+        {
+            int best = 0;
+            float bestValue = _decisive[baseIndex + i];
+            for (int c = 1; c < Classes; c++)
+            {
+                float value = _decisive[baseIndex + c * plane + i];
+                if (value > bestValue || (float.IsNaN(value) && !float.IsNaN(bestValue)))
+                {
+                    best = c;
+                    bestValue = value;
+                }
+            }
+            labels.Pixels[i] = best;
+        }
+        return labels;
     }
 
-    /// <summary>
-    /// Copies the window rows/columns [top, top + rows) × [left, left + columns) of sample <paramref name="n"/> into
-    /// destination maps of width <paramref name="destinationWidth"/> at (destinationTop, destinationLeft).
-    /// </summary>
-    public void Copy(int n, int top, int left, int rows, int columns, int[] labels, float[] scores, int destinationWidth,
-        int destinationTop, int destinationLeft)
+    /// <summary>Sample <paramref name="n"/>'s probabilities as an HWC image.</summary>
+    public Image<float> Scores(int n)
     {
+        var probabilities = _probabilities ?? throw new InvalidOperationException("ScoreMaps: these maps were made for labels only.");
+        var scores = new Image<float>(Height, Width, Classes);
         int plane = Height * Width, baseIndex = n * Classes * plane;
-        for (int y = 0; y < rows; y++)
-            for (int x = 0; x < columns; x++)
-            {
-                int source = baseIndex + (top + y) * Width + left + x;
-                int destination = (destinationTop + y) * destinationWidth + destinationLeft + x;
-                int best = 0;
-                float bestValue = _decisive[source];
-                for (int c = 0; c < Classes; c++)
-                {
-                    float value = _decisive[source + c * plane];
-                    if (value > bestValue || (float.IsNaN(value) && !float.IsNaN(bestValue)))
-                    {
-                        best = c;
-                        bestValue = value;
-                    }
-                    scores[destination * Classes + c] = _probabilities[source + c * plane];
-                }
-                labels[destination] = best;
-            }
+        for (int c = 0; c < Classes; c++)
+            for (int i = 0; i < plane; i++)
+                scores.Pixels[i * Classes + c] = probabilities[baseIndex + c * plane + i];
+        return scores;
     }
 }

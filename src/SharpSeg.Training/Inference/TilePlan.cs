@@ -1,3 +1,4 @@
+using System.Numerics;
 using SharpSeg.Data;
 
 namespace SharpSeg.Training.Inference;
@@ -43,8 +44,20 @@ internal sealed class TilePlan
     /// <summary>Top-left output pixel of tile <paramref name="index"/>.</summary>
     public (int Top, int Left) Origin(int index) => (index / Columns * TileHeight, index % Columns * TileWidth);
 
-    /// <summary>Window <paramref name="index"/> of the HWC image, mirrored past its edges, as a new HWC image.</summary>
-    public Image<float> CutWindow(Image<float> image, int index)
+    /// <summary>
+    /// Window <paramref name="index"/> of the HWC image, mirrored past its edges, as a new float image (samples converted
+    /// as <see cref="Image.ToFloat"/> does, so no float copy of the whole image is needed).
+    /// </summary>
+    public Image<float> CutWindow(Image image, int index) => image switch
+    {
+        Image<byte> bytes => CutWindow(bytes, index),
+        Image<ushort> words => CutWindow(words, index),
+        Image<int> ints => CutWindow(ints, index),
+        Image<float> floats => CutWindow(floats, index),
+        _ => throw new NotSupportedException($"TilePlan: images of {image.SampleType} samples are not supported."),
+    };
+
+    private Image<float> CutWindow<T>(Image<T> image, int index) where T : unmanaged, INumber<T>
     {
         var (top, left) = Origin(index);
         var (windowHeight, windowWidth) = WindowSize(index);
@@ -58,7 +71,10 @@ internal sealed class TilePlan
         {
             int sourceRow = Mirror(top - PadHeight + y, Height) * image.Width, destinationRow = y * windowWidth;
             for (int x = 0; x < windowWidth; x++)
-                Array.Copy(source, (sourceRow + columns[x]) * channels, destination, (destinationRow + x) * channels, channels);
+            {
+                int from = (sourceRow + columns[x]) * channels, to = (destinationRow + x) * channels;
+                for (int c = 0; c < channels; c++) destination[to + c] = float.CreateTruncating(source[from + c]);
+            }
         }
         return window;
     }

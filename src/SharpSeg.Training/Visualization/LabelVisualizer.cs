@@ -59,7 +59,7 @@ public static class LabelVisualizer
         {
             int v = labels[i];
             if ((uint)v >= (uint)entries)
-                throw new ArgumentException($"Label value {v} at row {i / labelMap.Width}, column {i % labelMap.Width} has no colour in a palette of {entries} entries.", nameof(labelMap));
+                throw NoColour(labelMap, i, entries);
             rgb[3 * i] = palette[3 * v];
             rgb[3 * i + 1] = palette[3 * v + 1];
             rgb[3 * i + 2] = palette[3 * v + 2];
@@ -106,24 +106,59 @@ public static class LabelVisualizer
         if (image.Channels == 2)
             throw new ArgumentException("Overlay: a 2-channel image has no RGB reading; pass 1 (grey) or 3+ channels (the first three are RGB).", nameof(image));
 
-        var colours = PseudoColor(labelMap, palette).Pixels;
-        var samples = image is Image<ushort> words
-            ? new Image<float>(words.Height, words.Width, words.Channels, Array.ConvertAll(words.Pixels, w => (float)(w >> 8)))
-            : image.ToFloat();
-        int channels = samples.Channels;
-        var result = new Image<byte>(image.Height, image.Width, 3);
+        // Row by row, so an 8000×8000 overlay holds no float copy of the image and no pseudo-colour image besides its result.
+        palette = CheckPalette(palette);
+        int entries = palette.Length / 3, width = image.Width, channels = image.Channels;
+        var result = new Image<byte>(image.Height, width, 3);
         var output = result.Pixels;
-        var input = samples.Pixels;
+        var labels = labelMap.Pixels;
+        var row = new float[width * channels];
         double colourWeight = 1 - imageWeight;
-        for (int p = 0; p < labelMap.Pixels.Length; p++)
-            for (int c = 0; c < 3; c++)
+        for (int y = 0; y < image.Height; y++)
+        {
+            ReadRow(image, y, row);
+            for (int x = 0; x < width; x++)
             {
-                float sample = input[p * channels + (channels == 1 ? 0 : c)];
-                double blended = Math.Clamp(sample, 0f, 255f) * imageWeight + colours[3 * p + c] * colourWeight;
-                output[3 * p + c] = (byte)Math.Clamp(Math.Round(blended, MidpointRounding.ToEven), 0, 255);
+                int p = y * width + x, v = labels[p];
+                if ((uint)v >= (uint)entries)
+                    throw NoColour(labelMap, p, entries);
+                for (int c = 0; c < 3; c++)
+                {
+                    float sample = row[x * channels + (channels == 1 ? 0 : c)];
+                    double blended = Math.Clamp(sample, 0f, 255f) * imageWeight + palette[3 * v + c] * colourWeight;
+                    output[3 * p + c] = (byte)Math.Clamp(Math.Round(blended, MidpointRounding.ToEven), 0, 255);
+                }
             }
+        }
         return result;
     }
+
+    /// <summary>Row <paramref name="y"/>'s samples as the overlay shows them: 16-bit by their high byte, others by value.</summary>
+    private static void ReadRow(Image image, int y, float[] row)
+    {
+        int start = y * row.Length;
+        switch (image)
+        {
+            case Image<byte> bytes:
+                for (int i = 0; i < row.Length; i++) row[i] = bytes.Pixels[start + i];
+                break;
+            case Image<ushort> words:
+                for (int i = 0; i < row.Length; i++) row[i] = words.Pixels[start + i] >> 8;
+                break;
+            case Image<int> ints:
+                for (int i = 0; i < row.Length; i++) row[i] = ints.Pixels[start + i];
+                break;
+            case Image<float> floats:
+                Array.Copy(floats.Pixels, start, row, 0, row.Length);
+                break;
+            default:
+                throw new ArgumentException($"Overlay: images of {image.SampleType} samples are not supported.", nameof(image));
+        }
+    }
+
+    private static ArgumentException NoColour(Image<int> labelMap, int index, int entries) =>
+        new($"Label value {labelMap.Pixels[index]} at row {index / labelMap.Width}, column {index % labelMap.Width} has no colour in a palette of {entries} entries.",
+            nameof(labelMap));
 
     private static Image<byte> ToBytes(Image<int> labelMap)
     {
