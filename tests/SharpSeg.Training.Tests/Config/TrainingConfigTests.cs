@@ -225,6 +225,27 @@ public sealed class TrainingConfigTests : IDisposable
     }
 
     [Fact]
+    public void FromConfigBuildsTheModelAndTrainRunsTheWholePlan()
+    {
+        string data = Path.Combine(_root, "data");
+        Data.Synthetic.SyntheticDataset.WriteFileList(data, new Data.Synthetic.SyntheticOptions(Height: 16, Width: 16, NumClasses: 4, Seed: 1), 4, 2);
+        var overrides = new (string, string?)[]
+        {
+            ("train_dataset.dataset_root", $"'{data}'"), ("train_dataset.train_path", $"'{Path.Combine(data, "train.txt")}'"),
+            ("val_dataset.dataset_root", $"'{data}'"), ("val_dataset.val_path", $"'{Path.Combine(data, "val.txt")}'"),
+            ("model", "{type: FCN, backbone: {type: HRNet_W18_Small_V1}}"), ("iters", "3"),
+        };
+
+        var segmenter = Training.Segmenter.FromConfig(_file);
+        var (trained, result) = TrainingConfig.Load(_file, overrides).Train(Path.Combine(_root, "out"), options: new TrainingOptions(Seed: 2));
+
+        Assert.Equal(("deeplabv3p", 4), (segmenter.ModelName, segmenter.NumClasses));
+        Assert.Equal(("hrnet", 2, 4L), (trained.ModelName, result.EpochsCompleted, result.GlobalStep));
+        Assert.Single(result.Evaluations, e => e.Epoch == 2);
+        Assert.True(Directory.Exists(result.BestModelFolder));
+    }
+
+    [Fact]
     public void IgnoredPaddleSegKeysAreAcceptedWithANote()
     {
         var config = TrainingConfig.Load(_file, [("export", "{transforms: [{type: Normalize}]}"), ("test_config", "{aug_eval: true}")]);
