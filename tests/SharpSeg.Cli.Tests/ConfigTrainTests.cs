@@ -86,6 +86,15 @@ public sealed class ConfigTrainTests : IDisposable
         Assert.Equal(4, steps.Max(e => e.GetProperty("step").GetInt64()));
         var saved = Segmenter.Load(_folder["out/best_model"]);
         Assert.Equal("[{\"Normalize\":", Data.Transforms.TransformConfig.ToJson(saved.Transforms)[..14]);
+
+        var resumed = CliRunner.Run("train", "--config", _config, "--epochs", "3", "--resume", _folder["out/epoch_2"]);
+        var otherModel = CliRunner.Run("train", "--config", _config, "--epochs", "4", "--opts", "model.backbone.type=HRNet_W18_Small_V2",
+            "--resume", _folder["out/epoch_3"]);
+
+        Assert.True(resumed.ExitCode == 0, resumed.Error + resumed.Output);
+        Assert.True(Directory.Exists(_folder["out/epoch_3"]));
+        Assert.Equal(2, otherModel.ExitCode);
+        Assert.Contains("not the config's hrnet (width 18_small_v2)", otherModel.Error);
     }
 
     [Fact]

@@ -292,8 +292,8 @@ internal static class TrainCommand
 
             if (!parse.GetValue(dryRun))
                 console.MarkupLine(Markup.Escape(
-                $"Training {Describe(segmenter)} on {train.Count} images ({train.NumClasses} classes)" +
-                (val is null ? ", no validation split" : $", validating on {val.Count}") + $"; output in {Path.GetFullPath(saveFolder)}"));
+                    $"Training {Describe(segmenter)} on {train.Count} images ({train.NumClasses} classes)" +
+                    (val is null ? ", no validation split" : $", validating on {val.Count}") + $"; output in {Path.GetFullPath(saveFolder)}"));
             if (resumeFrom is not null)
             {
                 if (IsExplicit(parse, seed))
@@ -342,33 +342,33 @@ internal static class TrainCommand
                     progress: progress, cancellationToken: cancellationToken);
             });
         }
-            catch (NonFiniteLossException e)
-            {
-                error.WriteLine($"error: {e.Message}");
-                error.WriteLine(e.LastCheckpointFolder is { } good
-                    ? $"To continue from the last good checkpoint with a lower learning rate: the same command with --resume {good} and a smaller --lr " +
-                      $"(this run used {plan.LearningRate})."
-                    : $"Run again with a smaller --lr (this run used {plan.LearningRate}).");
-                return ExitCodes.Failure;
-            }
-            catch (TrainingFailedException e)
-            {
-                error.WriteLine($"error: {e.Message}");
-                if (e.CheckpointFolder is { } saved)
-                    error.WriteLine($"To continue once it is fixed: run the same command with --resume {saved}");
-                return ExitCodes.Failure;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                string? last = view?.LastCheckpointFolder ?? resumeFrom;
-                error.WriteLine(last is null
-                    ? "Training interrupted before its first checkpoint; there is nothing to resume from."
-                    : $"Training interrupted. The last checkpoint is {last}; to continue, run the same command with --resume {last}");
-                return ExitCodes.Interrupted;
-            }
+        catch (NonFiniteLossException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            error.WriteLine(e.LastCheckpointFolder is { } good
+                ? $"To continue from the last good checkpoint with a lower learning rate: the same command with --resume {good} and a smaller --lr " +
+                  $"(this run used {plan.LearningRate})."
+                : $"Run again with a smaller --lr (this run used {plan.LearningRate}).");
+            return ExitCodes.Failure;
+        }
+        catch (TrainingFailedException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            if (e.CheckpointFolder is { } saved)
+                error.WriteLine($"To continue once it is fixed: run the same command with --resume {saved}");
+            return ExitCodes.Failure;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            string? last = view?.LastCheckpointFolder ?? resumeFrom;
+            error.WriteLine(last is null
+                ? "Training interrupted before its first checkpoint; there is nothing to resume from."
+                : $"Training interrupted. The last checkpoint is {last}; to continue, run the same command with --resume {last}");
+            return ExitCodes.Interrupted;
+        }
 
-            WriteSummary(console, result, segmenter.ClassNames, options.BestMetric);
-            return ExitCodes.Success;
+        WriteSummary(console, result, segmenter.ClassNames, options.BestMetric);
+        return ExitCodes.Success;
     }
 
     /// <summary>

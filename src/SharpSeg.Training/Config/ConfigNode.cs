@@ -23,8 +23,6 @@ internal sealed class ConfigMap(string file, int line, IReadOnlyList<KeyValuePai
 
     public ConfigNode? this[string key] => Entries.FirstOrDefault(e => e.Key == key).Value;
 
-    public bool Has(string key) => Entries.Any(e => e.Key == key);
-
     public ConfigMap With(string key, ConfigNode value)
     {
         var entries = Entries.ToList();

@@ -22,12 +22,6 @@ internal sealed class ConfigSection(ConfigMap map, string path, string file)
 
     public string KeyPath(string key) => Path.Length == 0 ? key : $"{Path}.{key}";
 
-    public bool Has(string key)
-    {
-        _known.Add(key);
-        return Map[key] is { } node && !(node is ConfigScalar { Text: null });
-    }
-
     public ConfigNode? Node(string key)
     {
         _known.Add(key);

@@ -136,11 +136,11 @@ public sealed record TrainingConfig
         string file = Path.GetFullPath(path);
         var tree = ConfigFile.Load(file);
         foreach (var (keyPath, value) in overrides ?? [])
-            tree = Override(tree, keyPath, value, file);
+            tree = Override(tree, keyPath, value);
         return Resolve(tree, file);
     }
 
-    private static ConfigMap Override(ConfigMap map, string keyPath, string? value, string file)
+    private static ConfigMap Override(ConfigMap map, string keyPath, string? value)
     {
         bool optional = keyPath.StartsWith('?');
         if (optional) keyPath = keyPath[1..];
@@ -148,7 +148,7 @@ public sealed record TrainingConfig
         if (optional && !ParentExists(map, keys)) return map;
         if (keys.Any(k => k.Length == 0))
             throw new ConfigException(CommandLine, 0, keyPath, "is not a dotted key path such as lr_scheduler.learning_rate.");
-        return Set(map, keys, value is null ? null : ParseValue(keyPath, value), file);
+        return Set(map, keys, value is null ? null : ParseValue(keyPath, value));
     }
 
     private static bool ParentExists(ConfigMap map, string[] keys)
@@ -159,12 +159,12 @@ public sealed record TrainingConfig
         return node is ConfigMap;
     }
 
-    private static ConfigMap Set(ConfigMap map, ReadOnlySpan<string> keys, ConfigNode? value, string file)
+    private static ConfigMap Set(ConfigMap map, ReadOnlySpan<string> keys, ConfigNode? value)
     {
         if (keys.Length == 1)
             return value is null ? map.Without(keys[0]) : map.With(keys[0], value);
         var child = map[keys[0]] as ConfigMap ?? new ConfigMap(CommandLine, 0, []);
-        return map.With(keys[0], Set(child, keys[1..], value, file));
+        return map.With(keys[0], Set(child, keys[1..], value));
     }
 
     /// <summary>An override's value text read with the file's YAML rules (so <c>[1, 2, 4]</c> is a list, <c>null</c> a null).</summary>
