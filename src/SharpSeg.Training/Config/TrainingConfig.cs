@@ -337,11 +337,15 @@ public sealed record TrainingConfig
         Compose transforms;
         try
         {
-            transforms = TransformConfig.FromJson(ConfigFile.ToJson(transformList), $"{transformList.File}:{transformList.Line}: {section.KeyPath("transforms")}");
+            transforms = TransformConfig.FromJson(ConfigFile.ToJson(transformList), section.KeyPath("transforms"));
         }
         catch (TransformConfigException e)
         {
-            throw new ConfigException(transformList.File, transformList.Line, section.KeyPath("transforms"), e.Message, e);
+            // Point at the entry (and its parameter) the transform reader blamed, in the file that wrote it.
+            ConfigNode at = e.EntryIndex is { } index && index < transformList.Items.Count ? transformList.Items[index] : transformList;
+            if (e.ParameterName is { } parameter && (at as ConfigMap)?[parameter] is { } value) at = value;
+            string keyPath = section.KeyPath("transforms") + (e.EntryIndex is { } i ? $"[{i}]" : "") + (e.ParameterName is { } p ? $".{p}" : "");
+            throw new ConfigException(at.File, at.Line, keyPath, (e.TransformName is { } name ? $"{name}: " : "") + e.Problem, e);
         }
         section.Accept("num_classes", "edge");
         section.RejectUnknown(type == "Dataset"
