@@ -179,6 +179,12 @@ internal static class TrainCommand
             if (parse.GetValue(pretrained) is { } weights && !File.Exists(weights))
                 throw new UsageException($"--pretrained: file '{weights}' does not exist.");
             var loaded = TrainingConfig.Load(configPath, ConfigOverrides(parse));
+            // Printed before any data is opened, so a config can be checked on a machine without its dataset.
+            if (parse.GetValue(dryRun))
+            {
+                console.WriteLine($"Resolved configuration ({loaded.SourceFile}, after _base_ and command-line overrides):");
+                console.Write(new Text(loaded.ResolvedYaml));
+            }
             foreach (string note in loaded.Notes)
                 console.WriteLine($"Note: {note}");
 
@@ -210,8 +216,6 @@ internal static class TrainCommand
                 parse.GetValue(pretrained) ?? loaded.PretrainedWeights, loaded.ApplyTo(RunOptions(parse)), ReadRunSettings(parse));
             if (parse.GetValue(dryRun))
             {
-                console.WriteLine($"Resolved configuration ({loaded.SourceFile}, after _base_ and command-line overrides):");
-                console.Write(new Text(loaded.ResolvedYaml));
                 if (loaded.DescribeItersMapping(train.Count) is { } mapping) console.WriteLine(mapping);
                 WritePlan(console, segmenter, train, val, plan);
                 return ExitCodes.Success;

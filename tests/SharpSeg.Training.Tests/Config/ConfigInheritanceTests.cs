@@ -124,6 +124,26 @@ public sealed class ConfigInheritanceTests : IDisposable
     }
 
     [Fact]
+    public void ThePrintedYamlReadsBackToTheSameTree()
+    {
+        string path = Write("c.yml", """
+            a: {b: [1, 'two', null], c: 'x: y'}
+            list:
+              - {type: Resize, target_size: [8, 8]}
+              - type: Normalize
+                mean: [0.5, 0.5, 0.5]
+            empty: {}
+            """);
+        var tree = ConfigFile.Load(path);
+
+        string printed = ConfigFile.ToYaml(tree);
+        var reread = ConfigFile.ParseText(printed, "printed");
+
+        Assert.Equal(printed, ConfigFile.ToYaml(reread));
+        Assert.Equal(ConfigFile.ToJson(tree), ConfigFile.ToJson(reread));
+    }
+
+    [Fact]
     public void ScalarsBecomeJsonWithYamlTypingAndQuotedTextStaysText()
     {
         var map = ConfigFile.ParseText("a: [1, 2.5, True, null, '7', x, 4.0e-5]\n", "test");
