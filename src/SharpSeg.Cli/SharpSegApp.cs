@@ -91,7 +91,7 @@ internal static class SharpSegApp
             e = aggregate.InnerExceptions[0];
         return e switch
         {
-            UsageException => (ExitCodes.Usage, e.Message),
+            UsageException or Training.Config.ConfigException => (ExitCodes.Usage, e.Message),
             SampleLoadException or CheckpointException or ArgumentException or ImageFormatException or InvalidDataException
                 or IOException or UnauthorizedAccessException or NonFiniteLossException or TrainingFailedException => (ExitCodes.Failure, e.Message),
             _ => (ExitCodes.Failure, $"{e.GetType().Name}: {e.Message}"),

@@ -179,7 +179,7 @@ public sealed partial class Segmenter
                 new DataLoaderOptions(BatchSize: a.TrainBatchSize, Shuffle: true, DropLast: true, Seed: _seed, NumWorkers: _options.NumWorkers));
             int stepsPerEpoch = loader.BatchesPerEpoch;
             long totalSteps = (long)stepsPerEpoch * a.NumEpochs;
-            _optimizer = a.Optimizer ?? new Sgd(ParameterGroup.SplitByWeightDecay(model.NamedParameters()), a.LearningRate, momentum: 0.9,
+            _optimizer = a.Optimizer ?? new Sgd(ParameterGroup.SplitByWeightDecay(model.NamedParameters()), a.LearningRate, momentum: _options.Momentum,
                 weightDecay: _options.WeightDecay);
             bool defaultSchedule = _optimizer.Schedule is null;
             _schedule = _optimizer.Schedule ??= CreateSchedule(totalSteps);
@@ -493,7 +493,7 @@ public sealed partial class Segmenter
         private LearningRateSchedule CreateSchedule(long totalSteps)
         {
             long warmup = Math.Min(_options.WarmupSteps, totalSteps - 1);
-            var decay = new PolynomialDecay(_args.LearningRate, Math.Max(1, totalSteps - warmup), power: _args.LrDecayPower);
+            var decay = new PolynomialDecay(_args.LearningRate, Math.Max(1, totalSteps - warmup), _options.EndLearningRate, _args.LrDecayPower);
             return warmup > 0 ? new LinearWarmup(decay, warmup, _options.WarmupStartLearningRate) : decay;
         }
 

@@ -43,6 +43,8 @@ namespace SharpSeg.Training;
 /// PaddleSeg's <c>loss: {types, coef}</c>: one loss and coefficient per model output, main first. Replaces
 /// <paramref name="Loss"/> and <paramref name="LossCoefficients"/>, which must then be null.
 /// </param>
+/// <param name="Momentum">Momentum of the default SGD optimizer (PaddleX's and PaddleSeg's 0.9).</param>
+/// <param name="EndLearningRate">Learning rate the default polynomial decay ends at (PaddleSeg's <c>end_lr</c>, default 0).</param>
 public sealed record TrainingOptions(
     int Seed = 0,
     int NumWorkers = 0,
@@ -59,7 +61,9 @@ public sealed record TrainingOptions(
     int ThreadCount = 0,
     IReadOnlyList<float>? LossCoefficients = null,
     LossList? Losses = null,
-    bool OverwriteSaveDir = false);
+    bool OverwriteSaveDir = false,
+    double Momentum = 0.9,
+    double EndLearningRate = 0);
 
 /// <summary>What a <see cref="TrainingProgress"/> report is about.</summary>
 public enum TrainingPhase

@@ -1,9 +1,12 @@
 using System.CommandLine;
+using System.Globalization;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Data.Transforms;
 using SharpSeg.Models;
 using SharpSeg.Training;
+using SharpSeg.Nn.Losses;
 using SharpSeg.Training.Checkpoints;
+using SharpSeg.Training.Config;
 using SharpSeg.Training.Metrics;
 using Spectre.Console;
 
@@ -80,6 +83,18 @@ internal static class TrainCommand
         var scale = new Option<bool>("--random-scale") { Description = "Random rescaling by 0.5–2.0 in steps of 0.25 before the crop (ResizeStepScaling)." };
         var noFlip = new Option<bool>("--no-flip") { Description = "Do not flip training images horizontally at random." };
 
+        var config = new Option<string?>("--config", "-c")
+        {
+            Description = "A PaddleSeg-style YAML config (model, datasets, transforms, optimizer, lr_scheduler, loss, batch_size, iters; _base_ " +
+                          "inheritance), e.g. configs/deeplabv3p/deeplabv3p_resnet50_vd_cityscapes_1024x512_80k.yml. Options given on the command line override it.",
+        };
+        var opts = new Option<string[]>("--opts")
+        {
+            Description = "With --config: override any key as KEY.PATH=VALUE (PaddleSeg's --opts), repeatable, e.g. model.backbone.output_stride=16.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the resolved configuration and training arguments, then exit without training." };
+
         var command = new Command("train", "Train a segmentation model (PaddleX train()): checkpoints, best_model/ and metrics.jsonl in --save-dir.");
         model.AddTo(command);
         dataset.AddTo(command);
@@ -88,13 +103,136 @@ internal static class TrainCommand
                  {
                      epochs, batchSize, evalBatchSize, learningRate, decayPower, weightDecay, warmup, saveDir, saveInterval, logInterval,
                      keep, bestMetric, resume, pretrained, seed, overwrite, workers, threads, earlyStop, patience, vdl, crop, scale, noFlip,
+                     config, opts, dryRun,
                  })
             command.Options.Add(option);
 
         // The action runs on a worker thread so that System.CommandLine, on the calling thread, can turn Ctrl+C into
         // the cancellation token that Segmenter.Train checks before every step.
+        RunSettings ReadRunSettings(ParseResult parse) => new(parse.GetValue(evalBatchSize), parse.GetValue(saveInterval), parse.GetValue(logInterval),
+            parse.GetValue(vdl), parse.GetValue(earlyStop), parse.GetValue(patience));
+
+        TrainingOptions RunOptions(ParseResult parse) => new(Seed: parse.GetValue(seed), NumWorkers: parse.GetValue(workers),
+            KeepLastCheckpoints: parse.GetValue(keep), BestMetric: parse.GetValue(bestMetric)!, ThreadCount: parse.GetValue(threads),
+            OverwriteSaveDir: parse.GetValue(overwrite));
+
+        // The settings a config file holds come from it; the command line overrides only what the user typed.
+        List<(string, string?)> ConfigOverrides(ParseResult parse)
+        {
+            var overrides = new List<(string, string?)>();
+            void Add(Option option, string keyPath, Func<string> value)
+            {
+                if (IsExplicit(parse, option)) overrides.Add((keyPath, value()));
+            }
+            Add(batchSize, "batch_size", () => Invariant(parse.GetValue(batchSize)));
+            if (IsExplicit(parse, epochs))
+            {
+                overrides.Add(("iters", null));
+                overrides.Add(("epochs", Invariant(parse.GetValue(epochs))));
+            }
+            Add(learningRate, "lr_scheduler.learning_rate", () => Invariant(parse.GetValue(learningRate)));
+            Add(decayPower, "lr_scheduler.power", () => Invariant(parse.GetValue(decayPower)));
+            Add(weightDecay, "optimizer.weight_decay", () => Invariant(parse.GetValue(weightDecay)));
+            Add(warmup, "lr_scheduler.warmup_iters", () => Invariant(parse.GetValue(warmup)));
+            Add(dataset.Root, "train_dataset.dataset_root", () => Quote(parse.GetValue(dataset.Root)!));
+            Add(dataset.Root, "?val_dataset.dataset_root", () => Quote(parse.GetValue(dataset.Root)!));
+            Add(dataset.TrainList, "train_dataset.train_path", () => Quote(parse.GetValue(dataset.TrainList)!));
+            Add(dataset.ValList, "?val_dataset.val_path", () => Quote(parse.GetValue(dataset.ValList)!));
+            Add(dataset.NumClasses, "model.num_classes", () => Invariant(parse.GetValue(dataset.NumClasses) ?? 0));
+            Add(dataset.NumClasses, "?train_dataset.num_classes", () => Invariant(parse.GetValue(dataset.NumClasses) ?? 0));
+            Add(dataset.NumClasses, "?val_dataset.num_classes", () => Invariant(parse.GetValue(dataset.NumClasses) ?? 0));
+            Add(model.Backbone, "model.backbone.type", () => Quote(parse.GetValue(model.Backbone)!));
+            Add(model.OutputStride, "model.backbone.output_stride", () => parse.GetValue(model.OutputStride)!);
+            foreach (string entry in parse.GetValue(model.ModelOption) ?? [])
+            {
+                int equals = entry.IndexOf('=');
+                if (equals <= 0) throw new UsageException($"--model-option must be NAME=VALUE, got '{entry}'.");
+                overrides.Add(($"model.{entry[..equals].Trim().Replace('-', '_')}", entry[(equals + 1)..].Trim()));
+            }
+            foreach (string entry in parse.GetValue(opts) ?? [])
+            {
+                int equals = entry.IndexOf('=');
+                if (equals <= 0) throw new UsageException($"--opts must be KEY.PATH=VALUE, got '{entry}'.");
+                overrides.Add((entry[..equals].Trim(), entry[(equals + 1)..].Trim()));
+            }
+            return overrides;
+        }
+
+        int RunConfig(string configPath, ParseResult parse, CancellationToken cancellationToken)
+        {
+            string[] fromFile =
+            [
+                model.Model.Name, dataset.Format.Name, dataset.LabelList.Name, dataset.Separator.Name, dataset.Images.Name, dataset.Labels.Name,
+                dataset.ValImages.Name, dataset.ValLabels.Name, dataset.SyntheticTrainSamples.Name, dataset.SyntheticValSamples.Name,
+                dataset.SyntheticSize.Name, dataset.SyntheticSeed.Name, model.Upsample.Name, model.Width.Name, model.MultiLossWeight.Name,
+                model.UseBceLoss.Name, model.UseDiceLoss.Name, crop.Name, scale.Name, noFlip.Name, "--min-value", "--max-value",
+            ];
+            foreach (var option in command.Options)
+                if (fromFile.Contains(option.Name) && IsExplicit(parse, option))
+                    throw new UsageException(
+                        $"{option.Name} cannot be combined with --config: the config file sets it (edit the file, or override a key with --opts KEY.PATH=VALUE).");
+            RequirePositive(parse.GetValue(evalBatchSize), "--eval-batch-size");
+            RequirePositive(parse.GetValue(saveInterval), "--save-interval");
+            RequirePositive(parse.GetValue(logInterval), "--log-interval");
+            if (!File.Exists(configPath))
+                throw new UsageException($"--config: file '{configPath}' does not exist.");
+            if (parse.GetValue(pretrained) is { } weights && !File.Exists(weights))
+                throw new UsageException($"--pretrained: file '{weights}' does not exist.");
+            var loaded = TrainingConfig.Load(configPath, ConfigOverrides(parse));
+            // Printed before any data is opened, so a config can be checked on a machine without its dataset.
+            if (parse.GetValue(dryRun))
+            {
+                console.WriteLine($"Resolved configuration ({loaded.SourceFile}, after _base_ and command-line overrides):");
+                console.Write(new Text(loaded.ResolvedYaml));
+            }
+            foreach (string note in loaded.Notes)
+                console.WriteLine($"Note: {note}");
+
+            string? resumeFrom = parse.GetValue(resume);
+            var resumed = resumeFrom is null ? null : ReadResumeCheckpoint(resumeFrom);
+            RequireBatchNormBatch(loaded.Model, loaded.ModelOptions, loaded.BatchSize);
+            var train = loaded.TrainDataset.Open();
+            var val = loaded.ValDataset?.Open();
+            int numEpochs = loaded.EpochsFor(train.Count);
+            if (resumed is not null && resumed.Epoch > numEpochs)
+                throw new UsageException($"The checkpoint {resumeFrom} was saved after epoch {resumed.Epoch} but the config's run has {numEpochs} epochs.");
+            string saveFolder = resumeFrom is not null && !IsExplicit(parse, saveDir)
+                ? Path.GetDirectoryName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(resumeFrom)))!
+                : parse.GetValue(saveDir)!;
+            if (CheckpointFolders.SaveFolderProblem(saveFolder) is { } saveProblem)
+                throw new UsageException($"--save-dir: {saveProblem}");
+
+            Engine.ManualSeed(parse.GetValue(seed));
+            Segmenter segmenter;
+            if (resumeFrom is not null)
+            {
+                segmenter = Segmenter.Load(resumeFrom);
+                if (segmenter.ModelName != loaded.Model || !segmenter.Model.Options.Equals(loaded.ModelOptions))
+                    throw new UsageException($"The checkpoint {resumeFrom} holds {Describe(segmenter)}, not the config's {loaded.Model} ({loaded.ModelOptions.Summary()}).");
+            }
+            else
+                segmenter = loaded.CreateSegmenter(train.ClassNames);
+            var plan = new TrainPlan(numEpochs, loaded.BatchSize, loaded.LearningRate, loaded.DecayPower,
+                parse.GetValue(pretrained) ?? loaded.PretrainedWeights, loaded.ApplyTo(RunOptions(parse)), ReadRunSettings(parse));
+            if (parse.GetValue(dryRun))
+            {
+                if (loaded.DescribeItersMapping(train.Count) is { } mapping) console.WriteLine(mapping);
+                WritePlan(console, segmenter, train, val, plan);
+                return ExitCodes.Success;
+            }
+            console.MarkupLine(Markup.Escape(
+                $"Training {Describe(segmenter)} from {loaded.SourceFile} on {train.Count} images ({train.NumClasses} classes)" +
+                (val is null ? ", no validation split" : $", validating on {val.Count}") + $"; output in {Path.GetFullPath(saveFolder)}"));
+            if (loaded.DescribeItersMapping(train.Count) is { } itersLine) console.WriteLine(itersLine);
+            return Execute(console, parse, segmenter, train, val, plan, saveFolder, resumeFrom, cancellationToken);
+        }
+
         command.SetAction((parse, cancellationToken) => Task.Run(() =>
         {
+            if (parse.GetValue(config) is { } configPath)
+                return RunConfig(configPath, parse, cancellationToken);
+            if (parse.GetValue(opts) is { Length: > 0 })
+                throw new UsageException("--opts applies to --config only.");
             RequirePositive(parse.GetValue(epochs), "--epochs");
             RequirePositive(parse.GetValue(batchSize), "--batch-size");
             RequirePositive(parse.GetValue(evalBatchSize), "--eval-batch-size");
@@ -156,9 +294,10 @@ internal static class TrainCommand
             if (resumeFrom is not null)
                 ValueRangeArguments.CheckResume(segmenter, normalize, resumeFrom);
 
-            console.MarkupLine(Markup.Escape(
-                $"Training {Describe(segmenter)} on {train.Count} images ({train.NumClasses} classes)" +
-                (val is null ? ", no validation split" : $", validating on {val.Count}") + $"; output in {Path.GetFullPath(saveFolder)}"));
+            if (!parse.GetValue(dryRun))
+                console.MarkupLine(Markup.Escape(
+                    $"Training {Describe(segmenter)} on {train.Count} images ({train.NumClasses} classes)" +
+                    (val is null ? ", no validation split" : $", validating on {val.Count}") + $"; output in {Path.GetFullPath(saveFolder)}"));
             if (resumeFrom is not null)
             {
                 if (IsExplicit(parse, seed))
@@ -167,56 +306,73 @@ internal static class TrainCommand
                     console.WriteLine($"Note: --pretrained {ignored} is not loaded: a resumed run continues from the weights of the checkpoint {resumeFrom}.");
             }
 
-            var error = parse.InvocationConfiguration.Error;
-            using var interruption = cancellationToken.Register(() => error.WriteLine("Interrupted: stopping before the next training step…"));
-            TrainingProgressView? view = null;
-            TrainingResult result;
-            try
+            var trainingOptions = new TrainingOptions(Seed: seedValue, NumWorkers: parse.GetValue(workers), WeightDecay: parse.GetValue(weightDecay),
+                WarmupSteps: parse.GetValue(warmup), KeepLastCheckpoints: parse.GetValue(keep), BestMetric: parse.GetValue(bestMetric)!,
+                ThreadCount: parse.GetValue(threads), UseBceLoss: parse.GetValue(model.UseBceLoss), UseDiceLoss: parse.GetValue(model.UseDiceLoss),
+                OverwriteSaveDir: parse.GetValue(overwrite));
+            var plan = new TrainPlan(numEpochs, parse.GetValue(batchSize), parse.GetValue(learningRate), parse.GetValue(decayPower),
+                parse.GetValue(pretrained), trainingOptions, ReadRunSettings(parse));
+            if (parse.GetValue(dryRun))
             {
-                result = TrainingProgressView.Run(console, parse.GetValue(logInterval), progress =>
-                {
-                    view = progress;
-                    return segmenter.Train(
-                        numEpochs, train, parse.GetValue(batchSize), val, parse.GetValue(evalBatchSize),
-                        parse.GetValue(saveInterval), parse.GetValue(logInterval), saveFolder, parse.GetValue(pretrained),
-                        learningRate: parse.GetValue(learningRate), lrDecayPower: parse.GetValue(decayPower), useVdl: parse.GetValue(vdl),
-                        earlyStop: parse.GetValue(earlyStop), earlyStopPatience: parse.GetValue(patience), resumeCheckpoint: resumeFrom,
-                        options: new TrainingOptions(Seed: seedValue, NumWorkers: parse.GetValue(workers), WeightDecay: parse.GetValue(weightDecay),
-                            WarmupSteps: parse.GetValue(warmup), KeepLastCheckpoints: parse.GetValue(keep), BestMetric: parse.GetValue(bestMetric)!,
-                            ThreadCount: parse.GetValue(threads), UseBceLoss: parse.GetValue(model.UseBceLoss), UseDiceLoss: parse.GetValue(model.UseDiceLoss),
-                            OverwriteSaveDir: parse.GetValue(overwrite)),
-                        progress: progress, cancellationToken: cancellationToken);
-                });
+                WritePlan(console, segmenter, train, val, plan);
+                return ExitCodes.Success;
             }
-            catch (NonFiniteLossException e)
-            {
-                error.WriteLine($"error: {e.Message}");
-                error.WriteLine(e.LastCheckpointFolder is { } good
-                    ? $"To continue from the last good checkpoint with a lower learning rate: the same command with --resume {good} and a smaller --lr " +
-                      $"(this run used {parse.GetValue(learningRate)})."
-                    : $"Run again with a smaller --lr (this run used {parse.GetValue(learningRate)}).");
-                return ExitCodes.Failure;
-            }
-            catch (TrainingFailedException e)
-            {
-                error.WriteLine($"error: {e.Message}");
-                if (e.CheckpointFolder is { } saved)
-                    error.WriteLine($"To continue once it is fixed: run the same command with --resume {saved}");
-                return ExitCodes.Failure;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                string? last = view?.LastCheckpointFolder ?? resumeFrom;
-                error.WriteLine(last is null
-                    ? "Training interrupted before its first checkpoint; there is nothing to resume from."
-                    : $"Training interrupted. The last checkpoint is {last}; to continue, run the same command with --resume {last}");
-                return ExitCodes.Interrupted;
-            }
-
-            WriteSummary(console, result, segmenter.ClassNames, parse.GetValue(bestMetric)!);
-            return ExitCodes.Success;
+            return Execute(console, parse, segmenter, train, val, plan, saveFolder, resumeFrom, cancellationToken);
         }, CancellationToken.None));
         return command;
+    }
+
+    /// <summary>
+    /// Trains with a live progress view and prints how the run ended; a NaN loss, a failed sample or evaluation, and
+    /// Ctrl+C become messages naming the checkpoint to resume from, with their exit codes.
+    /// </summary>
+    private static int Execute(IAnsiConsole console, ParseResult parse, Segmenter segmenter, SegDataset train, SegDataset? val, TrainPlan plan,
+        string saveFolder, string? resumeFrom, CancellationToken cancellationToken)
+    {
+        var options = plan.Options;
+        var error = parse.InvocationConfiguration.Error;
+        using var interruption = cancellationToken.Register(() => error.WriteLine("Interrupted: stopping before the next training step…"));
+        TrainingProgressView? view = null;
+        TrainingResult result;
+        try
+        {
+            result = TrainingProgressView.Run(console, plan.Run.LogInterval, progress =>
+            {
+                view = progress;
+                return segmenter.Train(
+                    plan.NumEpochs, train, plan.BatchSize, val, plan.Run.EvalBatchSize, plan.Run.SaveInterval, plan.Run.LogInterval, saveFolder,
+                    plan.Pretrained, learningRate: plan.LearningRate, lrDecayPower: plan.DecayPower, useVdl: plan.Run.UseVdl,
+                    earlyStop: plan.Run.EarlyStop, earlyStopPatience: plan.Run.Patience, resumeCheckpoint: resumeFrom, options: options,
+                    progress: progress, cancellationToken: cancellationToken);
+            });
+        }
+        catch (NonFiniteLossException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            error.WriteLine(e.LastCheckpointFolder is { } good
+                ? $"To continue from the last good checkpoint with a lower learning rate: the same command with --resume {good} and a smaller --lr " +
+                  $"(this run used {plan.LearningRate})."
+                : $"Run again with a smaller --lr (this run used {plan.LearningRate}).");
+            return ExitCodes.Failure;
+        }
+        catch (TrainingFailedException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            if (e.CheckpointFolder is { } saved)
+                error.WriteLine($"To continue once it is fixed: run the same command with --resume {saved}");
+            return ExitCodes.Failure;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            string? last = view?.LastCheckpointFolder ?? resumeFrom;
+            error.WriteLine(last is null
+                ? "Training interrupted before its first checkpoint; there is nothing to resume from."
+                : $"Training interrupted. The last checkpoint is {last}; to continue, run the same command with --resume {last}");
+            return ExitCodes.Interrupted;
+        }
+
+        WriteSummary(console, result, segmenter.ClassNames, options.BestMetric);
+        return ExitCodes.Success;
     }
 
     /// <summary>
@@ -368,4 +524,70 @@ internal static class TrainCommand
         if (value < 1)
             throw new UsageException($"{optionName} must be at least 1, got {value}.");
     }
+
+    /// <summary>The settings of a run that only the command line gives (a config file holds none of them).</summary>
+    private sealed record RunSettings(int EvalBatchSize, int SaveInterval, int LogInterval, bool UseVdl, bool EarlyStop, int Patience);
+
+    /// <summary>The resolved arguments of <see cref="Segmenter.Train"/>, from the command line or a config file.</summary>
+    private sealed record TrainPlan(int NumEpochs, int BatchSize, double LearningRate, double DecayPower, string? Pretrained,
+        TrainingOptions Options, RunSettings Run);
+
+    /// <summary>
+    /// Prints the resolved training arguments (<c>--dry-run</c>): the same lines for a config file and for the equivalent
+    /// command line, so the two can be compared.
+    /// </summary>
+    private static void WritePlan(IAnsiConsole console, Segmenter segmenter, SegDataset train, SegDataset? val, TrainPlan plan)
+    {
+        var o = plan.Options;
+        var lines = new List<string>
+        {
+            "Resolved training arguments:",
+            $"  model: {segmenter.ModelName} {ModelOptionsJson.Serialize(segmenter.Model.Options)}",
+            $"  parameters: {segmenter.Model.Parameters().Sum(p => (long)p.Shape.Numel)}",
+            $"  train_dataset: {DescribeDataset(train)}",
+            $"  val_dataset: {(val is null ? "none" : DescribeDataset(val))}",
+            $"  epochs: {plan.NumEpochs}",
+            $"  batch_size: {plan.BatchSize}",
+            $"  optimizer: sgd, momentum {Invariant(o.Momentum)}, weight_decay {Invariant(o.WeightDecay)} (not on norms and biases)",
+            $"  lr_scheduler: PolynomialDecay, learning_rate {Invariant(plan.LearningRate)}, power {Invariant(plan.DecayPower)}, " +
+            $"end_lr {Invariant(o.EndLearningRate)}, warmup_iters {o.WarmupSteps}, warmup_start_lr {Invariant(o.WarmupStartLearningRate)}",
+            $"  loss: {DescribeLosses(segmenter, train, o)}",
+            $"  pretrained: {plan.Pretrained ?? "none"}",
+        };
+        foreach (string line in lines) console.WriteLine(line);
+    }
+
+    private static string DescribeDataset(SegDataset dataset) =>
+        $"{dataset.GetType().Name}, {dataset.Count} images, {dataset.NumClasses} classes, transforms {TransformConfig.ToJson(dataset.Transforms)}";
+
+    /// <summary>The loss per model output that <see cref="Segmenter.Train"/> will use with these options.</summary>
+    private static string DescribeLosses(Segmenter segmenter, SegDataset train, TrainingOptions options)
+    {
+        if (options.Losses is { } losses)
+            return string.Join(" + ", losses.Entries.Select(e => $"{Invariant(e.Coef)} × {DescribeLoss(e.Loss)}"));
+        bool useBce = options.UseBceLoss || (segmenter.HasBinaryHead && !options.UseDiceLoss);
+        var loss = options.Loss ?? PaddleXLoss.Create(segmenter.NumClasses, useBce, options.UseDiceLoss, options.ClassWeight, train.IgnoreIndex);
+        var coefficients = options.LossCoefficients?.Select(c => (double)c) ?? segmenter.Model.LossCoefficients ?? [1.0];
+        return string.Join(" + ", coefficients.Select(c => $"{Invariant(c)} × {DescribeLoss(loss)}"));
+    }
+
+    private static string DescribeLoss(ISegmentationLoss loss) => loss switch
+    {
+        MixedLoss mixed => $"MixedLoss({string.Join(" + ", mixed.Losses.Zip(mixed.Coefs, (l, c) => $"{Invariant(c)} × {DescribeLoss(l)}"))})",
+        _ => $"{loss.GetType().Name}({string.Join(", ", loss.GetType().GetProperties().Where(p => p.GetIndexParameters().Length == 0)
+            .Select(p => $"{p.Name} {DescribeValue(p.GetValue(loss))}"))})",
+    };
+
+    private static string DescribeValue(object? value) => value switch
+    {
+        null => "none",
+        ClassWeight weight => weight.IsDynamic ? "dynamic" : weight.Weights is { } w ? $"[{string.Join(", ", w.Select(x => Invariant(x)))}]" : "none",
+        IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+        _ => value.ToString() ?? "",
+    };
+
+    private static string Invariant(IFormattable value) => value.ToString(null, CultureInfo.InvariantCulture);
+
+    /// <summary>A command-line path as a YAML string, so it is never read as a number or null.</summary>
+    private static string Quote(string text) => $"'{text.Replace("'", "''")}'";
 }
