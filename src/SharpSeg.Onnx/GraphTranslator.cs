@@ -329,6 +329,14 @@ internal sealed class GraphTranslator
             case "Permute": return _writer.Node("Transpose", [In(a, b, 0)], h, Attr("perm", ((int[])a.Attributes["order"]!).Select(i => (long)i).ToArray()));
             case "Slice": return Slice(a, b);
             case "Expand": return Expand(a, b);
+            case "Flip":
+            {
+                // A reversed slice per axis: from the last element (−1) past the first (int64 min), step −1.
+                var axes = ((int[])a.Attributes["axes"]!).Select(i => (long)i).ToArray();
+                long[] Repeat(long value) => Enumerable.Repeat(value, axes.Length).ToArray();
+                return _writer.Node("Slice", [In(a, b, 0), _writer.Int64s(Repeat(-1)), _writer.Int64s(Repeat(long.MinValue)), _writer.Int64s(axes),
+                    _writer.Int64s(Repeat(-1))], h);
+            }
             case "Cat":
                 return _writer.Node("Concat", a.Inputs.Select((_, i) => In(a, b, i)), h, Attr("axis", (long)(int)a.Attributes["axis"]!));
 
@@ -577,17 +585,33 @@ internal sealed class GraphTranslator
         return _writer.Node("Reshape", [In(a, b, 0), _writer.Int64s(target)], "reshape");
     }
 
-    /// <summary>Slice: a range that runs to the end of the axis in both traces is written open-ended.</summary>
+    /// <summary>
+    /// Slice: a range that runs to the end of the axis in both traces is written open-ended; a length that follows the
+    /// input (cropping back to another tensor's size) is read from the runtime shape of a tensor having that length in
+    /// both traces, on the same axis where possible.
+    /// </summary>
     private string Slice(RecordedOp a, RecordedOp b)
     {
         int axis = (int)a.Attributes["axis"]!;
         int start = Same<int>(a, b, "start");
         int step = Same<int>(a, b, "step");
         int endA = (int)a.Attributes["end"]!, endB = (int)b.Attributes["end"]!;
-        long end;
-        if (endA == a.Inputs[0]!.Shape[axis] && endB == b.Inputs[0]!.Shape[axis]) end = long.MaxValue;
-        else end = Same<int>(a, b, "end");
-        return _writer.Node("Slice", [In(a, b, 0), _writer.Int64s(start), _writer.Int64s(end), _writer.Int64s(axis), _writer.Int64s(step)], "slice");
+        string end;
+        if (endA == a.Inputs[0]!.Shape[axis] && endB == b.Inputs[0]!.Shape[axis]) end = _writer.Int64s(long.MaxValue);
+        else if (endA == endB) end = _writer.Int64s(endA);
+        else
+        {
+            int lengthA = endA - start, lengthB = endB - start;
+            var candidates = _produced.Where(p => p.A.Rank == p.B.Rank)
+                .SelectMany(p => Enumerable.Range(0, p.A.Rank).Select(k => (p.A, Axis: k, Match: p.A.Shape[k] == lengthA && p.B.Shape[k] == lengthB)))
+                .Where(c => c.Match).ToList();
+            if (candidates.Count == 0)
+                throw Refuse(a, $"its end changes with the input ({endA} vs {endB}) and no tensor has that length");
+            var reference = candidates.LastOrDefault(c => c.Axis == axis) is { A: not null } sameAxis ? sameAxis : candidates[^1];
+            string length = _writer.Dims(_names[reference.A], reference.Axis, reference.Axis + 1);
+            end = start == 0 ? length : _writer.Node("Add", [length, _writer.Int64s(start)], "slice_end");
+        }
+        return _writer.Node("Slice", [In(a, b, 0), _writer.Int64s(start), end, _writer.Int64s(axis), _writer.Int64s(step)], "slice");
     }
 
     /// <summary>Expand: dimensions the input already has are written as 1 (ONNX broadcasting keeps them).</summary>

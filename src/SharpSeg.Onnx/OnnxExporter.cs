@@ -72,8 +72,9 @@ public static class OnnxExporter
     }
 
     /// <summary>
-    /// Two padded input sizes to trace: with dynamic sizes different heights and widths (so a size taken from one tensor
-    /// is told apart from another's); with a fixed size that size padded to the divisor, twice.
+    /// Two padded input sizes to trace. With dynamic sizes every one of height, width and area differs between the two
+    /// and height differs from width within each, so a size taken from one tensor's height is told apart from another's
+    /// width, and a reshape by height × width shows as changing. With a fixed size, that size padded to the divisor twice.
     /// </summary>
     private static ((int H, int W) A, (int H, int W) B) TraceSizes(int divisor, (int Width, int Height)? fixedSize)
     {
@@ -83,7 +84,7 @@ public static class OnnxExporter
             return (padded, padded);
         }
         int unit = RoundUp(32, divisor);
-        return ((2 * unit, 3 * unit), (3 * unit, 2 * unit));
+        return ((2 * unit, 3 * unit), (3 * unit, 4 * unit));
     }
 
     private static int RoundUp(int value, int divisor) => (value + divisor - 1) / divisor * divisor;

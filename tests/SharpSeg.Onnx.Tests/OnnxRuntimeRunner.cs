@@ -12,23 +12,30 @@ internal static class OnnxRuntimeRunner
         return new InferenceSession(model, options);
     }
 
-    public static (float[] Values, int[] Dims) RunFloat(InferenceSession session, Tensor image)
+    public static InferenceSession SessionWithInput(byte[] model, string inputName)
     {
-        using var results = Run(session, image);
+        var session = Session(model);
+        Assert.Equal(inputName, session.InputMetadata.Keys.Single());
+        return session;
+    }
+
+    public static (float[] Values, int[] Dims) RunFloat(InferenceSession session, Tensor image, string inputName = "image")
+    {
+        using var results = Run(session, image, inputName);
         var output = results[0].AsTensor<float>();
         return (output.ToArray(), output.Dimensions.ToArray());
     }
 
     public static (long[] Values, int[] Dims) RunInt64(InferenceSession session, Tensor image)
     {
-        using var results = Run(session, image);
+        using var results = Run(session, image, "image");
         var output = results[0].AsTensor<long>();
         return (output.ToArray(), output.Dimensions.ToArray());
     }
 
-    private static IDisposableReadOnlyCollection<DisposableNamedOnnxValue> Run(InferenceSession session, Tensor image)
+    private static IDisposableReadOnlyCollection<DisposableNamedOnnxValue> Run(InferenceSession session, Tensor image, string inputName)
     {
         var input = new DenseTensor<float>(image.ToArray(), image.Shape.ToArray());
-        return session.Run([NamedOnnxValue.CreateFromTensor("image", input)]);
+        return session.Run([NamedOnnxValue.CreateFromTensor(inputName, input)]);
     }
 }

@@ -105,6 +105,7 @@ internal static class Movement
 
     public static Tensor Flip(Tensor x, int[] axes)
     {
+        var recorder = OpRecorder.Enter();
         var strides = (int[])x.Strides.Clone();
         int offset = x.Offset;
         var normalized = axes.Select(a => Shape.NormalizeAxis(a, x.Rank)).ToArray();
@@ -116,7 +117,7 @@ internal static class Movement
         }
         var result = new Tensor(x.Storage, x.Shape, strides, offset).Contiguous();
         if (GradMode.ShouldRecord(x)) result.AttachGradFn(new FlipFn(x, normalized));
-        return result;
+        return recorder is null ? result : recorder.Exit(result, "Flip", [x], ("axes", normalized));
     }
 
     public static Tensor SumTo(Tensor x, Shape shape)
