@@ -98,10 +98,11 @@ public class ExportOptionTests
     [Fact]
     public void BatchNormFollowingAConvIsFoldedIntoIt()
     {
-        var model = SmallDeepLab(3, backbone: "resnet18_vd");
+        var model = SmallDeepLab(3, backbone: "mobilenetv2_x0.25");
         var proto = ModelProto.Parser.ParseFrom(OnnxExporter.ExportToBytes(model));
         int batchNorms = model.Modules().Count(m => m is Nn.BatchNorm2d);
         Assert.True(batchNorms > 20);
+        Assert.Equal(batchNorms, proto.Graph.Initializer.Count(i => i.Name.EndsWith(".folded_weight", StringComparison.Ordinal)));
         Assert.DoesNotContain(proto.Graph.Node, n => n.OpType == "BatchNormalization");
         Assert.Contains(proto.Graph.Initializer, i => i.Name.EndsWith(".folded_weight", StringComparison.Ordinal));
         Assert.DoesNotContain(proto.Graph.Initializer, i => i.Name.EndsWith("running_var", StringComparison.Ordinal));
