@@ -123,7 +123,7 @@ internal sealed class GraphTranslator
     {
         int channels = _model.Options.InChannels;
         var fixedSize = _options.FixedSize;
-        _writer.Claim(InputName);
+        _writer.Fresh(InputName);
         _proto.Graph.Input.Add(ValueInfo(InputName, FloatType, Dim("batch"), Dim(channels),
             fixedSize is { } f ? Dim(f.Height) : Dim("height"), fixedSize is { } g ? Dim(g.Width) : Dim("width")));
         return InputName;
@@ -226,7 +226,9 @@ internal sealed class GraphTranslator
             throw new OnnxExportException($"ONNX export: {Model}'s {Where()} reads input {inputIndex} of shape "
                 + $"{tensor.Shape} that was computed outside the recorded ops and changes with the input size or batch; it cannot be written "
                 + "into the graph.");
-        return _names[tensor] = _writer.TensorInitializer("const", tensor);
+        return _names[tensor] = tensor is { Rank: 0, DType: DType.Float32 }
+            ? _writer.FloatScalar("scalar", tensor.ToArray<float>()[0])
+            : _writer.TensorInitializer("const", tensor);
     }
 
     private string Where() => _op < _a.Ops.Count ? $"op #{_op} ({_a.Ops[_op].Op})" : "output";

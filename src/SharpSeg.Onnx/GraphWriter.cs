@@ -11,7 +11,7 @@ namespace SharpSeg.Onnx;
 internal sealed class GraphWriter(GraphProto graph)
 {
     private readonly HashSet<string> _names = [];
-    private readonly Dictionary<string, string> _int64Constants = [];
+    private readonly Dictionary<string, string> _constants = [];
     private readonly Dictionary<string, string> _shapes = [];
     private readonly Dictionary<(string Value, int Start, int End), string> _shapeSlices = [];
     private int _nodeCount;
@@ -25,9 +25,6 @@ internal sealed class GraphWriter(GraphProto graph)
         for (int i = 1; !_names.Add(name); i++) name = $"{hint}_{i}";
         return name;
     }
-
-    /// <summary>Claims a fixed name (graph inputs, initializers named by state-dict key).</summary>
-    public string Claim(string name) => Fresh(name);
 
     public string Node(string opType, IEnumerable<string> inputs, string outputHint, params AttributeProto[] attributes) =>
         Node(opType, inputs, [outputHint], attributes)[0];
@@ -85,13 +82,13 @@ internal sealed class GraphWriter(GraphProto graph)
     public string Int64s(params long[] values)
     {
         string key = string.Join(",", values);
-        if (_int64Constants.TryGetValue(key, out var existing)) return existing;
+        if (_constants.TryGetValue(key, out var existing)) return existing;
         string name = Fresh("const_i64");
         var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
         proto.Dims.Add(values.Length);
         proto.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes<long>(values));
         Graph.Initializer.Add(proto);
-        _int64Constants[key] = name;
+        _constants[key] = name;
         return name;
     }
 
@@ -99,17 +96,22 @@ internal sealed class GraphWriter(GraphProto graph)
     public string Int64Scalar(long value)
     {
         string key = $"scalar {value}";
-        if (_int64Constants.TryGetValue(key, out var existing)) return existing;
+        if (_constants.TryGetValue(key, out var existing)) return existing;
         string name = Fresh("const_i64_scalar");
         var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
         proto.RawData = ByteString.CopyFrom(BitConverter.GetBytes(value));
         Graph.Initializer.Add(proto);
-        _int64Constants[key] = name;
+        _constants[key] = name;
         return name;
     }
 
-    /// <summary>A float32 scalar constant.</summary>
-    public string FloatScalar(string hint, float value) => FloatInitializer(hint, [value], []);
+    /// <summary>A float32 scalar constant (shared between uses of the same value).</summary>
+    public string FloatScalar(string hint, float value)
+    {
+        string key = $"float {BitConverter.SingleToInt32Bits(value)}";
+        if (_constants.TryGetValue(key, out var existing)) return existing;
+        return _constants[key] = FloatInitializer(hint, [value], []);
+    }
 
     /// <summary>Shape(value), computed once per value.</summary>
     public string ShapeOf(string value)
