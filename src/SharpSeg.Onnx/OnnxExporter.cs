@@ -60,9 +60,7 @@ public static class OnnxExporter
         try
         {
             int divisor = Math.Max(1, model.SizeDivisor);
-            var (first, second) = TraceSizes(divisor, options.FixedSize);
-            var traceA = Trace(model, 1, first, seed: 1);
-            var traceB = Trace(model, 2, second, seed: 2);
+            var (traceA, traceB) = TraceTwice(model, divisor, options.FixedSize);
             return new GraphTranslator(model, options, traceA, traceB, divisor).Translate();
         }
         finally
@@ -71,20 +69,34 @@ public static class OnnxExporter
         }
     }
 
+    /// <summary>Largest size unit tried when a model refuses small inputs (64 × unit rows and columns at most).</summary>
+    private const int MaxTraceUnit = 512;
+
     /// <summary>
-    /// Two padded input sizes to trace. With dynamic sizes every one of height, width and area differs between the two
-    /// and height differs from width within each, so a size taken from one tensor's height is told apart from another's
-    /// width, and a reshape by height × width shows as changing. With a fixed size, that size padded to the divisor twice.
+    /// The two traces. With dynamic sizes the padded inputs are (2u, 3u) at batch 1 and (3u, 4u) at batch 2: height,
+    /// width and area all differ between the two and height differs from width within each, so a size taken from one
+    /// tensor's height is told apart from another's width, and a reshape by height × width shows as changing. The unit u
+    /// starts at 32 and doubles while the model refuses the input as too small (a DeepLabV3+ pooling window taken from a
+    /// large training crop). With a fixed size, that size padded to the divisor, at batch 1 and 2.
     /// </summary>
-    private static ((int H, int W) A, (int H, int W) B) TraceSizes(int divisor, (int Width, int Height)? fixedSize)
+    private static (Trace A, Trace B) TraceTwice(SegmentationModel model, int divisor, (int Width, int Height)? fixedSize)
     {
         if (fixedSize is { } f)
         {
             var padded = (RoundUp(f.Height, divisor), RoundUp(f.Width, divisor));
-            return (padded, padded);
+            return (Trace(model, 1, padded, seed: 1), Trace(model, 2, padded, seed: 2));
         }
-        int unit = RoundUp(32, divisor);
-        return ((2 * unit, 3 * unit), (3 * unit, 4 * unit));
+        for (int unit = RoundUp(32, divisor); ; unit = RoundUp(2 * unit, divisor))
+        {
+            try
+            {
+                return (Trace(model, 1, (2 * unit, 3 * unit), seed: 1), Trace(model, 2, (3 * unit, 4 * unit), seed: 2));
+            }
+            catch (ShapeMismatchException) when (unit < MaxTraceUnit)
+            {
+                // Too small for the model: the next unit is twice as large.
+            }
+        }
     }
 
     private static int RoundUp(int value, int divisor) => (value + divisor - 1) / divisor * divisor;

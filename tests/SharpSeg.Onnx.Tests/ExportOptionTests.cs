@@ -123,6 +123,15 @@ public class ExportOptionTests
     }
 
     [Fact]
+    public void ModelRefusingSmallInputsIsTracedLargerAndStaysDynamic()
+    {
+        // The image-pooling window of a 256×192 training crop at output stride 16 is 12×16 feature pixels.
+        var model = ExportParityTests.Build("deeplabv3p", new DeepLabV3PlusOptions(3, Backbone: "mobilenetv2_x0.25", PoolingCropSize: (256, 192),
+            AsppOutChannels: 8, LowLevelChannels: 8));
+        ExportParityTests.AssertParity(model, new OnnxExportOptions(), (1, 200, 260), (2, 230, 300));
+    }
+
+    [Fact]
     public void SizeWithoutAnOnnxFormIsRefusedNamingTheOp()
     {
         var error = Assert.Throws<OnnxExportException>(() => OnnxExporter.ExportToBytes(new SpatialReshapeModel()));
