@@ -75,6 +75,7 @@ internal static class SharpSegApp
         root.Subcommands.Add(EvaluateCommand.Create(console));
         root.Subcommands.Add(PredictCommand.Create(console));
         root.Subcommands.Add(DescribeCommand.Create(console));
+        root.Subcommands.Add(ExportCommand.Create(console));
         root.Subcommands.Add(ModelsCommand.Create(console));
         root.Subcommands.Add(DemoCommand.Create(console));
         return root;
@@ -93,7 +94,8 @@ internal static class SharpSegApp
         {
             UsageException or Training.Config.ConfigException => (ExitCodes.Usage, e.Message),
             SampleLoadException or CheckpointException or ArgumentException or ImageFormatException or InvalidDataException
-                or IOException or UnauthorizedAccessException or NonFiniteLossException or TrainingFailedException => (ExitCodes.Failure, e.Message),
+                or IOException or UnauthorizedAccessException or NonFiniteLossException or TrainingFailedException
+                or Onnx.OnnxExportException => (ExitCodes.Failure, e.Message),
             _ => (ExitCodes.Failure, $"{e.GetType().Name}: {e.Message}"),
         };
     }

@@ -1,4 +1,5 @@
 using SharpSeg.Ops;
+using SharpSeg.Tracing;
 
 namespace SharpSeg;
 
@@ -13,24 +14,44 @@ public static class Functional
     /// Equivalent to <c>torch.nn.functional.conv2d</c>.
     /// </summary>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias = null, Size2? stride = null, Size2? padding = null,
-        Size2? dilation = null, int groups = 1) =>
-        Convolution.Conv2d(input, weight, bias, stride ?? 1, padding ?? 0, dilation ?? 1, groups);
+        Size2? dilation = null, int groups = 1)
+    {
+        var recorder = OpRecorder.Enter();
+        var y = Convolution.Conv2d(input, weight, bias, stride ?? 1, padding ?? 0, dilation ?? 1, groups);
+        return recorder is null ? y : recorder.Exit(y, "Conv2d", [input, weight, bias], ("stride", stride ?? 1), ("padding", padding ?? 0),
+            ("dilation", dilation ?? 1), ("groups", groups));
+    }
 
     /// <summary>
     /// Transposed 2-D convolution of input [N, Cin, H, W] with weight [Cin, Cout/groups, kh, kw]; output size
     /// (H − 1)·stride − 2·padding + dilation·(kh − 1) + outputPadding + 1. Equivalent to <c>torch.nn.functional.conv_transpose2d</c>.
     /// </summary>
     public static Tensor ConvTranspose2d(Tensor input, Tensor weight, Tensor? bias = null, Size2? stride = null, Size2? padding = null,
-        Size2? outputPadding = null, int groups = 1, Size2? dilation = null) =>
-        Convolution.ConvTranspose2d(input, weight, bias, stride ?? 1, padding ?? 0, outputPadding ?? 0, groups, dilation ?? 1);
+        Size2? outputPadding = null, int groups = 1, Size2? dilation = null)
+    {
+        var recorder = OpRecorder.Enter();
+        var y = Convolution.ConvTranspose2d(input, weight, bias, stride ?? 1, padding ?? 0, outputPadding ?? 0, groups, dilation ?? 1);
+        return recorder is null ? y : recorder.Exit(y, "ConvTranspose2d", [input, weight, bias], ("stride", stride ?? 1),
+            ("padding", padding ?? 0), ("outputPadding", outputPadding ?? 0), ("groups", groups), ("dilation", dilation ?? 1));
+    }
 
     /// <summary>y = x·Wᵀ + b with weight [out, in]. Equivalent to <c>torch.nn.functional.linear</c>.</summary>
-    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null) => LinearAlgebra.Linear(input, weight, bias);
+    public static Tensor Linear(Tensor input, Tensor weight, Tensor? bias = null)
+    {
+        var recorder = OpRecorder.Enter();
+        var y = LinearAlgebra.Linear(input, weight, bias);
+        return recorder is null ? y : recorder.Exit(y, "Linear", [input, weight, bias]);
+    }
 
     /// <summary>Max pooling (stride defaults to the kernel size; padding counts as −∞). Equivalent to <c>torch.nn.functional.max_pool2d</c>.</summary>
     public static Tensor MaxPool2d(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null, Size2? dilation = null,
-        bool ceilMode = false) =>
-        Pooling.MaxPool2d(input, kernelSize, stride, padding ?? 0, dilation ?? 1, ceilMode).Output;
+        bool ceilMode = false)
+    {
+        var recorder = OpRecorder.Enter();
+        var y = Pooling.MaxPool2d(input, kernelSize, stride, padding ?? 0, dilation ?? 1, ceilMode).Output;
+        return recorder is null ? y : recorder.Exit(y, "MaxPool2d", [input], ("kernelSize", kernelSize), ("stride", stride ?? kernelSize),
+            ("padding", padding ?? 0), ("dilation", dilation ?? 1), ("ceilMode", ceilMode));
+    }
 
     /// <summary>
     /// Max pooling that also returns, for each output, the flat index of its maximum within the input plane (int64).
@@ -45,11 +66,21 @@ public static class Functional
 
     /// <summary>Average pooling. Equivalent to <c>torch.nn.functional.avg_pool2d</c>.</summary>
     public static Tensor AvgPool2d(Tensor input, Size2 kernelSize, Size2? stride = null, Size2? padding = null, bool ceilMode = false,
-        bool countIncludePad = true) =>
-        Pooling.AvgPool2d(input, kernelSize, stride, padding ?? 0, ceilMode, countIncludePad);
+        bool countIncludePad = true)
+    {
+        var recorder = OpRecorder.Enter();
+        var y = Pooling.AvgPool2d(input, kernelSize, stride, padding ?? 0, ceilMode, countIncludePad);
+        return recorder is null ? y : recorder.Exit(y, "AvgPool2d", [input], ("kernelSize", kernelSize), ("stride", stride ?? kernelSize),
+            ("padding", padding ?? 0), ("ceilMode", ceilMode), ("countIncludePad", countIncludePad));
+    }
 
     /// <summary>Average pooling to a fixed output size. Equivalent to <c>torch.nn.functional.adaptive_avg_pool2d</c>.</summary>
-    public static Tensor AdaptiveAvgPool2d(Tensor input, Size2 outputSize) => Pooling.AdaptiveAvgPool2d(input, outputSize);
+    public static Tensor AdaptiveAvgPool2d(Tensor input, Size2 outputSize)
+    {
+        var recorder = OpRecorder.Enter();
+        var y = Pooling.AdaptiveAvgPool2d(input, outputSize);
+        return recorder is null ? y : recorder.Exit(y, "AdaptiveAvgPool2d", [input], ("outputSize", outputSize));
+    }
 
     /// <summary>
     /// Resizes [N, C, H, W] to <paramref name="size"/> or by <paramref name="scaleFactor"/> (output = floor(in · factor), coordinates
@@ -57,12 +88,20 @@ public static class Functional
     /// </summary>
     public static Tensor Interpolate(Tensor input, Size2? size = null, double? scaleFactor = null,
         InterpolationMode mode = InterpolationMode.Nearest, bool? alignCorners = null) =>
-        Resampling.Interpolate(input, size, scaleFactor is { } f ? (f, f) : null, mode, alignCorners);
+        Interpolate(input, size, scaleFactor is { } f ? (f, f) : null, mode, alignCorners);
 
     /// <summary>Resizes with separate height and width factors (see <see cref="Interpolate(Tensor, Size2?, double?, InterpolationMode, bool?)"/>).</summary>
     public static Tensor Interpolate(Tensor input, (double H, double W) scaleFactor, InterpolationMode mode = InterpolationMode.Nearest,
         bool? alignCorners = null) =>
-        Resampling.Interpolate(input, null, scaleFactor, mode, alignCorners);
+        Interpolate(input, null, scaleFactor, mode, alignCorners);
+
+    private static Tensor Interpolate(Tensor input, Size2? size, (double H, double W)? scaleFactor, InterpolationMode mode, bool? alignCorners)
+    {
+        var recorder = OpRecorder.Enter();
+        var y = Resampling.Interpolate(input, size, scaleFactor, mode, alignCorners);
+        return recorder is null ? y : recorder.Exit(y, "Interpolate", [input], ("size", size), ("scaleFactor", scaleFactor), ("mode", mode),
+            ("alignCorners", alignCorners ?? false));
+    }
 
     /// <summary>
     /// Batch normalisation over axis 1. Training: normalises with the batch statistics and updates the running
@@ -70,14 +109,29 @@ public static class Functional
     /// the running statistics. Equivalent to <c>torch.nn.functional.batch_norm</c>.
     /// </summary>
     public static Tensor BatchNorm(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
-        bool training = false, double momentum = 0.1, double eps = 1e-5) =>
-        Normalization.BatchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps);
+        bool training = false, double momentum = 0.1, double eps = 1e-5)
+    {
+        var recorder = OpRecorder.Enter();
+        var y = Normalization.BatchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps);
+        return recorder is null ? y : recorder.Exit(y, "BatchNorm", [input, runningMean, runningVar, weight, bias], ("training", training),
+            ("eps", eps));
+    }
 
     /// <summary>Softmax along <paramref name="axis"/>. Equivalent to <c>torch.softmax</c>.</summary>
-    public static Tensor Softmax(Tensor input, int axis) => Losses.Softmax(input, axis, log: false);
+    public static Tensor Softmax(Tensor input, int axis)
+    {
+        var recorder = OpRecorder.Enter();
+        var y = Losses.Softmax(input, axis, log: false);
+        return recorder is null ? y : recorder.Exit(y, "Softmax", [input], ("axis", axis));
+    }
 
     /// <summary>Log-softmax along <paramref name="axis"/>, computed stably. Equivalent to <c>torch.log_softmax</c>.</summary>
-    public static Tensor LogSoftmax(Tensor input, int axis) => Losses.Softmax(input, axis, log: true);
+    public static Tensor LogSoftmax(Tensor input, int axis)
+    {
+        var recorder = OpRecorder.Enter();
+        var y = Losses.Softmax(input, axis, log: true);
+        return recorder is null ? y : recorder.Exit(y, "LogSoftmax", [input], ("axis", axis));
+    }
 
     /// <summary>
     /// Negative log-likelihood of log-probabilities [N, C, d…] at integer targets [N, d…]. Equivalent to
@@ -168,9 +222,13 @@ public static class Functional
     /// Pads the last axis by (left, right) or the last two by (left, right, top, bottom). Equivalent to
     /// <c>torch.nn.functional.pad</c> with modes constant, reflect and replicate.
     /// </summary>
-    public static Tensor Pad(Tensor input, int[] pads, PadMode mode = PadMode.Constant, float value = 0f) =>
-        Padding.Pad(input, pads, mode, value);
+    public static Tensor Pad(Tensor input, int[] pads, PadMode mode = PadMode.Constant, float value = 0f)
+    {
+        var recorder = OpRecorder.Enter();
+        var y = Padding.Pad(input, pads, mode, value);
+        return recorder is null ? y : recorder.Exit(y, "Pad", [input], ("pads", pads.ToArray()), ("mode", mode), ("value", value));
+    }
 
     /// <summary>Matrix product with broadcast batch axes. Equivalent to <c>torch.matmul</c>.</summary>
-    public static Tensor Matmul(Tensor a, Tensor b) => LinearAlgebra.Matmul(a, b);
+    public static Tensor Matmul(Tensor a, Tensor b) => a.Matmul(b);
 }

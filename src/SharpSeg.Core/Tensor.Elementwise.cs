@@ -1,5 +1,6 @@
 using SharpSeg.Kernels;
 using SharpSeg.Ops;
+using SharpSeg.Tracing;
 
 namespace SharpSeg;
 
@@ -153,5 +154,10 @@ public sealed partial class Tensor
     public Tensor Clamp(float? min = null, float? max = null) => Elementwise.Clamp(this, min, max);
 
     /// <summary>Matrix product with broadcast batch axes. Equivalent to <c>torch.matmul</c>.</summary>
-    public Tensor Matmul(Tensor other) => LinearAlgebra.Matmul(this, other);
+    public Tensor Matmul(Tensor other)
+    {
+        var recorder = OpRecorder.Enter();
+        var y = LinearAlgebra.Matmul(this, other);
+        return recorder is null ? y : recorder.Exit(y, "Matmul", [this, other]);
+    }
 }

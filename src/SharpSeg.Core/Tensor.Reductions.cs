@@ -1,4 +1,5 @@
 using SharpSeg.Ops;
+using SharpSeg.Tracing;
 
 namespace SharpSeg;
 
@@ -17,7 +18,14 @@ public sealed partial class Tensor
     public Tensor Mean() => Mean(AllAxes());
 
     /// <summary>Mean over <paramref name="axes"/>. Equivalent to <c>torch.mean(x, dim, keepdim)</c>.</summary>
-    public Tensor Mean(int[] axes, bool keepDim = false) => Sum(axes, keepDim) / Reductions.Count(this, axes);
+    public Tensor Mean(int[] axes, bool keepDim = false)
+    {
+        // Recorded as one op: as Sum and Div the element count would be frozen into the graph as a constant.
+        var recorder = OpRecorder.Enter();
+        var y = Sum(axes, keepDim) / Reductions.Count(this, axes);
+        return recorder is null ? y : recorder.Exit(y, "Mean", [this], ("axes", axes.Select(a => Shape.NormalizeAxis(a, Rank)).ToArray()),
+            ("keepDim", keepDim));
+    }
 
     /// <summary>Mean over one axis. Equivalent to <c>torch.mean(x, dim, keepdim)</c>.</summary>
     public Tensor Mean(int axis, bool keepDim = false) => Mean([axis], keepDim);

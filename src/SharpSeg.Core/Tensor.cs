@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using SharpSeg.Autograd;
 using SharpSeg.Kernels;
+using SharpSeg.Tracing;
 
 namespace SharpSeg;
 
@@ -112,6 +113,7 @@ public sealed partial class Tensor
     public Tensor Contiguous()
     {
         if (IsContiguous) return this;
+        var recorder = OpRecorder.Enter();
         var result = new Tensor(Storage.AllocateUninitialized(DType, Numel), Shape);
         switch (DType)
         {
@@ -120,7 +122,7 @@ public sealed partial class Tensor
             default: StridedCopy.Gather(Storage.Array<long>(), Offset, Shape.Dims, Strides, result.Span<long>()); break;
         }
         if (GradMode.ShouldRecord(this)) result.AttachGradFn(new IdentityFn(this));
-        return result;
+        return recorder is null ? result : recorder.Exit(result, "Contiguous", [this]);
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using SharpSeg.Autograd;
 using SharpSeg.Kernels;
 using static SharpSeg.Ops.Backend;
+using SharpSeg.Tracing;
 
 namespace SharpSeg.Ops;
 
@@ -9,16 +10,18 @@ internal static class Elementwise
 {
     public static Tensor Unary(UnaryOp op, Tensor x)
     {
+        var recorder = OpRecorder.Enter();
         Check.Float(x, op.ToString(), "input");
         var input = Dense(x);
         var y = NewFloat(x.Shape);
         Kernel.Unary(op, input.Data, y.Data);
         if (GradMode.ShouldRecord(x)) y.AttachGradFn(new UnaryFn(op, x, y.Detach()));
-        return y;
+        return recorder is null ? y : recorder.Exit(y, op.ToString(), [x]);
     }
 
     public static Tensor Binary(BinaryOp op, Tensor a, Tensor b, string name)
     {
+        var recorder = OpRecorder.Enter();
         var y = Compute(op, a, b, name);
         if (GradMode.ShouldRecord(a, b))
             y.AttachGradFn(op switch
@@ -30,10 +33,15 @@ internal static class Elementwise
                 BinaryOp.Max or BinaryOp.Min => new MaxMinFn(op, a, b),
                 _ => new PowFn(a, b, y.Detach()),
             });
-        return y;
+        return recorder is null ? y : recorder.Exit(y, op.ToString(), [a, b]);
     }
 
-    public static Tensor Compare(BinaryOp op, Tensor a, Tensor b, string name) => Compute(op, a, b, name);
+    public static Tensor Compare(BinaryOp op, Tensor a, Tensor b, string name)
+    {
+        var recorder = OpRecorder.Enter();
+        var y = Compute(op, a, b, name);
+        return recorder is null ? y : recorder.Exit(y, op.ToString(), [a, b]);
+    }
 
     public static Tensor LeakyRelu(Tensor x, float slope)
     {
@@ -44,6 +52,7 @@ internal static class Elementwise
 
     public static Tensor Clamp(Tensor x, float? min, float? max)
     {
+        var recorder = OpRecorder.Enter();
         Check.Float(x, "Clamp", "input");
         var input = Dense(x);
         var y = NewFloat(x.Shape);
@@ -52,11 +61,12 @@ internal static class Elementwise
         float lo = min ?? float.NegativeInfinity, hi = max ?? float.PositiveInfinity;
         for (int i = 0; i < dst.Length; i++) dst[i] = Math.Min(Math.Max(src[i], lo), hi);
         if (GradMode.ShouldRecord(x)) y.AttachGradFn(new ClampFn(x, lo, hi));
-        return y;
+        return recorder is null ? y : recorder.Exit(y, "Clamp", [x], ("min", min), ("max", max));
     }
 
     public static Tensor Where(Tensor condition, Tensor a, Tensor b)
     {
+        var recorder = OpRecorder.Enter();
         var shape = Shape.Broadcast(Shape.Broadcast(condition.Shape, a.Shape, "Where"), b.Shape, "Where");
         var c = Dense(condition.Detach().To(DType.Float32).Expand(shape));
         var av = Dense(a.Detach().Expand(shape));
@@ -65,7 +75,7 @@ internal static class Elementwise
         Span<float> cs = c.Data, aSpan = av.Data, bSpan = bv.Data, dst = y.Data;
         for (int i = 0; i < dst.Length; i++) dst[i] = cs[i] != 0f ? aSpan[i] : bSpan[i];
         if (GradMode.ShouldRecord(a, b)) y.AttachGradFn(new WhereFn(c, a, b));
-        return y;
+        return recorder is null ? y : recorder.Exit(y, "Where", [condition, a, b]);
     }
 
     /// <summary>

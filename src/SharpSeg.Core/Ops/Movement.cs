@@ -1,5 +1,6 @@
 using SharpSeg.Autograd;
 using static SharpSeg.Ops.Backend;
+using SharpSeg.Tracing;
 
 namespace SharpSeg.Ops;
 
@@ -8,6 +9,7 @@ internal static class Movement
 {
     public static Tensor Reshape(Tensor x, int[] shape, bool requireView)
     {
+        var recorder = OpRecorder.Enter();
         var target = InferShape(x, shape);
         Tensor result;
         if (x.IsContiguous)
@@ -20,7 +22,7 @@ internal static class Movement
             result = new Tensor(dense.Storage, target);
         }
         if (GradMode.ShouldRecord(x)) result.AttachGradFn(new ReshapeFn(x));
-        return result;
+        return recorder is null ? result : recorder.Exit(result, "Reshape", [x], ("shape", target.ToArray()));
     }
 
     private static Shape InferShape(Tensor x, int[] shape)
@@ -42,6 +44,7 @@ internal static class Movement
 
     public static Tensor Permute(Tensor x, int[] order)
     {
+        var recorder = OpRecorder.Enter();
         Check.That(order.Length == x.Rank, "Permute", $"order [{string.Join(", ", order)}] does not match shape {x.Shape}");
         var dims = new int[order.Length];
         var strides = new int[order.Length];
@@ -57,11 +60,12 @@ internal static class Movement
         }
         var result = new Tensor(x.Storage, Shape.Wrap(dims), strides, x.Offset);
         if (GradMode.ShouldRecord(x)) result.AttachGradFn(new PermuteFn(x, order));
-        return result;
+        return recorder is null ? result : recorder.Exit(result, "Permute", [x], ("order", order.ToArray()));
     }
 
     public static Tensor Slice(Tensor x, int axis, int start, int end, int step)
     {
+        var recorder = OpRecorder.Enter();
         int a = Shape.NormalizeAxis(axis, x.Rank);
         int n = x.Shape[a];
         Check.That(step > 0, "Slice", $"step must be positive, got {step}");
@@ -73,7 +77,7 @@ internal static class Movement
         strides[a] *= step;
         var result = new Tensor(x.Storage, Shape.Wrap(dims), strides, x.Offset + s * x.Strides[a]);
         if (GradMode.ShouldRecord(x)) result.AttachGradFn(new SliceFn(x, a, s, e, step));
-        return result;
+        return recorder is null ? result : recorder.Exit(result, "Slice", [x], ("axis", a), ("start", s), ("end", e), ("step", step));
     }
 
     public static Tensor Expand(Tensor x, int[] shape)
@@ -93,13 +97,15 @@ internal static class Movement
         }
         var target = Shape.Wrap(dims);
         if (target == x.Shape) return x;
+        var recorder = OpRecorder.Enter();
         var result = new Tensor(x.Storage, target, strides, x.Offset);
         if (GradMode.ShouldRecord(x)) result.AttachGradFn(new ExpandFn(x));
-        return result;
+        return recorder is null ? result : recorder.Exit(result, "Expand", [x], ("shape", target.ToArray()));
     }
 
     public static Tensor Flip(Tensor x, int[] axes)
     {
+        var recorder = OpRecorder.Enter();
         var strides = (int[])x.Strides.Clone();
         int offset = x.Offset;
         var normalized = axes.Select(a => Shape.NormalizeAxis(a, x.Rank)).ToArray();
@@ -111,7 +117,7 @@ internal static class Movement
         }
         var result = new Tensor(x.Storage, x.Shape, strides, offset).Contiguous();
         if (GradMode.ShouldRecord(x)) result.AttachGradFn(new FlipFn(x, normalized));
-        return result;
+        return recorder is null ? result : recorder.Exit(result, "Flip", [x], ("axes", normalized));
     }
 
     public static Tensor SumTo(Tensor x, Shape shape)
@@ -132,6 +138,7 @@ internal static class Movement
 
     public static Tensor Cat(IReadOnlyList<Tensor> tensors, int axis)
     {
+        var recorder = OpRecorder.Enter();
         Check.That(tensors.Count > 0, "Cat", "no tensors given");
         var first = tensors[0];
         int a = Shape.NormalizeAxis(axis, first.Rank);
@@ -161,7 +168,7 @@ internal static class Movement
             start += t.Shape[a];
         }
         if (GradMode.ShouldRecord(tensors.ToArray())) result.AttachGradFn(new CatFn([.. tensors], a));
-        return result;
+        return recorder is null ? result : recorder.Exit(result, "Cat", [.. tensors], ("axis", a));
     }
 
     /// <summary>zeros of <paramref name="shape"/> with <paramref name="grad"/> written into the slice (the backward of a slice).</summary>

@@ -1,6 +1,7 @@
 using SharpSeg.Autograd;
 using SharpSeg.Kernels;
 using static SharpSeg.Ops.Backend;
+using SharpSeg.Tracing;
 
 namespace SharpSeg.Ops;
 
@@ -9,21 +10,24 @@ internal static class Reductions
 {
     public static Tensor Sum(Tensor x, int[] axes, bool keepDim)
     {
+        var recorder = OpRecorder.Enter();
         var y = Reduce(ReduceOp.Sum, x, axes, keepDim);
         if (GradMode.ShouldRecord(x)) y.AttachGradFn(new SumFn(x, KeptShape(x, axes)));
-        return y;
+        return recorder is null ? y : recorder.Exit(y, "Sum", [x], ("axes", Normalize(x, axes)), ("keepDim", keepDim));
     }
 
     public static Tensor MaxMin(Tensor x, int[] axes, bool keepDim, bool max)
     {
+        var recorder = OpRecorder.Enter();
         Check.That(x.Numel > 0, max ? "Max" : "Min", $"cannot reduce an empty tensor of shape {x.Shape}");
         var y = Reduce(max ? ReduceOp.Max : ReduceOp.Min, x, axes, keepDim);
         if (GradMode.ShouldRecord(x)) y.AttachGradFn(new MaxMinReduceFn(x, y.Detach().Reshape(KeptShape(x, axes).ToArray())));
-        return y;
+        return recorder is null ? y : recorder.Exit(y, max ? "Max" : "Min", [x], ("axes", Normalize(x, axes)), ("keepDim", keepDim));
     }
 
     public static Tensor ArgReduce(Tensor x, int axis, bool keepDim, bool max)
     {
+        var recorder = OpRecorder.Enter();
         Check.Float(x, max ? "Argmax" : "Argmin", "input");
         int a = Shape.NormalizeAxis(axis, x.Rank);
         var (outer, dim, inner) = Split(x.Shape, a);
@@ -31,7 +35,8 @@ internal static class Reductions
         kept[a] = 1;
         var indices = new Tensor(Storage.AllocateUninitialized(DType.Int64, (long)outer * inner), Shape.Wrap(kept));
         Kernel.ArgReduce(max, outer, dim, inner, Dense(x).Data, indices.Span<long>());
-        return keepDim ? indices : indices.Squeeze(a);
+        var y = keepDim ? indices : indices.Squeeze(a);
+        return recorder is null ? y : recorder.Exit(y, max ? "Argmax" : "Argmin", [x], ("axis", a), ("keepDim", keepDim));
     }
 
     public static long Count(Tensor x, int[] axes)
