@@ -1,0 +1,59 @@
+namespace SharpSeg.Nn.Interop;
+
+/// <summary>
+/// Finds the name → tensor dictionary in an unpickled weight file: the top-level dict itself (PyTorch's
+/// <c>model.state_dict()</c>, Paddle's <c>layer.state_dict()</c>), or the state dict a training script wrapped
+/// (<c>{"model": sd, "optimizer": …}</c> as torchvision's reference scripts save, or <c>{"state_dict": sd, …}</c>).
+/// </summary>
+internal static class StateDictExtraction
+{
+    /// <summary>Paddle's <c>paddle.save</c> adds this key (structured name → parameter name table); it holds no weights.</summary>
+    public const string PaddleNameTableKey = "StructuredToParameterName@@";
+
+    /// <summary>Paddle's <c>paddle.save</c> with protocol 2/3 splits arrays over 4 GB under this key.</summary>
+    private const string PaddleBigParamKey = "UnpackBigParamInfor@@";
+
+    /// <summary>Wrapper entries tried in order when the top level is not itself a state dict.</summary>
+    public static readonly string[] WrapperKeys = ["state_dict", "model_state_dict", "model", "net"];
+
+    public static OrderedDictionary<string, Tensor> Extract(object root, string source)
+    {
+        if (root is not PyDict dict)
+            throw new PickleFormatException(source, $"holds {RestrictedUnpickler.Describe(root)}, not a dict of tensors (save model.state_dict())");
+        if (Problem(dict) is not { } problem) return Convert(dict, source, prefix: "");
+
+        foreach (string key in WrapperKeys)
+            if (dict.Items.TryGetValue(key, out var inner) && inner is PyDict candidate && Problem(candidate) is null)
+                return Convert(candidate, source, prefix: $"['{key}']");
+
+        string keys = string.Join(", ", dict.Items.Keys.Take(8).Select(k => k is string s ? $"'{s}'" : RestrictedUnpickler.Describe(k)));
+        throw new PickleFormatException(source,
+            $"holds no state dict: the top-level {dict.TypeName} ({keys}{(dict.Items.Count > 8 ? ", …" : "")}) {problem}, and none of its " +
+            $"entries {string.Join(", ", WrapperKeys.Select(k => $"'{k}'"))} is a dict of tensors");
+    }
+
+    /// <summary>Why <paramref name="dict"/> is not a state dict, or null when it is one.</summary>
+    private static string? Problem(PyDict dict)
+    {
+        foreach (var (key, value) in dict.Items)
+        {
+            if (key is not string name) return $"has the key {RestrictedUnpickler.Describe(key)}, not a string";
+            if (name == PaddleNameTableKey) continue;
+            if (name == PaddleBigParamKey) return $"has '{PaddleBigParamKey}' (arrays over 4 GB split by paddle.save; re-save with protocol 4)";
+            if (value is not IPickledTensor) return $"maps '{name}' to {RestrictedUnpickler.Describe(value)}, not a tensor";
+        }
+        return null;
+    }
+
+    private static OrderedDictionary<string, Tensor> Convert(PyDict dict, string source, string prefix)
+    {
+        var tensors = new OrderedDictionary<string, Tensor>(dict.Items.Count);
+        foreach (var (key, value) in dict.Items)
+        {
+            var name = (string)key;
+            if (name == PaddleNameTableKey) continue;
+            tensors.Add(name, ((IPickledTensor)value).ToTensor(source, $"tensor {prefix}'{name}'"));
+        }
+        return tensors;
+    }
+}
