@@ -1,6 +1,7 @@
 using SharpSeg.Data.Datasets;
 using SharpSeg.Models;
 using SharpSeg.Nn;
+using SharpSeg.Nn.Interop;
 using SharpSeg.Nn.Optim;
 
 namespace SharpSeg.Training;
@@ -38,7 +39,7 @@ public sealed partial class Segmenter
     /// <param name="logIntervalSteps">Steps between lines of <c>metrics.jsonl</c> and TensorBoard scalars.</param>
     /// <param name="saveDir">Folder of checkpoints and logs.</param>
     /// <param name="pretrainWeights">
-    /// A safetensors file loaded non-strictly (a head of another class count is left as initialised), or a named set
+    /// A weight file (safetensors, PyTorch <c>.pth</c>/<c>.pt</c> or Paddle <c>.pdparams</c>) loaded non-strictly (a head of another class count is left as initialised), or a named set
     /// such as <c>IMAGENET</c> resolved to <c>&lt;weights folder&gt;/&lt;backbone&gt;_IMAGENET.safetensors</c> where the weights folder is
     /// <c>$SHARPSEG_WEIGHTS</c> or <c>~/.sharpseg/weights</c>; null = none. Ignored when resuming.
     /// </param>
@@ -101,7 +102,8 @@ public sealed partial class Segmenter
     }
 
     /// <summary>
-    /// The safetensors file <paramref name="pretrainWeights"/> names: an existing path as is, or for a named set such as
+    /// The weight file <paramref name="pretrainWeights"/> names (safetensors, PyTorch <c>.pth</c>/<c>.pt</c> or Paddle
+    /// <c>.pdparams</c>, read by <see cref="WeightFile"/>): an existing path as is, or for a named set such as
     /// <c>IMAGENET</c> (a name with no folder and no extension) the file <c>&lt;backbone&gt;_&lt;SET&gt;.safetensors</c> in
     /// <c>$SHARPSEG_WEIGHTS</c>, else <c>~/.sharpseg/weights</c>. Nothing is ever downloaded (PaddleX 1.x downloads named sets).
     /// </summary>
@@ -121,7 +123,7 @@ public sealed partial class Segmenter
         throw new FileNotFoundException(
             $"Pretrained weights '{pretrainWeights}' for '{owner}' are not on this machine: SharpSeg never downloads weights. " +
             $"Put the safetensors file at {file} (the weights folder is ${WeightsFolderVariable} when set, else ~/.sharpseg/weights), " +
-            "or pass the path of a .safetensors file.", file);
+            "or pass the path of a weight file (.safetensors, .pth/.pt or .pdparams).", file);
     }
 
     /// <summary>The environment variable naming the local weights folder.</summary>
@@ -134,7 +136,7 @@ public sealed partial class Segmenter
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".sharpseg", "weights");
 
     /// <summary>
-    /// Loads pretrained weights. A file of the backbone's weights alone (none of its keys is one of the model's) goes to the
+    /// Loads pretrained weights from any format <see cref="WeightFile"/> reads. A file of the backbone's weights alone (none of its keys is one of the model's) goes to the
     /// backbone through its family's loader when it has one (<see cref="IPretrainedBackbone.LoadPretrained"/>: strict,
     /// foreign names recognised, the reference classifier left out, the first convolution adapted to the input channels);
     /// otherwise the file loads non-strictly: keys the model lacks are left out, missing keys keep their initial values,
@@ -143,7 +145,7 @@ public sealed partial class Segmenter
     /// </summary>
     private LoadReport LoadPretrained(string path)
     {
-        var tensors = Safetensors.Load(path);
+        var tensors = WeightFile.Load(path);
         var own = Model.StateDict();
         bool backboneOnly = !tensors.Keys.Any(own.ContainsKey);
         if (backboneOnly && Model.Backbone is IPretrainedBackbone backbone)
