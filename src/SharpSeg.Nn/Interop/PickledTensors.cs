@@ -8,6 +8,9 @@ internal interface IPickledTensor
 {
     /// <summary>The tensor (floats as float32, integers and booleans as int64); <paramref name="what"/> names it in errors.</summary>
     Tensor ToTensor(string source, string what);
+
+    /// <summary>The elements the tensor will have (saturating; 0 for a shape the conversion will refuse), known before any allocation.</summary>
+    long ElementCount { get; }
 }
 
 /// <summary>
@@ -47,6 +50,8 @@ internal sealed class TorchStorageRecord(string key, SafetensorsDType elementTyp
 internal sealed class TorchTensorRecord(TorchStorageRecord storage, long offset, long[] size, long[] stride) : IPickledTensor
 {
     public TorchStorageRecord Storage { get; } = storage;
+
+    public long ElementCount => StridedDecoder.ElementCount(size);
 
     public Tensor ToTensor(string source, string what)
     {
@@ -117,6 +122,8 @@ internal sealed class NumpyArrayRecord : IPickledTensor
     private bool _fortranOrder;
     private PyBytes? _data;
 
+    public long ElementCount => StridedDecoder.ElementCount(_shape);
+
     public static NumpyArrayRecord FromParts(NumpyDTypeRecord dtype, long[] shape, bool fortranOrder, PyBytes data, RestrictedUnpickler reader)
     {
         var array = new NumpyArrayRecord();
@@ -180,6 +187,17 @@ internal sealed class NumpyArrayRecord : IPickledTensor
 /// </summary>
 internal static class StridedDecoder
 {
+    public static long ElementCount(long[] size)
+    {
+        Int128 count = 1;
+        foreach (long d in size)
+        {
+            if (d < 0) return 0;
+            count = Int128.Min(count * d, long.MaxValue);
+        }
+        return (long)count;
+    }
+
     public static Tensor Decode(ReadOnlySpan<byte> data, SafetensorsDType type, bool bigEndian, long storageNumel, long offset,
         long[] size, long[] stride, string source, string what)
     {

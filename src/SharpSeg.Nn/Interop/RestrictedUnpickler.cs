@@ -291,7 +291,9 @@ internal sealed class RestrictedUnpickler
         if (length > MaxLongBytes) throw Error($"integer of {length} bytes exceeds the {MaxLongBytes}-byte limit");
         var bytes = Take(length);
         var value = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        // Boxed as long whenever it fits, as BININT values are, so callers need only one integer type.
+        if (value >= long.MinValue && value <= long.MaxValue) return (long)value;
+        return value;
     }
 
     private void Push(object value)
@@ -354,9 +356,19 @@ internal sealed class RestrictedUnpickler
     {
         if (dict is not PyDict target) throw Error($"sets an item on {Describe(dict)}, not a dict");
         if (!PyKeyComparer.IsHashable(key)) throw Error($"dictionary key {Describe(key)} is not a str, bytes, int, float, bool or None");
-        _workBudget -= key switch { string s => s.Length, PyBytes b => b.Data.Length, _ => 1 };
-        if (_workBudget < 0) throw Error("dictionary inserts exceed the work budget for a file of this size (repeated long keys)");
+        Charge(key switch { string s => s.Length, PyBytes b => b.Data.Length, _ => 1 });
         target.Items[key] = value;
+    }
+
+    /// <summary>
+    /// Draws work proportional to a value's length from the budget. Only operations whose cost depends on an operand that
+    /// the memo lets a file reuse for free (hashing a key, encoding a string) are charged: they are what could make a small
+    /// file take quadratic time or allocation.
+    /// </summary>
+    private void Charge(long work)
+    {
+        _workBudget -= work;
+        if (_workBudget < 0) throw Error("the file repeats long keys or strings beyond the work budget for a file of this size");
     }
 
     // The allow-list. Each name maps to what a call of it builds; names that are only ever passed as arguments (storage
@@ -457,6 +469,7 @@ internal sealed class RestrictedUnpickler
     {
         if (args.Count != 2 || args[0] is not string text || args[1] is not ("latin1" or "latin-1"))
             throw Error("_codecs.encode is allowed only as protocol 2's encoding of bytes: (str, \"latin1\")");
+        Charge(text.Length);
         var bytes = new byte[text.Length];
         for (int i = 0; i < text.Length; i++)
             bytes[i] = text[i] <= 0xFF ? (byte)text[i] : throw Error($"character U+{(int)text[i]:X4} cannot be latin-1 encoded");

@@ -16,15 +16,21 @@ internal static class StateDictExtraction
     /// <summary>Wrapper entries tried in order when the top level is not itself a state dict.</summary>
     public static readonly string[] WrapperKeys = ["state_dict", "model_state_dict", "model", "net"];
 
-    public static OrderedDictionary<string, Tensor> Extract(object root, string source)
+    /// <summary>
+    /// The state dict in <paramref name="root"/>. Its tensors may hold at most 4 elements per byte of tensor data in the
+    /// file (<paramref name="dataBytes"/>) plus 16 Mi: tied weights and views repeat a storage a few times, while a file
+    /// whose views repeat one storage thousands of times (or stride 0 over it) would otherwise allocate without bound.
+    /// </summary>
+    public static OrderedDictionary<string, Tensor> Extract(object root, string source, long dataBytes)
     {
+        long elementBudget = 4 * dataBytes + (1 << 24);
         if (root is not PyDict dict)
             throw new PickleFormatException(source, $"holds {RestrictedUnpickler.Describe(root)}, not a dict of tensors (save model.state_dict())");
-        if (Problem(dict) is not { } problem) return Convert(dict, source, prefix: "");
+        if (Problem(dict) is not { } problem) return Convert(dict, source, prefix: "", elementBudget);
 
         foreach (string key in WrapperKeys)
             if (dict.Items.TryGetValue(key, out var inner) && inner is PyDict candidate && Problem(candidate) is null)
-                return Convert(candidate, source, prefix: $"['{key}']");
+                return Convert(candidate, source, prefix: $"['{key}']", elementBudget);
 
         string keys = string.Join(", ", dict.Items.Keys.Take(8).Select(k => k is string s ? $"'{s}'" : RestrictedUnpickler.Describe(k)));
         throw new PickleFormatException(source,
@@ -45,14 +51,19 @@ internal static class StateDictExtraction
         return null;
     }
 
-    private static OrderedDictionary<string, Tensor> Convert(PyDict dict, string source, string prefix)
+    private static OrderedDictionary<string, Tensor> Convert(PyDict dict, string source, string prefix, long elementBudget)
     {
         var tensors = new OrderedDictionary<string, Tensor>(dict.Items.Count);
         foreach (var (key, value) in dict.Items)
         {
             var name = (string)key;
             if (name == PaddleNameTableKey) continue;
-            tensors.Add(name, ((IPickledTensor)value).ToTensor(source, $"tensor {prefix}'{name}'"));
+            var pickled = (IPickledTensor)value;
+            elementBudget -= pickled.ElementCount;
+            if (elementBudget < 0)
+                throw new PickleFormatException(source,
+                    $"tensor {prefix}'{name}' takes the tensors past 4 elements per byte of data in the file (views that repeat one storage many times?)");
+            tensors.Add(name, pickled.ToTensor(source, $"tensor {prefix}'{name}'"));
         }
         return tensors;
     }

@@ -22,9 +22,10 @@ internal static class TorchArchive
             using var zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
             return Read(zip, source);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or NotSupportedException)
         {
-            throw new PickleFormatException(source, $"the zip archive is corrupt ({e.Message})");
+            // ZipArchive reports a corrupt directory or entry as InvalidDataException, an unknown compression method as NotSupportedException.
+            throw new PickleFormatException(source, $"the zip archive is corrupt or uses an unsupported feature ({e.Message})");
         }
     }
 
@@ -46,7 +47,8 @@ internal static class TorchArchive
                 throw new PickleFormatException(source, $"data.pkl: persistent id must be ('storage', torch.<Type>Storage, key, location, numel), got a tuple of {id.Count}");
             var elementType = TorchStorageRecord.ElementTypeOf(type.Name)
                 ?? throw new PickleFormatException(source, $"data.pkl: storage type torch.{type.Name} is not one this reader knows");
-            if (numel < 0) throw new PickleFormatException(source, $"data.pkl: storage '{key}' has a negative size {numel}");
+            if (numel < 0 || numel > Array.MaxLength / elementType.ByteSize())
+                throw new PickleFormatException(source, $"data.pkl: storage '{key}' has {numel} elements, outside 0–{Array.MaxLength / elementType.ByteSize()}");
             if (storages.TryGetValue(key, out var known))
             {
                 if (known.ElementType != elementType || known.Numel != numel)
@@ -67,7 +69,7 @@ internal static class TorchArchive
             storage.Data = ReadEntry(entry, bytes, source, exactly: bytes);
             storage.BigEndian = bigEndian;
         }
-        return StateDictExtraction.Extract(root, source);
+        return StateDictExtraction.Extract(root, source, storages.Values.Sum(s => s.Data!.LongLength));
     }
 
     private static bool ReadByteOrder(ZipArchiveEntry? entry, string source)

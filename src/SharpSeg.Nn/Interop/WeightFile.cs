@@ -97,6 +97,6 @@ public static class WeightFile
             throw new PickleFormatException(source, $"is {stream.Length} bytes, over the {MaxPickleBytes}-byte limit of a pickle held in memory");
         var data = new byte[stream.Length];
         stream.ReadExactly(data);
-        return StateDictExtraction.Extract(RestrictedUnpickler.Load(data, source), source);
+        return StateDictExtraction.Extract(RestrictedUnpickler.Load(data, source), source, data.LongLength);
     }
 }

@@ -38,7 +38,7 @@ public class PickleFuzzTests(ITestOutputHelper output)
     ];
 
     private static void LoadPickle(byte[] data) =>
-        StateDictExtraction.Extract(RestrictedUnpickler.Load(data, "fuzz"), "fuzz");
+        StateDictExtraction.Extract(RestrictedUnpickler.Load(data, "fuzz"), "fuzz", data.Length);
 
     [Fact]
     public void Mutated_pickles_load_or_fail_with_PickleFormatException()

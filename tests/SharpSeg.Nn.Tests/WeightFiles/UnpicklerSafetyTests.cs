@@ -188,7 +188,7 @@ public class UnpicklerSafetyTests
 
         for (int length = 2; length < data.Length; length++)
         {
-            var error = Assert.Throws<PickleFormatException>(() => StateDictExtraction.Extract(RestrictedUnpickler.Load(data.AsMemory(0, length), "cut"), "cut"));
+            var error = Assert.Throws<PickleFormatException>(() => StateDictExtraction.Extract(RestrictedUnpickler.Load(data.AsMemory(0, length), "cut"), "cut", length));
             Assert.StartsWith("cut: ", error.Message);
         }
     }
@@ -199,7 +199,7 @@ public class UnpicklerSafetyTests
         var program = new List<byte[]> { Op('}'), Str(new string('k', 100_000)), Put(0), Op('0') };
         for (int i = 0; i < 2000; i++) program.AddRange([Get(0), Op('N'), Op('s')]);
 
-        Assert.Contains("dictionary inserts exceed the work budget", Refused(Pickle([.. program])).Message);
+        Assert.Contains("repeats long keys or strings beyond the work budget", Refused(Pickle([.. program])).Message);
     }
 
     private static byte[] WithMember(string file, string member, byte[] content) =>
@@ -228,20 +228,54 @@ public class UnpicklerSafetyTests
         Assert.Equal("short.pth: member 'torch_state_dict/data/0' holds 100 bytes, but its storage of 108 F32 elements needs 432", error.Message);
     }
 
-    [Fact]
-    public void A_view_reaching_past_its_storage_is_refused()
+    private static byte[] Long(long value) => [0x8a, 8, .. BitConverter.GetBytes(value)];
+
+    /// <summary>A torch archive whose data.pkl is <c>{"w": _rebuild_tensor_v2(FloatStorage '0' of numel, 0, (size,), (stride,), False, OrderedDict())}</c>.</summary>
+    private static byte[] OneTensorArchive(long numel, long size, long stride, int storageBytes)
     {
-        // A pickle whose only tensor claims 5 elements of a 4-element storage.
         byte[] pickle = Pickle(
             Op('}'), Str("w"),
             Global("torch._utils", "_rebuild_tensor_v2"), Op('('),
-            Op('('), Str("storage"), Global("torch", "FloatStorage"), Str("0"), Str("cpu"), Int1(4), Op('t'), Op('Q'),
-            Int1(0), Int1(5), Op(0x85), Int1(1), Op(0x85), Op(0x89), Global("collections", "OrderedDict"), Op(')'), Op('R'), Op('t'), Op('R'),
+            Op('('), Str("storage"), Global("torch", "FloatStorage"), Str("0"), Str("cpu"), Long(numel), Op('t'), Op('Q'),
+            Int1(0), Long(size), Op(0x85), Long(stride), Op(0x85), Op(0x89), Global("collections", "OrderedDict"), Op(')'), Op('R'), Op('t'), Op('R'),
             Op('s'));
-        var archive = WithMember(WithMember("torch_wrapped_model.pth", "torch_wrapped_model/data.pkl", pickle), "torch_wrapped_model/data/0", new byte[16]);
+        return WithMember(WithMember("torch_wrapped_model.pth", "torch_wrapped_model/data.pkl", pickle), "torch_wrapped_model/data/0", new byte[storageBytes]);
+    }
 
-        var error = Assert.Throws<PickleFormatException>(() => WeightFile.Load(new MemoryStream(archive), "view.pth"));
+    private static PickleFormatException RefusedArchive(byte[] archive) =>
+        Assert.Throws<PickleFormatException>(() => WeightFile.Load(new MemoryStream(archive), "view.pth"));
+
+    [Fact]
+    public void A_view_reaching_past_its_storage_is_refused()
+    {
+        var error = RefusedArchive(OneTensorArchive(numel: 4, size: 5, stride: 1, storageBytes: 16));
 
         Assert.Equal("view.pth: tensor 'w': size [5], stride [1] at offset 0 reaches element 4 of a storage of 4", error.Message);
+    }
+
+    [Fact]
+    public void A_stride_zero_view_that_would_allocate_gigabytes_from_four_bytes_is_refused()
+    {
+        var error = RefusedArchive(OneTensorArchive(numel: 1, size: 1L << 30, stride: 0, storageBytes: 4));
+
+        Assert.Equal("view.pth: tensor 'w' takes the tensors past 4 elements per byte of data in the file (views that repeat one storage many times?)", error.Message);
+    }
+
+    [Fact]
+    public void A_storage_size_that_overflows_is_refused_before_reading()
+    {
+        var error = RefusedArchive(OneTensorArchive(numel: long.MaxValue / 2, size: 1, stride: 1, storageBytes: 4));
+
+        Assert.Contains($"storage '0' has {long.MaxValue / 2} elements, outside 0–", error.Message);
+    }
+
+    [Fact]
+    public void Repeated_latin1_encoding_of_one_long_string_exhausts_the_work_budget()
+    {
+        var program = new List<byte[]> { Global("_codecs", "encode"), Put(0), Str(new string('x', 100_000)), Str("latin1"), Op(0x86), Put(1), Op('0'), Op('0') };
+        for (int i = 0; i < 2000; i++) program.AddRange([Get(0), Get(1), Op('R'), Op('0')]);
+        program.Add(Op('N'));
+
+        Assert.Contains("repeats long keys or strings beyond the work budget", Refused(Pickle([.. program])).Message);
     }
 }
