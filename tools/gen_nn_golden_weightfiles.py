@@ -3,14 +3,14 @@
 
 Run once with PyTorch 1.13 and numpy (Debian's python3-torch): /usr/bin/python3 tools/gen_nn_golden_weightfiles.py
 CI never runs this; the outputs are committed under tests/SharpSeg.Nn.Tests/Golden/WeightFiles/ and
-tests/SharpSeg.Cli.Tests/Golden/WeightFiles/.
+tests/SharpSeg.Cli.Tests/Golden/WeightFiles/ and tests/SharpSeg.Models.Tests/Golden/WeightFiles/.
 
 - torch_*.pth: written by torch.save itself (zip format), with the values expected after loading written beside them as
   safetensors (floats converted to float32, integers and booleans to int64, views made contiguous).
 - paddle_*.pdparams: a dict of numpy arrays pickled the way paddle.save writes a state dict (numpy arrays plus the
   "StructuredToParameterName@@" name table), with protocol 2 (bytes as _codecs.encode) and protocol 4 (Paddle's default).
 - malicious_*: pickles whose __reduce__ names os.system / builtins.eval (written by pickle itself, never loaded here).
-- The model-sized files (torchvision mobilenet_v2 width 0.25; a PaddleSeg-named MobileNetV3-small x0.35) hold patterned
+- The model-sized files (torchvision mobilenet_v2 width 0.25; PaddleSeg-named MobileNetV3-small x0.35 and ResNet18_vd) hold patterned
   values so that their gzip copies stay a few KB.
 """
 import collections
@@ -28,6 +28,7 @@ import torchvision
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 NN = os.path.join(ROOT, "tests", "SharpSeg.Nn.Tests", "Golden", "WeightFiles")
 CLI = os.path.join(ROOT, "tests", "SharpSeg.Cli.Tests", "Golden", "WeightFiles")
+MODELS = os.path.join(ROOT, "tests", "SharpSeg.Models.Tests", "Golden", "WeightFiles")
 KEYS = os.path.join(ROOT, "tests", "SharpSeg.Models.Tests", "Golden", "Backbones", "keys")
 
 
@@ -167,10 +168,20 @@ def model_fixtures():
     with gzip.GzipFile(os.path.join(CLI, "paddleseg_mobilenetv3_small_x0_35.pdparams.gz"), "wb", mtime=0) as f:
         f.write(pickle.dumps(saved, protocol=2))
 
+    # PaddleSeg's ResNet18_vd backbone as its .pdparams names it (the key file dumped from PaddleSeg), protocol 4 as
+    # paddle.save writes by default, and the torchvision file again for the API tests of SharpSeg.Models.
+    saved = {name: patterned(shape, i) for i, (name, shape) in enumerate(read("resnet18_vd.paddle.txt"))}
+    saved["StructuredToParameterName@@"] = {name: "p_%d" % i for i, name in enumerate(saved)}
+    with gzip.GzipFile(os.path.join(MODELS, "paddleseg_resnet18_vd.pdparams.gz"), "wb", mtime=0) as f:
+        f.write(pickle.dumps(saved, protocol=4))
+    with gzip.GzipFile(os.path.join(MODELS, "torchvision_mobilenet_v2_x0.25.pth.gz"), "wb", mtime=0) as f:
+        f.write(buffer.getvalue())
+
 
 if __name__ == "__main__":
     os.makedirs(NN, exist_ok=True)
     os.makedirs(CLI, exist_ok=True)
+    os.makedirs(MODELS, exist_ok=True)
     torch_fixtures()
     paddle_fixtures()
     malicious_fixtures()
