@@ -101,7 +101,11 @@ internal sealed class NumpyDTypeRecord
     /// <summary>The state tuple <c>(version, byteorder, subarray, names, fields, elsize, alignment, flags[, metadata])</c>.</summary>
     public void SetState(object state, RestrictedUnpickler reader)
     {
-        if (state is not PyTuple { Count: >= 5 } tuple || tuple[1] is not string order)
+        // Python 2 pickles wrote the byte order as a one-byte str, read here as bytes.
+        string? order = state is PyTuple { Count: >= 5 } t
+            ? t[1] switch { string s => s, PyBytes { Data.Length: 1 } b => ((char)b.Data.Span[0]).ToString(), _ => null }
+            : null;
+        if (order is null || state is not PyTuple tuple)
             throw reader.Refuse($"numpy dtype state must be (version, byteorder, …), got {RestrictedUnpickler.Describe(state)}");
         if (tuple[2] is not PyNone || tuple[3] is not PyNone || tuple[4] is not PyNone)
             throw reader.Refuse("structured or sub-array numpy dtypes hold no weights; refused");

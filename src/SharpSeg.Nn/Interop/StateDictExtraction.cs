@@ -38,12 +38,23 @@ internal static class StateDictExtraction
             $"entries {string.Join(", ", WrapperKeys.Select(k => $"'{k}'"))} is a dict of tensors");
     }
 
+    /// <summary>
+    /// A key as a string: a <c>str</c>, or an ASCII <c>bytes</c> — how Python 2 pickled the <c>str</c> names of files
+    /// saved by Paddle 1.x, which Python 3's <c>pickle.load</c> also decodes as ASCII.
+    /// </summary>
+    private static string? KeyName(object key) => key switch
+    {
+        string s => s,
+        PyBytes b when !b.Data.Span.ContainsAnyInRange((byte)0x80, (byte)0xFF) => System.Text.Encoding.ASCII.GetString(b.Data.Span),
+        _ => null,
+    };
+
     /// <summary>Why <paramref name="dict"/> is not a state dict, or null when it is one.</summary>
     private static string? Problem(PyDict dict)
     {
         foreach (var (key, value) in dict.Items)
         {
-            if (key is not string name) return $"has the key {RestrictedUnpickler.Describe(key)}, not a string";
+            if (KeyName(key) is not { } name) return $"has the key {RestrictedUnpickler.Describe(key)}, not a string";
             if (name == PaddleNameTableKey) continue;
             if (name == PaddleBigParamKey) return $"has '{PaddleBigParamKey}' (arrays over 4 GB split by paddle.save; re-save with protocol 4)";
             if (value is not IPickledTensor) return $"maps '{name}' to {RestrictedUnpickler.Describe(value)}, not a tensor";
@@ -56,14 +67,15 @@ internal static class StateDictExtraction
         var tensors = new OrderedDictionary<string, Tensor>(dict.Items.Count);
         foreach (var (key, value) in dict.Items)
         {
-            var name = (string)key;
+            string name = KeyName(key)!;
             if (name == PaddleNameTableKey) continue;
             var pickled = (IPickledTensor)value;
             elementBudget -= pickled.ElementCount;
             if (elementBudget < 0)
                 throw new PickleFormatException(source,
                     $"tensor {prefix}'{name}' takes the tensors past 4 elements per byte of data in the file (views that repeat one storage many times?)");
-            tensors.Add(name, pickled.ToTensor(source, $"tensor {prefix}'{name}'"));
+            if (!tensors.TryAdd(name, pickled.ToTensor(source, $"tensor {prefix}'{name}'")))
+                throw new PickleFormatException(source, $"tensor {prefix}'{name}' appears twice (once as str, once as bytes)");
         }
         return tensors;
     }

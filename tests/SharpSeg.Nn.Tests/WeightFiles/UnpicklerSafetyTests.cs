@@ -170,6 +170,28 @@ public class UnpicklerSafetyTests
         Assert.Equal($"evil.pkl: pickle opcode {message}", Refused(Pickle(parts)).Message);
     }
 
+    private static byte[] ShortBinString(params byte[] bytes) => [(byte)'U', (byte)bytes.Length, .. bytes];
+
+    [Fact]
+    public void A_python_2_pickle_with_str_names_and_str_array_data_loads()
+    {
+        // {'w': numpy.array([1.5, -2.0], dtype='<f4')} as Python 2's pickle writes it: names, type codes and data are str.
+        byte[] data = [.. BitConverter.GetBytes(1.5f), .. BitConverter.GetBytes(-2f)];
+        byte[] pickle = Pickle(
+            Op('}'), ShortBinString((byte)'w'),
+            Global("numpy.core.multiarray", "_reconstruct"), Global("numpy", "ndarray"), Int1(0), Op(0x85), ShortBinString((byte)'b'), Op(0x87), Op('R'),
+            Op('('), Int1(1), Int1(2), Op(0x85),
+            Global("numpy", "dtype"), ShortBinString((byte)'f', (byte)'4'), Op(0x89), Op(0x88), Op(0x87), Op('R'),
+            Op('('), Int1(3), ShortBinString((byte)'<'), Op('N'), Op('N'), Op('N'), Length32('J', uint.MaxValue), Length32('J', uint.MaxValue), Int1(0), Op('t'), Op('b'),
+            Op(0x89), ShortBinString(data), Op('t'), Op('b'),
+            Op('s'));
+
+        var tensors = WeightFile.Load(new MemoryStream(pickle), "py2.pdparams");
+
+        Assert.Equal(["w"], tensors.Keys);
+        Assert.Equal([1.5f, -2f], tensors["w"].ToArray<float>());
+    }
+
     [Fact]
     public void Lengths_past_the_end_of_the_data_are_refused_before_anything_is_allocated()
     {
