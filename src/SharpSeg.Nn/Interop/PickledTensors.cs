@@ -230,7 +230,10 @@ internal static class StridedDecoder
 
         int count = (int)numel;
         bool isFloat = type.IsFloatingPoint();
-        var floats = isFloat ? new float[count] : null;
+        // Floats are written straight into the tensor's storage (one copy of each byte); integer tensors are counters
+        // and labels, small enough for FromArray's copy.
+        var floatTensor = isFloat ? Tensor.Zeros(new Shape(dims)) : null;
+        var floats = isFloat ? floatTensor!.AsSpan() : default;
         var integers = isFloat ? null : new long[count];
         if (count > 0 && isFloat && type == SafetensorsDType.F32 && !bigEndian && IsRowMajor(dims, stride))
         {
@@ -244,7 +247,7 @@ internal static class StridedDecoder
             for (int n = 0; n < count; n++)
             {
                 var bytes = data.Slice((int)(index * elementSize), elementSize);
-                if (isFloat) floats![n] = ReadFloat(type, bytes, bigEndian);
+                if (isFloat) floats[n] = ReadFloat(type, bytes, bigEndian);
                 else integers![n] = ReadInteger(type, bytes, bigEndian, source, what);
                 for (int axis = dims.Length - 1; axis >= 0; axis--)
                 {
@@ -255,7 +258,8 @@ internal static class StridedDecoder
                 }
             }
         }
-        var tensor = isFloat ? Tensor.FromArray(floats!, dims) : Tensor.FromArray(integers!, dims);
+        if (isFloat) return floatTensor!;
+        var tensor = Tensor.FromArray(integers!, dims);
         // FromArray reads an empty shape as [n]; a 0-d tensor (a BatchNorm's num_batches_tracked) keeps its rank 0.
         return dims.Length == 0 ? tensor.Reshape() : tensor;
     }
