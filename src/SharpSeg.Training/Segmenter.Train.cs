@@ -141,7 +141,8 @@ public sealed partial class Segmenter
     /// foreign names recognised, the reference classifier left out, the first convolution adapted to the input channels);
     /// otherwise the file loads non-strictly: keys the model lacks are left out, missing keys keep their initial values,
     /// and a tensor whose shape differs is skipped only for the class head (leading size = class count); backbone-only keys
-    /// without <c>backbone.</c> are prefixed with it.
+    /// without <c>backbone.</c> are prefixed with it, and the file is renamed by <see cref="KeyMap.PaddleSeg"/>
+    /// when that matches more of the model's keys (PaddleSeg's <c>_conv</c>/<c>_batch_norm</c> names).
     /// </summary>
     private LoadReport LoadPretrained(string path)
     {
@@ -153,6 +154,10 @@ public sealed partial class Segmenter
         IReadOnlyDictionary<string, Tensor> source = tensors;
         if (backboneOnly && tensors.Keys.Any(k => own.ContainsKey("backbone." + k)))
             source = tensors.ToDictionary(p => "backbone." + p.Key, p => p.Value);
+        // A PaddleSeg model checkpoint (.pdparams, or converted without a key map) of a model whose keys are PaddleSeg's
+        // in PyTorch's spelling (Fast-SCNN) matches once renamed; its plain convolutions match either way.
+        if (KeyMap.PaddleSeg.Apply(tensors) is var renamed && renamed.Keys.Count(own.ContainsKey) > source.Keys.Count(own.ContainsKey))
+            source = renamed;
         if (!source.Keys.Any(own.ContainsKey))
             throw new ArgumentException(
                 $"Pretrained weights {path}: none of its {tensors.Count} tensors (e.g. '{tensors.Keys.FirstOrDefault()}') has a key of model '{ModelName}' " +
