@@ -104,8 +104,8 @@ public sealed partial class Segmenter
     /// <summary>
     /// The weight file <paramref name="pretrainWeights"/> names (safetensors, PyTorch <c>.pth</c>/<c>.pt</c> or Paddle
     /// <c>.pdparams</c>, read by <see cref="WeightFile"/>): an existing path as is, or for a named set such as
-    /// <c>IMAGENET</c> (a name with no folder and no extension) the file <c>&lt;backbone&gt;_&lt;SET&gt;.safetensors</c> in
-    /// <c>$SHARPSEG_WEIGHTS</c>, else <c>~/.sharpseg/weights</c>. Nothing is ever downloaded (PaddleX 1.x downloads named sets).
+    /// <c>IMAGENET</c> (a name with no folder and no extension) the file <c>&lt;backbone&gt;_&lt;SET&gt;.safetensors</c> (or
+    /// <c>.pth</c>, <c>.pt</c>, <c>.pdparams</c>) in <c>$SHARPSEG_WEIGHTS</c>, else <c>~/.sharpseg/weights</c>. Nothing is ever downloaded (PaddleX 1.x downloads named sets).
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist; for a named set the message says where to put it.</exception>
     public string ResolvePretrainedWeights(string pretrainWeights)
@@ -119,12 +119,17 @@ public sealed partial class Segmenter
         string setName = pretrainWeights.ToUpperInvariant();
         string folder = PretrainedWeightsFolder();
         string file = Path.Combine(folder, $"{owner}_{setName}.safetensors");
-        if (File.Exists(file)) return file;
+        foreach (string extension in NamedSetExtensions)
+            if (Path.ChangeExtension(file, extension) is var candidate && File.Exists(candidate)) return candidate;
         throw new FileNotFoundException(
             $"Pretrained weights '{pretrainWeights}' for '{owner}' are not on this machine: SharpSeg never downloads weights. " +
-            $"Put the safetensors file at {file} (the weights folder is ${WeightsFolderVariable} when set, else ~/.sharpseg/weights), " +
+            $"Put the weight file at {file} (or with the extension .pth, .pt or .pdparams as downloaded; the weights folder is " +
+            $"${WeightsFolderVariable} when set, else ~/.sharpseg/weights), " +
             "or pass the path of a weight file (.safetensors, .pth/.pt or .pdparams).", file);
     }
+
+    /// <summary>The extensions a named set's file may have, in the order they are looked for.</summary>
+    private static readonly string[] NamedSetExtensions = [".safetensors", ".pth", ".pt", ".pdparams"];
 
     /// <summary>The environment variable naming the local weights folder.</summary>
     public const string WeightsFolderVariable = "SHARPSEG_WEIGHTS";

@@ -5,11 +5,11 @@ using SharpSeg.Training.Tests.Segmenter;
 namespace SharpSeg.Training.Tests.Zoo;
 
 /// <summary>
-/// A PaddleSeg model checkpoint in PaddleSeg's names (<c>_conv</c>, <c>_batch_norm</c>, <c>_mean</c>, <c>_variance</c>, no
-/// <c>num_batches_tracked</c>) loads as <c>pretrainWeights</c> without a conversion step (issue 13): the names match no
-/// key of the model, so <see cref="KeyMap.PaddleSeg"/> renames them.
+/// Pretrained weights as users have them (issue 13): a PaddleSeg model checkpoint in PaddleSeg's names (<c>_conv</c>,
+/// <c>_batch_norm</c>, <c>_mean</c>, <c>_variance</c>, no <c>num_batches_tracked</c>) loads as <c>pretrainWeights</c>
+/// without a conversion step, renamed by <see cref="KeyMap.PaddleSeg"/>.
 /// </summary>
-public sealed class PaddleSegCheckpointTests
+public sealed class ForeignPretrainedWeightsTests
 {
     /// <summary>Fast-SCNN's state dict as PaddleSeg names it (as FastScnnTests derives it).</summary>
     private static Dictionary<string, Tensor> PaddleSegNames(IReadOnlyDictionary<string, Tensor> state)
