@@ -83,9 +83,11 @@ public static class WeightFile
             throw new PickleFormatException(source,
                 "is in PyTorch's legacy (pre-1.6) serialization format, which is not read; re-save it in the default zip format with a " +
                 "current PyTorch: torch.save(torch.load(path), new_path) (do this only for a file you trust: loading it runs its pickle)");
-        if (head.Length >= 2 && head[0] == 0x80 && head[1] is >= 2 and <= 5) return WeightFileFormat.Pickle;
+        // Safetensors first: a header of 640 bytes begins 80 02, which is also how a protocol 2 pickle begins. A pickle
+        // cannot pass this test: its first eight bytes never read as a length under 100 MB followed by '{'.
         if (head.Length >= 9 && head[8] == (byte)'{' && BinaryPrimitives.ReadUInt64LittleEndian(head) <= Nn.Safetensors.MaxHeaderBytes)
             return WeightFileFormat.Safetensors;
+        if (head.Length >= 2 && head[0] == 0x80 && head[1] is >= 2 and <= 5) return WeightFileFormat.Pickle;
         throw new InvalidDataException(
             $"{source}: not a weight file this library reads (safetensors, a torch.save zip checkpoint, or a pickled dict such as a " +
             $"Paddle .pdparams); it begins with {Convert.ToHexString(head)}.");

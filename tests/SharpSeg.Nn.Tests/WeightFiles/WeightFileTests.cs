@@ -118,6 +118,20 @@ public class WeightFileTests
     }
 
     [Fact]
+    public void A_safetensors_header_whose_length_bytes_look_like_a_pickle_protocol_is_still_safetensors()
+    {
+        // Header length 640 = 0x280 is stored as 80 02 00 …, the opening bytes of a protocol 2 pickle.
+        var header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}".PadRight(640);
+        byte[] file = [.. BitConverter.GetBytes(640UL), .. System.Text.Encoding.ASCII.GetBytes(header), .. BitConverter.GetBytes(2.5f)];
+
+        var tensors = WeightFile.Load(new MemoryStream(file), "640.safetensors");
+
+        Assert.Equal(0x80, file[0]);
+        Assert.Equal(2, file[1]);
+        Assert.Equal([2.5f], tensors["a"].ToArray<float>());
+    }
+
+    [Fact]
     public void A_file_of_no_known_format_is_refused_naming_its_first_bytes()
     {
         var error = Assert.Throws<InvalidDataException>(() => WeightFile.Load(new MemoryStream("hello world"u8.ToArray()), "notes.txt"));
