@@ -44,8 +44,7 @@ internal static class ConvertCommand
             if (Directory.Exists(target)) throw new UsageException($"convert: --output '{target}' is a folder; name the .safetensors file to write.");
             if (Path.GetFullPath(source) == Path.GetFullPath(target)) throw new UsageException("convert: --output must differ from the input file.");
 
-            var format = WeightFile.DetectFormat(source);
-            var tensors = WeightFile.Load(source);
+            var (format, tensors, storedTypes) = WeightFile.Read(source);
             if (parse.GetValue(keyMap) == "paddleseg") tensors = KeyMap.PaddleSeg.Apply(tensors);
             Safetensors.Save(target, tensors, new Dictionary<string, string> { ["format"] = "pt", ["converted_from"] = Path.GetFileName(source) });
 
@@ -53,6 +52,11 @@ internal static class ConvertCommand
             int floats = tensors.Values.Count(t => t.DType == DType.Float32);
             console.WriteLine($"Converted {source} ({Describe(format)}) to {target}");
             console.WriteLine($"{tensors.Count} tensors ({floats} float32, {tensors.Count - floats} int64), {bytes} bytes of data.");
+            // Say what changed: safetensors keeps float32, int32 and int64 only, so other stored types were widened.
+            var converted = storedTypes.Values.Where(t => t is not ("F32" or "I64")).GroupBy(t => t).OrderBy(g => g.Key, StringComparer.Ordinal).ToList();
+            if (converted.Count > 0)
+                console.WriteLine("Converted: " + string.Join(", ", converted.Select(g => $"{g.Count()} {g.Key}")) +
+                                  " tensors (floating point to float32, integers and booleans to int64).");
             return ExitCodes.Success;
         });
         return command;

@@ -11,6 +11,9 @@ internal interface IPickledTensor
 
     /// <summary>The elements the tensor will have (saturating; 0 for a shape the conversion will refuse), known before any allocation.</summary>
     long ElementCount { get; }
+
+    /// <summary>The element type as the file stores it, before the conversion to float32 or int64.</summary>
+    SafetensorsDType StoredType { get; }
 }
 
 /// <summary>
@@ -52,6 +55,8 @@ internal sealed class TorchTensorRecord(TorchStorageRecord storage, long offset,
     public TorchStorageRecord Storage { get; } = storage;
 
     public long ElementCount => StridedDecoder.ElementCount(size);
+
+    public SafetensorsDType StoredType => Storage.ElementType;
 
     public Tensor ToTensor(string source, string what)
     {
@@ -127,6 +132,8 @@ internal sealed class NumpyArrayRecord : IPickledTensor
     private PyBytes? _data;
 
     public long ElementCount => StridedDecoder.ElementCount(_shape);
+
+    public SafetensorsDType StoredType => _dtype?.ElementType ?? SafetensorsDType.F32;
 
     public static NumpyArrayRecord FromParts(NumpyDTypeRecord dtype, long[] shape, bool fortranOrder, PyBytes data, RestrictedUnpickler reader)
     {

@@ -21,7 +21,7 @@ internal static class StateDictExtraction
     /// file (<paramref name="dataBytes"/>) plus 16 Mi: tied weights and views repeat a storage a few times, while a file
     /// whose views repeat one storage thousands of times (or stride 0 over it) would otherwise allocate without bound.
     /// </summary>
-    public static OrderedDictionary<string, Tensor> Extract(object root, string source, long dataBytes)
+    public static (OrderedDictionary<string, Tensor> Tensors, Dictionary<string, string> StoredTypes) Extract(object root, string source, long dataBytes)
     {
         long elementBudget = 4 * dataBytes + (1 << 24);
         if (root is not PyDict dict)
@@ -62,9 +62,10 @@ internal static class StateDictExtraction
         return null;
     }
 
-    private static OrderedDictionary<string, Tensor> Convert(PyDict dict, string source, string prefix, long elementBudget)
+    private static (OrderedDictionary<string, Tensor>, Dictionary<string, string>) Convert(PyDict dict, string source, string prefix, long elementBudget)
     {
         var tensors = new OrderedDictionary<string, Tensor>(dict.Items.Count);
+        var storedTypes = new Dictionary<string, string>(dict.Items.Count);
         foreach (var (key, value) in dict.Items)
         {
             string name = KeyName(key)!;
@@ -76,7 +77,8 @@ internal static class StateDictExtraction
                     $"tensor {prefix}'{name}' takes the tensors past 4 elements per byte of data in the file (views that repeat one storage many times?)");
             if (!tensors.TryAdd(name, pickled.ToTensor(source, $"tensor {prefix}'{name}'")))
                 throw new PickleFormatException(source, $"tensor {prefix}'{name}' appears twice (once as str, once as bytes)");
+            storedTypes[name] = pickled.StoredType.Name();
         }
-        return tensors;
+        return (tensors, storedTypes);
     }
 }

@@ -15,7 +15,7 @@ internal static class TorchArchive
     /// <summary>The largest <c>data.pkl</c> read (a state dict's pickle is kilobytes; the weights are separate members).</summary>
     public const long MaxPickleBytes = 1L << 30;
 
-    public static OrderedDictionary<string, Tensor> Read(Stream stream, string source)
+    public static (OrderedDictionary<string, Tensor> Tensors, Dictionary<string, string> StoredTypes) Read(Stream stream, string source)
     {
         try
         {
@@ -29,7 +29,7 @@ internal static class TorchArchive
         }
     }
 
-    private static OrderedDictionary<string, Tensor> Read(ZipArchive zip, string source)
+    private static (OrderedDictionary<string, Tensor>, Dictionary<string, string>) Read(ZipArchive zip, string source)
     {
         var pickleEntry = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal)
                                                           && e.FullName.IndexOf('/') == e.FullName.Length - "/data.pkl".Length)

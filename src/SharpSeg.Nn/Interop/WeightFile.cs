@@ -15,6 +15,15 @@ public enum WeightFileFormat
     Pickle,
 }
 
+/// <summary>A weight file's tensors with what they were before <see cref="WeightFile"/> converted them.</summary>
+/// <param name="Format">The file's format.</param>
+/// <param name="Tensors">Tensors by name, in the file's order: floats as float32, integers and booleans as int64.</param>
+/// <param name="StoredDTypes">
+/// For PyTorch and Paddle files, each tensor's element type as stored, in safetensors' spelling (<c>F16</c>, <c>BF16</c>,
+/// <c>F64</c>, <c>I32</c>, <c>U8</c>, <c>BOOL</c>, …); empty for safetensors files.
+/// </param>
+public sealed record WeightFileContent(WeightFileFormat Format, OrderedDictionary<string, Tensor> Tensors, IReadOnlyDictionary<string, string> StoredDTypes);
+
 /// <summary>
 /// One entry point for every weight file a user may have: safetensors, PyTorch <c>.pth</c>/<c>.pt</c> zip checkpoints and
 /// PaddlePaddle <c>.pdparams</c>, recognised by their first bytes (not their extension), each read into the same name →
@@ -38,28 +47,37 @@ public static class WeightFile
     /// <exception cref="PickleFormatException">A PyTorch or Paddle file is malformed, legacy, or asks for a refused global.</exception>
     /// <exception cref="SafetensorsFormatException">A safetensors file breaks its format.</exception>
     /// <exception cref="InvalidDataException">The file is none of the formats.</exception>
-    public static OrderedDictionary<string, Tensor> Load(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
-        return Load(stream, path);
-    }
+    public static OrderedDictionary<string, Tensor> Load(string path) => Read(path).Tensors;
 
     /// <summary>The tensors of a seekable <paramref name="stream"/>; <paramref name="source"/> names it in errors.</summary>
     /// <inheritdoc cref="Load(string)"/>
-    public static OrderedDictionary<string, Tensor> Load(Stream stream, string source)
+    public static OrderedDictionary<string, Tensor> Load(Stream stream, string source) => Read(stream, source).Tensors;
+
+    /// <summary>The format, tensors and stored element types of the weight file at <paramref name="path"/>.</summary>
+    /// <inheritdoc cref="Load(string)"/>
+    public static WeightFileContent Read(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
+        return Read(stream, path);
+    }
+
+    /// <summary>The format, tensors and stored element types of a seekable <paramref name="stream"/>; <paramref name="source"/> names it in errors.</summary>
+    /// <inheritdoc cref="Load(string)"/>
+    public static WeightFileContent Read(Stream stream, string source)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(source);
         if (!stream.CanSeek) throw new ArgumentException($"{source}: reading a weight file needs a seekable stream.", nameof(stream));
         var format = DetectFormat(stream, source);
         stream.Position = 0;
-        return format switch
+        var (tensors, storedTypes) = format switch
         {
-            WeightFileFormat.Safetensors => Nn.Safetensors.Read(stream, source).Tensors,
+            WeightFileFormat.Safetensors => (Nn.Safetensors.Read(stream, source).Tensors, new Dictionary<string, string>()),
             WeightFileFormat.PyTorchZip => TorchArchive.Read(stream, source),
             _ => LoadPickle(stream, source),
         };
+        return new WeightFileContent(format, tensors, storedTypes);
     }
 
     /// <summary>The format of the file at <paramref name="path"/>, from its first bytes.</summary>
@@ -93,7 +111,7 @@ public static class WeightFile
             $"Paddle .pdparams); it begins with {Convert.ToHexString(head)}.");
     }
 
-    private static OrderedDictionary<string, Tensor> LoadPickle(Stream stream, string source)
+    private static (OrderedDictionary<string, Tensor>, Dictionary<string, string>) LoadPickle(Stream stream, string source)
     {
         if (stream.Length > MaxPickleBytes)
             throw new PickleFormatException(source, $"is {stream.Length} bytes, over the {MaxPickleBytes}-byte limit of a pickle held in memory");

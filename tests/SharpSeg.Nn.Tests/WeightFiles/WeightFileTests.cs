@@ -41,6 +41,24 @@ public class WeightFileTests
     }
 
     [Fact]
+    public void Read_reports_the_format_and_each_tensor_s_stored_type_before_conversion()
+    {
+        var torch = WeightFile.Read(PathOf("torch_state_dict.pth"));
+        var paddle = WeightFile.Read(PathOf("paddle_params_p2.pdparams"));
+
+        Assert.Equal(WeightFileFormat.PyTorchZip, torch.Format);
+        Assert.Equal(
+            ["F32", "F64", "I64", "F16", "BF16", "I32", "I8", "U8", "BOOL", "F32", "F32", "F32", "F32", "F32"],
+            torch.Tensors.Keys.Select(k => torch.StoredDTypes[k]));
+        Assert.Equal(WeightFileFormat.Pickle, paddle.Format);
+        Assert.Equal("F64", paddle.StoredDTypes["double"]);
+        Assert.Equal("F16", paddle.StoredDTypes["half"]);
+        Assert.Equal("I32", paddle.StoredDTypes["int32"]);
+        Assert.Equal(DType.Int64, paddle.Tensors["int32"].DType);
+        Assert.Empty(WeightFile.Read(PathOf("torch_wrapped.expected.safetensors")).StoredDTypes);
+    }
+
+    [Fact]
     public void Views_of_one_storage_read_the_same_elements()
     {
         var tensors = WeightFile.Load(PathOf("torch_state_dict.pth"));
