@@ -78,6 +78,7 @@ internal static class SharpSegApp
         root.Subcommands.Add(ExportCommand.Create(console));
         root.Subcommands.Add(ModelsCommand.Create(console));
         root.Subcommands.Add(DemoCommand.Create(console));
+        root.Subcommands.Add(ConvertCommand.Create(console));
         return root;
     }
 

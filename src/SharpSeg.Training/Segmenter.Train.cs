@@ -1,6 +1,7 @@
 using SharpSeg.Data.Datasets;
 using SharpSeg.Models;
 using SharpSeg.Nn;
+using SharpSeg.Nn.Interop;
 using SharpSeg.Nn.Optim;
 
 namespace SharpSeg.Training;
@@ -38,7 +39,7 @@ public sealed partial class Segmenter
     /// <param name="logIntervalSteps">Steps between lines of <c>metrics.jsonl</c> and TensorBoard scalars.</param>
     /// <param name="saveDir">Folder of checkpoints and logs.</param>
     /// <param name="pretrainWeights">
-    /// A safetensors file loaded non-strictly (a head of another class count is left as initialised), or a named set
+    /// A weight file (safetensors, PyTorch <c>.pth</c>/<c>.pt</c> or Paddle <c>.pdparams</c>) loaded non-strictly (a head of another class count is left as initialised), or a named set
     /// such as <c>IMAGENET</c> resolved to <c>&lt;weights folder&gt;/&lt;backbone&gt;_IMAGENET.safetensors</c> where the weights folder is
     /// <c>$SHARPSEG_WEIGHTS</c> or <c>~/.sharpseg/weights</c>; null = none. Ignored when resuming.
     /// </param>
@@ -101,9 +102,10 @@ public sealed partial class Segmenter
     }
 
     /// <summary>
-    /// The safetensors file <paramref name="pretrainWeights"/> names: an existing path as is, or for a named set such as
-    /// <c>IMAGENET</c> (a name with no folder and no extension) the file <c>&lt;backbone&gt;_&lt;SET&gt;.safetensors</c> in
-    /// <c>$SHARPSEG_WEIGHTS</c>, else <c>~/.sharpseg/weights</c>. Nothing is ever downloaded (PaddleX 1.x downloads named sets).
+    /// The weight file <paramref name="pretrainWeights"/> names (safetensors, PyTorch <c>.pth</c>/<c>.pt</c> or Paddle
+    /// <c>.pdparams</c>, read by <see cref="WeightFile"/>): an existing path as is, or for a named set such as
+    /// <c>IMAGENET</c> (a name with no folder and no extension) the file <c>&lt;backbone&gt;_&lt;SET&gt;.safetensors</c> (or
+    /// <c>.pth</c>, <c>.pt</c>, <c>.pdparams</c>) in <c>$SHARPSEG_WEIGHTS</c>, else <c>~/.sharpseg/weights</c>. Nothing is ever downloaded (PaddleX 1.x downloads named sets).
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist; for a named set the message says where to put it.</exception>
     public string ResolvePretrainedWeights(string pretrainWeights)
@@ -117,12 +119,17 @@ public sealed partial class Segmenter
         string setName = pretrainWeights.ToUpperInvariant();
         string folder = PretrainedWeightsFolder();
         string file = Path.Combine(folder, $"{owner}_{setName}.safetensors");
-        if (File.Exists(file)) return file;
+        foreach (string extension in NamedSetExtensions)
+            if (Path.ChangeExtension(file, extension) is var candidate && File.Exists(candidate)) return candidate;
         throw new FileNotFoundException(
             $"Pretrained weights '{pretrainWeights}' for '{owner}' are not on this machine: SharpSeg never downloads weights. " +
-            $"Put the safetensors file at {file} (the weights folder is ${WeightsFolderVariable} when set, else ~/.sharpseg/weights), " +
-            "or pass the path of a .safetensors file.", file);
+            $"Put the weight file at {file} (or with the extension .pth, .pt or .pdparams as downloaded; the weights folder is " +
+            $"${WeightsFolderVariable} when set, else ~/.sharpseg/weights), " +
+            "or pass the path of a weight file (.safetensors, .pth/.pt or .pdparams).", file);
     }
+
+    /// <summary>The extensions a named set's file may have, in the order they are looked for.</summary>
+    private static readonly string[] NamedSetExtensions = [".safetensors", ".pth", ".pt", ".pdparams"];
 
     /// <summary>The environment variable naming the local weights folder.</summary>
     public const string WeightsFolderVariable = "SHARPSEG_WEIGHTS";
@@ -134,16 +141,17 @@ public sealed partial class Segmenter
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".sharpseg", "weights");
 
     /// <summary>
-    /// Loads pretrained weights. A file of the backbone's weights alone (none of its keys is one of the model's) goes to the
+    /// Loads pretrained weights from any format <see cref="WeightFile"/> reads. A file of the backbone's weights alone (none of its keys is one of the model's) goes to the
     /// backbone through its family's loader when it has one (<see cref="IPretrainedBackbone.LoadPretrained"/>: strict,
     /// foreign names recognised, the reference classifier left out, the first convolution adapted to the input channels);
     /// otherwise the file loads non-strictly: keys the model lacks are left out, missing keys keep their initial values,
     /// and a tensor whose shape differs is skipped only for the class head (leading size = class count); backbone-only keys
-    /// without <c>backbone.</c> are prefixed with it.
+    /// without <c>backbone.</c> are prefixed with it, and the file is renamed by <see cref="KeyMap.PaddleSeg"/>
+    /// when that matches more of the model's keys (PaddleSeg's <c>_conv</c>/<c>_batch_norm</c> names).
     /// </summary>
     private LoadReport LoadPretrained(string path)
     {
-        var tensors = Safetensors.Load(path);
+        var tensors = WeightFile.Load(path);
         var own = Model.StateDict();
         bool backboneOnly = !tensors.Keys.Any(own.ContainsKey);
         if (backboneOnly && Model.Backbone is IPretrainedBackbone backbone)
@@ -151,6 +159,10 @@ public sealed partial class Segmenter
         IReadOnlyDictionary<string, Tensor> source = tensors;
         if (backboneOnly && tensors.Keys.Any(k => own.ContainsKey("backbone." + k)))
             source = tensors.ToDictionary(p => "backbone." + p.Key, p => p.Value);
+        // A PaddleSeg model checkpoint (.pdparams, or converted without a key map) of a model whose keys are PaddleSeg's
+        // in PyTorch's spelling (Fast-SCNN) matches once renamed; its plain convolutions match either way.
+        if (KeyMap.PaddleSeg.Apply(tensors) is var renamed && renamed.Keys.Count(own.ContainsKey) > source.Keys.Count(own.ContainsKey))
+            source = renamed;
         if (!source.Keys.Any(own.ContainsKey))
             throw new ArgumentException(
                 $"Pretrained weights {path}: none of its {tensors.Count} tensors (e.g. '{tensors.Keys.FirstOrDefault()}') has a key of model '{ModelName}' " +

@@ -62,7 +62,7 @@ internal static class TrainCommand
         };
         var pretrained = new Option<string?>("--pretrained")
         {
-            Description = "Safetensors weights, or IMAGENET for <weights folder>/<backbone>_IMAGENET.safetensors (not with --resume, which continues from the checkpoint's weights).",
+            Description = "Pretrained weights: .safetensors, a PyTorch .pth/.pt or a Paddle .pdparams (read without running their pickled code), or IMAGENET for <weights folder>/<backbone>_IMAGENET.safetensors (not with --resume, which continues from the checkpoint's weights).",
         };
         var seed = new Option<int>("--seed")
         {
@@ -376,11 +376,15 @@ internal static class TrainCommand
     }
 
     /// <summary>
-    /// Prints how the run ended: the metrics of best_model (the evaluation that chose it) when this session made it, else
-    /// the last evaluation, titled so the table never passes for another model's; then best_model and the last checkpoint.
+    /// Prints how the run ended: what the pretrained weights filled in, the metrics of best_model (the evaluation that
+    /// chose it) when this session made it, else the last evaluation, titled so the table never passes for another
+    /// model's; then best_model and the last checkpoint.
     /// </summary>
     private static void WriteSummary(IAnsiConsole console, TrainingResult result, IReadOnlyList<string>? classNames, string bestMetric)
     {
+        if (result.PretrainedWeights is { } loaded)
+            console.WriteLine($"Pretrained weights: {loaded.LoadedCount} tensors loaded, {loaded.MissingKeys.Count} missing (kept as initialised), " +
+                              $"{loaded.UnexpectedKeys.Count} not in the model, {loaded.SkippedShapeMismatches.Count} of another shape (new head).");
         if (result.StoppedEarly)
             console.WriteLine($"Stopped early after epoch {result.EpochsCompleted}.");
         if (BestEvaluation(result) is { } best)

@@ -215,7 +215,7 @@ public sealed class EfficientNet : TensorModule, IPretrainedBackbone
     }
 
     /// <summary>
-    /// Loads a torchvision safetensors checkpoint, adapting <c>features.0.0.weight</c> to <see cref="InChannels"/> (see
+    /// Loads a torchvision checkpoint (a <c>.pth</c> as torchvision publishes it, or safetensors; see <see cref="SharpSeg.Nn.Interop.WeightFile"/>), adapting <c>features.0.0.weight</c> to <see cref="InChannels"/> (see
     /// <see cref="PretrainedWeights.AdaptInputChannels"/>). A backbone without a classifier ignores <c>features.8.*</c> and
     /// <c>classifier.*</c>; a classifier with another class count keeps its own <c>classifier.1</c> when <paramref name="allowNewHead"/>.
     /// </summary>

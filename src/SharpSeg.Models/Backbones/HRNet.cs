@@ -1,4 +1,5 @@
 using SharpSeg.Nn;
+using SharpSeg.Nn.Interop;
 
 namespace SharpSeg.Models;
 
@@ -201,13 +202,13 @@ public sealed class HRNet : Module, IPretrainedBackbone
     }
 
     /// <summary>
-    /// Loads a safetensors checkpoint in this class's keys, or in PaddleSeg's (recognised by <c>._conv.</c> or
+    /// Loads a weight file (safetensors, PyTorch <c>.pth</c> or Paddle <c>.pdparams</c>; see <see cref="SharpSeg.Nn.Interop.WeightFile"/>) in this class's keys, or in PaddleSeg's (recognised by <c>._conv.</c> or
     /// <c>._mean</c>) through <see cref="PaddleSegKeyMap"/>, strictly, adapting the first convolution to
     /// <see cref="InChannels"/>. Equivalent to PaddleSeg's <c>load_pretrained_model</c>.
     /// </summary>
     public LoadReport LoadPretrained(string path)
     {
-        var tensors = Safetensors.Load(path);
+        var tensors = WeightFile.Load(path);
         bool paddle = tensors.Keys.Any(k => k.Contains("._conv.", StringComparison.Ordinal) || k.EndsWith("._mean", StringComparison.Ordinal));
         return PretrainedWeights.Load(this, paddle ? PaddleSegKeyMap.Apply(tensors) : tensors, FirstConvKey);
     }

@@ -60,8 +60,9 @@ public static class BackboneExtensions
 }
 
 /// <summary>
-/// A backbone that loads its family's published weights (torchvision's, timm's or PaddleSeg's, converted to
-/// safetensors) with no key renaming by the user. Equivalent to timm's <c>load_pretrained</c> and PaddleSeg's
+/// A backbone that loads its family's published weights (torchvision's <c>.pth</c>, timm's, PaddleSeg's
+/// <c>.pdparams</c>, or any of them converted to safetensors; see <see cref="SharpSeg.Nn.Interop.WeightFile"/>) with no
+/// key renaming by the user. Equivalent to timm's <c>load_pretrained</c> and PaddleSeg's
 /// <c>load_pretrained_model</c>.
 /// </summary>
 public interface IPretrainedBackbone : IBackbone

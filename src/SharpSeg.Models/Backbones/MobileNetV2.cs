@@ -162,7 +162,7 @@ public sealed class MobileNetV2 : TensorModule, IPretrainedBackbone
     }
 
     /// <summary>
-    /// Loads a torchvision safetensors checkpoint (<c>mobilenet_v2</c>'s keys), adapting <c>features.0.0.weight</c> to
+    /// Loads a torchvision checkpoint (a <c>.pth</c> as torchvision publishes it, or safetensors; see <see cref="SharpSeg.Nn.Interop.WeightFile"/>) (<c>mobilenet_v2</c>'s keys), adapting <c>features.0.0.weight</c> to
     /// <see cref="InChannels"/> (see <see cref="PretrainedWeights.AdaptInputChannels"/>). The headless backbone ignores
     /// <c>features.18.*</c> and <c>classifier.*</c>; a classifier with another class count keeps its own <c>classifier.1</c>
     /// when <paramref name="allowNewHead"/> (fine-tuning).

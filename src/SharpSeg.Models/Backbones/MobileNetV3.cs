@@ -1,4 +1,5 @@
 using SharpSeg.Nn;
+using SharpSeg.Nn.Interop;
 
 namespace SharpSeg.Models;
 
@@ -197,7 +198,7 @@ public sealed class MobileNetV3 : TensorModule, IPretrainedBackbone
     Module IBackbone.Module => this;
 
     /// <summary>
-    /// PaddleSeg 2.6+'s MobileNetV3 state-dict names (as in its <c>.pdparams</c>, once converted to safetensors) to this
+    /// PaddleSeg 2.6+'s MobileNetV3 state-dict names (as in its <c>.pdparams</c>, read directly or once converted to safetensors) to this
     /// class's keys for <paramref name="arch"/>: <c>conv.conv</c>/<c>conv.bn</c> → <c>features.0.0</c>/<c>features.0.1</c>;
     /// in block <c>blocks.{i}</c> → <c>features.{i+1}.block</c>, <c>expand_conv</c> → <c>.0</c>, <c>bottleneck_conv</c> →
     /// <c>.1</c>, <c>mid_se.conv1</c>/<c>conv2</c> → <c>.2.fc1</c>/<c>.2.fc2</c>, <c>linear_conv</c> → <c>.3</c> (<c>.2</c>
@@ -253,7 +254,7 @@ public sealed class MobileNetV3 : TensorModule, IPretrainedBackbone
     }
 
     /// <summary>
-    /// Loads a safetensors checkpoint in this class's keys (torchvision's for the torchvision flavour), or another naming
+    /// Loads a weight file (safetensors, PyTorch <c>.pth</c> or Paddle <c>.pdparams</c>; see <see cref="SharpSeg.Nn.Interop.WeightFile"/>) in this class's keys (torchvision's for the torchvision flavour), or another naming
     /// through <paramref name="keyMap"/> (e.g. <see cref="PaddleSegKeyMap"/>), adapting <c>features.0.0.weight</c> to
     /// <see cref="InChannels"/> (see <see cref="PretrainedWeights.AdaptInputChannels"/>). A backbone without a classifier
     /// ignores <c>classifier.*</c>; a classifier with another class count keeps its own when <paramref name="allowNewHead"/>.
@@ -272,7 +273,7 @@ public sealed class MobileNetV3 : TensorModule, IPretrainedBackbone
     /// <summary>This class's (torchvision's) keys as they are, or PaddleSeg's (recognised by <c>blocks.</c>) through <see cref="PaddleSegKeyMap"/>.</summary>
     LoadReport IPretrainedBackbone.LoadPretrained(string path)
     {
-        var tensors = Safetensors.Load(path);
+        var tensors = WeightFile.Load(path);
         bool paddle = tensors.Keys.Any(k => k.StartsWith("blocks.", StringComparison.Ordinal));
         return LoadPretrained(paddle ? PaddleSegKeyMap(Arch).Apply(tensors) : tensors);
     }

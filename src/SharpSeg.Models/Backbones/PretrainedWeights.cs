@@ -1,4 +1,5 @@
 using SharpSeg.Nn;
+using SharpSeg.Nn.Interop;
 
 namespace SharpSeg.Models;
 
@@ -29,7 +30,7 @@ public static class PretrainedWeights
     }
 
     /// <summary>
-    /// Loads a safetensors checkpoint into <paramref name="module"/>: keys renamed by <paramref name="keyMap"/> (e.g.
+    /// Loads a weight file (safetensors, PyTorch <c>.pth</c> or Paddle <c>.pdparams</c>; see <see cref="SharpSeg.Nn.Interop.WeightFile"/>) into <paramref name="module"/>: keys renamed by <paramref name="keyMap"/> (e.g.
     /// <see cref="ResNetVd.PaddleSegKeyMap"/>), the tensor at <paramref name="firstConvKey"/> adapted to the module's input
     /// channels when only those differ, keys matching <paramref name="ignore"/> left out (a classifier the module lacks),
     /// and keys accepted by <paramref name="allowShapeMismatch"/> kept as the module has them (a new head).
@@ -39,7 +40,7 @@ public static class PretrainedWeights
         Func<string, bool>? ignore = null, Func<string, bool>? allowShapeMismatch = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var tensors = Safetensors.Load(path);
+        var tensors = WeightFile.Load(path);
         return Load(module, keyMap is null ? tensors : keyMap.Apply(tensors), firstConvKey, strict, ignore, allowShapeMismatch);
     }
 

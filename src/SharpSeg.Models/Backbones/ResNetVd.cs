@@ -1,4 +1,5 @@
 using SharpSeg.Nn;
+using SharpSeg.Nn.Interop;
 
 namespace SharpSeg.Models;
 
@@ -92,7 +93,7 @@ public sealed class ResNetVd : Module, IStagedBackbone, IPretrainedBackbone
     }
 
     /// <summary>
-    /// PaddleSeg's ResNet_vd state-dict names (as in its <c>.pdparams</c>, once converted to safetensors) to this class's
+    /// PaddleSeg's ResNet_vd state-dict names (as in its <c>.pdparams</c>, read directly or once converted to safetensors) to this class's
     /// keys: <c>conv1_1._conv</c>/<c>._batch_norm</c> → <c>conv1.0</c>/<c>conv1.1</c>, <c>conv1_2</c> → <c>conv1.3</c>/<c>conv1.4</c>,
     /// <c>conv1_3</c> → <c>conv1.6</c>/<c>bn1</c>; block <c>bb_{s}_{i}</c> → <c>layer{s+1}.{i}</c> with its <c>conv0</c>,
     /// <c>conv1</c>, <c>conv2</c> → <c>conv1</c>/<c>bn1</c>, <c>conv2</c>/<c>bn2</c>, <c>conv3</c>/<c>bn3</c> and <c>short</c> →
@@ -136,7 +137,7 @@ public sealed class ResNetVd : Module, IStagedBackbone, IPretrainedBackbone
         ResNetLayout.StageParameters([_stem, _bn1], _stages, _lrMultipliers);
 
     /// <summary>
-    /// Loads a safetensors checkpoint (in this class's keys, or PaddleSeg's with <paramref name="keyMap"/> =
+    /// Loads a weight file (safetensors, PyTorch <c>.pth</c> or Paddle <c>.pdparams</c>; see <see cref="SharpSeg.Nn.Interop.WeightFile"/>) (in this class's keys, or PaddleSeg's with <paramref name="keyMap"/> =
     /// <see cref="PaddleSegKeyMap"/>), adapting the first convolution <c>conv1.0.weight</c> to <see cref="InChannels"/>
     /// (see <see cref="PretrainedWeights.AdaptInputChannels"/>). Equivalent to PaddleSeg's <c>load_pretrained_model</c>.
     /// </summary>
@@ -150,7 +151,7 @@ public sealed class ResNetVd : Module, IStagedBackbone, IPretrainedBackbone
     /// <summary>Timm's <c>resnet*d</c> keys as they are, or PaddleSeg's (recognised by <c>._conv.</c>) through <see cref="PaddleSegKeyMap"/>.</summary>
     LoadReport IPretrainedBackbone.LoadPretrained(string path)
     {
-        var tensors = Safetensors.Load(path);
+        var tensors = WeightFile.Load(path);
         bool paddle = tensors.Keys.Any(k => k.Contains("._conv.", StringComparison.Ordinal));
         return LoadPretrained(paddle ? PaddleSegKeyMap.Apply(tensors) : tensors);
     }

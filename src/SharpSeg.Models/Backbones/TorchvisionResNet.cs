@@ -160,7 +160,7 @@ public sealed class TorchvisionResNet : TensorModule, IStagedBackbone, IPretrain
     }
 
     /// <summary>
-    /// Loads a torchvision safetensors checkpoint, adapting <c>conv1.weight</c> to <see cref="InChannels"/> (see
+    /// Loads a torchvision checkpoint (a <c>.pth</c> as torchvision publishes it, or safetensors; see <see cref="SharpSeg.Nn.Interop.WeightFile"/>), adapting <c>conv1.weight</c> to <see cref="InChannels"/> (see
     /// <see cref="PretrainedWeights.AdaptInputChannels"/>). A backbone without a classifier ignores <c>fc.*</c>; a classifier
     /// with another class count keeps its own <c>fc</c> when <paramref name="allowNewHead"/> (fine-tuning).
     /// </summary>

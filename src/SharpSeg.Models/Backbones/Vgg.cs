@@ -173,7 +173,7 @@ public sealed class Vgg : TensorModule, IPretrainedBackbone
     }
 
     /// <summary>
-    /// Loads a torchvision safetensors checkpoint, adapting <c>features.0.weight</c> to <see cref="InChannels"/> (see
+    /// Loads a torchvision checkpoint (a <c>.pth</c> as torchvision publishes it, or safetensors; see <see cref="SharpSeg.Nn.Interop.WeightFile"/>), adapting <c>features.0.weight</c> to <see cref="InChannels"/> (see
     /// <see cref="PretrainedWeights.AdaptInputChannels"/>). A backbone without a classifier ignores <c>classifier.*</c>; a
     /// classifier with another class count keeps its own last layer (<c>classifier.6</c>) when <paramref name="allowNewHead"/>.
     /// </summary>

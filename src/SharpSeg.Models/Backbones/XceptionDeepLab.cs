@@ -1,4 +1,5 @@
 using SharpSeg.Nn;
+using SharpSeg.Nn.Interop;
 
 namespace SharpSeg.Models;
 
@@ -123,7 +124,7 @@ public sealed class XceptionDeepLab : Module, IPretrainedBackbone
     }
 
     /// <summary>
-    /// PaddleSeg's XceptionDeeplab state-dict names (as in its <c>.pdparams</c>, once converted to safetensors) to this
+    /// PaddleSeg's XceptionDeeplab state-dict names (as in its <c>.pdparams</c>, read directly or once converted to safetensors) to this
     /// class's keys: the blocks PaddleSeg registers as <c>xception_65/entry_flow/block1</c> … and
     /// <c>xception_65/middle_flow/block16</c> (any <c>xception_NN</c> prefix) → <c>entry_flow.0</c> … <c>middle_flow.15</c>;
     /// BatchNorm <c>_mean</c>/<c>_variance</c> → <c>running_mean</c>/<c>running_var</c>. Every other name is already ours.
@@ -160,14 +161,14 @@ public sealed class XceptionDeepLab : Module, IPretrainedBackbone
     }
 
     /// <summary>
-    /// Loads a safetensors checkpoint in this class's keys or in PaddleSeg's (recognised by its <c>_mean</c> statistics or
+    /// Loads a weight file (safetensors, PyTorch <c>.pth</c> or Paddle <c>.pdparams</c>; see <see cref="SharpSeg.Nn.Interop.WeightFile"/>) in this class's keys or in PaddleSeg's (recognised by its <c>_mean</c> statistics or
     /// <c>/entry_flow/</c> block names, or named by <paramref name="keyMap"/>), leaving out PaddleClas's ImageNet classifier
     /// <c>_fc</c> and adapting the first convolution <c>_conv1._conv.weight</c> to <see cref="InChannels"/>
     /// (<see cref="PretrainedWeights.AdaptInputChannels"/>). Equivalent to PaddleSeg's <c>load_pretrained_model</c>.
     /// </summary>
     public LoadReport LoadPretrained(string path, KeyMap? keyMap = null, bool strict = true)
     {
-        var tensors = Safetensors.Load(path);
+        var tensors = WeightFile.Load(path);
         keyMap ??= tensors.Keys.Any(IsPaddleSegName) ? PaddleSegKeyMap : null;
         return LoadPretrained(keyMap is null ? tensors : keyMap.Apply(tensors), strict);
     }

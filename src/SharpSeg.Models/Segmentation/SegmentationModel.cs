@@ -35,7 +35,7 @@ public record ModelOptions(int NumClasses, int InChannels = 3, bool AlignCorners
 /// <param name="Backbone">Registry name of the backbone (<see cref="ModelRegistry.CreateBackbone"/>), any case or alias.</param>
 /// <param name="OutputStride">The backbone's output stride; null = the backbone family's default.</param>
 /// <param name="PretrainedBackbone">
-/// A safetensors file of the backbone family's published weights (torchvision/timm/PaddleSeg keys) loaded into the
+/// A weight file (safetensors, <c>.pth</c> or <c>.pdparams</c>) of the backbone family's published weights (torchvision/timm/PaddleSeg keys) loaded into the
 /// backbone when the model is built (<see cref="IPretrainedBackbone.LoadPretrained"/>); null = random initialisation.
 /// Equivalent to PaddleSeg's <c>backbone.pretrained</c>.
 /// </param>

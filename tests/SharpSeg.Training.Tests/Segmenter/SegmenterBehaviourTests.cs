@@ -117,6 +117,32 @@ public sealed class SegmenterBehaviourTests : IDisposable
         }
     }
 
+    // In this class because it sets $SHARPSEG_WEIGHTS, as the test above does; xunit runs a class's tests one at a time.
+    [Theory]
+    [InlineData(".pth")]
+    [InlineData(".pdparams")]
+    public void A_named_set_may_be_a_downloaded_pth_or_pdparams_and_safetensors_comes_first(string extension)
+    {
+        using var folder = new TemporaryFolder("named-set");
+        Directory.CreateDirectory(folder.Path);
+        Environment.SetEnvironmentVariable(Training.Segmenter.WeightsFolderVariable, folder.Path);
+        try
+        {
+            var segmenter = new Training.Segmenter(new TinyConvNet(3, seed: 1), "tiny");
+            string downloaded = Path.Combine(folder.Path, "tiny_IMAGENET" + extension);
+            File.WriteAllBytes(downloaded, []);
+
+            Assert.Equal(downloaded, segmenter.ResolvePretrainedWeights("ImageNet"));
+
+            File.WriteAllBytes(Path.Combine(folder.Path, "tiny_IMAGENET.safetensors"), []);
+            Assert.Equal(Path.Combine(folder.Path, "tiny_IMAGENET.safetensors"), segmenter.ResolvePretrainedWeights("IMAGENET"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(Training.Segmenter.WeightsFolderVariable, null);
+        }
+    }
+
     [Fact]
     public void EvaluateCountsThePredictedLabelsAgainstTheDatasetLabels()
     {
