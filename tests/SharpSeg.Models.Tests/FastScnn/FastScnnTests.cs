@@ -122,21 +122,7 @@ public class FastScnnTests
         var model = new FastScnn(new FastScnnOptions(3));
         FormulaWeights.Fill(model);
         var state = model.StateDict();
-        var paddle = new Dictionary<string, Tensor>();
-        foreach (var (key, tensor) in state)
-        {
-            if (key.EndsWith(".num_batches_tracked", StringComparison.Ordinal)) continue;
-            int leaf = key.LastIndexOf('.');
-            int module = key.LastIndexOf('.', leaf - 1);
-            string owner = key[..module], child = key[(module + 1)..leaf], name = key[(leaf + 1)..];
-            string paddleKey = child switch
-            {
-                "bn" => $"{owner}._batch_norm.{name switch { "running_mean" => "_mean", "running_var" => "_variance", _ => name }}",
-                "conv" when state.ContainsKey(owner + ".bn.weight") => $"{owner}._conv.{name}",
-                _ => key,
-            };
-            paddle[paddleKey] = tensor;
-        }
+        var paddle = PaddleSegNames.Of(state);
         Assert.Contains("learning_to_downsample.dsconv_bn_relu1.piontwise_conv._batch_norm._variance", paddle.Keys);
         Assert.Contains("classifier.conv.weight", paddle.Keys);
 

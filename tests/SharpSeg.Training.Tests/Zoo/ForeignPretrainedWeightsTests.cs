@@ -1,4 +1,5 @@
 using SharpSeg.Models;
+using SharpSeg.Models.Tests.Support;
 using SharpSeg.Nn;
 using SharpSeg.Training.Tests.Segmenter;
 
@@ -11,34 +12,13 @@ namespace SharpSeg.Training.Tests.Zoo;
 /// </summary>
 public sealed class ForeignPretrainedWeightsTests
 {
-    /// <summary>Fast-SCNN's state dict as PaddleSeg names it (as FastScnnTests derives it).</summary>
-    private static Dictionary<string, Tensor> PaddleSegNames(IReadOnlyDictionary<string, Tensor> state)
-    {
-        var paddle = new Dictionary<string, Tensor>();
-        foreach (var (key, tensor) in state)
-        {
-            if (key.EndsWith(".num_batches_tracked", StringComparison.Ordinal)) continue;
-            int leaf = key.LastIndexOf('.');
-            int module = key.LastIndexOf('.', leaf - 1);
-            string owner = key[..module], child = key[(module + 1)..leaf], name = key[(leaf + 1)..];
-            string paddleKey = child switch
-            {
-                "bn" => $"{owner}._batch_norm.{name switch { "running_mean" => "_mean", "running_var" => "_variance", _ => name }}",
-                "conv" when state.ContainsKey(owner + ".bn.weight") => $"{owner}._conv.{name}",
-                _ => key,
-            };
-            paddle[paddleKey] = tensor;
-        }
-        return paddle;
-    }
-
     [Fact]
     public void A_fast_scnn_checkpoint_in_paddleseg_names_loads_as_pretrained_weights()
     {
         using var folder = new TemporaryFolder("paddleseg-checkpoint");
         Engine.ManualSeed(7);
         var reference = (FastScnn)ModelRegistry.CreateModel("fastscnn", new FastScnnOptions(3));
-        var paddle = PaddleSegNames(reference.StateDict());
+        var paddle = PaddleSegNames.Of(reference.StateDict());
         Directory.CreateDirectory(folder.Path);
         string file = Path.Combine(folder.Path, "model.safetensors");
         Safetensors.Save(file, paddle);
