@@ -204,13 +204,22 @@ internal sealed class SubFn(Tensor a, Tensor b) : GradFn("Sub", keepInputs: fals
         [grad.SumTo(InputShape(0)), InputRequiresGrad(1) ? (-grad).SumTo(InputShape(1)) : null];
 }
 
-internal sealed class MulFn(Tensor a, Tensor b) : GradFn("Mul", a, b)
+/// <summary>Each operand's gradient needs the other operand, so an operand is kept only if the other one wants a gradient (dropout keeps its mask, not its input).</summary>
+internal sealed class MulFn(Tensor a, Tensor b) : GradFn("Mul", keepInputs: false, a, b)
 {
+    private Tensor? _a = b.RequiresGrad ? a : null, _b = a.RequiresGrad ? b : null;
+
     public override Tensor?[] Backward(Tensor grad) =>
     [
-        Input(0).RequiresGrad ? (grad * Input(1)).SumTo(Input(0).Shape) : null,
-        Input(1).RequiresGrad ? (grad * Input(0)).SumTo(Input(1).Shape) : null,
+        InputRequiresGrad(0) && _b is not null ? (grad * _b).SumTo(InputShape(0)) : null,
+        InputRequiresGrad(1) && _a is not null ? (grad * _a).SumTo(InputShape(1)) : null,
     ];
+
+    public override void Release()
+    {
+        base.Release();
+        _a = _b = null;
+    }
 }
 
 internal sealed class DivFn(Tensor a, Tensor b) : GradFn("Div", a, b)
