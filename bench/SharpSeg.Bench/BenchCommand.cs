@@ -1,21 +1,34 @@
 namespace SharpSeg.Bench;
 
-/// <summary>Command line: <c>ops [--threads N] [--case substring] [--trials N]</c>.</summary>
+/// <summary>
+/// Command line: <c>ops [--threads N] [--case substring] [--trials N]</c> or
+/// <c>models [--threads N] [--workload substring] [--warmups N] [--runs N]</c>.
+/// </summary>
 internal static class BenchCommand
 {
     public static int Run(string[] args)
     {
-        if (args.Length == 0 || args[0] != "ops") return Usage("expected the command 'ops'");
+        if (args.Length == 0) return Usage("expected the command 'ops' or 'models'");
+        return args[0] switch
+        {
+            "ops" => RunOps(args),
+            "models" or "model-workload" => RunModels(args),
+            _ => Usage($"unknown command '{args[0]}'"),
+        };
+    }
+
+    private static int RunOps(string[] args)
+    {
         string? filter = null;
         for (int i = 1; i < args.Length; i++)
         {
             switch (args[i])
             {
-                case "--threads" when i + 1 < args.Length && int.TryParse(args[i + 1], out int threads) && threads >= 1:
+                case "--threads" when TryCount(args, i, out int threads):
                     Engine.Threads = threads;
                     i++;
                     break;
-                case "--trials" when i + 1 < args.Length && int.TryParse(args[i + 1], out int trials) && trials >= 1:
+                case "--trials" when TryCount(args, i, out int trials):
                     OpCase.Trials = trials;
                     i++;
                     break;
@@ -37,10 +50,44 @@ internal static class BenchCommand
         return 0;
     }
 
+    private static int RunModels(string[] args)
+    {
+        // The child-process form names its workload right after the command.
+        bool child = args[0] == "model-workload";
+        if (child && args.Length < 2) return Usage("model-workload needs a workload name");
+        int threads = 2, warmUps = 2, runs = 5;
+        string? filter = null;
+        for (int i = child ? 2 : 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--threads" when TryCount(args, i, out threads):
+                case "--warmups" when TryCount(args, i, out warmUps):
+                case "--runs" when TryCount(args, i, out runs):
+                    i++;
+                    break;
+                case "--workload" when !child && i + 1 < args.Length:
+                    filter = args[++i];
+                    break;
+                default:
+                    return Usage($"unknown or incomplete option '{args[i]}'");
+            }
+        }
+        var settings = new ModelsCommand.Settings(threads, warmUps, runs, filter);
+        return child ? ModelsCommand.RunOne(args[1], settings) : ModelsCommand.RunAll(settings);
+    }
+
+    private static bool TryCount(string[] args, int i, out int value)
+    {
+        value = 0;
+        return i + 1 < args.Length && int.TryParse(args[i + 1], out value) && value >= 1;
+    }
+
     private static int Usage(string problem)
     {
         Console.Error.WriteLine($"SharpSeg.Bench: {problem}");
         Console.Error.WriteLine("usage: SharpSeg.Bench ops [--threads N] [--case substring] [--trials N (default 5, best of)]");
+        Console.Error.WriteLine("       SharpSeg.Bench models [--threads N (default 2)] [--workload substring] [--warmups N (default 2)] [--runs N (default 5)]");
         return 2;
     }
 }

@@ -29,6 +29,7 @@ internal sealed class Storage
         if (length > System.Array.MaxLength)
             throw new OutOfMemoryException($"A tensor of {length} elements exceeds the largest managed array ({System.Array.MaxLength}).");
         int n = (int)length;
+        CollectionPacer.OnAllocate(length * (dtype == DType.Int64 ? 8 : 4));
         Array data = dtype switch
         {
             DType.Float32 => zeroed ? new float[n] : GC.AllocateUninitializedArray<float>(n),

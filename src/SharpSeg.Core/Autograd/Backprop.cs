@@ -38,19 +38,19 @@ internal static class Backprop
                 throw new InvalidOperationException($"Backward() reached {node.Name}, whose graph an earlier Backward() already released.");
             if (!pending.Remove(node, out var grad)) continue;
 
-            var inputs = node.Inputs;
+            var edges = node.Edges;
             var inputGrads = node.Backward(grad);
-            for (int k = 0; k < inputs.Count; k++)
+            for (int k = 0; k < edges.Count; k++)
             {
-                var input = inputs[k];
+                var edge = edges[k];
                 var g = inputGrads[k];
-                if (g is null || !input.RequiresGrad) continue;
-                if (g.Shape != input.Shape)
-                    throw new InvalidOperationException($"{node.Name} backward produced a gradient of shape {g.Shape} for an input of shape {input.Shape}.");
-                if (input.GradFn is { } producer)
+                if (g is null || !edge.RequiresGrad) continue;
+                if (g.Shape != edge.Shape)
+                    throw new InvalidOperationException($"{node.Name} backward produced a gradient of shape {g.Shape} for an input of shape {edge.Shape}.");
+                if (edge.Producer is { } producer)
                     pending[producer] = pending.TryGetValue(producer, out var sum) ? sum + g : g;
                 else
-                    Accumulate(input, g);
+                    Accumulate(edge.Leaf!, g);
             }
             node.Release();
         }
@@ -70,11 +70,11 @@ internal static class Backprop
         while (stack.Count > 0)
         {
             var (node, next) = stack.Pop();
-            var inputs = node.Inputs;
-            if (next < inputs.Count)
+            var edges = node.Edges;
+            if (next < edges.Count)
             {
                 stack.Push((node, next + 1));
-                if (inputs[next].GradFn is { } child && visited.Add(child))
+                if (edges[next].Producer is { } child && visited.Add(child))
                     stack.Push((child, 0));
             }
             else

@@ -25,6 +25,7 @@ internal static class Convolution
 
         var y = NewFloat(new Shape(g.Batch, cout, g.OutH, g.OutW));
         Kernel.Conv2dForward(g, Dense(x).Data, Dense(weight).Data, bias is null ? default : Dense(bias).Data, y.Data);
+        FlopCounter.Add(g.Flops);
         if (GradMode.ShouldRecord(x, weight, bias))
             y.AttachGradFn(new Conv2dFn(g, bias is null ? [x, weight] : [x, weight, bias]));
         return y;
@@ -53,6 +54,7 @@ internal static class Convolution
         var g = new Conv2dGeometry(x.Shape[0], cout, outH, outW, cin, kh, kw, stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W, groups);
         var y = NewFloat(new Shape(g.Batch, cout, outH, outW));
         Kernel.Conv2dBackwardInput(g, Dense(x).Data, Dense(weight).Data, y.Data);
+        FlopCounter.Add(g.Flops);
         if (bias is not null) y = AddChannelBias(y, bias);
         if (GradMode.ShouldRecord(x, weight, bias))
             y.AttachGradFn(new ConvTranspose2dFn(g, bias is null ? [x, weight] : [x, weight, bias]));
@@ -84,19 +86,21 @@ internal sealed class Conv2dFn(Conv2dGeometry g, Tensor[] inputs) : GradFn("Conv
     public override Tensor?[] Backward(Tensor grad)
     {
         Tensor x = Input(0), w = Input(1);
-        bool hasBias = Inputs.Count == 3;
+        bool hasBias = InputCount == 3;
         var dy = Backend.Dense(grad).Data;
         Tensor? dx = null, dw = null, db = null;
         if (x.RequiresGrad)
         {
             dx = Backend.NewFloat(x.Shape);
             Backend.Kernel.Conv2dBackwardInput(g, dy, Backend.Dense(w).Data, dx.Data);
+            FlopCounter.Add(g.Flops);
         }
         if (w.RequiresGrad || (hasBias && Input(2).RequiresGrad))
         {
             dw = Backend.NewFloat(w.Shape);
             db = hasBias ? Backend.NewFloat(Input(2).Shape) : null;
             Backend.Kernel.Conv2dBackwardWeight(g, Backend.Dense(x).Data, dy, dw.Data, db is null ? default : db.Data);
+            FlopCounter.Add(g.Flops);
         }
         return hasBias ? [dx, w.RequiresGrad ? dw : null, db] : [dx, w.RequiresGrad ? dw : null];
     }
@@ -107,18 +111,20 @@ internal sealed class ConvTranspose2dFn(Conv2dGeometry g, Tensor[] inputs) : Gra
     public override Tensor?[] Backward(Tensor grad)
     {
         Tensor x = Input(0), w = Input(1);
-        bool hasBias = Inputs.Count == 3;
+        bool hasBias = InputCount == 3;
         var dy = Backend.Dense(grad).Data;
         Tensor? dx = null, dw = null;
         if (x.RequiresGrad)
         {
             dx = Backend.NewFloat(x.Shape);
             Backend.Kernel.Conv2dForward(g, dy, Backend.Dense(w).Data, default, dx.Data);
+            FlopCounter.Add(g.Flops);
         }
         if (w.RequiresGrad)
         {
             dw = Backend.NewFloat(w.Shape);
             Backend.Kernel.Conv2dBackwardWeight(g, dy, Backend.Dense(x).Data, dw.Data, default);
+            FlopCounter.Add(g.Flops);
         }
         return hasBias ? [dx, dw, Input(2).RequiresGrad ? Convolution.ChannelSum(grad) : null] : [dx, dw];
     }

@@ -171,42 +171,65 @@ internal static class Elementwise
     }
 }
 
-internal sealed class UnaryFn(UnaryOp op, Tensor x, Tensor y) : GradFn(op.ToString(), x)
+/// <summary>
+/// Backward of an elementwise function, keeping one tensor: the output where the derivative is a function of it
+/// (exp, sqrt, sigmoid, tanh …), else the input. ReLU and ReLU6 keep only their output, as PyTorch does: y &gt; 0
+/// exactly where x &gt; 0 (and 0 &lt; y &lt; 6 exactly where 0 &lt; x &lt; 6), so the output stands in for the input and
+/// the gradient is bit-identical, while the input — usually a batch-norm output nothing else needs — can be freed.
+/// </summary>
+internal sealed class UnaryFn(UnaryOp op, Tensor x, Tensor y) : GradFn(op.ToString(), keepInputs: false, x)
 {
-    private Tensor? _output = y;
+    private Tensor? _saved = KeepsOutput(op) ? y : x;
+
+    private static bool KeepsOutput(UnaryOp op) => op is UnaryOp.Relu or UnaryOp.Relu6 or UnaryOp.Neg or UnaryOp.Exp or UnaryOp.Sqrt
+        or UnaryOp.Rsqrt or UnaryOp.Reciprocal or UnaryOp.Sigmoid or UnaryOp.Tanh;
 
     public override Tensor?[] Backward(Tensor grad)
     {
+        var saved = Dense(_saved!).Data;
         var dx = NewFloat(grad.Shape);
-        Kernel.UnaryBackward(op, Dense(Input(0)).Data, _output!.Data, Dense(grad).Data, dx.Data);
+        bool outputOnly = KeepsOutput(op);
+        // The derivative reads x for ReLU/ReLU6 and the output for the others that keep it.
+        ReadOnlySpan<float> x = !outputOnly || op is UnaryOp.Relu or UnaryOp.Relu6 ? saved : default;
+        ReadOnlySpan<float> y = outputOnly ? saved : default;
+        Kernel.UnaryBackward(op, x, y, Dense(grad).Data, dx.Data);
         return [dx];
     }
 
     public override void Release()
     {
         base.Release();
-        _output = null;
+        _saved = null;
     }
 }
 
-internal sealed class AddFn(Tensor a, Tensor b) : GradFn("Add", a, b)
+internal sealed class AddFn(Tensor a, Tensor b) : GradFn("Add", keepInputs: false, a, b)
 {
-    public override Tensor?[] Backward(Tensor grad) => [grad.SumTo(Input(0).Shape), grad.SumTo(Input(1).Shape)];
+    public override Tensor?[] Backward(Tensor grad) => [grad.SumTo(InputShape(0)), grad.SumTo(InputShape(1))];
 }
 
-internal sealed class SubFn(Tensor a, Tensor b) : GradFn("Sub", a, b)
+internal sealed class SubFn(Tensor a, Tensor b) : GradFn("Sub", keepInputs: false, a, b)
 {
     public override Tensor?[] Backward(Tensor grad) =>
-        [grad.SumTo(Input(0).Shape), Input(1).RequiresGrad ? (-grad).SumTo(Input(1).Shape) : null];
+        [grad.SumTo(InputShape(0)), InputRequiresGrad(1) ? (-grad).SumTo(InputShape(1)) : null];
 }
 
-internal sealed class MulFn(Tensor a, Tensor b) : GradFn("Mul", a, b)
+/// <summary>Each operand's gradient needs the other operand, so an operand is kept only if the other one wants a gradient (dropout keeps its mask, not its input).</summary>
+internal sealed class MulFn(Tensor a, Tensor b) : GradFn("Mul", keepInputs: false, a, b)
 {
+    private Tensor? _a = b.RequiresGrad ? a : null, _b = a.RequiresGrad ? b : null;
+
     public override Tensor?[] Backward(Tensor grad) =>
     [
-        Input(0).RequiresGrad ? (grad * Input(1)).SumTo(Input(0).Shape) : null,
-        Input(1).RequiresGrad ? (grad * Input(0)).SumTo(Input(1).Shape) : null,
+        InputRequiresGrad(0) && _b is not null ? (grad * _b).SumTo(InputShape(0)) : null,
+        InputRequiresGrad(1) && _a is not null ? (grad * _a).SumTo(InputShape(1)) : null,
     ];
+
+    public override void Release()
+    {
+        base.Release();
+        _a = _b = null;
+    }
 }
 
 internal sealed class DivFn(Tensor a, Tensor b) : GradFn("Div", a, b)

@@ -35,6 +35,7 @@ internal static class LinearAlgebra
             var (offA, offB) = (BatchOffset(aBatchStride, batch, i), BatchOffset(bBatchStride, batch, i));
             Kernel.Gemm(transA, transB, m, n, k, aData.AsSpan(offA), lda, bData.AsSpan(offB), ldb, yData.Slice(i * m * n, m * n), n, accumulate: false);
         }
+        FlopCounter.Add(2.0 * batch.Numel * m * n * k);
         if (GradMode.ShouldRecord(a, b)) y.AttachGradFn(new MatmulFn(a, b));
         return y;
     }

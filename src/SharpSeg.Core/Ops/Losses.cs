@@ -78,7 +78,7 @@ internal static class Losses
     }
 }
 
-internal sealed class SoftmaxFn(bool log, int outer, int dim, int inner, Tensor x, Tensor y) : GradFn(log ? "LogSoftmax" : "Softmax", x)
+internal sealed class SoftmaxFn(bool log, int outer, int dim, int inner, Tensor x, Tensor y) : GradFn(log ? "LogSoftmax" : "Softmax", keepInputs: false, x)
 {
     private Tensor? _output = y;
 
@@ -97,14 +97,14 @@ internal sealed class SoftmaxFn(bool log, int outer, int dim, int inner, Tensor 
 }
 
 internal sealed class NllLossFn(Tensor logProbs, long[] labels, float[] pixelWeights, Reduction reduction, float weightSum, int n, int c, int inner)
-    : GradFn("NllLoss", logProbs)
+    : GradFn("NllLoss", keepInputs: false, logProbs)
 {
     private long[]? _labels = labels;
     private float[]? _pixelWeights = pixelWeights;
 
     public override Tensor?[] Backward(Tensor grad)
     {
-        var dx = Tensor.Zeros(Input(0).Shape);
+        var dx = Tensor.Zeros(InputShape(0));
         var d = dx.Data;
         var g = Dense(grad).Data;
         float scale = reduction == Reduction.Mean ? 1f / weightSum : 1f;

@@ -183,12 +183,12 @@ internal static class Movement
     }
 }
 
-internal sealed class ReshapeFn(Tensor x) : GradFn("Reshape", x)
+internal sealed class ReshapeFn(Tensor x) : GradFn("Reshape", keepInputs: false, x)
 {
-    public override Tensor?[] Backward(Tensor grad) => [grad.Reshape(Input(0).Shape.ToArray())];
+    public override Tensor?[] Backward(Tensor grad) => [grad.Reshape(InputShape(0).ToArray())];
 }
 
-internal sealed class PermuteFn(Tensor x, int[] order) : GradFn("Permute", x)
+internal sealed class PermuteFn(Tensor x, int[] order) : GradFn("Permute", keepInputs: false, x)
 {
     public override Tensor?[] Backward(Tensor grad)
     {
@@ -198,33 +198,33 @@ internal sealed class PermuteFn(Tensor x, int[] order) : GradFn("Permute", x)
     }
 }
 
-internal sealed class SliceFn(Tensor x, int axis, int start, int end, int step) : GradFn("Slice", x)
+internal sealed class SliceFn(Tensor x, int axis, int start, int end, int step) : GradFn("Slice", keepInputs: false, x)
 {
-    public override Tensor?[] Backward(Tensor grad) => [Movement.ScatterIntoZeros(grad, Input(0).Shape, axis, start, step)];
+    public override Tensor?[] Backward(Tensor grad) => [Movement.ScatterIntoZeros(grad, InputShape(0), axis, start, step)];
 
     public override string ToString() => $"Slice(axis {axis}, {start}:{end}:{step})";
 }
 
-internal sealed class ExpandFn(Tensor x) : GradFn("Expand", x)
+internal sealed class ExpandFn(Tensor x) : GradFn("Expand", keepInputs: false, x)
 {
-    public override Tensor?[] Backward(Tensor grad) => [grad.SumTo(Input(0).Shape)];
+    public override Tensor?[] Backward(Tensor grad) => [grad.SumTo(InputShape(0))];
 }
 
-internal sealed class FlipFn(Tensor x, int[] axes) : GradFn("Flip", x)
+internal sealed class FlipFn(Tensor x, int[] axes) : GradFn("Flip", keepInputs: false, x)
 {
     public override Tensor?[] Backward(Tensor grad) => [grad.Flip(axes)];
 }
 
-internal sealed class CatFn(Tensor[] inputs, int axis) : GradFn("Cat", inputs)
+internal sealed class CatFn(Tensor[] inputs, int axis) : GradFn("Cat", keepInputs: false, inputs)
 {
     public override Tensor?[] Backward(Tensor grad)
     {
-        var grads = new Tensor?[Inputs.Count];
+        var grads = new Tensor?[InputCount];
         int start = 0;
         for (int i = 0; i < grads.Length; i++)
         {
-            int size = Inputs[i].Shape[axis];
-            if (Inputs[i].RequiresGrad) grads[i] = grad.Narrow(axis, start, size).Contiguous();
+            int size = InputShape(i)[axis];
+            if (InputRequiresGrad(i)) grads[i] = grad.Narrow(axis, start, size).Contiguous();
             start += size;
         }
         return grads;

@@ -104,7 +104,7 @@ internal sealed class BatchNormFn(bool training, Tensor mean, Tensor invStd, Ten
                 Kernel.ChannelNormalize(n, c, plane, dy, zero.Data, scale.Data, default, default, relu: false, dx.Data);
             }
         }
-        var grads = new Tensor?[Inputs.Count];
+        var grads = new Tensor?[InputCount];
         grads[0] = dx;
         if (_weightIndex > 0) grads[_weightIndex] = dgamma;
         if (_biasIndex > 0) grads[_biasIndex] = dbeta;

@@ -67,11 +67,11 @@ internal static class Padding
     }
 }
 
-internal sealed class PadFn(Tensor x, int[] rowMap, int[] colMap, int h, int w) : GradFn("Pad", x)
+internal sealed class PadFn(Tensor x, int[] rowMap, int[] colMap, int h, int w) : GradFn("Pad", keepInputs: false, x)
 {
     public override Tensor?[] Backward(Tensor grad)
     {
-        var dx = Tensor.Zeros(Input(0).Shape);
+        var dx = Tensor.Zeros(InputShape(0));
         var d = dx.Data;
         var g = Dense(grad).Data;
         int outH = rowMap.Length, outW = colMap.Length;

@@ -55,13 +55,13 @@ internal static class Pooling
     }
 }
 
-internal sealed class MaxPool2dFn(Pool2dGeometry g, Tensor x, Tensor argmax) : GradFn("MaxPool2d", x)
+internal sealed class MaxPool2dFn(Pool2dGeometry g, Tensor x, Tensor argmax) : GradFn("MaxPool2d", keepInputs: false, x)
 {
     private Tensor? _argmax = argmax;
 
     public override Tensor?[] Backward(Tensor grad)
     {
-        var dx = NewFloat(Input(0).Shape);
+        var dx = NewFloat(InputShape(0));
         Kernel.MaxPool2dBackward(g, Dense(grad).Data, _argmax!.Span<int>(), dx.Data);
         return [dx];
     }
@@ -73,21 +73,21 @@ internal sealed class MaxPool2dFn(Pool2dGeometry g, Tensor x, Tensor argmax) : G
     }
 }
 
-internal sealed class AvgPool2dFn(Pool2dGeometry g, bool countIncludePad, Tensor x) : GradFn("AvgPool2d", x)
+internal sealed class AvgPool2dFn(Pool2dGeometry g, bool countIncludePad, Tensor x) : GradFn("AvgPool2d", keepInputs: false, x)
 {
     public override Tensor?[] Backward(Tensor grad)
     {
-        var dx = NewFloat(Input(0).Shape);
+        var dx = NewFloat(InputShape(0));
         Kernel.AvgPool2dBackward(g, countIncludePad, Dense(grad).Data, dx.Data);
         return [dx];
     }
 }
 
-internal sealed class AdaptiveAvgPool2dFn(Tensor x, Size2 outputSize) : GradFn("AdaptiveAvgPool2d", x)
+internal sealed class AdaptiveAvgPool2dFn(Tensor x, Size2 outputSize) : GradFn("AdaptiveAvgPool2d", keepInputs: false, x)
 {
     public override Tensor?[] Backward(Tensor grad)
     {
-        var s = Input(0).Shape;
+        var s = InputShape(0);
         var dx = NewFloat(s);
         Kernel.AdaptiveAvgPool2dBackward(s[0], s[1], s[2], s[3], outputSize.H, outputSize.W, Dense(grad).Data, dx.Data);
         return [dx];

@@ -53,11 +53,11 @@ internal readonly record struct ResizeGeometry(int Planes, int InH, int InW, int
     }
 }
 
-internal sealed class InterpolateFn(ResizeGeometry g, Tensor x) : GradFn("Interpolate", x)
+internal sealed class InterpolateFn(ResizeGeometry g, Tensor x) : GradFn("Interpolate", keepInputs: false, x)
 {
     public override Tensor?[] Backward(Tensor grad)
     {
-        var dx = NewFloat(Input(0).Shape);
+        var dx = NewFloat(InputShape(0));
         g.Backward(Dense(grad).Data, dx.Data);
         return [dx];
     }

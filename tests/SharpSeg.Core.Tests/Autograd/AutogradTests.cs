@@ -65,10 +65,10 @@ public sealed class AutogradTests
         var hidden = (x * 2f).Exp();
         var loss = hidden.Sum();
         var node = hidden.GradFn!;
-        Assert.NotEmpty(node.Inputs);
+        Assert.NotEmpty(node.Edges);
         loss.Backward();
         Assert.True(node.IsReleased);
-        Assert.Empty(node.Inputs);
+        Assert.Empty(node.Edges);
         Assert.True(loss.GradFn!.IsReleased);
         var e = Assert.Throws<InvalidOperationException>(() => loss.Backward());
         Assert.Contains("released", e.Message);
