@@ -74,7 +74,7 @@ public static class TrainingReport
         "h2{border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}.path{color:#666;font-size:13px}" +
         ".missing{color:#a33;font-style:italic}table{border-collapse:collapse;font-size:14px}" +
         "td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}svg{display:block;margin:8px 0}" +
-        "svg text{font-size:11px;fill:#333}.gallery img{max-width:240px;image-rendering:pixelated}";
+        "svg text{font-size:11px;fill:#333}.gallery img{width:160px;image-rendering:pixelated}";
 
     private static void Section(StringBuilder page, string title, Action body)
     {
@@ -155,8 +155,8 @@ public static class TrainingReport
         }
         int n = counts.Length;
         int cell = Math.Clamp(480 / n, 14, 48), labelWidth = 140, top = 24;
-        page.Append(Invariant, $"<svg class=\"chart\" width=\"{labelWidth + n * cell + 20}\" height=\"{top + n * cell + labelWidth}\" role=\"img\" aria-label=\"confusion matrix\">");
-        page.Append(Invariant, $"<text x=\"{labelWidth + n * cell / 2}\" y=\"14\" text-anchor=\"middle\">prediction → (rows: ground truth, normalised per row)</text>");
+        page.Append(Invariant, $"<svg class=\"chart\" width=\"{Math.Max(labelWidth + n * cell + 20, 620)}\" height=\"{top + n * cell + labelWidth}\" role=\"img\" aria-label=\"confusion matrix\">");
+        page.Append(Invariant, $"<text x=\"{labelWidth}\" y=\"14\">rows: ground truth, columns: prediction; each row sums to 1</text>");
         for (int r = 0; r < n; r++)
         {
             long rowTotal = counts[r].Sum();
@@ -167,6 +167,8 @@ public static class TrainingReport
                 int shade = (int)Math.Round(255 - share * 200);
                 page.Append(Invariant, $"<rect x=\"{labelWidth + c * cell}\" y=\"{top + r * cell}\" width=\"{cell}\" height=\"{cell}\" fill=\"rgb({shade},{shade},255)\" stroke=\"#fff\">")
                     .Append(Invariant, $"<title>{Escape(ClassName(classNames, r))} → {Escape(ClassName(classNames, c))}: {counts[r][c]} pixels ({share:P1})</title></rect>");
+                if (cell >= 30)
+                    page.Append(Invariant, $"<text x=\"{labelWidth + c * cell + cell / 2}\" y=\"{top + r * cell + cell / 2 + 4}\" text-anchor=\"middle\" style=\"fill:{(share > 0.5 ? "#fff" : "#333")}\">{share:0.00}</text>");
             }
         }
         for (int c = 0; c < n; c++)
@@ -295,33 +297,37 @@ public static class TrainingReport
         page.Append("</table>\n");
     }
 
-    /// <summary>A line chart with axes, five ticks on each, and a legend; non-finite points are left out.</summary>
+    /// <summary>A line chart with axes, round-number ticks, gridlines and a legend beside the plot; non-finite points are left out.</summary>
     private static void LineChart(StringBuilder page, string title, string xLabel, IReadOnlyList<(string Name, List<(double X, double Y)> Points)> series)
     {
-        const int width = 720, height = 300, left = 70, right = 20, top = 30, bottom = 50;
+        const int width = 820, height = 300, left = 70, right = 140, top = 30, bottom = 50;
         var finite = series.SelectMany(s => s.Points).Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y)).ToList();
         if (finite.Count == 0)
         {
             Missing(page, $"{title}: no finite values.");
             return;
         }
-        double xMin = finite.Min(p => p.X), xMax = finite.Max(p => p.X), yMin = Math.Min(0, finite.Min(p => p.Y)), yMax = finite.Max(p => p.Y);
-        if (xMax <= xMin) xMax = xMin + 1;
-        if (yMax <= yMin) yMax = yMin + 1;
+        var (xMin, xMax, xStep) = NiceAxis(finite.Min(p => p.X), finite.Max(p => p.X));
+        var (yMin, yMax, yStep) = NiceAxis(Math.Min(0, finite.Min(p => p.Y)), finite.Max(p => p.Y));
         double X(double x) => left + (x - xMin) / (xMax - xMin) * (width - left - right);
         double Y(double y) => height - bottom - (y - yMin) / (yMax - yMin) * (height - top - bottom);
 
         page.Append(Invariant, $"<svg class=\"chart\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"{Escape(title)}\">");
-        page.Append(Invariant, $"<text x=\"{width / 2}\" y=\"16\" text-anchor=\"middle\" style=\"font-size:13px\">{Escape(title)}</text>");
+        page.Append(Invariant, $"<text x=\"{(left + width - right) / 2}\" y=\"16\" text-anchor=\"middle\" style=\"font-size:13px\">{Escape(title)}</text>");
+        for (int t = 0; yMin + t * yStep <= yMax + yStep * 1e-9; t++)
+        {
+            double value = yMin + t * yStep;
+            page.Append(Invariant, $"<line x1=\"{left}\" y1=\"{Y(value):0.#}\" x2=\"{width - right}\" y2=\"{Y(value):0.#}\" stroke=\"#eee\"/>");
+            page.Append(Invariant, $"<text x=\"{left - 6}\" y=\"{Y(value) + 4:0.#}\" text-anchor=\"end\">{Format(value)}</text>");
+        }
+        for (int t = 0; xMin + t * xStep <= xMax + xStep * 1e-9; t++)
+        {
+            double value = xMin + t * xStep;
+            page.Append(Invariant, $"<line x1=\"{X(value):0.#}\" y1=\"{height - bottom}\" x2=\"{X(value):0.#}\" y2=\"{height - bottom + 4}\" stroke=\"#333\"/>");
+            page.Append(Invariant, $"<text x=\"{X(value):0.#}\" y=\"{height - bottom + 16}\" text-anchor=\"middle\">{Format(value)}</text>");
+        }
         page.Append(Invariant, $"<line x1=\"{left}\" y1=\"{height - bottom}\" x2=\"{width - right}\" y2=\"{height - bottom}\" stroke=\"#333\"/>");
         page.Append(Invariant, $"<line x1=\"{left}\" y1=\"{top}\" x2=\"{left}\" y2=\"{height - bottom}\" stroke=\"#333\"/>");
-        for (int t = 0; t <= 4; t++)
-        {
-            double xValue = xMin + (xMax - xMin) * t / 4, yValue = yMin + (yMax - yMin) * t / 4;
-            page.Append(Invariant, $"<text x=\"{X(xValue):0.#}\" y=\"{height - bottom + 16}\" text-anchor=\"middle\">{Format(xValue)}</text>");
-            page.Append(Invariant, $"<text x=\"{left - 6}\" y=\"{Y(yValue) + 4:0.#}\" text-anchor=\"end\">{Format(yValue)}</text>");
-            page.Append(Invariant, $"<line x1=\"{left}\" y1=\"{Y(yValue):0.#}\" x2=\"{width - right}\" y2=\"{Y(yValue):0.#}\" stroke=\"#eee\"/>");
-        }
         page.Append(Invariant, $"<text x=\"{(left + width - right) / 2}\" y=\"{height - 12}\" text-anchor=\"middle\">{Escape(xLabel)}</text>");
         for (int s = 0; s < series.Count; s++)
         {
@@ -329,10 +335,19 @@ public static class TrainingReport
             var points = series[s].Points.Where(p => double.IsFinite(p.X) && double.IsFinite(p.Y))
                 .Select(p => string.Create(Invariant, $"{X(p.X):0.##},{Y(p.Y):0.##}"));
             page.Append(Invariant, $"<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"1.5\" points=\"{string.Join(' ', points)}\"/>");
-            page.Append(Invariant, $"<rect x=\"{width - right - 120}\" y=\"{top + s * 16}\" width=\"10\" height=\"10\" fill=\"{color}\"/>");
-            page.Append(Invariant, $"<text x=\"{width - right - 105}\" y=\"{top + s * 16 + 9}\">{Escape(series[s].Name)}</text>");
+            page.Append(Invariant, $"<rect x=\"{width - right + 16}\" y=\"{top + s * 16}\" width=\"10\" height=\"10\" fill=\"{color}\"/>");
+            page.Append(Invariant, $"<text x=\"{width - right + 31}\" y=\"{top + s * 16 + 9}\">{Escape(series[s].Name)}</text>");
         }
         page.Append("</svg>\n");
+    }
+
+    /// <summary>Axis bounds widened to multiples of a 1, 2 or 5 × 10^k step giving at most six ticks, so tick labels read as round numbers.</summary>
+    private static (double Min, double Max, double Step) NiceAxis(double min, double max)
+    {
+        if (max <= min) max = min + 1;
+        double rough = (max - min) / 5, magnitude = Math.Pow(10, Math.Floor(Math.Log10(rough)));
+        double step = new[] { 1.0, 2, 5, 10 }.Select(f => f * magnitude).First(f => f >= rough);
+        return (Math.Floor(min / step) * step, Math.Ceiling(max / step) * step, step);
     }
 
     private static string Format(double value) => value.ToString("G4", Invariant);
