@@ -108,6 +108,9 @@ public sealed partial class Segmenter
                 .Append(CheckpointFolders.BestModelFolder(saveDir))
                 .Append(Path.Combine(saveDir, MetricsFileName))
                 .Append(Path.Combine(saveDir, TensorBoardFolderName))
+                // An earlier run's gallery would otherwise show in this run's report.
+                .Append(Path.Combine(saveDir, Reporting.TrainingReport.FileName))
+                .Append(Path.Combine(saveDir, Reporting.TrainingReport.GalleryFolderName))
                 .Where(path => Directory.Exists(path) || File.Exists(path))
                 .ToList();
             if (earlier.Count == 0) return;

@@ -183,14 +183,23 @@ public static class TrainingReport
     /// Predicts the first <see cref="GalleryImages"/> of <paramref name="files"/> with the run's <c>best_model</c> and
     /// writes each image, its ground truth and prediction in pseudo-colour, and the overlay as PNGs into
     /// <c>runDir/report_gallery</c>, replacing what was there. Returns false, writing nothing, when the run has no
-    /// <c>best_model</c>. Equivalent to PaddleX's <c>visualize</c> of a few validation images.
+    /// <c>best_model</c> or its model is not one the registry can rebuild. Equivalent to PaddleX's <c>visualize</c> of a few validation images.
     /// </summary>
     public static bool WriteGallery(string runDir, IReadOnlyList<SampleFiles> files)
     {
         ArgumentNullException.ThrowIfNull(files);
         string best = CheckpointFolders.BestModelFolder(Path.GetFullPath(runDir));
         if (!Directory.Exists(best)) return false;
-        var model = Segmenter.Load(best);
+        Segmenter model;
+        try
+        {
+            model = Segmenter.Load(best);
+        }
+        catch (CheckpointException)
+        {
+            // A model built outside the registry (a custom module) trains fine but cannot be rebuilt from its folder.
+            return false;
+        }
         string folder = Path.Combine(Path.GetFullPath(runDir), GalleryFolderName);
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         Directory.CreateDirectory(folder);
@@ -232,7 +241,7 @@ public static class TrainingReport
             : [];
         if (rows.Count == 0)
         {
-            Missing(page, $"No gallery: {GalleryFolderName} is missing (written at the end of a run with a validation set and a best_model).");
+            Missing(page, $"No gallery: {GalleryFolderName} is missing (written at the end of a run with a file-list validation set and a best_model of a registered model).");
             return;
         }
         page.Append("<table class=\"gallery\"><tr>");
