@@ -76,6 +76,7 @@ internal static class SharpSegApp
         root.Subcommands.Add(PredictCommand.Create(console));
         root.Subcommands.Add(DescribeCommand.Create(console));
         root.Subcommands.Add(ExportCommand.Create(console));
+        root.Subcommands.Add(ReportCommand.Create(console));
         root.Subcommands.Add(ModelsCommand.Create(console));
         root.Subcommands.Add(DemoCommand.Create(console));
         root.Subcommands.Add(ConvertCommand.Create(console));

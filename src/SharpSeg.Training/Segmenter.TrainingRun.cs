@@ -108,6 +108,9 @@ public sealed partial class Segmenter
                 .Append(CheckpointFolders.BestModelFolder(saveDir))
                 .Append(Path.Combine(saveDir, MetricsFileName))
                 .Append(Path.Combine(saveDir, TensorBoardFolderName))
+                // An earlier run's gallery would otherwise show in this run's report.
+                .Append(Path.Combine(saveDir, Reporting.TrainingReport.FileName))
+                .Append(Path.Combine(saveDir, Reporting.TrainingReport.GalleryFolderName))
                 .Where(path => Directory.Exists(path) || File.Exists(path))
                 .ToList();
             if (earlier.Count == 0) return;
@@ -223,7 +226,14 @@ public sealed partial class Segmenter
             string metricsPath = Path.Combine(a.SaveDir, MetricsFileName);
             if (checkpoint is not null) MetricsLogger.RemoveStepsAfter(metricsPath, _globalStep);
             using var metricsLog = new MetricsLogger(metricsPath, append: checkpoint is not null, clock: () => DateTimeOffset.UtcNow);
-            if (checkpoint is not null)
+            if (checkpoint is null)
+                metricsLog.Log(new
+                {
+                    Event = "start", Model = _segmenter.DescribeModel().ModelName, NumEpochs = a.NumEpochs, TotalSteps = totalSteps, a.TrainBatchSize,
+                    a.EvalBatchSize, a.SaveIntervalEpochs, _options.BestMetric, TrainSamples = a.TrainDataset.Count, EvalSamples = a.EvalDataset?.Count,
+                    GalleryFiles = (a.EvalDataset as FileSegDataset)?.Files.Take(Reporting.TrainingReport.GalleryImages).Select(f => new[] { f.ImagePath, f.LabelPath }),
+                });
+            else
                 metricsLog.Log(new
                 {
                     Event = "resume", Epoch = startEpoch, Step = _globalStep, Checkpoint = checkpoint.Folder, NumEpochs = a.NumEpochs, TotalSteps = totalSteps,
@@ -280,7 +290,7 @@ public sealed partial class Segmenter
                     metricsLog.Log(new
                     {
                         Event = "evaluation", Epoch = epoch, Step = _globalStep, Metrics = metrics.Scalars(), metrics.CategoryIou, ValidationLoss = validationLoss,
-                        IsBest = improved,
+                        IsBest = improved, ConfusionMatrix = matrix.ToArray(),
                     });
                     if (tensorBoard is not null)
                     {
@@ -299,7 +309,11 @@ public sealed partial class Segmenter
                 CheckpointFolders.KeepLast(a.SaveDir, _options.KeepLastCheckpoints, upToEpoch: epoch);
                 CheckpointFolders.RemovePartialEpochFolders(a.SaveDir, upToEpoch: epoch);
                 Report(TrainingPhase.Checkpoint, epoch, stepsPerEpoch, totalSteps, lastLoss, epochLoss, lastRate, speed, null, lastCheckpoint);
+                // Rewritten after every checkpoint so an interrupted run still has a report of what it did.
+                Reporting.TrainingReport.Write(a.SaveDir);
             }
+            if (a.EvalDataset is FileSegDataset validation) Reporting.TrainingReport.WriteGallery(a.SaveDir, validation.Files);
+            Reporting.TrainingReport.Write(a.SaveDir);
 
             string bestFolder = CheckpointFolders.BestModelFolder(a.SaveDir);
             return new TrainingResult(epoch, _globalStep, stoppedEarly, _stepLosses, _epochLosses, _evaluations, _bestValue, _bestEpoch,

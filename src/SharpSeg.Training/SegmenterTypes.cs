@@ -36,7 +36,7 @@ namespace SharpSeg.Training;
 /// </param>
 /// <param name="OverwriteSaveDir">
 /// Let a fresh run (not a resume) start in a save folder that already holds an earlier run's <c>epoch_N</c>,
-/// <c>best_model</c>, <c>metrics.jsonl</c> or <c>vdl_log</c>, deleting those first. Without it such a folder is refused,
+/// <c>best_model</c>, <c>metrics.jsonl</c>, <c>vdl_log</c>, <c>report.html</c> or <c>report_gallery</c>, deleting those first. Without it such a folder is refused,
 /// so no run ever deletes or mixes with another's checkpoints.
 /// </param>
 /// <param name="Losses">

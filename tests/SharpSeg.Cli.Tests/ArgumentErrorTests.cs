@@ -189,7 +189,7 @@ public sealed class ArgumentErrorTests
         var result = CliRunner.Run("--help");
 
         Assert.Equal(0, result.ExitCode);
-        foreach (string command in new[] { "train", "evaluate", "predict", "describe", "export", "models", "demo" })
+        foreach (string command in new[] { "train", "evaluate", "predict", "describe", "export", "report", "models", "demo" })
             Assert.Contains(command, result.Output);
     }
 }

@@ -39,7 +39,9 @@ public sealed class EndToEndRegressionTests : IDisposable
 
         Assert.True(Directory.Exists(second.LastCheckpointFolder), $"{second.LastCheckpointFolder} was deleted by the checkpoint rotation");
         Assert.Equal([1], CheckpointFolders.EpochFolders(saveDir).Select(f => f.Epoch));
-        Assert.Contains("\"step\":2", Assert.Single(File.ReadAllLines(Path.Combine(saveDir, Training.Segmenter.MetricsFileName))));
+        var lines = File.ReadAllLines(Path.Combine(saveDir, Training.Segmenter.MetricsFileName));
+        Assert.Single(lines, l => l.Contains("\"event\":\"start\""));
+        Assert.Contains("\"step\":2", Assert.Single(lines, l => l.Contains("\"event\":\"train\"")));
     }
 
     [Fact]

@@ -1,0 +1,37 @@
+using System.CommandLine;
+using SharpSeg.Training.Checkpoints;
+using SharpSeg.Training.Reporting;
+using Spectre.Console;
+
+namespace SharpSeg.Cli.Commands;
+
+/// <summary>
+/// <c>sharpseg report</c>: rebuilds a run's <c>report.html</c> (<see cref="TrainingReport"/>) from what the run saved.
+/// When the run has a <c>best_model</c> but no gallery, and the validation images it recorded are still there, it predicts
+/// them first. Plays the role of opening PaddleX's VisualDL log, as one HTML file.
+/// </summary>
+internal static class ReportCommand
+{
+    public static Command Create(IAnsiConsole console)
+    {
+        var runDir = new Argument<string>("RUN_DIR") { Description = "The training run's save folder (holding metrics.jsonl and best_model)." };
+        var output = new Option<string?>("--output", "-o") { Description = "The HTML file to write (default: RUN_DIR/report.html)." };
+        var command = new Command("report", "Rebuild a training run's HTML report: loss, learning rate, metrics, per-class IoU, confusion matrix, gallery, configuration.");
+        command.Arguments.Add(runDir);
+        command.Options.Add(output);
+        command.SetAction(parse =>
+        {
+            string folder = Path.GetFullPath(parse.GetValue(runDir)!);
+            if (!Directory.Exists(folder)) throw new UsageException($"Run folder {folder} does not exist.");
+            bool galleryMissing = !Directory.Exists(Path.Combine(folder, TrainingReport.GalleryFolderName));
+            var recorded = TrainingReport.RecordedGalleryFiles(folder);
+            if (galleryMissing && recorded.Count > 0 && recorded.All(f => File.Exists(f.ImagePath) && (f.LabelPath is null || File.Exists(f.LabelPath)))
+                && Directory.Exists(CheckpointFolders.BestModelFolder(folder)))
+                TrainingReport.WriteGallery(folder, recorded);
+            string written = TrainingReport.Write(folder, parse.GetValue(output));
+            console.WriteLine($"Wrote {written}.");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}
