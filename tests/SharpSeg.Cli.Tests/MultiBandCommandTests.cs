@@ -73,5 +73,25 @@ public sealed class MultiBandCommandTests
         Assert.True(predicted.ExitCode == 0, predicted.Error);
         var label = ImageFile.Read(Path.Combine(folder["predictions"], "000004_label.png"));
         Assert.Equal((16, 16, 1), (label.Height, label.Width, label.Channels));
+
+        // With the image at full weight the overlay is the chosen bands themselves (8-bit bands are shown as stored).
+        var bands = (Image<byte>)ImageFile.Read(Path.Combine(folder["images"], "000004.tif"));
+        foreach (var (option, chosen) in new[] { ((string?)null, new[] { 1, 2, 3 }), ("4,2,1", new[] { 4, 2, 1 }) })
+        {
+            string outputs = folder[option is null ? "default-bands" : "chosen-bands"];
+            var shown = CliRunner.Run(["predict", "--model-dir", Path.Combine(run, "best_model"), Path.Combine(folder["images"], "000004.tif"),
+                "--output", outputs, "--overlay-weight", "1", .. option is null ? Array.Empty<string>() : ["--display-bands", option]]);
+            Assert.True(shown.ExitCode == 0, shown.Error);
+            var overlay = (Image<byte>)ImageFile.Read(Path.Combine(outputs, "000004_overlay.png"));
+            Assert.Equal(3, overlay.Channels);
+            for (int p = 0; p < 16 * 16; p++)
+                for (int c = 0; c < 3; c++)
+                    Assert.Equal(bands.Pixels[4 * p + chosen[c] - 1], overlay.Pixels[3 * p + c]);
+        }
+
+        var missing = CliRunner.Run("predict", "--model-dir", Path.Combine(run, "best_model"), Path.Combine(folder["images"], "000004.tif"),
+            "--output", folder["missing"], "--display-bands", "5,2,1");
+        Assert.Equal(2, missing.ExitCode);
+        Assert.Contains("band 5 does not exist; the image has bands 1–4 (numbered from 1, as GDAL does)", missing.Error);
     }
 }
