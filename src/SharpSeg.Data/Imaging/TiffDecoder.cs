@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using BitMiracle.LibTiff.Classic;
@@ -56,6 +57,7 @@ internal static class TiffDecoder
         Collector.Messages = messages;
         try
         {
+            CheckFirstDirectory(stream, name);
             using var tiff = Tiff.ClientOpen(name, "r", stream, new TiffStream());
             if (tiff is null)
                 throw new ImageFormatException(name, "not a readable TIFF: " + Describe(messages, "the header is invalid"));
@@ -77,6 +79,63 @@ internal static class TiffDecoder
         {
             Collector.Messages = previous;
         }
+    }
+
+    /// <summary>
+    /// Checks that every entry of the first directory fits in the file before LibTiff.NET reads it: the library sizes its
+    /// arrays from an entry's count before comparing it with the file length, so a damaged count would otherwise ask for
+    /// gigabytes (found by the fuzz test).
+    /// </summary>
+    private static void CheckFirstDirectory(Stream stream, string name)
+    {
+        long length = stream.Length;
+        Span<byte> header = stackalloc byte[16];
+        stream.Position = 0;
+        int have = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
+        if (have < 8)
+            throw new ImageFormatException(name, $"truncated TIFF header ({have} bytes)");
+        bool big = header[0] == 'M', bigTiff = (big ? header[3] : header[2]) == 43;
+        ulong Read(ReadOnlySpan<byte> bytes, int size) => size switch
+        {
+            2 => big ? BinaryPrimitives.ReadUInt16BigEndian(bytes) : BinaryPrimitives.ReadUInt16LittleEndian(bytes),
+            4 => big ? BinaryPrimitives.ReadUInt32BigEndian(bytes) : BinaryPrimitives.ReadUInt32LittleEndian(bytes),
+            _ => big ? BinaryPrimitives.ReadUInt64BigEndian(bytes) : BinaryPrimitives.ReadUInt64LittleEndian(bytes),
+        };
+        if (bigTiff && have < 16)
+            throw new ImageFormatException(name, $"truncated BigTIFF header ({have} bytes)");
+        ulong directory = bigTiff ? Read(header[8..], 8) : Read(header[4..], 4);
+        int countSize = bigTiff ? 8 : 2, entrySize = bigTiff ? 20 : 12, inline = bigTiff ? 8 : 4;
+        if (directory < 8 || directory > (ulong)length || (ulong)length - directory < (ulong)countSize)
+            throw new ImageFormatException(name, $"TIFF directory offset {directory} is outside the {length}-byte file");
+        Span<byte> word = stackalloc byte[8];
+        stream.Position = (long)directory;
+        stream.ReadExactly(word[..countSize]);
+        ulong entries = Read(word, countSize);
+        if (entries == 0 || entries > ((ulong)length - directory - (ulong)countSize) / (ulong)entrySize)
+            throw new ImageFormatException(name, $"TIFF directory at offset {directory} declares {entries} entries, which the {length}-byte file cannot hold");
+        Span<byte> entry = stackalloc byte[20];
+        for (ulong i = 0; i < entries; i++)
+        {
+            stream.Position = (long)(directory + (ulong)countSize + i * (ulong)entrySize);
+            stream.ReadExactly(entry[..entrySize]);
+            int type = (int)Read(entry[2..], 2);
+            ulong count = bigTiff ? Read(entry[4..], 8) : Read(entry[4..], 4);
+            int itemSize = type switch
+            {
+                1 or 2 or 6 or 7 => 1,
+                3 or 8 => 2,
+                4 or 9 or 11 or 13 => 4,
+                5 or 10 or 12 or 16 or 17 or 18 => 8,
+                _ => 0, // unknown types are skipped by LibTiff.NET
+            };
+            if (itemSize == 0 || count <= (ulong)(inline / itemSize))
+                continue;
+            ulong offset = bigTiff ? Read(entry[(4 + 8)..], 8) : Read(entry[8..], 4);
+            if (count > (ulong)length / (ulong)itemSize || offset > (ulong)length - count * (ulong)itemSize)
+                throw new ImageFormatException(name,
+                    $"TIFF tag {Read(entry, 2)} declares {count} values of {itemSize} bytes at offset {offset}, beyond the end of the {length}-byte file");
+        }
+        stream.Position = 0;
     }
 
     private static string Describe(List<string> messages, string fallback) =>
