@@ -90,8 +90,7 @@ public class TiffTests
     [Fact]
     public void UnsupportedSampleTypeIsNamed()
     {
-        // Rewrite the 8-bit label's SampleFormat-free directory to claim signed samples is fiddly; a 1-bit file is simpler:
-        // BitsPerSample (tag 258) of the uncompressed 8-bit label patched to 1.
+        // BitsPerSample (tag 258) of the uncompressed 8-bit label patched to 1: a layout the reader does not take.
         var data = File.ReadAllBytes(Path.Combine(Folder, "label_u8_strip_none.tif"));
         int entry = FindEntry(data, 258);
         data[entry + 8] = 1;
