@@ -141,9 +141,12 @@ internal sealed class DatasetArguments
     /// Opens the <paramref name="mode"/> split (<see cref="DatasetMode.Train"/> or <see cref="DatasetMode.Val"/>) with
     /// <paramref name="transforms"/>. A missing folder or list named on the command line is a <see cref="UsageException"/>;
     /// problems inside the data (a bad line, a missing image, a bad label) surface as the dataset's own exceptions.
+    /// <paramref name="modelChannels"/> is the model's input channels: 1 and 3 convert colour images (grey repeated, alpha
+    /// dropped); any other count reads every band of the files as stored (multi-band TIFF/NPY).
     /// </summary>
-    public SegDataset Open(ParseResult parse, DatasetMode mode, ISegTransform? transforms)
+    public SegDataset Open(ParseResult parse, DatasetMode mode, ISegTransform? transforms, int modelChannels = 3)
     {
+        int? imageChannels = modelChannels is 1 or 3 ? modelChannels : null;
         string format = parse.GetValue(Format)!;
         bool train = mode == DatasetMode.Train;
         int? numClasses = parse.GetValue(NumClasses);
@@ -165,7 +168,7 @@ internal sealed class DatasetArguments
             {
                 string images = RequireDirectory(parse.GetValue(train ? Images : ValImages), train ? "--images" : "--val-images");
                 string labels = RequireDirectory(parse.GetValue(train ? Labels : ValLabels), train ? "--labels" : "--val-labels");
-                return new FolderPairDataset(images, labels, numClasses ?? throw NeedsNumClasses(format), mode, transforms);
+                return new FolderPairDataset(images, labels, numClasses ?? throw NeedsNumClasses(format), mode, transforms, imageChannels: imageChannels);
             }
         }
 
@@ -181,17 +184,17 @@ internal sealed class DatasetArguments
                 string separator = parse.GetValue(Separator)!;
                 if (separator.Length == 0)
                     throw new UsageException("--separator must not be empty.");
-                var dataset = new FileListDataset(root, list, classes, mode, transforms, separator);
+                var dataset = new FileListDataset(root, list, classes, mode, transforms, separator, imageChannels: imageChannels);
                 return classNames is null || classNames.Count != classes
                     ? dataset
-                    : new FileSegDataset(dataset.Files, classes, mode, transforms, dataset.IgnoreIndex, classNames: classNames);
+                    : new FileSegDataset(dataset.Files, classes, mode, transforms, dataset.IgnoreIndex, imageChannels, classNames: classNames);
             }
             case "paddlex":
             {
                 string list = RequireFile(root, parse.GetValue(train ? TrainList : ValList) ?? (train ? "train_list.txt" : "val_list.txt"),
                     train ? "--train-list" : "--val-list");
                 string labelList = RequireFile(root, parse.GetValue(LabelList) ?? "labels.txt", "--label-list");
-                var dataset = new PaddleXSegDataset(root, list, labelList, mode, transforms);
+                var dataset = new PaddleXSegDataset(root, list, labelList, mode, transforms, imageChannels);
                 if (numClasses is { } given && given != dataset.NumClasses)
                     throw new UsageException($"--num-classes is {given} but {labelList} names {dataset.NumClasses} classes.");
                 return dataset;

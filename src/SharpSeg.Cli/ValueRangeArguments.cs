@@ -32,9 +32,13 @@ internal sealed class ValueRangeArguments
         command.Options.Add(_maxValue);
     }
 
-    /// <summary>PaddleSeg's default <see cref="Normalize"/> (mean and std 0.5) over the range the options give.</summary>
+    /// <summary>
+    /// PaddleSeg's default <see cref="Normalize"/> (mean and std 0.5) over the range the options give. For a model of
+    /// other than 3 input channels the mean and std are one value for every band (the same numbers), as a 3-entry list
+    /// would not fit its images.
+    /// </summary>
     /// <exception cref="UsageException">A value is not a number, or a maximum is not above its minimum.</exception>
-    public Normalize Normalize(ParseResult parse)
+    public Normalize Normalize(ParseResult parse, int modelChannels = 3)
     {
         var defaults = new Normalize();
         var min = Parse(parse.GetValue(_minValue), "--min-value") ?? [.. defaults.MinValue];
@@ -48,7 +52,9 @@ internal sealed class ValueRangeArguments
                 throw new UsageException(string.Create(CultureInfo.InvariantCulture,
                     $"--max-value must be above --min-value for every band, but band {band} has min {low} and max {high}."));
         }
-        return new Normalize(minValue: min, maxValue: max);
+        return modelChannels == 3
+            ? new Normalize(minValue: min, maxValue: max)
+            : new Normalize(mean: [defaults.Mean[0]], std: [defaults.Std[0]], minValue: min, maxValue: max);
     }
 
     /// <summary>

@@ -18,14 +18,17 @@ internal static class DatasetCheck
     private static readonly ImageReadOptions LabelOptions = new() { Palette = PaletteMode.Index };
 
     /// <exception cref="InvalidDataException">Some samples cannot be used; the message lists them by list file and line (or sample index).</exception>
-    public static void Run(SegDataset dataset, string what)
+    /// <param name="dataset">The dataset to check.</param>
+    /// <param name="what">"training" or "evaluation", for the message.</param>
+    /// <param name="modelChannels">Input channels of the model the images go to.</param>
+    public static void Run(SegDataset dataset, string what, int modelChannels)
     {
         if (dataset is not FileSegDataset files) return;
         var problems = new List<string>();
         int count = 0;
         for (int i = 0; i < files.Files.Count; i++)
         {
-            if (Problem(files, files.Files[i]) is not { } problem) continue;
+            if (Problem(files, files.Files[i], modelChannels) is not { } problem) continue;
             count++;
             if (problems.Count < ProblemsListed)
                 problems.Add($"  {files.Files[i].ListedAt ?? string.Create(CultureInfo.InvariantCulture, $"sample {i}")}: {problem}");
@@ -38,11 +41,16 @@ internal static class DatasetCheck
         throw new InvalidDataException(message.ToString());
     }
 
-    private static string? Problem(FileSegDataset dataset, SampleFiles sample)
+    private static string? Problem(FileSegDataset dataset, SampleFiles sample, int modelChannels)
     {
         if (!TryRead(sample.ImagePath, "image", ImageReadOptions.Default, out var image, out string? problem)) return problem;
-        if (dataset.ImageChannels is { } wanted && image.Channels is < 1 or > 4)
-            return $"image {sample.ImagePath} has {image.Channels} channels, which cannot be converted to {wanted}.";
+        bool bandStack = image.Format is "TIFF" or "NPY";
+        if (dataset.ImageChannels is { } wanted && (image.Channels is < 1 or > 4 || (bandStack && image.Channels != wanted && image.Channels != 1)))
+            return $"image {sample.ImagePath} has {image.Channels} {(bandStack ? "bands" : "channels")}, which are not converted to {wanted}; " +
+                   $"train a model with {image.Channels} input channels (--model-option in-channels={image.Channels}).";
+        if (dataset.ImageChannels is null && image.Channels != modelChannels)
+            return $"image {sample.ImagePath} has {image.Channels} bands but the model takes {modelChannels} input channels " +
+                   $"(--model-option in-channels={image.Channels} builds one that takes them all).";
         if (sample.LabelPath is not { } labelPath) return null;
         if (!TryRead(labelPath, "label", LabelOptions, out var label, out problem)) return problem;
         if (label.Channels != 1)

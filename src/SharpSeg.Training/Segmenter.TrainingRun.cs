@@ -213,8 +213,8 @@ public sealed partial class Segmenter
             }
 
             // Read-only checks first: an unreadable file fails here, before anything in the save folder changes.
-            DatasetCheck.Run(a.TrainDataset, "training");
-            if (a.EvalDataset is not null) DatasetCheck.Run(a.EvalDataset, "evaluation");
+            DatasetCheck.Run(a.TrainDataset, "training", _segmenter.Model.Options.InChannels);
+            if (a.EvalDataset is not null) DatasetCheck.Run(a.EvalDataset, "evaluation", _segmenter.Model.Options.InChannels);
 
             using var folderLock = SaveFolderLock.Acquire(a.SaveDir);
             var notes = new List<string>();

@@ -46,7 +46,7 @@ internal static class EvaluateCommand
             var tta = augmentation.Parse(parse);
             var segmenter = LoadSegmenter(parse.GetValue(modelDir)!);
             var mode = parse.GetValue(split) == "train" ? DatasetMode.Train : DatasetMode.Val;
-            var data = dataset.Open(parse, mode, segmenter.Transforms);
+            var data = dataset.Open(parse, mode, segmenter.Transforms, segmenter.Model.Options.InChannels);
             if (data.NumClasses != segmenter.NumClasses)
                 throw new UsageException($"The model predicts {segmenter.NumClasses} classes but the dataset has {data.NumClasses}.");
 

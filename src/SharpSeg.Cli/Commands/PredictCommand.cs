@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SharpSeg.Data;
+using SharpSeg.Data.Transforms;
 using SharpSeg.Training;
 using SharpSeg.Training.Visualization;
 using Spectre.Console;
@@ -16,7 +17,7 @@ namespace SharpSeg.Cli.Commands;
 /// </summary>
 internal static class PredictCommand
 {
-    private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".npy"];
+    private static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".npy", ".tif", ".tiff"];
 
     public static Command Create(IAnsiConsole console)
     {
@@ -40,11 +41,17 @@ internal static class PredictCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Tiles or windows per forward pass with --tile or --slide (--tile takes fewer when a pass of that many would need over ~1 GiB).", DefaultValueFactory = _ => 32 };
         var augmentation = new AugmentationArguments();
         var npy = new Option<bool>("--npy") { Description = "Also write the class probabilities (H×W×C float32) as <name>_scores.npy (with --tile written tile by tile, never held whole)." };
+        var displayBands = new Option<string?>("--display-bands")
+        {
+            Description = "Bands of a multi-band image shown as red,green,blue in the overlay, numbered from 1 as GDAL numbers them " +
+                          "(e.g. 3,2,1, or one band for grey; default the first three). 16-bit and float bands are stretched from the " +
+                          "model's saved Normalize min/max values, or from the image's own minimum and maximum when the model has none.",
+        };
         var weight = new Option<double>("--overlay-weight") { Description = "Weight of the image in the overlay (PaddleSeg's 0.6).", DefaultValueFactory = _ => LabelVisualizer.DefaultImageWeight };
 
         var command = new Command("predict", "Predict images with a saved model; write label, pseudo-colour and overlay PNGs (and NPY scores).");
         command.Arguments.Add(input);
-        foreach (var option in new Option[] { modelDir, output, data, tile, pad, slide, cropSize, stride, batchSize, npy, weight })
+        foreach (var option in new Option[] { modelDir, output, data, tile, pad, slide, cropSize, stride, batchSize, npy, weight, displayBands })
             command.Options.Add(option);
         augmentation.AddTo(command);
         command.SetAction(parse =>
@@ -66,7 +73,8 @@ internal static class PredictCommand
             var images = ListImages(parse.GetValue(input)!, parse.GetValue(data), outputFolder);
             var segmenter = EvaluateCommand.LoadSegmenter(parse.GetValue(modelDir)!);
 
-            var writer = new PredictionWriter(outputFolder, parse.GetValue(npy), overlayWeight);
+            var writer = new PredictionWriter(outputFolder, parse.GetValue(npy), overlayWeight,
+                DisplayImage(parse.GetValue(displayBands), SavedRange(segmenter.Transforms)));
             console.WriteLine($"Predicting {images.Count} image(s) with {TrainCommand.Describe(segmenter)}" +
                               (tileSize is { } t ? $", overlap-tile {t.Width}×{t.Height}" : "") +
                               (window is { } w ? $", sliding window {w.Crop.Width}×{w.Crop.Height} every {w.Stride.Width}×{w.Stride.Height}" : "") +
@@ -90,6 +98,34 @@ internal static class PredictCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// What the overlay is drawn on: the image itself for up to 3 channels without <c>--display-bands</c> (as before), otherwise
+    /// the chosen bands (default the first three) scaled to bytes by <see cref="DisplayBands"/>.
+    /// </summary>
+    private static Func<Image, Image> DisplayImage(string? bandsText, (IReadOnlyList<float> Min, IReadOnlyList<float> Max)? range) => image =>
+    {
+        if (bandsText is null && image.Channels <= 3)
+            return image;
+        IReadOnlyList<int> bands;
+        try
+        {
+            bands = bandsText is null ? DisplayBands.Default(image.Channels) : DisplayBands.Parse(bandsText, image.Channels);
+        }
+        catch (ArgumentException error)
+        {
+            throw new UsageException(error.Message);
+        }
+        return DisplayBands.Compose(image, bands, range?.Min, range?.Max);
+    };
+
+    /// <summary>The <c>min_val</c>/<c>max_val</c> of the model's saved Normalize, or null when it has none.</summary>
+    private static (IReadOnlyList<float> Min, IReadOnlyList<float> Max)? SavedRange(ISegTransform? transforms) => transforms switch
+    {
+        Normalize normalize => (normalize.MinValue, normalize.MaxValue),
+        Compose compose => compose.Transforms.Select(SavedRange).FirstOrDefault(found => found is not null),
+        _ => null,
+    };
 
     /// <summary>The sliding window of <c>--slide --crop-size W,H --stride W,H</c>, or null without <c>--slide</c>.</summary>
     /// <exception cref="UsageException">--slide lacks a size, or a size is given without --slide.</exception>
@@ -222,7 +258,7 @@ internal static class PredictCommand
 }
 
 /// <summary>Writes the files of one prediction: label, pseudo-colour and overlay PNGs, and the scores as NPY.</summary>
-internal sealed class PredictionWriter(string folder, bool writeScores, double overlayWeight)
+internal sealed class PredictionWriter(string folder, bool writeScores, double overlayWeight, Func<Image, Image>? displayImage = null)
 {
     /// <summary>What each written file adds to the image's name.</summary>
     public static readonly string[] Suffixes = ["_label.png", "_pseudo.png", "_overlay.png", "_scores.npy"];
@@ -269,7 +305,7 @@ internal sealed class PredictionWriter(string folder, bool writeScores, double o
         var paths = new List<string> { stem + Suffixes[0], stem + Suffixes[1], stem + Suffixes[2] };
         LabelVisualizer.WriteLabelPng(paths[0], labelMap);
         LabelVisualizer.WritePseudoColorPng(paths[1], labelMap);
-        ImageFile.WritePng(paths[2], LabelVisualizer.Overlay(image, labelMap, overlayWeight));
+        ImageFile.WritePng(paths[2], LabelVisualizer.Overlay(displayImage?.Invoke(image) ?? image, labelMap, overlayWeight));
         return paths;
     }
 }

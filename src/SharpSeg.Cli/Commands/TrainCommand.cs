@@ -268,7 +268,7 @@ internal static class TrainCommand
                 return ExitCodes.Success;
             }
 
-            var normalize = valueRange.Normalize(parse);
+            var normalize = valueRange.Normalize(parse, plannedOptions.InChannels);
             var augmentation = new List<ISegTransform>();
             if (parse.GetValue(scale))
                 augmentation.Add(new ResizeStepScaling(0.5, 2.0, 0.25));
@@ -281,11 +281,11 @@ internal static class TrainCommand
                 augmentation.Add(new RandomHorizontalFlip());
             augmentation.Add(normalize);
 
-            var train = dataset.Open(parse, DatasetMode.Train, new Compose(augmentation));
+            var train = dataset.Open(parse, DatasetMode.Train, new Compose(augmentation), plannedOptions.InChannels);
             valueRange.CheckTrainingData(parse, train, normalize);
             // Checked here as well as in Resolve because a resumed run builds no model from the arguments.
             model.UsesBinaryLoss(parse, train.NumClasses);
-            var val = dataset.HasValidationSplit(parse) ? dataset.Open(parse, DatasetMode.Val, normalize) : null;
+            var val = dataset.HasValidationSplit(parse) ? dataset.Open(parse, DatasetMode.Val, normalize, plannedOptions.InChannels) : null;
             int seedValue = parse.GetValue(seed);
             Engine.ManualSeed(seedValue);
             var segmenter = resumeFrom is not null

@@ -105,7 +105,7 @@ public class FileSegDataset : SegDataset
     }
 
     /// <summary>Image file extensions the folder-based readers pick up.</summary>
-    internal static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".npy"];
+    internal static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".npy", ".tif", ".tiff"];
 
     internal static bool IsImageFile(string path) =>
         ImageExtensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase);

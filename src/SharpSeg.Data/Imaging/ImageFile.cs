@@ -9,7 +9,9 @@ namespace SharpSeg.Data;
 /// What each format returns: PNG its own channels (gray 1, gray+alpha 2, RGB 3, RGBA 4; palette indices as
 /// 1 channel unless <see cref="PaletteMode.Rgb"/>), bytes for 1–8-bit and ushort for 16-bit samples;
 /// JPEG RGB bytes (grayscale 1 channel); BMP RGB bytes (RGBA with an alpha mask, indices on request);
-/// NPY the stored array (see <see cref="Npy"/> for how its shape maps to an image), ignoring the options.
+/// NPY the stored array (see <see cref="Npy"/> for how its shape maps to an image), ignoring the options;
+/// TIFF/GeoTIFF its first image with every band in file order, as bytes, ushorts or floats, ignoring the options
+/// (read with the managed BitMiracle LibTiff.NET, like <c>tifffile.imread</c>).
 /// Every reader checks the sizes a file declares against the bytes it holds and against <see cref="ImageLimits"/>
 /// before allocating, so <see cref="ImageFormatException"/> is the only exception bad data raises.
 /// All methods are thread-safe.
@@ -56,8 +58,10 @@ public static class ImageFile
             return BmpDecoder.Decode(data, nameForErrors, options, limits);
         if (Npy.IsNpy(data))
             return Npy.Decode(data, nameForErrors, limits);
+        if (TiffDecoder.IsTiff(data))
+            return TiffDecoder.Decode(data, nameForErrors, limits);
         string first = Convert.ToHexString(data[..Math.Min(8, data.Length)]);
-        throw new ImageFormatException(nameForErrors, $"unrecognised image format (first bytes {first}); PNG, JPEG, BMP and NPY are supported");
+        throw new ImageFormatException(nameForErrors, $"unrecognised image format (first bytes {first}); PNG, JPEG, BMP, NPY and TIFF are supported");
     }
 
     /// <summary>

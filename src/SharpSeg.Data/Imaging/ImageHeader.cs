@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 namespace SharpSeg.Data;
 
 /// <summary>An image file's size and channels as its header gives them; see <see cref="ImageHeader.Read"/>.</summary>
-/// <param name="Format"><c>PNG</c>, <c>JPEG</c>, <c>BMP</c> or <c>NPY</c>.</param>
+/// <param name="Format"><c>PNG</c>, <c>JPEG</c>, <c>BMP</c>, <c>NPY</c> or <c>TIFF</c>.</param>
 /// <param name="Width">Columns of the image <see cref="ImageFile.Read(string, ImageReadOptions)"/> returns.</param>
 /// <param name="Height">Rows of that image.</param>
 /// <param name="Channels">Channels of that image, with the same options.</param>
@@ -43,6 +43,7 @@ public static partial class ImageHeader
             : JpegDecoder.IsJpeg(prefix) ? ReadJpeg(reader, options)
             : BmpDecoder.IsBmp(prefix) ? ReadBmp(reader, options)
             : Npy.IsNpy(prefix) ? ReadNpy(reader, path, options)
+            : TiffDecoder.IsTiff(prefix) ? ReadTiff(stream, path)
             : null;
         if (info is { } found)
         {
@@ -53,7 +54,7 @@ public static partial class ImageHeader
             return found;
         }
         string first = Convert.ToHexString(prefix[..Math.Min(8, have)]);
-        throw new ImageFormatException(path, $"unrecognised image format (first bytes {first}); PNG, JPEG, BMP and NPY are supported");
+        throw new ImageFormatException(path, $"unrecognised image format (first bytes {first}); PNG, JPEG, BMP, NPY and TIFF are supported");
     }
 
     private static ImageInfo ReadPng(HeaderReader reader, ImageReadOptions options)
@@ -289,6 +290,14 @@ public static partial class ImageHeader
         if (needed > reader.Length)
             throw reader.Error($"truncated at offset {reader.Length}: NPY array of shape ({string.Join(", ", shape)}) needs {needed} bytes");
         return new ImageInfo("NPY", (int)shape[1], (int)shape[0], shape.Length == 3 ? (int)shape[2] : 1);
+    }
+
+    private static ImageInfo ReadTiff(FileStream stream, string path)
+    {
+        // LibTiff.NET reads only the directory here; strips and tiles are decoded by ImageFile.
+        stream.Position = 0;
+        var layout = TiffDecoder.Probe(stream, path, ReadLimits.Current);
+        return new ImageInfo("TIFF", layout.Width, layout.Height, layout.Bands);
     }
 
     private static long[]? ParseShape(string tuple)

@@ -21,6 +21,8 @@ namespace SharpSeg.Data;
 /// grey+alpha dropped; palette images give their indices.</item>
 /// <item>null: the file's samples and channels as decoded (see <see cref="ImageFile"/>).</item>
 /// </list>
+/// TIFF and NPY files are band stacks: a grey one is repeated into 3 channels, but more bands than asked for are refused,
+/// never cut (a 4-band TIFF is not RGBA); read them with null and give the model as many input channels.
 /// </remarks>
 public static class ImageInput
 {
@@ -38,7 +40,15 @@ public static class ImageInput
         // The decoder's colour conversion would cut 16-bit samples to their high byte; a 16-bit PNG is converted here instead.
         var options = channels == 3 && !IsSixteenBitPng(data) ? new ImageReadOptions { ForceRgb = true } : ImageReadOptions.Default;
         var image = ImageFile.Decode(data, nameForErrors, options);
-        return channels is { } wanted ? ConvertChannels(image, wanted, nameForErrors) : image;
+        if (channels is not { } wanted)
+            return image;
+        // TIFF and NPY hold band stacks (multispectral, SAR, DEM...), not colour with alpha: cutting a fourth band as if it
+        // were alpha, or mixing bands into luma, would train on less than the file holds without a word.
+        if (IsBandStack(data) && image.Channels != wanted && !(image.Channels == 1 && wanted == 3))
+            throw new InvalidDataException(
+                $"Image {nameForErrors} has {image.Channels} bands, which are not reduced to {wanted} channel{(wanted == 1 ? "" : "s")} " +
+                $"(only PNG/JPEG/BMP colour is converted); use a model that takes {image.Channels} input channels (--model-option in-channels={image.Channels}).");
+        return ConvertChannels(image, wanted, nameForErrors);
     }
 
     /// <summary>
@@ -102,6 +112,9 @@ public static class ImageInput
     /// must come first (8-byte signature, 4-byte length, "IHDR", width, height, bit depth). Anything else is left to the decoder.
     /// </summary>
     private static bool IsSixteenBitPng(ReadOnlySpan<byte> data) => PngDecoder.IsPng(data) && data.Length > 24 && data[24] == 16;
+
+    /// <summary>Whether <paramref name="data"/> is a TIFF or NPY file, whose channels are bands to keep, never colour to convert.</summary>
+    internal static bool IsBandStack(ReadOnlySpan<byte> data) => TiffDecoder.IsTiff(data) || Npy.IsNpy(data);
 
     private static void CheckChannels(int? channels)
     {

@@ -43,10 +43,10 @@ public sealed class Normalize : ISegTransform
         Span<float> mean = stackalloc float[channels], std = stackalloc float[channels];
         for (int c = 0; c < channels; c++)
         {
-            offset[c] = PerChannel(MinValue, c, channels, nameof(MinValue));
-            range[c] = PerChannel(MaxValue, c, channels, nameof(MaxValue)) - offset[c];
-            mean[c] = PerChannel(Mean, c, channels, nameof(Mean));
-            std[c] = PerChannel(Std, c, channels, nameof(Std));
+            offset[c] = PerChannel(MinValue, c, channels, "Normalize", "min_val");
+            range[c] = PerChannel(MaxValue, c, channels, "Normalize", "max_val") - offset[c];
+            mean[c] = PerChannel(Mean, c, channels, "Normalize", "mean");
+            std[c] = PerChannel(Std, c, channels, "Normalize", "std");
             if (range[c] == 0)
                 throw new ArgumentException($"Normalize: maxValue equals minValue for channel {c}.");
         }
@@ -60,10 +60,12 @@ public sealed class Normalize : ISegTransform
         sample.Image = new Image<float>(image.Height, image.Width, channels, result);
     }
 
-    internal static float PerChannel(IReadOnlyList<float> values, int channel, int channels, string name) =>
+    /// <summary>The value for <paramref name="channel"/>: one value serves every band, otherwise one per band, never cut or padded.</summary>
+    internal static float PerChannel(IReadOnlyList<float> values, int channel, int channels, string transform, string parameter) =>
         values.Count == 1 ? values[0]
         : values.Count == channels ? values[channel]
-        : throw new InvalidDataException($"{name} has {values.Count} values but the image has {channels} channels.");
+        : throw new InvalidDataException(
+            $"{transform}: {parameter} has {values.Count} values but the image has {channels} bands; give one value per band or a single value for all.");
 }
 
 /// <summary>
@@ -93,8 +95,8 @@ public sealed class Clip : ISegTransform
         var result = new float[image.Pixels.Length];
         for (int c = 0; c < channels; c++)
         {
-            float low = Normalize.PerChannel(MinValue, c, channels, nameof(MinValue));
-            float high = Normalize.PerChannel(MaxValue, c, channels, nameof(MaxValue));
+            float low = Normalize.PerChannel(MinValue, c, channels, "Clip", "min_val");
+            float high = Normalize.PerChannel(MaxValue, c, channels, "Clip", "max_val");
             if (low > high)
                 throw new ArgumentException($"Clip: minValue {low} exceeds maxValue {high} for band {c}.");
             for (int i = c; i < result.Length; i += channels)

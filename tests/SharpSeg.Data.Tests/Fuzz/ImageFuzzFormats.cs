@@ -512,4 +512,55 @@ internal static partial class ImageFuzzFormats
 
     [GeneratedRegex(@"'descr':\s*'[^']*'")]
     private static partial Regex DescrValue();
+
+    // ---- TIFF: header, then a directory of 12-byte entries [tag][type][count][value or offset] ----
+
+    /// <summary>The offset of a random entry of the first directory of a classic TIFF, and its byte order; null if none.</summary>
+    private static (int Entry, bool BigEndian)? TiffEntry(byte[] data, Random random)
+    {
+        if (data.Length < 8 || (data[0] != 'I' && data[0] != 'M'))
+            return null;
+        bool big = data[0] == 'M';
+        uint directory = big ? BinaryPrimitives.ReadUInt32BigEndian(data.AsSpan(4)) : BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(4));
+        if (directory > data.Length - 2)
+            return null;
+        int count = big ? BinaryPrimitives.ReadUInt16BigEndian(data.AsSpan((int)directory)) : BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan((int)directory));
+        if (count == 0 || directory + 2 + 12L * count > data.Length)
+            return null;
+        return ((int)directory + 2 + 12 * random.Next(count), big);
+    }
+
+    private static Mutator.Edit OnTiffEntry(Action<byte[], int, bool, Random> edit) => (data, random) =>
+    {
+        if (TiffEntry(data, random) is not { } found)
+            return null;
+        var copy = (byte[])data.Clone();
+        edit(copy, found.Entry, found.BigEndian, random);
+        return copy;
+    };
+
+    private static void Write32(byte[] data, int offset, bool big, uint value)
+    {
+        if (big) BinaryPrimitives.WriteUInt32BigEndian(data.AsSpan(offset), value);
+        else BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(offset), value);
+    }
+
+    private static void Write16(byte[] data, int offset, bool big, ushort value)
+    {
+        if (big) BinaryPrimitives.WriteUInt16BigEndian(data.AsSpan(offset), value);
+        else BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(offset), value);
+    }
+
+    public static readonly (string, Mutator.Edit)[] TiffEdits =
+    [
+        // A SHORT value sits in the first two bytes of the field, a LONG in all four; both are written so either reading changes.
+        ("TIFF entry value", OnTiffEntry((data, entry, big, r) =>
+        {
+            if (r.Next(2) == 0) Write32(data, entry + 8, big, PickSize(r));
+            else Write16(data, entry + 8, big, PickSize16(r));
+        })),
+        ("TIFF entry count", OnTiffEntry((data, entry, big, r) => Write32(data, entry + 4, big, r.Next(3) == 0 ? PickSize(r) : (uint)r.Next(0, 8)))),
+        ("TIFF entry type", OnTiffEntry((data, entry, big, r) => Write16(data, entry + 2, big, (ushort)r.Next(0, 20)))),
+        ("TIFF small value", OnTiffEntry((data, entry, big, r) => Write16(data, entry + 8, big, (ushort)r.Next(0, 40)))),
+    ];
 }

@@ -28,18 +28,19 @@ public class ReaderFuzzTests(ITestOutputHelper output)
         [.. Directory.GetFiles(GoldenImages.Folder).Select(Path.GetFileName).Where(f => select(f!)).Order(StringComparer.Ordinal)
             .Select(f => (f!, File.ReadAllBytes(GoldenImages.PathOf(f!))))];
 
-    private void Fuzz(string format, List<(string, byte[])> seeds, Mutator mutator, int seed)
+    private void Fuzz(string format, List<(string, byte[])> seeds, Mutator mutator, int seed, int? cases = null)
     {
+        int count = cases ?? CasesPerFormat;
         Assert.NotEmpty(seeds);
 
-        var report = FuzzReport.Run<ImageFormatException>(format, seeds, CasesPerFormat, seed, mutator,
+        var report = FuzzReport.Run<ImageFormatException>(format, seeds, count, seed, mutator,
             (data, random) => ImageFile.Decode(data, "fuzz", Options[random.Next(Options.Length)], Limits));
 
         output.WriteLine(report.ToString());
         Assert.True(report.Failures.Count == 0, report.ToString());
         // Both outcomes must be common, or the mutations are too mild (all decode) or too wild (none get past the header).
-        Assert.InRange(report.Decoded, CasesPerFormat / 20, CasesPerFormat);
-        Assert.InRange(report.Refused, CasesPerFormat / 20, CasesPerFormat);
+        Assert.InRange(report.Decoded, count / 20, count);
+        Assert.InRange(report.Refused, count / 20, count);
     }
 
     [Fact]
@@ -71,5 +72,14 @@ public class ReaderFuzzTests(ITestOutputHelper output)
         seeds.Add(("uint8 4x4x3", Npy.Encode(GoldenImages.Random<byte>(4, 4, 3, 256, seed: 5))));
         seeds.Add(("float 3x5", Npy.Encode(GoldenImages.Random<float>(3, 5, 1, 100, seed: 6))));
         Fuzz("NPY", seeds, new Mutator(ImageFuzzFormats.NpyEdits, ImageFuzzFormats.RepairNpyLength), seed: 5);
+    }
+
+    [Fact]
+    public void Tiff_mutations_decode_or_fail_with_ImageFormatException()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Golden", "Tiff");
+        var seeds = Directory.GetFiles(folder, "*.tif").Order(StringComparer.Ordinal)
+            .Select(path => (Path.GetFileName(path), File.ReadAllBytes(path))).ToList();
+        Fuzz("TIFF", seeds, new Mutator(ImageFuzzFormats.TiffEdits), seed: 6, cases: CasesPerFormat / 3);
     }
 }

@@ -30,7 +30,7 @@ public class PhotometricTests
     {
         var sample = new SegSample(new Image<float>(1, 1, 4), null);
         var error = Assert.Throws<InvalidDataException>(() => new Normalize(mean: [0.1f, 0.2f, 0.3f]).Apply(sample, Unused));
-        Assert.Contains("4 channels", error.Message);
+        Assert.Contains("Normalize: mean has 3 values but the image has 4 bands", error.Message);
     }
 
     [Fact]
