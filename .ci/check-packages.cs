@@ -10,7 +10,7 @@ var expectedDependencies = new Dictionary<string, string[]>
 {
     ["SharpSeg.Core"] = ["System.Numerics.Tensors"],
     ["SharpSeg.Nn"] = ["SharpSeg.Core"],
-    ["SharpSeg.Data"] = ["SharpSeg.Core"],
+    ["SharpSeg.Data"] = ["BitMiracle.LibTiff.NET", "SharpSeg.Core"],
     ["SharpSeg.Models"] = ["SharpSeg.Nn"],
     ["SharpSeg.Onnx"] = ["Google.Protobuf", "SharpSeg.Data", "SharpSeg.Models"],
     ["SharpSeg.Training"] = ["SharpSeg.Data", "SharpSeg.Models", "SharpSeg.Onnx", "YamlDotNet"],
