@@ -5,7 +5,7 @@ namespace SharpSeg.Cli;
 
 /// <summary>
 /// The options that choose and configure a model: <c>--model</c>, the named model options (<c>--backbone</c>,
-/// <c>--output-stride</c>, <c>--upsample</c>, <c>--width</c>, <c>--multi-loss-weight</c>), any other option of the model's
+/// <c>--output-stride</c>, <c>--upsample</c>, <c>--width</c>, <c>--multi-loss-weight</c>, <c>--in-channels</c>), any other option of the model's
 /// options record with <c>--model-option NAME=VALUE</c>, and PaddleX's <c>--use-bce-loss</c>/<c>--use-dice-loss</c>, which
 /// also pick the head. Nothing here knows a model: the registry says which options each model takes
 /// (<see cref="ModelOptionsBinder"/>), and a model that lacks a given option is a usage error listing the ones it has.
@@ -38,6 +38,11 @@ internal sealed class ModelArguments
         Description = "HRNet width (PaddleX width): 18 (default), 30, 32, 40, 44, 48, 60, 64, 18_small_v1 or 18_small_v2.",
     };
 
+    public Option<string?> InChannels { get; } = new("--in-channels")
+    {
+        Description = "Input bands of the model (PaddleX's input_channel), e.g. 4 for RGB+NIR or multi-band TIFF; default 3.",
+    };
+
     public Option<string?> MultiLossWeight { get; } = new("--multi-loss-weight")
     {
         Description = "Fast-SCNN loss weights of the fusion, higher and lower branches, 1 to 3 values (PaddleX multi_loss_weight), e.g. 1,0.4,0.4.",
@@ -64,6 +69,7 @@ internal sealed class ModelArguments
     [
         (Backbone, nameof(BackboneModelOptions.Backbone)), (OutputStride, nameof(BackboneModelOptions.OutputStride)),
         (Upsample, "UpsampleMode"), (Width, "Width"), (MultiLossWeight, "MultiLossWeight"),
+        (InChannels, nameof(ModelOptions.InChannels)),
     ];
 
     /// <summary>Adds the model options to <paramref name="command"/>.</summary>

@@ -47,10 +47,10 @@ internal static class DatasetCheck
         bool bandStack = image.Format is "TIFF" or "NPY";
         if (dataset.ImageChannels is { } wanted && (image.Channels is < 1 or > 4 || (bandStack && image.Channels != wanted && image.Channels != 1)))
             return $"image {sample.ImagePath} has {image.Channels} {(bandStack ? "bands" : "channels")}, which are not converted to {wanted}; " +
-                   $"train a model with {image.Channels} input channels (--model-option in-channels={image.Channels}).";
+                   $"train a model with {image.Channels} input channels (--in-channels {image.Channels}).";
         if (dataset.ImageChannels is null && image.Channels != modelChannels)
             return $"image {sample.ImagePath} has {image.Channels} bands but the model takes {modelChannels} input channels " +
-                   $"(--model-option in-channels={image.Channels} builds one that takes them all).";
+                   $"(--in-channels {image.Channels} builds one that takes them all).";
         if (sample.LabelPath is not { } labelPath) return null;
         if (!TryRead(labelPath, "label", LabelOptions, out var label, out problem)) return problem;
         if (label.Channels != 1)

@@ -63,9 +63,9 @@ public sealed class MultiBandCommandTests
 
         Assert.NotEqual(0, refused.ExitCode);
         Assert.Contains("000000.tif has 4 bands", refused.Error);
-        Assert.Contains("--model-option in-channels=4", refused.Error);
+        Assert.Contains("--in-channels 4", refused.Error);
 
-        var trained = CliRunner.Run(["train", .. Tiny(folder), "--model-option", "in-channels=4", "--save-dir", run]);
+        var trained = CliRunner.Run(["train", .. Tiny(folder), "--in-channels", "4", "--save-dir", run]);
 
         Assert.True(trained.ExitCode == 0, trained.Error);
         var predicted = CliRunner.Run("predict", "--model-dir", Path.Combine(run, "best_model"), Path.Combine(folder["images"], "000004.tif"),

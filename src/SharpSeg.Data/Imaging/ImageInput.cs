@@ -47,7 +47,7 @@ public static class ImageInput
         if (IsBandStack(data) && image.Channels != wanted && !(image.Channels == 1 && wanted == 3))
             throw new InvalidDataException(
                 $"Image {nameForErrors} has {image.Channels} bands, which are not reduced to {wanted} channel{(wanted == 1 ? "" : "s")} " +
-                $"(only PNG/JPEG/BMP colour is converted); use a model that takes {image.Channels} input channels (--model-option in-channels={image.Channels}).");
+                $"(only PNG/JPEG/BMP colour is converted); use a model that takes {image.Channels} input channels (sharpseg train --in-channels {image.Channels}).");
         return ConvertChannels(image, wanted, nameForErrors);
     }
 
