@@ -8,7 +8,8 @@ namespace SharpSeg.Models;
 /// <param name="Name">The record's parameter name, e.g. <c>OutputStride</c>.</param>
 /// <param name="Type">Its CLR type.</param>
 /// <param name="DefaultValue">The record's default, or null when it has none or it is null.</param>
-public sealed record ModelOptionInfo(string Name, Type Type, object? DefaultValue)
+/// <param name="PaddleSegFlag">The PaddleSeg boolean argument that sets this option, if any (see <see cref="PaddleSegFlagAttribute"/>).</param>
+public sealed record ModelOptionInfo(string Name, Type Type, object? DefaultValue, PaddleSegFlagAttribute? PaddleSegFlag = null)
 {
     /// <summary>The command-line spelling, e.g. <c>output-stride</c>.</summary>
     public string CliName => ModelOptionsBinder.Kebab(Name);
@@ -26,6 +27,27 @@ public sealed class ValueNameAttribute(params string[] names) : Attribute
 }
 
 /// <summary>
+/// Declares the PaddleSeg boolean model argument that chooses this option's value, where PaddleSeg spells the option as a
+/// flag (e.g. PaddleSeg's <c>UNet(use_deconv=True)</c> for <see cref="UNetOptions.UpsampleMode"/>), so a config reader
+/// maps it without naming the model.
+/// </summary>
+/// <param name="key">The PaddleSeg argument, e.g. <c>use_deconv</c>.</param>
+/// <param name="whenTrue">The option's value (as text) when the argument is true.</param>
+/// <param name="whenFalse">The option's value (as text) when the argument is false.</param>
+[AttributeUsage(AttributeTargets.Parameter)]
+public sealed class PaddleSegFlagAttribute(string key, string whenTrue, string whenFalse) : Attribute
+{
+    /// <summary>The PaddleSeg argument's name.</summary>
+    public string Key { get; } = key;
+
+    /// <summary>The option's value when the argument is true.</summary>
+    public string WhenTrue { get; } = whenTrue;
+
+    /// <summary>The option's value when the argument is false.</summary>
+    public string WhenFalse { get; } = whenFalse;
+}
+
+/// <summary>
 /// Builds any model's options record from text values by name, so a command line or a config file reaches every option
 /// of every registered model without naming one: <c>OutputStride</c>, <c>output-stride</c> and PaddleX's
 /// <c>output_stride</c> are the same option, matched ignoring case. The record's primary constructor supplies the
@@ -36,7 +58,8 @@ public static class ModelOptionsBinder
     /// <summary>The options <paramref name="optionsType"/> takes, in constructor order, <c>NumClasses</c> excluded.</summary>
     public static IReadOnlyList<ModelOptionInfo> Describe(Type optionsType) =>
         [.. PrimaryConstructor(optionsType).GetParameters().Where(p => !IsNumClasses(p.Name!))
-            .Select(p => new ModelOptionInfo(p.Name!, p.ParameterType, p.HasDefaultValue ? p.DefaultValue : null))];
+            .Select(p => new ModelOptionInfo(p.Name!, p.ParameterType, p.HasDefaultValue ? p.DefaultValue : null,
+                p.GetCustomAttribute<PaddleSegFlagAttribute>()))];
 
     /// <summary>
     /// The record <paramref name="optionsType"/> for <paramref name="numClasses"/> classes with <paramref name="values"/>

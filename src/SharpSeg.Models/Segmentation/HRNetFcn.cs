@@ -76,7 +76,7 @@ public sealed class HRNetFcn : SegmentationModel
     public override int SizeDivisor => 32;
 
     /// <summary>Builds the model from its options, or with defaults (width 18) from plain <see cref="ModelOptions"/>.</summary>
-    [RegisterModel("hrnet", Options = typeof(HRNetOptions),
+    [RegisterModel("hrnet", Options = typeof(HRNetOptions), Aliases = ["fcn"],
         Description = "PaddleX HRNet / PaddleSeg FCN on HRNet_W*: the four branches concatenated at 1/4, 1×1 conv, classifier")]
     public static SegmentationModel Create(ModelOptions options)
     {

@@ -21,6 +21,7 @@ public record UNetOptions(
     int NumClasses,
     int InChannels = 3,
     bool AlignCorners = false,
+    [PaddleSegFlag("use_deconv", nameof(UNetUpsampleMode.TransposedConv), nameof(UNetUpsampleMode.Bilinear))]
     UNetUpsampleMode UpsampleMode = UNetUpsampleMode.Bilinear) : ModelOptions(NumClasses, InChannels, AlignCorners);
 
 /// <summary>

@@ -14,9 +14,11 @@ namespace SharpSeg.Training.Config;
 /// </summary>
 internal static class PaddleSegTables
 {
-    /// <summary>PaddleSeg's <c>FCN</c> is SharpSeg's <c>hrnet</c> model when its backbone is an HRNet.</summary>
+    /// <summary>
+    /// PaddleSeg's <c>FCN</c> type (an alias of the registry's FCN-on-HRNet model), whose <c>backbone.type</c> names
+    /// the HRNet width rather than a registered backbone.
+    /// </summary>
     private const string FcnType = "FCN";
-    private const string HRNetModel = "hrnet";
     private const string HRNetBackbonePrefix = "HRNet_W";
 
     /// <summary>
@@ -46,13 +48,13 @@ internal static class PaddleSegTables
         RegistryEntry entry;
         if (type.Equals(FcnType, StringComparison.OrdinalIgnoreCase))
         {
-            entry = ModelRegistry.Get(HRNetModel, RegistryKind.Model);
+            entry = ModelRegistry.Get(FcnType, RegistryKind.Model);
             string backboneType = backbone?.RequiredString("type", "for FCN (an HRNet backbone, e.g. HRNet_W18)")
                 ?? throw model.Missing("backbone", "for FCN (e.g. backbone: {type: HRNet_W18})");
             if (!backboneType.StartsWith(HRNetBackbonePrefix, StringComparison.OrdinalIgnoreCase)
                 || ModelRegistry.Find(backboneType, RegistryKind.Backbone) is null)
                 throw backbone.Error("type",
-                    $"FCN is supported with an HRNet backbone only (SharpSeg's '{HRNetModel}' model); got '{backboneType}'. Use one of " +
+                    $"FCN is supported with an HRNet backbone only (SharpSeg's '{entry.Name}' model); got '{backboneType}'. Use one of " +
                     $"{string.Join(", ", ModelRegistry.Names(RegistryKind.Backbone).Where(n => n.StartsWith("hrnet_w", StringComparison.Ordinal)))}.");
             values["Width"] = backboneType[HRNetBackbonePrefix.Length..].ToLowerInvariant();
             if (backbone.Bool("has_se") is { } hasSe) values["HasSe"] = hasSe ? "true" : "false";
@@ -78,8 +80,9 @@ internal static class PaddleSegTables
             }
             else if (backbone is not null)
                 throw model.Error("backbone", $"model '{entry.Name}' takes no backbone.");
-            if (entry.OptionsType == typeof(UNetOptions) && model.Bool("use_deconv") is { } deconv)
-                values["UpsampleMode"] = deconv ? nameof(UNetUpsampleMode.TransposedConv) : nameof(UNetUpsampleMode.Bilinear);
+            foreach (var option in ModelOptionsBinder.Describe(entry.OptionsType))
+                if (option.PaddleSegFlag is { } flag && model.Bool(flag.Key) is { } set)
+                    values[option.Name] = set ? flag.WhenTrue : flag.WhenFalse;
             if (entry.OptionsType == typeof(FastScnnOptions))
                 ReadFastScnnOutputs(model, lossCoefficients, values);
         }
@@ -153,13 +156,14 @@ internal static class PaddleSegTables
     private static void ReadOptionsByName(ConfigSection model, RegistryEntry entry, Dictionary<string, string> values)
     {
         var options = ModelOptionsBinder.Describe(entry.OptionsType);
-        var specific = new HashSet<string>(["backbone_indices", "aspp_ratios", "use_deconv", "enable_auxiliary_loss", "channels"]);
+        // Keys read above, by the model's own declarations (PaddleSeg flags) or as fixed checks.
+        var specific = new HashSet<string>(["backbone_indices", "aspp_ratios", "enable_auxiliary_loss", "channels"]);
+        specific.UnionWith(options.Where(o => o.PaddleSegFlag is not null).Select(o => o.PaddleSegFlag!.Key));
         foreach (var (key, node) in model.Map.Entries)
         {
             if (CommonModelKeys.Contains(key) || specific.Contains(key)) continue;
             var option = options.FirstOrDefault(o => string.Equals(o.Name, key.Replace("_", ""), StringComparison.OrdinalIgnoreCase));
-            if (option is null || option.Name is nameof(BackboneModelOptions.Backbone) or nameof(BackboneModelOptions.OutputStride)
-                    or nameof(BackboneModelOptions.PretrainedBackbone) or "MultiLossWeight" or "UpsampleMode" or "Width")
+            if (option is null || !ReadByName(option))
                 continue;
             model.Accept(key);
             values[option.Name] = node switch
@@ -172,11 +176,17 @@ internal static class PaddleSegTables
             };
         }
         var accepted = CommonModelKeys.Concat(model.KnownKeys.Where(specific.Contains))
-            .Concat(options.Where(o => o.Name is not (nameof(BackboneModelOptions.Backbone) or nameof(BackboneModelOptions.OutputStride)
-                or nameof(BackboneModelOptions.PretrainedBackbone) or "MultiLossWeight" or "UpsampleMode" or "Width"))
-                .Select(o => o.CliName.Replace('-', '_')));
+            .Concat(options.Where(ReadByName).Select(o => o.CliName.Replace('-', '_')));
         model.RejectUnknown(accepted.Distinct());
     }
+
+    /// <summary>
+    /// Whether a <c>model:</c> key of the option's snake_case name sets it: not the options PaddleSeg spells otherwise
+    /// (the backbone section, a PaddleSeg flag, FCN's backbone type, the loss coefficients).
+    /// </summary>
+    private static bool ReadByName(ModelOptionInfo option) =>
+        option.PaddleSegFlag is null && option.Name is not (nameof(BackboneModelOptions.Backbone) or nameof(BackboneModelOptions.OutputStride)
+            or nameof(BackboneModelOptions.PretrainedBackbone) or "MultiLossWeight" or "Width");
 
     private static string? ReadPretrained(ConfigSection section, string key)
     {

@@ -42,4 +42,20 @@ public class ModelOptionsBinderTests
         Assert.True(ModelOptionsBinder.ValuesEqual(new[] { 1.0, 0.4 }, new List<double> { 1.0, 0.4 }));
         Assert.False(ModelOptionsBinder.ValuesEqual(new[] { 1.0, 0.4 }, new[] { 1.0 }));
     }
+
+    [Fact]
+    public void A_paddleseg_flag_declared_on_an_option_names_its_key_and_both_values_which_bind()
+    {
+        // PaddleSeg's UNet(use_deconv=...) sets SharpSeg's UpsampleMode; the config reader finds it here, naming no model.
+        var upsample = Assert.Single(ModelOptionsBinder.Describe(typeof(UNetOptions)), o => o.PaddleSegFlag is not null);
+        Assert.Equal(nameof(UNetOptions.UpsampleMode), upsample.Name);
+        Assert.Equal("use_deconv", upsample.PaddleSegFlag!.Key);
+        var deconv = (UNetOptions)ModelOptionsBinder.Create(typeof(UNetOptions), 2,
+            new Dictionary<string, string> { [upsample.Name] = upsample.PaddleSegFlag.WhenTrue });
+        var bilinear = (UNetOptions)ModelOptionsBinder.Create(typeof(UNetOptions), 2,
+            new Dictionary<string, string> { [upsample.Name] = upsample.PaddleSegFlag.WhenFalse });
+        Assert.Equal(UNetUpsampleMode.TransposedConv, deconv.UpsampleMode);
+        Assert.Equal(UNetUpsampleMode.Bilinear, bilinear.UpsampleMode);
+        Assert.Same(ModelRegistry.Get("hrnet", RegistryKind.Model), ModelRegistry.Get("FCN", RegistryKind.Model));
+    }
 }
