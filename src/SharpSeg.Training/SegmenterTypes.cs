@@ -45,6 +45,7 @@ namespace SharpSeg.Training;
 /// </param>
 /// <param name="Momentum">Momentum of the default SGD optimizer (PaddleX's and PaddleSeg's 0.9).</param>
 /// <param name="EndLearningRate">Learning rate the default polynomial decay ends at (PaddleSeg's <c>end_lr</c>, default 0).</param>
+/// <param name="Distributed">Data-parallel training over the ranks of a process group (PyTorch's DDP); null = this process alone.</param>
 public sealed record TrainingOptions(
     int Seed = 0,
     int NumWorkers = 0,
@@ -63,7 +64,17 @@ public sealed record TrainingOptions(
     LossList? Losses = null,
     bool OverwriteSaveDir = false,
     double Momentum = 0.9,
-    double EndLearningRate = 0);
+    double EndLearningRate = 0,
+    DistributedOptions? Distributed = null);
+
+/// <summary>
+/// Data-parallel training settings (PyTorch's <c>DistributedDataParallel</c> with <c>DistributedSampler</c>; PaddleSeg's
+/// <c>paddle.distributed.launch</c>). Every rank trains the same model on its shard of each epoch; gradients are averaged.
+/// </summary>
+/// <param name="Group">The ranks of the job (e.g. <c>SharpSeg.Distributed.MpiProcessGroup</c> under <c>mpirun</c>).</param>
+/// <param name="SyncBatchNorm">Normalise with statistics over all ranks' batches (<c>torch.nn.SyncBatchNorm</c>).</param>
+/// <param name="BucketMegabytes">Gradient bytes per allreduce bucket (DDP's <c>bucket_cap_mb</c>, default 25).</param>
+public sealed record DistributedOptions(SharpSeg.Nn.Distributed.IProcessGroup Group, bool SyncBatchNorm = false, double BucketMegabytes = 25);
 
 /// <summary>What a <see cref="TrainingProgress"/> report is about.</summary>
 public enum TrainingPhase
