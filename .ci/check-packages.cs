@@ -14,6 +14,7 @@ var expectedDependencies = new Dictionary<string, string[]>
     ["SharpSeg.Models"] = ["SharpSeg.Nn"],
     ["SharpSeg.Onnx"] = ["Google.Protobuf", "SharpSeg.Data", "SharpSeg.Models"],
     ["SharpSeg.Training"] = ["SharpSeg.Data", "SharpSeg.Models", "SharpSeg.Onnx", "YamlDotNet"],
+    ["SharpSeg.Detection"] = ["SharpSeg.Data", "SharpSeg.Models"],
 };
 var failures = new List<string>();
 
