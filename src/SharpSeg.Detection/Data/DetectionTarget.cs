@@ -190,7 +190,7 @@ public sealed class DetectionTarget
 }
 
 /// <summary>
-/// An image with its detection target, flowing through <c>IDetectionTransform</c>s: the image as float samples
+/// An image with its detection target, flowing through <see cref="IDetectionTransform"/>s: the image as float samples
 /// (HWC, as stored: 0–255 for 8-bit files), the target in the image's current pixel coordinates. Equivalent to the
 /// <c>(image, target)</c> pair of torchvision's detection references.
 /// </summary>
