@@ -61,8 +61,9 @@ public sealed record CocoAnnotation(long Id, long ImageId, int CategoryId, CocoB
 
 /// <summary>Options of <see cref="CocoAnnotationFile.Load(string, CocoReadOptions?)"/>.</summary>
 /// <param name="BoxTolerance">How far (pixels) a box may reach past the image edge: COCO's own files hold boxes that
-/// overshoot by rounding (x + w = 640.01 on a 640-wide image), which are clipped to the image; a box further out is an
-/// error.</param>
+/// overshoot by rounding (x + w = 640.01 on a 640-wide image). Such a box is kept as written in
+/// <see cref="CocoAnnotation.Box"/> (what COCOeval compares) and clipped to the image in the training target, as
+/// torchvision's <c>ConvertCocoPolysToMask</c> clamps; a box further out is an error.</param>
 public sealed record CocoReadOptions(double BoxTolerance = 1.0);
 
 /// <summary>
@@ -274,11 +275,7 @@ public sealed class CocoAnnotationFile
                 throw new InvalidDataException(
                     $"{where}: bbox [{x}, {y}, {w}, {h}] reaches outside the {image.Width}×{image.Height} image " +
                     $"(x from {x} to {x + w}, y from {y} to {y + h}; tolerance {t} px).");
-            double x1 = Math.Clamp(x, 0, image.Width), y1 = Math.Clamp(y, 0, image.Height);
-            double x2 = Math.Clamp(x + w, 0, image.Width), y2 = Math.Clamp(y + h, 0, image.Height);
-            if (!(x2 > x1 && y2 > y1))
-                throw new InvalidDataException($"{where}: bbox [{x}, {y}, {w}, {h}] is empty inside the {image.Width}×{image.Height} image.");
-            return x1 == x && y1 == y && x2 == x + w && y2 == y + h ? new CocoBox(x, y, w, h) : new CocoBox(x1, y1, x2 - x1, y2 - y1);
+            return new CocoBox(x, y, w, h);
         }
 
         private CocoSegmentation ReadSegmentation(JsonElement element, CocoImageInfo image, string where)

@@ -6,7 +6,9 @@ namespace SharpSeg.Detection.Data;
 /// A COCO-format detection dataset: an images folder and an <c>instances_*.json</c> file. Samples are the file's images
 /// in ascending id order (images without annotations included); each target holds the boxes (<c>[x, y, w, h]</c> →
 /// <c>[x, y, x + w, y + h]</c>), contiguous labels (categories sorted by id → 1, 2, …), instance masks from polygons or
-/// RLE (when <see cref="LoadMasks"/>), <c>iscrowd</c>, the stored <c>area</c> and the image id. Every listed image file
+/// RLE (when <see cref="LoadMasks"/>), <c>iscrowd</c>, the stored <c>area</c> and the image id. Crowd regions are kept
+/// and flagged (torchvision's <c>ConvertCocoPolysToMask</c> drops them for training: use
+/// <see cref="DetectionTarget.WithoutCrowds"/> in the training pipeline to do the same). Every listed image file
 /// must exist; a decoded image must have the size the file declares. Equivalent to torchvision's
 /// <c>CocoDetection(root, annFile)</c> followed by the detection references' <c>ConvertCocoPolysToMask</c>.
 /// </summary>
@@ -92,12 +94,13 @@ public sealed class CocoDetectionDataset : DetectionDataset
         for (int i = 0; i < count; i++)
         {
             var a = annotations[i];
-            // float32 like torchvision's torch.as_tensor(boxes, dtype=torch.float32), then x2 = x + w as its in-place add.
+            // float32 like torchvision's torch.as_tensor(boxes, dtype=torch.float32), x2 = x + w as its in-place add, then
+            // clamped to the image (the reader allowed only rounding overshoot).
             float x = (float)a.Box.X, y = (float)a.Box.Y;
-            boxes[4 * i] = x;
-            boxes[4 * i + 1] = y;
-            boxes[4 * i + 2] = x + (float)a.Box.Width;
-            boxes[4 * i + 3] = y + (float)a.Box.Height;
+            boxes[4 * i] = Math.Clamp(x, 0, info.Width);
+            boxes[4 * i + 1] = Math.Clamp(y, 0, info.Height);
+            boxes[4 * i + 2] = Math.Clamp(x + (float)a.Box.Width, 0, info.Width);
+            boxes[4 * i + 3] = Math.Clamp(y + (float)a.Box.Height, 0, info.Height);
             labels[i] = Annotations.CategoriesById[a.CategoryId].Label;
             crowd[i] = a.IsCrowd;
             area[i] = (float)a.Area;

@@ -168,6 +168,12 @@ public sealed class DetectionTarget
         [.. indices.Select(i => Labels[i])], Masks?.Select(indices), [.. indices.Select(i => IsCrowd[i])],
         [.. indices.Select(i => Area[i])], ImageId, Difficult is null ? null : [.. indices.Select(i => Difficult[i])]);
 
+    /// <summary>
+    /// The objects that are not crowd regions. torchvision's detection references train without crowds
+    /// (<c>ConvertCocoPolysToMask</c> keeps <c>iscrowd == 0</c>) while evaluation keeps them as regions to ignore.
+    /// </summary>
+    public DetectionTarget WithoutCrowds() => Select([.. Enumerable.Range(0, Count).Where(i => !IsCrowd[i])]);
+
     /// <summary>The same objects with new boxes, masks and areas (what a geometric transform produces).</summary>
     public DetectionTarget With(float[] boxes, InstanceMasks? masks, float[] area) =>
         new(boxes, Labels, masks, IsCrowd, area, ImageId, Difficult);

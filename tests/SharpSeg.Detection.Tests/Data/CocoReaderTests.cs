@@ -41,6 +41,9 @@ public class CocoReaderTests
         // The crowd region is an uncompressed RLE: a 35×50 block with a 10×10 hole.
         int crowd = Array.IndexOf(sample.Target.IsCrowd, true);
         Assert.Equal(35 * 50 - 100, sample.Target.Masks!.Area(crowd));
+        var withoutCrowds = sample.Target.WithoutCrowds();
+        Assert.Equal(sample.Target.Count - 1, withoutCrowds.Count);
+        Assert.DoesNotContain(true, withoutCrowds.IsCrowd);
     }
 
     [Fact]
@@ -114,7 +117,7 @@ public class CocoReaderTests
     {
         string json = Images + "\n{\"id\": 12, \"image_id\": 1, \"category_id\": 5, \"bbox\": [20, 0.5, 10.01, 4]}\n]}";
         var file = CocoAnnotationFile.Parse(System.Text.Encoding.UTF8.GetBytes(json), "ok.json");
-        Assert.Equal(new SharpSeg.Detection.Evaluation.CocoBox(20, 0.5, 10, 4), file.Annotations[1].Box);
+        Assert.Equal(new SharpSeg.Detection.Evaluation.CocoBox(20, 0.5, 10.01, 4), file.Annotations[1].Box);
 
         using var folder = new TempFolder();
         ImageFile.WritePng(Path.Combine(folder.Path, "a.png"), new Image<byte>(20, 30, 3));
@@ -124,6 +127,8 @@ public class CocoReaderTests
         ImageFile.WritePng(Path.Combine(folder.Path, "b.png"), new Image<byte>(12, 10, 3));
         var dataset = new CocoDetectionDataset(folder.Path, file, loadMasks: false);
         Assert.Contains("image 2 declares 10×10 but", Assert.Throws<InvalidDataException>(() => dataset.Load(1)).Message);
-        Assert.Null(dataset.Load(0).Target.Masks);
+        var boxOnly = dataset.Load(0).Target;
+        Assert.Null(boxOnly.Masks);
+        Assert.Equal([20f, 0.5f, 30, 4.5f], boxOnly.Boxes.AsSpan(4, 4).ToArray());
     }
 }
