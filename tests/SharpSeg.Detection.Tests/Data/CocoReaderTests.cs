@@ -132,3 +132,25 @@ public class CocoReaderTests
         Assert.Equal([20f, 0.5f, 30, 4.5f], boxOnly.Boxes.AsSpan(4, 4).ToArray());
     }
 }
+
+/// <summary>Errors in the images and categories sections of a COCO file.</summary>
+public class CocoReaderImageErrorTests
+{
+    [Theory]
+    [InlineData("{\"id\": 1, \"file_name\": \"a.png\", \"height\": 4, \"width\": 4},\n{\"id\": 1, \"file_name\": \"b.png\", \"height\": 4, \"width\": 4}",
+        "line 3: image 1: image id 1 appears more than once")]
+    [InlineData("{\"id\": 1, \"file_name\": \"a.png\", \"height\": 4, \"width\": 4},\n{\"id\": 2, \"height\": 4, \"width\": 4}",
+        "line 3: image 2: the string field \"file_name\" is missing")]
+    [InlineData("{\"id\": 1, \"file_name\": \"a.png\", \"height\": 0, \"width\": 4}", "line 2: image 1: size 0×4 is not positive")]
+    public void BadImageEntriesNameTheImageAndLine(string images, string problem)
+    {
+        string json = "{\"images\": [\n" + images + "\n],\n\"categories\": [{\"id\": 1, \"name\": \"x\"}]}";
+        var error = Assert.Throws<InvalidDataException>(() => CocoAnnotationFile.Parse(System.Text.Encoding.UTF8.GetBytes(json), "i.json"));
+        Assert.Equal("i.json, " + problem + ".", error.Message);
+    }
+
+    [Fact]
+    public void AFileWithoutCategoriesIsAnError() =>
+        Assert.Contains("no categories", Assert.Throws<InvalidDataException>(() =>
+            CocoAnnotationFile.Parse("{\"images\": [], \"categories\": []}"u8.ToArray(), "c.json")).Message);
+}
