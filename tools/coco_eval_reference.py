@@ -20,7 +20,8 @@ Run with Debian's python3 (numpy) from the repository root:
 
 It writes, under tests/SharpSeg.Detection.Tests/Golden/coco/:
   instances.json        a small ground-truth set (5 images, 4 categories one of which is never annotated, polygons with
-                        several parts, uncompressed-RLE crowd regions, compressed RLE, all three area ranges)
+                        several parts, uncompressed-RLE crowd regions, compressed RLE, all three area ranges, an image
+                        with 24 objects of one category)
   results_bbox.json     box detections (jittered, duplicates, false positives, equal scores within and across images,
                         one image with more than 100 detections, a category without ground truth)
   results_segm.json     mask detections as compressed RLE (same structure)
@@ -428,6 +429,9 @@ def make_fixture():
     add(5, 3, [[150, 150, 290, 150, 290, 250, 150, 250]])
     add(5, 3, [[10, 170, 60, 170, 60, 200, 10, 200]])
     add(5, 7, [[20, 250, 120, 250, 70, 150]])
+    for row in range(2):  # 24 small disks, so more than 10 objects of one category share an image (AR10 < AR100)
+        for column in range(12):
+            add(5, 1, [ellipse_polygon(10 + 11 * column, 8 + 11 * row, 4.5, 4, 8)])
     region = np.zeros((260, 300), dtype=np.uint8)
     region[5:60, 150:200] = 1
     add(5, 3, {"size": [260, 300], "counts": rle_to_string(rle_encode(region))}, crowd=1)
