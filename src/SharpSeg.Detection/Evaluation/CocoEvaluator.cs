@@ -12,7 +12,9 @@ namespace SharpSeg.Detection.Evaluation;
 /// <remarks>
 /// Differences from pycocotools, all on inputs pycocotools mishandles: a detection or ground truth of a category the
 /// evaluator was not given, or masks of a size other than the image's, throw instead of being dropped or scored −1;
-/// matches are tracked as flags, so an annotation id of 0 (which pycocotools takes for "unmatched") cannot occur.
+/// matches are tracked as flags, so an annotation id of 0 (which pycocotools takes for "unmatched") cannot occur. In segm
+/// mode a detection's area is always its mask's, as <c>COCO.loadRes</c> computes it for mask results without a box
+/// (torchvision's and detectron2's segm results); <c>loadRes</c> would take the box area for an entry carrying both.
 /// </remarks>
 public sealed class CocoEvaluator
 {
@@ -178,7 +180,8 @@ public sealed class CocoEvaluator
         if (gts.Count == 0 && dts.Count == 0)
             return;
         int maxDet = MaxDetections[^1];
-        var sorted = dts.Select((d, i) => (d, i)).OrderByDescending(p => p.d.Score).Select(p => p.d).Take(maxDet).ToArray();
+        // OrderByDescending is stable, as COCOeval's mergesort: equal scores keep their input order.
+        var sorted = dts.OrderByDescending(d => d.Score).Take(maxDet).ToArray();
         var ious = new double[sorted.Length, gts.Count];
         for (int d = 0; d < sorted.Length; d++)
             for (int g = 0; g < gts.Count; g++)

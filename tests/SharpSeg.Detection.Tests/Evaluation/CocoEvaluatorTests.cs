@@ -171,3 +171,44 @@ public class CocoEvaluatorTests
         }
     }
 }
+
+/// <summary>The torchvision-style conversions feeding the evaluator from targets and predictions.</summary>
+public class CocoConversionTests
+{
+    [Theory]
+    [InlineData(CocoIouType.Bbox)]
+    [InlineData(CocoIouType.Segm)]
+    public void PredictionsEqualToTheTargetsScoreOneAndShiftedOnesLess(CocoIouType iouType)
+    {
+        var dataset = new SyntheticDetectionDataset(new SyntheticDetectionOptions(Count: 6, Height: 64, Width: 64, Seed: 1));
+        int[] categories = [0, 1, 2, 3];
+        var perfect = new CocoEvaluator([1, 2, 3], iouType);
+        var shifted = new CocoEvaluator([1, 2, 3], iouType);
+        for (int i = 0; i < dataset.Count; i++)
+        {
+            var target = dataset.Load(i).Target;
+            var scores = Enumerable.Range(0, target.Count).Select(n => 1f - 0.1f * n).ToArray();
+            var gts = CocoConversions.GroundTruths(target, categories);
+            perfect.AddImage(target.ImageId, gts,
+                CocoConversions.Detections(target.ImageId, target.Boxes, scores, target.Labels, categories, target.Masks));
+            // Every box and mask moved 3 pixels right: lower IoU, so AP falls below 1 at the strict thresholds.
+            var moved = target.Boxes.Select((v, k) => k % 2 == 0 ? v + 3 : v).ToArray();
+            var masks = new InstanceMasks(target.Count, 64, 64);
+            for (int n = 0; n < target.Count; n++)
+                for (int y = 0; y < 64; y++)
+                    target.Masks![n].Slice(y * 64, 61).CopyTo(masks[n].Slice(y * 64 + 3, 61));
+            shifted.AddImage(target.ImageId, gts, CocoConversions.Detections(target.ImageId, moved, scores, target.Labels, categories, masks));
+        }
+        var best = perfect.Summarize();
+        Assert.Equal(1, best.AP, 12);
+        Assert.Equal(1, best.AR100, 12);
+        var worse = shifted.Summarize();
+        Assert.InRange(worse.AP, 0.05, 0.95);
+        Assert.True(worse.AP50 > worse.AP75, $"AP50 {worse.AP50} should exceed AP75 {worse.AP75}");
+    }
+
+    [Fact]
+    public void LabelsWithoutCategoryAreErrors() =>
+        Assert.Contains("Label 4 has no category id", Assert.Throws<ArgumentException>(() =>
+            CocoConversions.Detections(1, [0, 0, 1, 1], [0.5f], [4], [0, 1, 2, 3])).Message);
+}
