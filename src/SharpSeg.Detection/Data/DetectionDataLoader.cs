@@ -38,7 +38,7 @@ public sealed class DetectionDataLoader
     {
         var order = Enumerable.Range(0, Dataset.Count).ToArray();
         if (Options.Shuffle)
-            new Random(DetectionSeeds.Mix(Options.Seed, epoch, -1)).Shuffle(order);
+            new Random(SeedMixer.Mix(Options.Seed, epoch, -1)).Shuffle(order);
         return order;
     }
 
@@ -82,7 +82,7 @@ public sealed class DetectionDataLoader
             int index = order[start + k];
             try
             {
-                samples[k] = Dataset.Get(index, new Random(DetectionSeeds.Mix(Options.Seed, epoch, index)));
+                samples[k] = Dataset.Get(index, new Random(SeedMixer.Mix(Options.Seed, epoch, index)));
             }
             catch (Exception error)
             {
@@ -107,22 +107,3 @@ public sealed class DetectionDataLoader
     }
 }
 
-/// <summary>Independent, well-spread seeds from tuples of integers (SplitMix64 finaliser chained).</summary>
-internal static class DetectionSeeds
-{
-    public static int Mix(int seed, int a, int b = 0)
-    {
-        ulong z = Step((uint)seed);
-        z = Step(z ^ (uint)a);
-        z = Step(z ^ (uint)b);
-        return (int)(z & int.MaxValue);
-    }
-
-    private static ulong Step(ulong z)
-    {
-        z += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-}

@@ -1,3 +1,4 @@
+using SharpSeg.Data.Loading;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -49,7 +50,7 @@ public sealed class SyntheticDetectionDataset : DetectionDataset
 
     /// <inheritdoc />
     protected override DetectionSample LoadUnchecked(int index) =>
-        new ShapeDetectionScene(Options, new Random(DetectionSeeds.Mix(Options.Seed, index, -2))).Render(index, SourceName(index));
+        new ShapeDetectionScene(Options, new Random(SeedMixer.Mix(Options.Seed, index, -2))).Render(index, SourceName(index));
 
     /// <summary>
     /// Writes samples as a COCO dataset: <c>images/NNNNNN.png</c>, <c>annotations/instances_train.json</c> (samples
