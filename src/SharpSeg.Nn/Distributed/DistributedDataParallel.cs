@@ -29,6 +29,7 @@ public sealed class DistributedDataParallel : IDisposable
     private readonly Bucket[] _buckets;
     private readonly Dictionary<Tensor, (Bucket Bucket, int Slot)> _slots = new(ReferenceEqualityComparer.Instance);
     private readonly List<IDisposable> _hooks = [];
+    private readonly Tensor[] _buffers;
     private bool _armed;
     private int _nextBucket;
 
@@ -61,6 +62,7 @@ public sealed class DistributedDataParallel : IDisposable
         }
         if (current.Count > 0) buckets.Add(new Bucket([.. current]));
         _buckets = [.. buckets];
+        _buffers = [.. module.NamedBuffers().Select(b => b.Buffer).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>()];
         foreach (var bucket in _buckets)
             for (int slot = 0; slot < bucket.Parameters.Length; slot++)
             {
@@ -96,7 +98,22 @@ public sealed class DistributedDataParallel : IDisposable
                     $"DistributedDataParallel: rank {rank}'s model has other parameters or buffers (names, shapes or types) than rank {root}'s; " +
                     "every rank must build the same model with the same options.");
 
-        var floats = tensors.Where(t => t.Parameter.DType == DType.Float32).Select(t => t.Parameter).ToArray();
+        Broadcast([.. tensors.Select(t => t.Parameter)], root);
+    }
+
+    /// <summary>
+    /// Makes every rank's buffers (BatchNorm running statistics) equal to rank <paramref name="root"/>'s: DDP's
+    /// <c>broadcast_buffers=True</c>, done before every forward, so that without SyncBatchNorm every rank normalises and
+    /// saves rank 0's statistics.
+    /// </summary>
+    public void BroadcastBuffers(int root = 0)
+    {
+        if (_buffers.Length > 0) Broadcast(_buffers, root);
+    }
+
+    private void Broadcast(Tensor[] tensors, int root)
+    {
+        var floats = tensors.Where(t => t.DType == DType.Float32).ToArray();
         var packed = new float[floats.Sum(t => t.Numel)];
         int offset = 0;
         foreach (var tensor in floats)
@@ -105,7 +122,7 @@ public sealed class DistributedDataParallel : IDisposable
             values.CopyTo(packed.AsSpan(offset));
             offset += values.Length;
         }
-        Group.Broadcast(packed.AsSpan(), root);
+        if (packed.Length > 0) Group.Broadcast(packed.AsSpan(), root);
         offset = 0;
         foreach (var tensor in floats)
         {
@@ -114,13 +131,13 @@ public sealed class DistributedDataParallel : IDisposable
             offset += count;
         }
 
-        foreach (var (_, tensor) in tensors.Where(t => t.Parameter.DType == DType.Int64))
+        foreach (var tensor in tensors.Where(t => t.DType == DType.Int64))
         {
             var values = tensor.ToArray<long>();
             Group.Broadcast(MemoryMarshal.AsBytes(values.AsSpan()), root);
             tensor.CopyFrom(Tensor.FromArray(values, tensor.Shape.ToArray()));
         }
-        foreach (var (_, tensor) in tensors.Where(t => t.Parameter.DType == DType.Int32))
+        foreach (var tensor in tensors.Where(t => t.DType == DType.Int32))
         {
             var values = tensor.ToArray<int>();
             Group.Broadcast(MemoryMarshal.AsBytes(values.AsSpan()), root);
