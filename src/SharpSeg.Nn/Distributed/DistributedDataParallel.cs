@@ -127,7 +127,7 @@ public sealed class DistributedDataParallel : IDisposable
         foreach (var tensor in floats)
         {
             int count = (int)tensor.Numel;
-            tensor.CopyFrom(Tensor.FromArray(packed.AsSpan(offset, count).ToArray(), tensor.Shape.ToArray()));
+            tensor.CopyFrom(Tensor.FromArray(packed.AsSpan(offset, count).ToArray()).Reshape(tensor.Shape.ToArray()));
             offset += count;
         }
 
@@ -135,13 +135,13 @@ public sealed class DistributedDataParallel : IDisposable
         {
             var values = tensor.ToArray<long>();
             Group.Broadcast(MemoryMarshal.AsBytes(values.AsSpan()), root);
-            tensor.CopyFrom(Tensor.FromArray(values, tensor.Shape.ToArray()));
+            tensor.CopyFrom(Tensor.FromArray(values).Reshape(tensor.Shape.ToArray()));
         }
         foreach (var tensor in tensors.Where(t => t.DType == DType.Int32))
         {
             var values = tensor.ToArray<int>();
             Group.Broadcast(MemoryMarshal.AsBytes(values.AsSpan()), root);
-            tensor.CopyFrom(Tensor.FromArray(values, tensor.Shape.ToArray()));
+            tensor.CopyFrom(Tensor.FromArray(values).Reshape(tensor.Shape.ToArray()));
         }
     }
 
