@@ -413,7 +413,9 @@ public sealed partial class Segmenter
             if (state.TrainBatchSize is { } batchSize && batchSize != GlobalBatchSize)
                 throw new ArgumentException(
                     $"Train: checkpoint {checkpoint.Folder} was saved {state.EpochStep} steps into epoch {state.Epoch + 1} with {batchSize} images per " +
-                    $"step; resume it with {batchSize} images per step over all ranks (trainBatchSize × ranks; got {GlobalBatchSize}), " +
+                    (_options.Distributed is null
+                        ? $"step; resume it with trainBatchSize {batchSize} (got {_args.TrainBatchSize}), "
+                        : $"step; resume it with {batchSize} images per step over all ranks (got trainBatchSize {_args.TrainBatchSize} × {Ranks} ranks), ") +
                     "or resume from an epoch checkpoint.", "trainBatchSize");
             if (state.EpochStep >= stepsPerEpoch)
                 throw new ArgumentException(
