@@ -157,7 +157,7 @@ public sealed class ThreadProcessGroup : IProcessGroup
         {
             _world.ThrowIfAborted();
             if (!_world.Rounds.TryGetValue(call, out var round))
-                _world.Rounds[call] = round = new Round(call, kind, data.Length, _world.Size);
+                _world.Rounds[call] = round = new Round(kind, data.Length, _world.Size);
             if (round.Kind != kind || (!lengthsMayDiffer && round.Length != data.Length))
             {
                 _world.AbortMessage ??= $"collective #{call} does not match across ranks: rank {Rank} called {kind} with {data.Length} values, " +
@@ -189,11 +189,10 @@ public sealed class ThreadProcessGroup : IProcessGroup
     }
 
     /// <summary>One collective: every rank's contribution, complete once all have arrived.</summary>
-    private sealed class Round(long call, string kind, int length, int size)
+    private sealed class Round(string kind, int length, int size)
     {
         private Array? _sum;
 
-        public long Call { get; } = call;
         public string Kind { get; } = kind;
         public int Length { get; } = length;
         public Array[] Contributions { get; } = new Array[size];
