@@ -195,7 +195,8 @@ public sealed partial class Segmenter
             {
                 return ExecuteRun();
             }
-            catch (Exception error) when (_options.Distributed is not null && error is not ProcessGroupAbortedException)
+            // A group of one has nobody to wake, and its Abort would end the process instead of letting the error propagate.
+            catch (Exception error) when (_options.Distributed is { Group.Size: > 1 } && error is not ProcessGroupAbortedException)
             {
                 Group.Abort($"rank {Group.Rank} failed at epoch {_currentEpoch}, step {_currentStep} (global step {_globalStep}): " +
                     $"{error.GetType().Name}: {error.Message}");

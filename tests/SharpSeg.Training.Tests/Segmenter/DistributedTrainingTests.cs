@@ -102,6 +102,30 @@ public sealed class DistributedTrainingTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_group_of_one_trains_as_no_group(bool syncBatchNorm)
+    {
+        var plain = TrainSingle(batchNorm: true, epochs: 1, Path.Combine(_root, "plain"));
+        var segmenter = Tiny(batchNorm: true);
+        var result = segmenter.Train(1, TrainSet(), trainBatchSize: 4, evalDataset: EvalSet(), saveDir: Path.Combine(_root, "one"), learningRate: 0.1,
+            options: new TrainingOptions(Seed: 5, Distributed: new DistributedOptions(SingleProcessGroup.Instance, syncBatchNorm)));
+        // Averaging over one rank divides by 1: bit for bit. SyncBatchNorm sums in double where BatchNorm2d's kernel does not.
+        if (syncBatchNorm)
+        {
+            Assert.Equal(plain.Result.StepLosses, result.StepLosses, new ToleranceComparer(1e-6));
+            AssertClose(plain.Weights, segmenter.Model.StateDict(), 1e-6);
+        }
+        else
+        {
+            Assert.Equal(plain.Result.StepLosses, result.StepLosses);
+            foreach (var (key, value) in plain.Weights) Assert.Equal(value.ToArray(), segmenter.Model.StateDict()[key].ToArray());
+        }
+        // The conversion is undone when training ends.
+        Assert.All(segmenter.Model.Modules().OfType<Nn.BatchNorm2d>(), norm => Assert.Null(norm.SyncGroup));
+    }
+
     [Fact]
     public void Sharded_evaluation_equals_single_process_evaluation_exactly()
     {
