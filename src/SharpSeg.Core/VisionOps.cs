@@ -72,6 +72,21 @@ public static class VisionOps
     }
 
     /// <summary>
+    /// RoIAlign over a feature pyramid: RoI k is pooled from <paramref name="features"/>[<paramref name="levels"/>[k]] with that
+    /// level's <paramref name="scales"/> entry; output [K, C, outputSize.H, outputSize.W] in RoI order. Differentiable with respect
+    /// to every feature map. Equivalent to the pooling step of <c>torchvision.ops.MultiScaleRoIAlign</c> (which computes the
+    /// levels with its <c>LevelMapper</c>), aligned = false there.
+    /// </summary>
+    public static Tensor MultiScaleRoiAlign(IReadOnlyList<Tensor> features, Tensor rois, int[] levels, float[] scales, Size2 outputSize,
+        int samplingRatio = -1, bool aligned = false)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(levels);
+        ArgumentNullException.ThrowIfNull(scales);
+        return Detection.MultiLevelRoiAlign(features, rois, levels, scales, outputSize, samplingRatio, aligned);
+    }
+
+    /// <summary>
     /// [ΣKi, 5] RoI rows (image index, x1, y1, x2, y2) from per-image boxes. Equivalent to torchvision's
     /// <c>torchvision.ops._utils.convert_boxes_to_roi_format</c>.
     /// </summary>

@@ -102,6 +102,46 @@ internal static class Detection
         return y;
     }
 
+    public static Tensor MultiLevelRoiAlign(IReadOnlyList<Tensor> features, Tensor rois, int[] levels, float[] scales, Size2 outputSize, int samplingRatio, bool aligned)
+    {
+        const string op = "MultiScaleRoiAlign";
+        Check.That(features.Count > 0 && scales.Length == features.Count, op, $"{features.Count} feature maps need as many scales, got {scales.Length}");
+        Check.That(rois.Rank == 2 && rois.Shape[1] == 5 && levels.Length == rois.Shape[0], op,
+            $"rois {rois.Shape} must be [K, 5] with one level each, got {levels.Length} levels");
+        int channels = features[0].Shape[1];
+        foreach (var f in features)
+        {
+            Check.Rank(f, 4, op, "feature map");
+            Check.That(f.Shape[1] == channels && f.Shape[0] == features[0].Shape[0], op, $"feature maps {features[0].Shape} and {f.Shape} differ in batch or channels");
+        }
+        Check.That(levels.All(l => l >= 0 && l < features.Count), op, $"every level must be in [0, {features.Count})");
+        var all = Dense(rois).Data;
+        var parts = new LevelRows[features.Count];
+        for (int l = 0; l < features.Count; l++)
+        {
+            var rows = Enumerable.Range(0, levels.Length).Where(k => levels[k] == l).ToArray();
+            var subset = new float[rows.Length * 5];
+            for (int i = 0; i < rows.Length; i++) all.Slice(rows[i] * 5, 5).CopyTo(subset.AsSpan(i * 5, 5));
+            parts[l] = new LevelRows(rows, Tensor.FromArray(subset, rows.Length, 5));
+        }
+
+        int bin = outputSize.H * outputSize.W * channels;
+        var y = Tensor.Zeros(new Shape(rois.Shape[0], channels, outputSize.H, outputSize.W));
+        var yd = y.Data;
+        var tapsPerLevel = new (RoiAlignGeometry Geometry, RoiTaps[] Taps)[features.Count];
+        for (int l = 0; l < features.Count; l++)
+        {
+            var part = RoiAlign(features[l].Detach(), parts[l].Rois, outputSize, scales[l], samplingRatio, aligned);
+            var pd = part.Data;
+            for (int i = 0; i < parts[l].Rows.Length; i++) pd.Slice(i * bin, bin).CopyTo(yd.Slice(parts[l].Rows[i] * bin, bin));
+            var f = features[l];
+            var g = new RoiAlignGeometry(f.Shape[0], channels, f.Shape[2], f.Shape[3], parts[l].Rows.Length, outputSize.H, outputSize.W, scales[l], samplingRatio, aligned);
+            tapsPerLevel[l] = (g, DetectionKernels.RoiAlignTaps(g, Dense(parts[l].Rois).Data));
+        }
+        if (GradMode.ShouldRecord([.. features])) y.AttachGradFn(new MultiLevelRoiAlignFn(tapsPerLevel, [.. parts.Select(p => p.Rows)], bin, [.. features]));
+        return y;
+    }
+
     /// <summary>torchvision's <c>convert_boxes_to_roi_format</c>: per-image [Ki, 4] boxes become [ΣKi, 5] rows led by the image index.</summary>
     public static Tensor BoxesToRois(IReadOnlyList<Tensor> boxesPerImage)
     {
@@ -126,6 +166,8 @@ internal static class Detection
         return rois;
     }
 
+    private readonly record struct LevelRows(int[] Rows, Tensor Rois);
+
     private static Span<float> Boxes(Tensor boxes, string op, string name)
     {
         Check.Float(boxes, op, name);
@@ -149,5 +191,33 @@ internal sealed class RoiAlignFn(RoiAlignGeometry g, RoiTaps[] taps, Tensor inpu
     {
         base.Release();
         _taps = null;
+    }
+}
+
+internal sealed class MultiLevelRoiAlignFn((RoiAlignGeometry Geometry, RoiTaps[] Taps)[] levels, int[][] rows, int bin, Tensor[] features)
+    : GradFn("MultiScaleRoiAlign", keepInputs: false, features)
+{
+    private (RoiAlignGeometry Geometry, RoiTaps[] Taps)[]? _levels = levels;
+
+    public override Tensor?[] Backward(Tensor grad)
+    {
+        var g = Dense(grad).Data;
+        var grads = new Tensor?[_levels!.Length];
+        for (int l = 0; l < grads.Length; l++)
+        {
+            if (!InputRequiresGrad(l)) continue;
+            var levelGrad = new float[rows[l].Length * bin];
+            for (int i = 0; i < rows[l].Length; i++) g.Slice(rows[l][i] * bin, bin).CopyTo(levelGrad.AsSpan(i * bin, bin));
+            var dx = Tensor.Zeros(InputShape(l));
+            DetectionKernels.RoiAlignBackward(_levels[l].Geometry, _levels[l].Taps, levelGrad, dx.Data);
+            grads[l] = dx;
+        }
+        return grads;
+    }
+
+    public override void Release()
+    {
+        base.Release();
+        _levels = null;
     }
 }
