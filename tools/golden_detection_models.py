@@ -13,6 +13,8 @@ Writes tests/SharpSeg.Detection.Tests/Golden/Models/:
                        on the formula input [3, 100, 130]: boxes, scores, labels (as floats) and the RPN proposals.
                        The formula weights give near-equal scores (gaps down to 1e-7), so the C# test matches detections
                        as a set, not by rank
+  train_*.npy          the same model in training mode (rpn_post_nms_top_n_train 100, sampler quotas 100000 so every
+                       candidate is used) on two target boxes: the four losses and gradients of four parameters
 No weights are committed: every state-dict entry is filled by the formula of tools/gen_models_golden_backbones.py
 (twin: tests/SharpSeg.Models.Tests/Support/FormulaWeights.cs), in state-dict order.
 """
@@ -83,6 +85,22 @@ def main():
     save("frcnn_scores", out["scores"])
     save("frcnn_labels", out["labels"])
     save("frcnn_proposals", proposals["p"])
+    # Training: sampler quotas above the candidate counts take every candidate, so no random draw is involved.
+    model = FasterRCNN(resnet_fpn("resnet50", 3), num_classes=5, min_size=128, max_size=160, rpn_post_nms_top_n_train=100,
+                       rpn_batch_size_per_image=100000, box_batch_size_per_image=100000)
+    formula_fill(model)
+    model = model.double().train()
+    targets = [{"boxes": torch.tensor([[10.0, 12.0, 60.0, 70.0], [70.0, 30.0, 125.0, 95.0]], dtype=torch.float64),
+                "labels": torch.tensor([1, 3])}]
+    losses = model([formula_input(3, 100, 130)], targets)
+    for name, value in losses.items():
+        save(f"train_{name}", value.reshape(1))
+    sum(losses.values()).backward()
+    for key in ["roi_heads.box_predictor.cls_score.bias", "rpn.head.cls_logits.bias", "backbone.fpn.layer_blocks.0.0.bias",
+                "backbone.body.layer2.0.conv1.weight"]:
+        save("train_grad_" + key.replace(".", "_"), dict(model.named_parameters())[key].grad)
+    print({k: v.item() for k, v in losses.items()})
+
     gaps = (out["scores"][:-1] - out["scores"][1:]).min().item()
     print(len(out["boxes"]), "detections; smallest score gap", gaps, "labels", out["labels"].bincount().tolist(), "scores", out["scores"][[0, -1]].tolist())
 

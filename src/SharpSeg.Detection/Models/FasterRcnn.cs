@@ -35,7 +35,7 @@ public sealed record FasterRcnnOptions(
 /// Faster R-CNN (Ren et al., 2015) with a ResNet-FPN backbone: <see cref="GeneralizedRcnnTransform"/>, the
 /// <see cref="BackboneWithFpn"/> (<c>backbone.*</c>), the <see cref="RegionProposalNetwork"/> (<c>rpn.*</c>) and the
 /// <see cref="RoiHeads"/> (<c>roi_heads.*</c>), with torchvision's exact state-dict keys, so its checkpoints load strictly
-/// (see <see cref="LoadTorchvisionStateDict"/>). Inference only for now: training losses are open (issue 15). Equivalent
+/// (see <see cref="LoadTorchvisionStateDict"/>); <see cref="Predict"/> for inference, <see cref="Losses"/> for training. Equivalent
 /// to <c>torchvision.models.detection.fasterrcnn_resnet50_fpn</c> (other ResNets through <see cref="FasterRcnnOptions.Arch"/>,
 /// as torchvision's <c>resnet_fpn_backbone</c>) in eval mode.
 /// </summary>
@@ -89,6 +89,45 @@ public sealed class FasterRcnn : Module
     }
 
     /// <summary>
+    /// The four training losses for <paramref name="images"/> and their <paramref name="targets"/> (boxes in the images' own
+    /// pixels, resized with the images), differentiable with respect to every trainable parameter; sum them for the total as
+    /// torchvision's references do. Draws the samplers' subsets from <paramref name="random"/> (default
+    /// <see cref="Engine.Random"/>). Equivalent to <c>model.train(); model(images, targets)</c>.
+    /// </summary>
+    public FasterRcnnLosses Losses(IReadOnlyList<Tensor> images, IReadOnlyList<DetectionTarget> targets, Random? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (targets.Count != images.Count)
+            throw new ArgumentException($"FasterRcnn: {images.Count} images but {targets.Count} targets.", nameof(targets));
+        random ??= Engine.Random;
+        for (int i = 0; i < targets.Count; i++) CheckTarget(targets[i], i);
+        var batch = Transform.Forward(images);
+        var resized = targets.Select((t, i) => t with
+        {
+            Boxes = GeneralizedRcnnTransform.ResizeBoxes(t.Boxes, (images[i].Shape[1], images[i].Shape[2]), batch.ImageSizes[i]),
+        }).ToArray();
+        var features = _backbone.Forward(batch.Tensors);
+        var (proposals, objectnessLoss, rpnBoxLoss) = _rpn.ForwardTraining(batch, [.. features.Values], resized, random);
+        var (classifierLoss, boxLoss) = _roiHeads.ForwardTraining(features, proposals, batch.ImageSizes, resized, random);
+        return new FasterRcnnLosses(classifierLoss, boxLoss, objectnessLoss, rpnBoxLoss);
+    }
+
+    // torchvision refuses boxes with x2 <= x1 or y2 <= y1 in training; so do we, naming the image and box.
+    private void CheckTarget(DetectionTarget target, int image)
+    {
+        if (target.Boxes.Rank != 2 || target.Boxes.Shape[1] != 4 || target.Labels.Rank != 1 || target.Labels.Shape[0] != target.Boxes.Shape[0])
+            throw new ShapeMismatchException("FasterRcnn", $"target {image} needs boxes [K, 4] and labels [K], got {target.Boxes.Shape} and {target.Labels.Shape}");
+        var boxes = target.Boxes.ToArray();
+        for (int k = 0; k < boxes.Length / 4; k++)
+            if (!(boxes[k * 4 + 2] > boxes[k * 4] && boxes[k * 4 + 3] > boxes[k * 4 + 1]))
+                throw new ArgumentException($"FasterRcnn: target {image} box {k} ({string.Join(", ", boxes[(k * 4)..(k * 4 + 4)])}) has no positive width and height.");
+        foreach (long label in target.Labels.To(DType.Int64).ToArray<long>())
+            if (label < 1 || label >= Options.NumClasses)
+                throw new ArgumentException($"FasterRcnn: target {image} has label {label}, outside [1, {Options.NumClasses}) (0 is background).");
+    }
+
+    /// <summary>
     /// Loads a torchvision state dict (e.g. from <see cref="SharpSeg.Nn.Interop.WeightFile"/>) through
     /// <see cref="Module.LoadStateDict"/>. Entries <c>*.num_batches_tracked</c> of layers that are FrozenBatchNorm2d here are
     /// dropped first, as torchvision's FrozenBatchNorm2d does when loading a BatchNorm2d checkpoint.
@@ -102,4 +141,14 @@ public sealed class FasterRcnn : Module
             if (!frozen.Contains(key)) kept[key] = value;
         return LoadStateDict(kept, strict);
     }
+}
+
+/// <summary>
+/// The training losses of <see cref="FasterRcnn"/>, each a scalar with gradients. Equivalent to torchvision's loss dict
+/// <c>loss_classifier</c>, <c>loss_box_reg</c>, <c>loss_objectness</c>, <c>loss_rpn_box_reg</c>.
+/// </summary>
+public sealed record FasterRcnnLosses(Tensor Classifier, Tensor BoxReg, Tensor Objectness, Tensor RpnBoxReg)
+{
+    /// <summary>The sum of the four, what torchvision's reference scripts minimise.</summary>
+    public Tensor Total => Classifier + BoxReg + Objectness + RpnBoxReg;
 }

@@ -72,13 +72,21 @@ public sealed class GeneralizedRcnnTransform(int minSize, int maxSize, float[] i
         ArgumentNullException.ThrowIfNull(detections);
         var mapped = new DetectionResult[detections.Count];
         for (int i = 0; i < detections.Count; i++)
-        {
-            float ratioH = originalSizes[i].H / (float)imageSizes[i].H, ratioW = originalSizes[i].W / (float)imageSizes[i].W;
-            var boxes = detections[i].Boxes.ToArray();
-            for (int k = 0; k < boxes.Length; k++) boxes[k] *= (k & 1) == 0 ? ratioW : ratioH;
-            mapped[i] = detections[i] with { Boxes = Tensor.FromArray(boxes, boxes.Length / 4, 4) };
-        }
+            mapped[i] = detections[i] with { Boxes = ResizeBoxes(detections[i].Boxes, imageSizes[i], originalSizes[i]) };
         return mapped;
+    }
+
+    /// <summary>
+    /// Boxes [K, 4] of an image of size <paramref name="from"/> scaled to size <paramref name="to"/> (x by the width ratio,
+    /// y by the height ratio, in float32). Equivalent to <c>torchvision.models.detection.transform.resize_boxes</c>.
+    /// </summary>
+    public static Tensor ResizeBoxes(Tensor boxes, (int H, int W) from, (int H, int W) to)
+    {
+        ArgumentNullException.ThrowIfNull(boxes);
+        float ratioH = to.H / (float)from.H, ratioW = to.W / (float)from.W;
+        var values = boxes.ToArray();
+        for (int k = 0; k < values.Length; k++) values[k] *= (k & 1) == 0 ? ratioW : ratioH;
+        return Tensor.FromArray(values, values.Length / 4, 4);
     }
 
     private Tensor Resize(Tensor image)

@@ -45,19 +45,24 @@ public sealed class FastRcnnPredictor : Module
     }
 }
 
-/// <summary>Test-time settings of <see cref="RoiHeads"/> (torchvision's <c>box_*</c> arguments).</summary>
+/// <summary>Settings of <see cref="RoiHeads"/>, torchvision's <c>box_*</c> arguments and defaults.</summary>
 /// <param name="ScoreThresh">Detections need a class probability above this (<c>box_score_thresh</c>, 0.05).</param>
 /// <param name="NmsThresh">Per-class NMS IoU threshold (<c>box_nms_thresh</c>, 0.5).</param>
 /// <param name="DetectionsPerImage">At most this many detections per image, best first (<c>box_detections_per_img</c>, 100).</param>
-public sealed record RoiHeadsOptions(float ScoreThresh = 0.05f, float NmsThresh = 0.5f, int DetectionsPerImage = 100);
+/// <param name="FgIouThresh">Training: proposals with IoU ≥ this are foreground (<c>box_fg_iou_thresh</c>, 0.5).</param>
+/// <param name="BgIouThresh">Training: proposals with IoU &lt; this are background (<c>box_bg_iou_thresh</c>, 0.5).</param>
+/// <param name="BatchSizePerImage">Training: proposals drawn per image (<c>box_batch_size_per_image</c>, 512).</param>
+/// <param name="PositiveFraction">Training: largest foreground share of the draw (<c>box_positive_fraction</c>, 0.25).</param>
+public sealed record RoiHeadsOptions(float ScoreThresh = 0.05f, float NmsThresh = 0.5f, int DetectionsPerImage = 100,
+    float FgIouThresh = 0.5f, float BgIouThresh = 0.5f, int BatchSizePerImage = 512, float PositiveFraction = 0.25f);
 
 /// <summary>
 /// The second stage of Faster R-CNN: pools 7×7 features per proposal (<see cref="MultiScaleRoIAlign"/>, sampling 2),
 /// runs <see cref="TwoMlpHead"/> and <see cref="FastRcnnPredictor"/>, decodes per-class boxes with weights (10, 10, 5, 5),
 /// clips them, and per image keeps every (box, non-background class) pair scoring above the threshold, at least 0.01 wide
-/// and high, after per-class NMS, best first. Keys <c>box_head.*</c>, <c>box_predictor.*</c>. Inference path; the training
-/// losses and samplers are not implemented yet (issue 15). Equivalent to
-/// <c>torchvision.models.detection.roi_heads.RoIHeads</c> in eval mode without masks or keypoints.
+/// and high, after per-class NMS, best first. Keys <c>box_head.*</c>, <c>box_predictor.*</c>. Training
+/// (<see cref="ForwardTraining"/>) returns torchvision's <c>fastrcnn_loss</c>. Equivalent to
+/// <c>torchvision.models.detection.roi_heads.RoIHeads</c> without masks or keypoints.
 /// </summary>
 public sealed class RoiHeads : Module
 {
@@ -101,6 +106,74 @@ public sealed class RoiHeads : Module
         }
         return results;
     }
+
+    /// <summary>
+    /// The Fast R-CNN losses: ground-truth boxes join each image's proposals, proposals match ground truth with
+    /// <see cref="Matcher"/>(fg, bg), a balanced sample is drawn (kept in proposal order), and the loss is the cross-entropy
+    /// of the class logits (mean) and Σ smooth-L1(β = 1/9) of the positives' deltas at their class, divided by the number
+    /// sampled; targets encoded with weights (10, 10, 5, 5). Equivalent to <c>RoIHeads.forward</c> in training mode
+    /// (<c>select_training_samples</c> and <c>fastrcnn_loss</c>: <c>loss_classifier</c>, <c>loss_box_reg</c>).
+    /// </summary>
+    public (Tensor ClassifierLoss, Tensor BoxLoss) ForwardTraining(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Tensor> proposals,
+        IReadOnlyList<(int H, int W)> imageSizes, IReadOnlyList<DetectionTarget> targets, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(proposals);
+        ArgumentNullException.ThrowIfNull(targets);
+        var matcher = new Matcher(Options.FgIouThresh, Options.BgIouThresh);
+        var sampler = new BalancedPositiveNegativeSampler(Options.BatchSizePerImage, Options.PositiveFraction);
+        var selected = new Tensor[proposals.Count];
+        var labels = new List<long>();
+        var targetRows = new List<float[]>();
+        for (int i = 0; i < proposals.Count; i++)
+        {
+            var gt = targets[i].Boxes;
+            var gtLabels = targets[i].Labels.To(DType.Int64).ToArray<long>();
+            var candidates = Tensor.Cat([proposals[i].Detach(), gt]);
+            int count = candidates.Shape[0];
+            var imageLabels = new long[count];
+            var matchedBoxes = new float[count * 4];
+            if (gt.Shape[0] > 0)
+            {
+                var matches = matcher.Match(VisionOps.BoxIou(gt, candidates));
+                matchedBoxes = Gather(gt.ToArray(), [.. matches.Select(m => Math.Max(m, 0))], 4);
+                for (int k = 0; k < count; k++)
+                    imageLabels[k] = matches[k] >= 0 ? gtLabels[matches[k]] : matches[k] == Matcher.BetweenThresholds ? -1 : 0;
+            }
+            var (pos, neg) = sampler.Sample(imageLabels, random);
+            var keep = Enumerable.Range(0, count).Where(k => pos[k] || neg[k]).ToArray();
+            var keptBoxes = Gather(candidates.ToArray(), keep, 4);
+            selected[i] = Tensor.FromArray(keptBoxes, keep.Length, 4);
+            // No ground truth: torchvision encodes against a dummy zero box; those rows are all background and never used.
+            var encoded = gt.Shape[0] > 0
+                ? _boxCoder.EncodeSingle(Tensor.FromArray(Gather(matchedBoxes, keep, 4), keep.Length, 4), selected[i]).ToArray()
+                : new float[keep.Length * 4];
+            foreach (var (k, j) in keep.Select((k, j) => (k, j)))
+            {
+                labels.Add(imageLabels[k]);
+                targetRows.Add(encoded[(j * 4)..(j * 4 + 4)]);
+            }
+        }
+        var pooled = _boxRoiPool.Forward(features, selected, imageSizes);
+        var (logits, deltas) = _boxPredictor.Forward(_boxHead.Forward(pooled));
+        int rows = labels.Count;
+        var classifierLoss = Functional.CrossEntropy(logits, Tensor.FromArray([.. labels], rows));
+        // Only each positive's own class columns carry a target; a mask keeps the rest out of the sum.
+        var mask = new float[rows * NumClasses * 4];
+        var regression = new float[rows * NumClasses * 4];
+        for (int r = 0; r < rows; r++)
+            if (labels[r] > 0)
+                for (int c = 0; c < 4; c++)
+                {
+                    int e = (r * NumClasses + (int)labels[r]) * 4 + c;
+                    mask[e] = 1f;
+                    regression[e] = targetRows[r][c];
+                }
+        var boxLoss = (Functional.SmoothL1Loss(deltas, Tensor.FromArray(regression, rows, NumClasses * 4), Reduction.None, beta: 1f / 9)
+            * Tensor.FromArray(mask, rows, NumClasses * 4)).Sum() / rows;
+        return (classifierLoss, boxLoss);
+    }
+
+    private static float[] Gather(float[] source, int[] rows, int width) => RegionProposalNetwork.Gather(source, rows, width);
 
     private DetectionResult Postprocess(float[] boxes, float[] scores, int count, (int H, int W) imageSize)
     {

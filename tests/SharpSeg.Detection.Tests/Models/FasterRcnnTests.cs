@@ -18,8 +18,10 @@ public class FasterRcnnTests(FasterRcnnTests.LoadedModel loaded) : IClassFixture
     {
         public LoadedModel()
         {
-            Model = new(new FasterRcnnOptions(NumClasses: 5, MinSize: 128, MaxSize: 160, Rpn: new RpnOptions(PostNmsTopN: 200),
-                RoiHeads: new RoiHeadsOptions(DetectionsPerImage: 300), InitializeWeights: false));
+            // Test-time settings of the eval fixtures, training settings of the train fixture (quotas above every candidate count).
+            Model = new(new FasterRcnnOptions(NumClasses: 5, MinSize: 128, MaxSize: 160,
+                Rpn: new RpnOptions(PostNmsTopN: 200, PostNmsTopNTrain: 100, BatchSizePerImage: 100000),
+                RoiHeads: new RoiHeadsOptions(DetectionsPerImage: 300, BatchSizePerImage: 100000), InitializeWeights: false));
             Report = Model.LoadTorchvisionStateDict(FpnTests.Keys(KeyFileName).FormulaTensors());
             Model.Eval();
         }
@@ -51,6 +53,37 @@ public class FasterRcnnTests(FasterRcnnTests.LoadedModel loaded) : IClassFixture
         AssertSameRows(expected, actual, [BoxTolerance, BoxTolerance, BoxTolerance, BoxTolerance, ScoreTolerance, 0f], "detection (x1, y1, x2, y2, score, label)");
         var scores = result.Scores.ToArray();
         Assert.True(scores.Zip(scores.Skip(1)).All(p => p.First >= p.Second), "detections are not sorted by score");
+    }
+
+    [Fact]
+    public void TrainingLossesAndGradientsMatchTorchvision()
+    {
+        var model = loaded.Model;
+        model.ZeroGrad();
+        var target = new DetectionTarget(Tensor.FromArray([10f, 12, 60, 70, 70, 30, 125, 95], 2, 4), Tensor.FromArray([1L, 3], 2));
+        var losses = model.Losses([FormulaWeights.Input(3, 100, 130)], [target]);
+        foreach (var (name, value) in new[] { ("loss_classifier", losses.Classifier), ("loss_box_reg", losses.BoxReg),
+            ("loss_objectness", losses.Objectness), ("loss_rpn_box_reg", losses.RpnBoxReg) })
+        {
+            float expected = GoldenFiles.ReadNpy($"Models/train_{name}.npy").ToArray()[0];
+            Assert.True(MathF.Abs(value.Item() - expected) <= 1e-4f * MathF.Abs(expected), $"{name}: {value.Item()}, expected {expected}");
+        }
+        losses.Total.Backward();
+        var parameters = model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
+        // Head gradients agree to 1e-4 of their scale; the FPN's and body's are sums of millions of cancelling float32 terms
+        // (their scale is ~400 times smaller than the classifier's) and agree to ~1.2e-3 of it.
+        foreach (var (key, tolerance) in new[] { ("roi_heads.box_predictor.cls_score.bias", 1e-4), ("rpn.head.cls_logits.bias", 1e-4),
+            ("backbone.fpn.layer_blocks.0.0.bias", 5e-3), ("backbone.body.layer2.0.conv1.weight", 5e-3) })
+            GoldenAssert.CloseToScale(GoldenFiles.ReadNpy($"Models/train_grad_{key.Replace('.', '_')}.npy"), parameters[key].Grad!, tolerance, $"gradient of {key}");
+        model.ZeroGrad();
+    }
+
+    [Fact]
+    public void DegenerateTargetBoxIsNamed()
+    {
+        var target = new DetectionTarget(Tensor.FromArray([10f, 12, 10, 70], 1, 4), Tensor.FromArray([1L], 1));
+        var ex = Assert.Throws<ArgumentException>(() => loaded.Model.Losses([Tensor.Zeros(3, 32, 32)], [target]));
+        Assert.Contains("target 0 box 0", ex.Message);
     }
 
     [Fact]
