@@ -171,6 +171,25 @@ public static class Functional
     }
 
     /// <summary>
+    /// Smooth-L1 (Huber divided by <paramref name="beta"/>): 0.5·d²/β where |d| &lt; β, |d| − 0.5·β elsewhere, d = input − target;
+    /// β = 0 is plain L1. torchvision's detection heads use β = 1/9 with the sum. Equivalent to
+    /// <c>torch.nn.functional.smooth_l1_loss</c>.
+    /// </summary>
+    public static Tensor SmoothL1Loss(Tensor input, Tensor target, Reduction reduction = Reduction.Mean, float beta = 1f)
+    {
+        Check.That(input.Shape == target.Shape, "SmoothL1Loss", $"input {input.Shape} and target {target.Shape} differ");
+        Check.That(beta >= 0, "SmoothL1Loss", $"beta {beta} must not be negative");
+        var distance = (input - target).Abs();
+        var loss = beta == 0 ? distance : Tensor.Where(distance.Detach().Lt(beta), 0.5f * distance.Square() / beta, distance - 0.5f * beta);
+        return reduction switch
+        {
+            Reduction.None => loss,
+            Reduction.Sum => loss.Sum(),
+            _ => loss.Mean(),
+        };
+    }
+
+    /// <summary>
     /// One-hot encoding of integer class ids: shape [..., numClasses], int64 as torch. Throws naming any id outside
     /// [0, numClasses). Equivalent to <c>torch.nn.functional.one_hot</c>.
     /// </summary>

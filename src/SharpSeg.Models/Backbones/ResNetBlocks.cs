@@ -6,21 +6,23 @@ namespace SharpSeg.Models;
 /// The two-convolution residual block of ResNet-18/34 (torchvision <c>BasicBlock</c>, PaddleSeg's <c>BasicBlock</c> with
 /// <c>conv0</c>/<c>conv1</c> renamed). Keys <c>conv1</c>, <c>bn1</c>, <c>conv2</c>, <c>bn2</c>, <c>downsample</c>. Both 3×3
 /// convolutions use the block's dilation (PaddleSeg's rule; torchvision refuses dilation in this block).
+/// The optional norm-layer factory builds each normalisation (torchvision's <c>norm_layer</c>); null gives BatchNorm2d.
 /// </summary>
 internal sealed class BasicBlock : TensorModule
 {
     public const int Expansion = 1;
 
     private readonly Conv2d _conv1, _conv2;
-    private readonly BatchNorm2d _bn1, _bn2;
+    private readonly TensorModule _bn1, _bn2;
     private readonly Sequential? _downsample;
 
-    public BasicBlock(int inChannels, int planes, int stride, int dilation, Sequential? downsample)
+    public BasicBlock(int inChannels, int planes, int stride, int dilation, Sequential? downsample, Func<int, TensorModule>? normLayer = null)
     {
+        normLayer ??= ResNetLayout.BatchNorm;
         _conv1 = Child("conv1", new Conv2d(inChannels, planes, 3, stride: stride, padding: dilation, dilation: dilation, bias: false));
-        _bn1 = Child("bn1", new BatchNorm2d(planes));
+        _bn1 = Child("bn1", normLayer(planes));
         _conv2 = Child("conv2", new Conv2d(planes, planes, 3, padding: dilation, dilation: dilation, bias: false));
-        _bn2 = Child("bn2", new BatchNorm2d(planes));
+        _bn2 = Child("bn2", normLayer(planes));
         if (downsample is not null) _downsample = Child("downsample", downsample);
     }
 
@@ -35,25 +37,28 @@ internal sealed class BasicBlock : TensorModule
 /// <summary>
 /// The 1×1 → 3×3 → 1×1 residual block of ResNet-50 and deeper (torchvision <c>Bottleneck</c>: stride and dilation on
 /// the 3×3 convolution, "ResNet v1.5"). Inner width is <c>planes · baseWidth / 64 · groups</c> (ResNeXt, Wide-ResNet),
-/// output <c>4 · planes</c>. Keys <c>conv1</c>…<c>bn3</c>, <c>downsample</c>.
+/// output <c>4 · planes</c>. Keys <c>conv1</c>…<c>bn3</c>, <c>downsample</c>. The optional norm-layer factory builds each
+/// normalisation (torchvision's <c>norm_layer</c>); null gives BatchNorm2d.
 /// </summary>
 internal sealed class Bottleneck : TensorModule
 {
     public const int Expansion = 4;
 
     private readonly Conv2d _conv1, _conv2, _conv3;
-    private readonly BatchNorm2d _bn1, _bn2, _bn3;
+    private readonly TensorModule _bn1, _bn2, _bn3;
     private readonly Sequential? _downsample;
 
-    public Bottleneck(int inChannels, int planes, int stride, int dilation, Sequential? downsample, int groups = 1, int baseWidth = 64)
+    public Bottleneck(int inChannels, int planes, int stride, int dilation, Sequential? downsample, int groups = 1, int baseWidth = 64,
+        Func<int, TensorModule>? normLayer = null)
     {
+        normLayer ??= ResNetLayout.BatchNorm;
         int width = (int)(planes * (baseWidth / 64.0)) * groups;
         _conv1 = Child("conv1", new Conv2d(inChannels, width, 1, bias: false));
-        _bn1 = Child("bn1", new BatchNorm2d(width));
+        _bn1 = Child("bn1", normLayer(width));
         _conv2 = Child("conv2", new Conv2d(width, width, 3, stride: stride, padding: dilation, dilation: dilation, groups: groups, bias: false));
-        _bn2 = Child("bn2", new BatchNorm2d(width));
+        _bn2 = Child("bn2", normLayer(width));
         _conv3 = Child("conv3", new Conv2d(width, planes * Expansion, 1, bias: false));
-        _bn3 = Child("bn3", new BatchNorm2d(planes * Expansion));
+        _bn3 = Child("bn3", normLayer(planes * Expansion));
         if (downsample is not null) _downsample = Child("downsample", downsample);
     }
 
@@ -77,6 +82,9 @@ internal enum ResNetBlockKind
 internal static class ResNetLayout
 {
     public static readonly string[] StageNames = ["layer1", "layer2", "layer3", "layer4"];
+
+    /// <summary>The default normalisation of the blocks: torch's BatchNorm2d.</summary>
+    public static TensorModule BatchNorm(int channels) => new BatchNorm2d(channels);
 
     public static int Expansion(ResNetBlockKind kind) => kind == ResNetBlockKind.Basic ? BasicBlock.Expansion : Bottleneck.Expansion;
 

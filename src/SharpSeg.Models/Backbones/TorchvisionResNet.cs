@@ -40,7 +40,7 @@ public enum TorchvisionResNetArch
 public sealed class TorchvisionResNet : TensorModule, IStagedBackbone, IPretrainedBackbone
 {
     private readonly Conv2d _conv1;
-    private readonly BatchNorm2d _bn1;
+    private readonly TensorModule _bn1;
     private readonly MaxPool2d _maxPool;
     private readonly Sequential[] _stages = new Sequential[4];
     private readonly AdaptiveAvgPool2d? _avgPool;
@@ -58,8 +58,14 @@ public sealed class TorchvisionResNet : TensorModule, IStagedBackbone, IPretrain
     /// Draw convolution weights as torchvision does (<c>kaiming_normal_(mode="fan_out", nonlinearity="relu")</c>); false keeps
     /// the layers' PyTorch default, about three times cheaper for a model whose weights are loaded right after (torch's <c>skip_init</c>).
     /// </param>
-    public TorchvisionResNet(TorchvisionResNetArch arch, int numClasses = 1000, BackboneOptions? options = null, bool initializeWeights = true)
+    /// <param name="normLayer">
+    /// Builds every normalisation layer from its channel count (torchvision's <c>norm_layer</c>; detection passes
+    /// <see cref="FrozenBatchNorm2d"/>); null gives <see cref="BatchNorm2d"/>.
+    /// </param>
+    public TorchvisionResNet(TorchvisionResNetArch arch, int numClasses = 1000, BackboneOptions? options = null, bool initializeWeights = true,
+        Func<int, TensorModule>? normLayer = null)
     {
+        normLayer ??= ResNetLayout.BatchNorm;
         options ??= new BackboneOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(numClasses);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.InChannels, 1, nameof(options.InChannels));
@@ -76,7 +82,7 @@ public sealed class TorchvisionResNet : TensorModule, IStagedBackbone, IPretrain
         FeatureInfo = ResNetLayout.Features(64, expansion, OutputStride);
 
         _conv1 = Child("conv1", new Conv2d(InChannels, 64, 7, stride: 2, padding: 3, bias: false));
-        _bn1 = Child("bn1", new BatchNorm2d(64));
+        _bn1 = Child("bn1", normLayer(64));
         _maxPool = Child("maxpool", new MaxPool2d(3, stride: 2, padding: 1));
 
         int inChannels = 64, dilation = 1;
@@ -95,11 +101,11 @@ public sealed class TorchvisionResNet : TensorModule, IStagedBackbone, IPretrain
             {
                 int blockStride = i == 0 ? stride : 1, blockDilation = i == 0 ? previousDilation : dilation;
                 var downsample = i == 0 && (stride != 1 || inChannels != planes * expansion)
-                    ? new Sequential(new Conv2d(inChannels, planes * expansion, 1, stride: stride, bias: false), new BatchNorm2d(planes * expansion))
+                    ? new Sequential(new Conv2d(inChannels, planes * expansion, 1, stride: stride, bias: false), normLayer(planes * expansion))
                     : null;
                 stage.Add(kind == ResNetBlockKind.Basic
-                    ? new BasicBlock(inChannels, planes, blockStride, blockDilation, downsample)
-                    : new Bottleneck(inChannels, planes, blockStride, blockDilation, downsample, groups, widthPerGroup));
+                    ? new BasicBlock(inChannels, planes, blockStride, blockDilation, downsample, normLayer)
+                    : new Bottleneck(inChannels, planes, blockStride, blockDilation, downsample, groups, widthPerGroup, normLayer));
                 inChannels = planes * expansion;
             }
             _stages[s] = Child(ResNetLayout.StageNames[s], stage);

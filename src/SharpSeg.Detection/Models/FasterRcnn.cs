@@ -1,0 +1,154 @@
+using SharpSeg.Models;
+using SharpSeg.Nn;
+
+namespace SharpSeg.Detection.Models;
+
+/// <summary>Construction settings of <see cref="FasterRcnn"/>, torchvision's <c>fasterrcnn_resnet50_fpn</c> keyword arguments and defaults.</summary>
+/// <param name="NumClasses">Classes including background (91 for COCO).</param>
+/// <param name="Arch">The torchvision ResNet of the body.</param>
+/// <param name="TrainableBackboneLayers">torchvision's <c>trainable_backbone_layers</c> (3 with pretrained weights).</param>
+/// <param name="FrozenBatchNorm">FrozenBatchNorm2d in the body (torchvision when pretrained); false: BatchNorm2d (torchvision from scratch).</param>
+/// <param name="MinSize">Shorter image side after resizing (800).</param>
+/// <param name="MaxSize">Cap on the longer side (1333).</param>
+/// <param name="Rpn">RPN test settings.</param>
+/// <param name="RoiHeads">Box head test settings.</param>
+/// <param name="FpnChannels">FPN width (256).</param>
+/// <param name="RepresentationSize">Width of the two-MLP box head (1024).</param>
+/// <param name="InitializeWeights">
+/// Draw the backbone body's weights as torchvision does; false keeps the layers' defaults, cheaper for a model whose
+/// weights are loaded right after.
+/// </param>
+public sealed record FasterRcnnOptions(
+    int NumClasses = 91,
+    TorchvisionResNetArch Arch = TorchvisionResNetArch.ResNet50,
+    int TrainableBackboneLayers = 3,
+    bool FrozenBatchNorm = true,
+    int MinSize = 800,
+    int MaxSize = 1333,
+    RpnOptions? Rpn = null,
+    RoiHeadsOptions? RoiHeads = null,
+    int FpnChannels = 256,
+    int RepresentationSize = 1024,
+    bool InitializeWeights = true);
+
+/// <summary>
+/// Faster R-CNN (Ren et al., 2015) with a ResNet-FPN backbone: <see cref="GeneralizedRcnnTransform"/>, the
+/// <see cref="BackboneWithFpn"/> (<c>backbone.*</c>), the <see cref="RegionProposalNetwork"/> (<c>rpn.*</c>) and the
+/// <see cref="RoiHeads"/> (<c>roi_heads.*</c>), with torchvision's exact state-dict keys, so its checkpoints load strictly
+/// (see <see cref="LoadTorchvisionStateDict"/>); <see cref="Predict"/> for inference, <see cref="Losses"/> for training. Equivalent
+/// to <c>torchvision.models.detection.fasterrcnn_resnet50_fpn</c> (other ResNets through <see cref="FasterRcnnOptions.Arch"/>,
+/// as torchvision's <c>resnet_fpn_backbone</c>) in eval mode.
+/// </summary>
+public sealed class FasterRcnn : Module
+{
+    private readonly BackboneWithFpn _backbone;
+    private readonly RegionProposalNetwork _rpn;
+    private readonly RoiHeads _roiHeads;
+
+    /// <summary>Builds the model with torchvision's initialisation.</summary>
+    public FasterRcnn(FasterRcnnOptions? options = null)
+    {
+        Options = options ?? new FasterRcnnOptions();
+        ArgumentOutOfRangeException.ThrowIfLessThan(Options.NumClasses, 2, nameof(Options.NumClasses));
+        Transform = new GeneralizedRcnnTransform(Options.MinSize, Options.MaxSize, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+        _backbone = Child("backbone", new BackboneWithFpn(Options.Arch, Options.TrainableBackboneLayers, frozenBatchNorm: Options.FrozenBatchNorm,
+            outChannels: Options.FpnChannels, initializeWeights: Options.InitializeWeights));
+        _rpn = Child("rpn", new RegionProposalNetwork(AnchorGenerator.FasterRcnnDefault(), Options.FpnChannels, Options.Rpn));
+        _roiHeads = Child("roi_heads", new RoiHeads(Options.FpnChannels, Options.NumClasses, Options.RepresentationSize, Options.RoiHeads));
+    }
+
+    /// <summary>The settings it was built with.</summary>
+    public FasterRcnnOptions Options { get; }
+
+    /// <summary>Normalisation, resizing and batching.</summary>
+    public GeneralizedRcnnTransform Transform { get; }
+
+    /// <summary>The ResNet-FPN backbone.</summary>
+    public BackboneWithFpn Backbone => _backbone;
+
+    /// <summary>The region proposal network.</summary>
+    public RegionProposalNetwork Rpn => _rpn;
+
+    /// <summary>The box heads.</summary>
+    public RoiHeads RoiHeads => _roiHeads;
+
+    /// <summary>
+    /// Detections for each [3, H, W] image (RGB floats in [0, 1]) in its own pixels, best first. Runs without recording
+    /// gradients. Equivalent to <c>model.eval(); model(images)</c>.
+    /// </summary>
+    public IReadOnlyList<DetectionResult> Predict(IReadOnlyList<Tensor> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        using var noGrad = GradMode.NoGrad();
+        var originalSizes = images.Select(i => (i.Shape[i.Rank - 2], i.Shape[i.Rank - 1])).ToArray();
+        var batch = Transform.Forward(images);
+        var features = _backbone.Forward(batch.Tensors);
+        var proposals = _rpn.Forward(batch, [.. features.Values]);
+        var detections = _roiHeads.Forward(features, proposals, batch.ImageSizes);
+        return GeneralizedRcnnTransform.Postprocess(detections, batch.ImageSizes, originalSizes);
+    }
+
+    /// <summary>
+    /// The four training losses for <paramref name="images"/> and their <paramref name="targets"/> (boxes in the images' own
+    /// pixels, resized with the images), differentiable with respect to every trainable parameter; sum them for the total as
+    /// torchvision's references do. Draws the samplers' subsets from <paramref name="random"/> (default
+    /// <see cref="Engine.Random"/>). Equivalent to <c>model.train(); model(images, targets)</c>.
+    /// </summary>
+    public FasterRcnnLosses Losses(IReadOnlyList<Tensor> images, IReadOnlyList<DetectionTarget> targets, Random? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (targets.Count != images.Count)
+            throw new ArgumentException($"FasterRcnn: {images.Count} images but {targets.Count} targets.", nameof(targets));
+        random ??= Engine.Random;
+        for (int i = 0; i < targets.Count; i++) CheckTarget(targets[i], i);
+        var batch = Transform.Forward(images);
+        var resized = targets.Select((t, i) => t with
+        {
+            Boxes = GeneralizedRcnnTransform.ResizeBoxes(t.Boxes, (images[i].Shape[1], images[i].Shape[2]), batch.ImageSizes[i]),
+        }).ToArray();
+        var features = _backbone.Forward(batch.Tensors);
+        var (proposals, objectnessLoss, rpnBoxLoss) = _rpn.ForwardTraining(batch, [.. features.Values], resized, random);
+        var (classifierLoss, boxLoss) = _roiHeads.ForwardTraining(features, proposals, batch.ImageSizes, resized, random);
+        return new FasterRcnnLosses(classifierLoss, boxLoss, objectnessLoss, rpnBoxLoss);
+    }
+
+    // torchvision refuses boxes with x2 <= x1 or y2 <= y1 in training; so do we, naming the image and box.
+    private void CheckTarget(DetectionTarget target, int image)
+    {
+        if (target.Boxes.Rank != 2 || target.Boxes.Shape[1] != 4 || target.Labels.Rank != 1 || target.Labels.Shape[0] != target.Boxes.Shape[0])
+            throw new ShapeMismatchException("FasterRcnn", $"target {image} needs boxes [K, 4] and labels [K], got {target.Boxes.Shape} and {target.Labels.Shape}");
+        var boxes = target.Boxes.ToArray();
+        for (int k = 0; k < boxes.Length / 4; k++)
+            if (!(boxes[k * 4 + 2] > boxes[k * 4] && boxes[k * 4 + 3] > boxes[k * 4 + 1]))
+                throw new ArgumentException($"FasterRcnn: target {image} box {k} ({string.Join(", ", boxes[(k * 4)..(k * 4 + 4)])}) has no positive width and height.");
+        foreach (long label in target.Labels.To(DType.Int64).ToArray<long>())
+            if (label < 1 || label >= Options.NumClasses)
+                throw new ArgumentException($"FasterRcnn: target {image} has label {label}, outside [1, {Options.NumClasses}) (0 is background).");
+    }
+
+    /// <summary>
+    /// Loads a torchvision state dict (e.g. from <see cref="SharpSeg.Nn.Interop.WeightFile"/>) through
+    /// <see cref="Module.LoadStateDict"/>. Entries <c>*.num_batches_tracked</c> of layers that are FrozenBatchNorm2d here are
+    /// dropped first, as torchvision's FrozenBatchNorm2d does when loading a BatchNorm2d checkpoint.
+    /// </summary>
+    public LoadReport LoadTorchvisionStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        var frozen = NamedModules().Where(m => m.Module is FrozenBatchNorm2d).Select(m => m.Name + ".num_batches_tracked").ToHashSet();
+        var kept = new Dictionary<string, Tensor>();
+        foreach (var (key, value) in stateDict)
+            if (!frozen.Contains(key)) kept[key] = value;
+        return LoadStateDict(kept, strict);
+    }
+}
+
+/// <summary>
+/// The training losses of <see cref="FasterRcnn"/>, each a scalar with gradients. Equivalent to torchvision's loss dict
+/// <c>loss_classifier</c>, <c>loss_box_reg</c>, <c>loss_objectness</c>, <c>loss_rpn_box_reg</c>.
+/// </summary>
+public sealed record FasterRcnnLosses(Tensor Classifier, Tensor BoxReg, Tensor Objectness, Tensor RpnBoxReg)
+{
+    /// <summary>The sum of the four, what torchvision's reference scripts minimise.</summary>
+    public Tensor Total => Classifier + BoxReg + Objectness + RpnBoxReg;
+}

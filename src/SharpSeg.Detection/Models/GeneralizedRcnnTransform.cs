@@ -1,0 +1,99 @@
+namespace SharpSeg.Detection.Models;
+
+/// <summary>
+/// A padded batch [N, C, H, W] and the (height, width) of each image inside it before padding. Equivalent to
+/// <c>torchvision.models.detection.image_list.ImageList</c>.
+/// </summary>
+public sealed record ImageList(Tensor Tensors, IReadOnlyList<(int H, int W)> ImageSizes);
+
+/// <summary>
+/// The input side of R-CNN models: each [C, H, W] image (floats in [0, 1]) is normalised by mean and standard
+/// deviation, resized bilinearly (align_corners false) by s = min(minSize / shorter side, maxSize / longer side) to
+/// ⌊side·s⌋, and the batch is zero-padded at the bottom and right to a multiple of <see cref="SizeDivisible"/>.
+/// <see cref="Postprocess"/> maps boxes back to the original images. Test-time path: the last of torchvision's
+/// <c>min_size</c> values. Equivalent to <c>torchvision.models.detection.transform.GeneralizedRCNNTransform</c> in eval mode.
+/// </summary>
+/// <param name="minSize">Target shorter side (800 in torchvision's detectors).</param>
+/// <param name="maxSize">Cap on the longer side (1333).</param>
+/// <param name="imageMean">Per-channel mean (ImageNet's 0.485, 0.456, 0.406).</param>
+/// <param name="imageStd">Per-channel standard deviation (0.229, 0.224, 0.225).</param>
+/// <param name="sizeDivisible">The padded batch's height and width are multiples of this (32).</param>
+public sealed class GeneralizedRcnnTransform(int minSize, int maxSize, float[] imageMean, float[] imageStd, int sizeDivisible = 32)
+{
+    /// <summary>Target shorter side.</summary>
+    public int MinSize { get; } = minSize;
+
+    /// <summary>Cap on the longer side.</summary>
+    public int MaxSize { get; } = maxSize;
+
+    /// <summary>Padding multiple.</summary>
+    public int SizeDivisible { get; } = sizeDivisible;
+
+    /// <summary>Normalises, resizes and batches <paramref name="images"/>. Equivalent to <c>GeneralizedRCNNTransform.forward</c> without targets.</summary>
+    public ImageList Forward(IReadOnlyList<Tensor> images)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        if (images.Count == 0) throw new ArgumentException("GeneralizedRcnnTransform: no images.", nameof(images));
+        var resized = new Tensor[images.Count];
+        for (int i = 0; i < images.Count; i++)
+        {
+            var image = images[i];
+            if (image.Rank != 3 || image.Shape[0] != imageMean.Length)
+                throw new ShapeMismatchException("GeneralizedRcnnTransform", $"image {i} must be [{imageMean.Length}, H, W], got {image.Shape}");
+            var mean = Tensor.FromArray(imageMean, imageMean.Length, 1, 1);
+            var std = Tensor.FromArray(imageStd, imageStd.Length, 1, 1);
+            resized[i] = Resize((image - mean) / std);
+        }
+        int channels = images[0].Shape[0];
+        int batchH = PadTo(resized.Max(r => r.Shape[1])), batchW = PadTo(resized.Max(r => r.Shape[2]));
+        var batch = Tensor.Cat([.. resized.Select(r => Functional.Pad(r.Unsqueeze(0), [0, batchW - r.Shape[2], 0, batchH - r.Shape[1]]))]);
+        if (batch.Shape[1] != channels) throw new ShapeMismatchException("GeneralizedRcnnTransform", "images differ in channel count");
+        return new ImageList(batch, [.. resized.Select(r => (r.Shape[1], r.Shape[2]))]);
+    }
+
+    /// <summary>
+    /// The resized size of an H×W image: ⌊H·s⌋×⌊W·s⌋ with s = min(minSize / min(H, W), maxSize / max(H, W)) in float32, as
+    /// torchvision's <c>_resize_image_and_masks</c>.
+    /// </summary>
+    public (int H, int W) ResizedSize(int height, int width)
+    {
+        float scale = MathF.Min(MinSize / (float)Math.Min(height, width), MaxSize / (float)Math.Max(height, width));
+        return ((int)Math.Floor(height * (double)scale), (int)Math.Floor(width * (double)scale));
+    }
+
+    /// <summary>
+    /// Maps detections from the resized images (<paramref name="imageSizes"/>) back to the originals
+    /// (<paramref name="originalSizes"/>): x scaled by original width / resized width, y likewise. Equivalent to
+    /// <c>GeneralizedRCNNTransform.postprocess</c> (its <c>resize_boxes</c>).
+    /// </summary>
+    public static IReadOnlyList<DetectionResult> Postprocess(IReadOnlyList<DetectionResult> detections, IReadOnlyList<(int H, int W)> imageSizes,
+        IReadOnlyList<(int H, int W)> originalSizes)
+    {
+        ArgumentNullException.ThrowIfNull(detections);
+        var mapped = new DetectionResult[detections.Count];
+        for (int i = 0; i < detections.Count; i++)
+            mapped[i] = detections[i] with { Boxes = ResizeBoxes(detections[i].Boxes, imageSizes[i], originalSizes[i]) };
+        return mapped;
+    }
+
+    /// <summary>
+    /// Boxes [K, 4] of an image of size <paramref name="from"/> scaled to size <paramref name="to"/> (x by the width ratio,
+    /// y by the height ratio, in float32). Equivalent to <c>torchvision.models.detection.transform.resize_boxes</c>.
+    /// </summary>
+    public static Tensor ResizeBoxes(Tensor boxes, (int H, int W) from, (int H, int W) to)
+    {
+        ArgumentNullException.ThrowIfNull(boxes);
+        float ratioH = to.H / (float)from.H, ratioW = to.W / (float)from.W;
+        var values = boxes.ToArray();
+        for (int k = 0; k < values.Length; k++) values[k] *= (k & 1) == 0 ? ratioW : ratioH;
+        return Tensor.FromArray(values, values.Length / 4, 4);
+    }
+
+    private Tensor Resize(Tensor image)
+    {
+        var (h, w) = ResizedSize(image.Shape[1], image.Shape[2]);
+        return Functional.Interpolate(image.Unsqueeze(0), new Size2(h, w), mode: InterpolationMode.Bilinear, alignCorners: false).Squeeze(0);
+    }
+
+    private int PadTo(int size) => (int)(Math.Ceiling(size / (double)SizeDivisible) * SizeDivisible);
+}

@@ -1,0 +1,90 @@
+namespace SharpSeg.Detection.Models;
+
+/// <summary>
+/// Assigns each prediction (anchor or proposal) the ground-truth box it overlaps most: IoU ≥ high keeps the index,
+/// IoU &lt; low gives <see cref="BelowLowThreshold"/> (background), in between <see cref="BetweenThresholds"/> (ignored).
+/// With low-quality matches allowed, every prediction that is some box's best match (ties included) keeps its index
+/// whatever its IoU, so no ground truth is left without a prediction. Equivalent to
+/// <c>torchvision.models.detection._utils.Matcher</c>.
+/// </summary>
+public sealed class Matcher(float highThreshold, float lowThreshold, bool allowLowQualityMatches = false)
+{
+    /// <summary>The index of a prediction below the low threshold (background).</summary>
+    public const int BelowLowThreshold = -1;
+
+    /// <summary>The index of a prediction between the thresholds (neither foreground nor background).</summary>
+    public const int BetweenThresholds = -2;
+
+    /// <summary>
+    /// Matched ground-truth index per prediction from the IoU matrix <paramref name="quality"/> [G, P] (G ≥ 1). Ties pick
+    /// the lowest ground-truth index, as torch's max.
+    /// </summary>
+    public int[] Match(Tensor quality)
+    {
+        ArgumentNullException.ThrowIfNull(quality);
+        if (quality.Rank != 2 || quality.Shape[0] == 0)
+            throw new ShapeMismatchException("Matcher", $"the IoU matrix must be [G, P] with at least one ground-truth box, got {quality.Shape}");
+        int g = quality.Shape[0], p = quality.Shape[1];
+        var iou = quality.ToArray();
+        var matches = new int[p];
+        var best = new int[p];
+        for (int j = 0; j < p; j++)
+        {
+            int arg = 0;
+            for (int i = 1; i < g; i++)
+                if (iou[i * p + j] > iou[arg * p + j]) arg = i;
+            float value = iou[arg * p + j];
+            best[j] = arg;
+            matches[j] = value < lowThreshold ? BelowLowThreshold : value < highThreshold ? BetweenThresholds : arg;
+        }
+        if (!allowLowQualityMatches) return matches;
+        for (int i = 0; i < g; i++)
+        {
+            float highest = float.NegativeInfinity;
+            for (int j = 0; j < p; j++) highest = MathF.Max(highest, iou[i * p + j]);
+            for (int j = 0; j < p; j++)
+                if (iou[i * p + j] == highest) matches[j] = best[j];
+        }
+        return matches;
+    }
+}
+
+/// <summary>
+/// Draws at most <c>batchSizePerImage</c> predictions per image for the loss, up to <c>positiveFraction</c> of them
+/// foreground (label ≥ 1), the rest background (label 0), each drawn without replacement; labels of −1 are never drawn.
+/// Equivalent to <c>torchvision.models.detection._utils.BalancedPositiveNegativeSampler</c> (with .NET's random
+/// generator instead of torch's, so the draws differ when there are more candidates than places).
+/// </summary>
+public sealed class BalancedPositiveNegativeSampler(int batchSizePerImage, float positiveFraction)
+{
+    /// <summary>Positive and negative masks over <paramref name="labels"/> of one image.</summary>
+    public (bool[] Positive, bool[] Negative) Sample(IReadOnlyList<long> labels, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(random);
+        var positives = Enumerable.Range(0, labels.Count).Where(i => labels[i] >= 1).ToArray();
+        var negatives = Enumerable.Range(0, labels.Count).Where(i => labels[i] == 0).ToArray();
+        int numPositive = Math.Min(positives.Length, (int)(batchSizePerImage * positiveFraction));
+        int numNegative = Math.Min(negatives.Length, batchSizePerImage - numPositive);
+        var positiveMask = new bool[labels.Count];
+        var negativeMask = new bool[labels.Count];
+        foreach (int i in Draw(positives, numPositive, random)) positiveMask[i] = true;
+        foreach (int i in Draw(negatives, numNegative, random)) negativeMask[i] = true;
+        return (positiveMask, negativeMask);
+    }
+
+    private static IEnumerable<int> Draw(int[] candidates, int count, Random random)
+    {
+        if (count >= candidates.Length) return candidates;
+        var shuffled = (int[])candidates.Clone();
+        random.Shuffle(shuffled);
+        return shuffled.Take(count);
+    }
+}
+
+/// <summary>
+/// The ground truth of one image for training: boxes [K, 4] as (x1, y1, x2, y2) pixels of the image as given, and int64
+/// class labels [K] (≥ 1; 0 is background). Equivalent to torchvision's target dict <c>{"boxes", "labels"}</c>. Defined here
+/// for the models; the data side may define its own sample record, which the lead reconciles.
+/// </summary>
+public sealed record DetectionTarget(Tensor Boxes, Tensor Labels);

@@ -1,0 +1,208 @@
+using SharpSeg.Nn;
+
+namespace SharpSeg.Detection.Models;
+
+/// <summary>
+/// The box head: flatten the pooled RoI features, then two fully connected layers with ReLU (<c>fc6</c>, <c>fc7</c>).
+/// Equivalent to <c>torchvision.models.detection.faster_rcnn.TwoMLPHead</c>.
+/// </summary>
+public sealed class TwoMlpHead : TensorModule
+{
+    private readonly Linear _fc6, _fc7;
+
+    /// <summary>Builds the head for <paramref name="inChannels"/> = C·7·7 inputs and <paramref name="representationSize"/> (1024) outputs.</summary>
+    public TwoMlpHead(int inChannels, int representationSize)
+    {
+        _fc6 = Child("fc6", new Linear(inChannels, representationSize));
+        _fc7 = Child("fc7", new Linear(representationSize, representationSize));
+    }
+
+    /// <inheritdoc/>
+    public override Tensor Forward(Tensor x) => _fc7.Forward(_fc6.Forward(x.Flatten(1)).Relu()).Relu();
+}
+
+/// <summary>
+/// Class logits (<c>cls_score</c>, including background as class 0) and per-class box deltas (<c>bbox_pred</c>, 4 per class).
+/// Equivalent to <c>torchvision.models.detection.faster_rcnn.FastRCNNPredictor</c>.
+/// </summary>
+public sealed class FastRcnnPredictor : Module
+{
+    private readonly Linear _clsScore, _bboxPred;
+
+    /// <summary>Builds the predictor for <paramref name="inChannels"/> features and <paramref name="numClasses"/> classes (background included).</summary>
+    public FastRcnnPredictor(int inChannels, int numClasses)
+    {
+        _clsScore = Child("cls_score", new Linear(inChannels, numClasses));
+        _bboxPred = Child("bbox_pred", new Linear(inChannels, numClasses * 4));
+    }
+
+    /// <summary>Logits [K, classes] and deltas [K, 4·classes]. Equivalent to <c>FastRCNNPredictor.forward</c>.</summary>
+    public (Tensor Scores, Tensor BoxDeltas) Forward(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var flat = x.Flatten(1);
+        return (_clsScore.Forward(flat), _bboxPred.Forward(flat));
+    }
+}
+
+/// <summary>Settings of <see cref="RoiHeads"/>, torchvision's <c>box_*</c> arguments and defaults.</summary>
+/// <param name="ScoreThresh">Detections need a class probability above this (<c>box_score_thresh</c>, 0.05).</param>
+/// <param name="NmsThresh">Per-class NMS IoU threshold (<c>box_nms_thresh</c>, 0.5).</param>
+/// <param name="DetectionsPerImage">At most this many detections per image, best first (<c>box_detections_per_img</c>, 100).</param>
+/// <param name="FgIouThresh">Training: proposals with IoU ≥ this are foreground (<c>box_fg_iou_thresh</c>, 0.5).</param>
+/// <param name="BgIouThresh">Training: proposals with IoU &lt; this are background (<c>box_bg_iou_thresh</c>, 0.5).</param>
+/// <param name="BatchSizePerImage">Training: proposals drawn per image (<c>box_batch_size_per_image</c>, 512).</param>
+/// <param name="PositiveFraction">Training: largest foreground share of the draw (<c>box_positive_fraction</c>, 0.25).</param>
+public sealed record RoiHeadsOptions(float ScoreThresh = 0.05f, float NmsThresh = 0.5f, int DetectionsPerImage = 100,
+    float FgIouThresh = 0.5f, float BgIouThresh = 0.5f, int BatchSizePerImage = 512, float PositiveFraction = 0.25f);
+
+/// <summary>
+/// The second stage of Faster R-CNN: pools 7×7 features per proposal (<see cref="MultiScaleRoIAlign"/>, sampling 2),
+/// runs <see cref="TwoMlpHead"/> and <see cref="FastRcnnPredictor"/>, decodes per-class boxes with weights (10, 10, 5, 5),
+/// clips them, and per image keeps every (box, non-background class) pair scoring above the threshold, at least 0.01 wide
+/// and high, after per-class NMS, best first. Keys <c>box_head.*</c>, <c>box_predictor.*</c>. Training
+/// (<see cref="ForwardTraining"/>) returns torchvision's <c>fastrcnn_loss</c>. Equivalent to
+/// <c>torchvision.models.detection.roi_heads.RoIHeads</c> without masks or keypoints.
+/// </summary>
+public sealed class RoiHeads : Module
+{
+    private readonly MultiScaleRoIAlign _boxRoiPool;
+    private readonly TwoMlpHead _boxHead;
+    private readonly FastRcnnPredictor _boxPredictor;
+    private readonly BoxCoder _boxCoder = new((10f, 10f, 5f, 5f));
+
+    /// <summary>Builds the heads for pyramid maps of <paramref name="inChannels"/> channels.</summary>
+    public RoiHeads(int inChannels, int numClasses, int representationSize = 1024, RoiHeadsOptions? options = null)
+    {
+        _boxRoiPool = new MultiScaleRoIAlign(["0", "1", "2", "3"], new Size2(7, 7), samplingRatio: 2);
+        _boxHead = Child("box_head", new TwoMlpHead(inChannels * 7 * 7, representationSize));
+        _boxPredictor = Child("box_predictor", new FastRcnnPredictor(representationSize, numClasses));
+        NumClasses = numClasses;
+        Options = options ?? new RoiHeadsOptions();
+    }
+
+    /// <summary>Classes including background.</summary>
+    public int NumClasses { get; }
+
+    /// <summary>Test-time settings.</summary>
+    public RoiHeadsOptions Options { get; }
+
+    /// <summary>Detections per image in the resized images' pixels. Equivalent to <c>RoIHeads.forward</c> in eval mode.</summary>
+    public IReadOnlyList<DetectionResult> Forward(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Tensor> proposals,
+        IReadOnlyList<(int H, int W)> imageSizes)
+    {
+        var pooled = _boxRoiPool.Forward(features, proposals, imageSizes);
+        var (logits, deltas) = _boxPredictor.Forward(_boxHead.Forward(pooled));
+        var boxes = _boxCoder.DecodeSingle(deltas, Tensor.Cat(proposals)).ToArray();
+        var scores = Functional.Softmax(logits, -1).ToArray();
+        var results = new DetectionResult[proposals.Count];
+        int row = 0;
+        for (int i = 0; i < proposals.Count; i++)
+        {
+            int count = proposals[i].Shape[0];
+            results[i] = Postprocess(boxes.AsSpan(row * NumClasses * 4, count * NumClasses * 4).ToArray(),
+                scores.AsSpan(row * NumClasses, count * NumClasses).ToArray(), count, imageSizes[i]);
+            row += count;
+        }
+        return results;
+    }
+
+    /// <summary>
+    /// The Fast R-CNN losses: ground-truth boxes join each image's proposals, proposals match ground truth with
+    /// <see cref="Matcher"/>(fg, bg), a balanced sample is drawn (kept in proposal order), and the loss is the cross-entropy
+    /// of the class logits (mean) and Σ smooth-L1(β = 1/9) of the positives' deltas at their class, divided by the number
+    /// sampled; targets encoded with weights (10, 10, 5, 5). Equivalent to <c>RoIHeads.forward</c> in training mode
+    /// (<c>select_training_samples</c> and <c>fastrcnn_loss</c>: <c>loss_classifier</c>, <c>loss_box_reg</c>).
+    /// </summary>
+    public (Tensor ClassifierLoss, Tensor BoxLoss) ForwardTraining(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Tensor> proposals,
+        IReadOnlyList<(int H, int W)> imageSizes, IReadOnlyList<DetectionTarget> targets, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(proposals);
+        ArgumentNullException.ThrowIfNull(targets);
+        var matcher = new Matcher(Options.FgIouThresh, Options.BgIouThresh);
+        var sampler = new BalancedPositiveNegativeSampler(Options.BatchSizePerImage, Options.PositiveFraction);
+        var selected = new Tensor[proposals.Count];
+        var labels = new List<long>();
+        var targetRows = new List<float[]>();
+        for (int i = 0; i < proposals.Count; i++)
+        {
+            var gt = targets[i].Boxes;
+            var gtLabels = targets[i].Labels.To(DType.Int64).ToArray<long>();
+            var candidates = Tensor.Cat([proposals[i].Detach(), gt]);
+            int count = candidates.Shape[0];
+            var imageLabels = new long[count];
+            var matchedBoxes = new float[count * 4];
+            if (gt.Shape[0] > 0)
+            {
+                var matches = matcher.Match(VisionOps.BoxIou(gt, candidates));
+                matchedBoxes = Gather(gt.ToArray(), [.. matches.Select(m => Math.Max(m, 0))], 4);
+                for (int k = 0; k < count; k++)
+                    imageLabels[k] = matches[k] >= 0 ? gtLabels[matches[k]] : matches[k] == Matcher.BetweenThresholds ? -1 : 0;
+            }
+            var (pos, neg) = sampler.Sample(imageLabels, random);
+            var keep = Enumerable.Range(0, count).Where(k => pos[k] || neg[k]).ToArray();
+            var keptBoxes = Gather(candidates.ToArray(), keep, 4);
+            selected[i] = Tensor.FromArray(keptBoxes, keep.Length, 4);
+            // No ground truth: torchvision encodes against a dummy zero box; those rows are all background and never used.
+            var encoded = gt.Shape[0] > 0
+                ? _boxCoder.EncodeSingle(Tensor.FromArray(Gather(matchedBoxes, keep, 4), keep.Length, 4), selected[i]).ToArray()
+                : new float[keep.Length * 4];
+            foreach (var (k, j) in keep.Select((k, j) => (k, j)))
+            {
+                labels.Add(imageLabels[k]);
+                targetRows.Add(encoded[(j * 4)..(j * 4 + 4)]);
+            }
+        }
+        var pooled = _boxRoiPool.Forward(features, selected, imageSizes);
+        var (logits, deltas) = _boxPredictor.Forward(_boxHead.Forward(pooled));
+        int rows = labels.Count;
+        var classifierLoss = Functional.CrossEntropy(logits, Tensor.FromArray([.. labels], rows));
+        // Only each positive's own class columns carry a target; a mask keeps the rest out of the sum.
+        var mask = new float[rows * NumClasses * 4];
+        var regression = new float[rows * NumClasses * 4];
+        for (int r = 0; r < rows; r++)
+            if (labels[r] > 0)
+                for (int c = 0; c < 4; c++)
+                {
+                    int e = (r * NumClasses + (int)labels[r]) * 4 + c;
+                    mask[e] = 1f;
+                    regression[e] = targetRows[r][c];
+                }
+        var boxLoss = (Functional.SmoothL1Loss(deltas, Tensor.FromArray(regression, rows, NumClasses * 4), Reduction.None, beta: 1f / 9)
+            * Tensor.FromArray(mask, rows, NumClasses * 4)).Sum() / rows;
+        return (classifierLoss, boxLoss);
+    }
+
+    private static float[] Gather(float[] source, int[] rows, int width) => RegionProposalNetwork.Gather(source, rows, width);
+
+    private DetectionResult Postprocess(float[] boxes, float[] scores, int count, (int H, int W) imageSize)
+    {
+        var clipped = VisionOps.ClipBoxesToImage(Tensor.FromArray(boxes, count * NumClasses, 4), imageSize.H, imageSize.W).ToArray();
+        // Candidates in torchvision's flattening order: proposal-major, classes 1… within a proposal.
+        var candidates = new List<int>();
+        for (int k = 0; k < count; k++)
+            for (int c = 1; c < NumClasses; c++)
+            {
+                int e = k * NumClasses + c;
+                if (scores[e] > Options.ScoreThresh && clipped[e * 4 + 2] - clipped[e * 4] >= 1e-2f && clipped[e * 4 + 3] - clipped[e * 4 + 1] >= 1e-2f)
+                    candidates.Add(e);
+            }
+        var candidateArray = candidates.ToArray();
+        var keptBoxes = RegionProposalNetwork.Gather(clipped, candidateArray, 4);
+        var keptScores = RegionProposalNetwork.Gather(scores, candidateArray, 1);
+        var labels = candidateArray.Select(e => (long)(e % NumClasses)).ToArray();
+        var order = VisionOps.BatchedNms(Tensor.FromArray(keptBoxes, candidateArray.Length, 4), Tensor.FromArray(keptScores, candidateArray.Length),
+            Tensor.FromArray(labels, labels.Length), Options.NmsThresh).ToArray<long>().Take(Options.DetectionsPerImage).Select(k => (int)k).ToArray();
+        return new DetectionResult(
+            Tensor.FromArray(RegionProposalNetwork.Gather(keptBoxes, order, 4), order.Length, 4),
+            Tensor.FromArray(RegionProposalNetwork.Gather(keptScores, order, 1), order.Length),
+            Tensor.FromArray([.. order.Select(k => labels[k])], order.Length));
+    }
+}
+
+/// <summary>
+/// The detections of one image: boxes [K, 4] as (x1, y1, x2, y2) pixels, scores [K] and int64 labels [K] (class ids,
+/// 0 = background is never reported), best first. Equivalent to torchvision's per-image result dict
+/// <c>{"boxes", "scores", "labels"}</c>. Defined here for the models; the data side may define its own target record.
+/// </summary>
+public sealed record DetectionResult(Tensor Boxes, Tensor Scores, Tensor Labels);
