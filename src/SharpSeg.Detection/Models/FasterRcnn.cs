@@ -94,7 +94,7 @@ public sealed class FasterRcnn : Module
     /// torchvision's references do. Draws the samplers' subsets from <paramref name="random"/> (default
     /// <see cref="Engine.Random"/>). Equivalent to <c>model.train(); model(images, targets)</c>.
     /// </summary>
-    public FasterRcnnLosses Losses(IReadOnlyList<Tensor> images, IReadOnlyList<DetectionTarget> targets, Random? random = null)
+    public FasterRcnnLosses Losses(IReadOnlyList<Tensor> images, IReadOnlyList<RcnnTarget> targets, Random? random = null)
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(targets);
@@ -114,7 +114,7 @@ public sealed class FasterRcnn : Module
     }
 
     // torchvision refuses boxes with x2 <= x1 or y2 <= y1 in training; so do we, naming the image and box.
-    private void CheckTarget(DetectionTarget target, int image)
+    private void CheckTarget(RcnnTarget target, int image)
     {
         if (target.Boxes.Rank != 2 || target.Boxes.Shape[1] != 4 || target.Labels.Rank != 1 || target.Labels.Shape[0] != target.Boxes.Shape[0])
             throw new ShapeMismatchException("FasterRcnn", $"target {image} needs boxes [K, 4] and labels [K], got {target.Boxes.Shape} and {target.Labels.Shape}");

@@ -83,8 +83,19 @@ public sealed class BalancedPositiveNegativeSampler(int batchSizePerImage, float
 }
 
 /// <summary>
-/// The ground truth of one image for training: boxes [K, 4] as (x1, y1, x2, y2) pixels of the image as given, and int64
-/// class labels [K] (≥ 1; 0 is background). Equivalent to torchvision's target dict <c>{"boxes", "labels"}</c>. Defined here
-/// for the models; the data side may define its own sample record, which the lead reconciles.
+/// The ground truth of one image as the R-CNN models train on it: boxes [K, 4] as (x1, y1, x2, y2) pixels of the image as
+/// given, and int64 class labels [K] (≥ 1; 0 is background). Equivalent to torchvision's target dict
+/// <c>{"boxes", "labels"}</c>; <see cref="From"/> makes one from a dataset's <see cref="Data.DetectionTarget"/>.
 /// </summary>
-public sealed record DetectionTarget(Tensor Boxes, Tensor Labels);
+public sealed record RcnnTarget(Tensor Boxes, Tensor Labels)
+{
+    /// <summary>
+    /// The boxes and labels of <paramref name="target"/> without its crowd regions, which torchvision's COCO training
+    /// recipe removes before the model sees them (crowds only matter to evaluation).
+    /// </summary>
+    public static RcnnTarget From(Data.DetectionTarget target)
+    {
+        var kept = target.WithoutCrowds();
+        return new RcnnTarget(kept.BoxTensor(), kept.LabelTensor());
+    }
+}

@@ -101,7 +101,7 @@ public sealed class RegionProposalNetwork : Module
     /// Equivalent to <c>RegionProposalNetwork.forward</c> in training mode (<c>loss_objectness</c>, <c>loss_rpn_box_reg</c>).
     /// </summary>
     public (IReadOnlyList<Tensor> Proposals, Tensor ObjectnessLoss, Tensor BoxLoss) ForwardTraining(ImageList images, IReadOnlyList<Tensor> features,
-        IReadOnlyList<DetectionTarget> targets, Random random)
+        IReadOnlyList<RcnnTarget> targets, Random random)
     {
         ArgumentNullException.ThrowIfNull(targets);
         ArgumentNullException.ThrowIfNull(random);

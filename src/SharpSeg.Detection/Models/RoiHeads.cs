@@ -115,7 +115,7 @@ public sealed class RoiHeads : Module
     /// (<c>select_training_samples</c> and <c>fastrcnn_loss</c>: <c>loss_classifier</c>, <c>loss_box_reg</c>).
     /// </summary>
     public (Tensor ClassifierLoss, Tensor BoxLoss) ForwardTraining(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Tensor> proposals,
-        IReadOnlyList<(int H, int W)> imageSizes, IReadOnlyList<DetectionTarget> targets, Random random)
+        IReadOnlyList<(int H, int W)> imageSizes, IReadOnlyList<RcnnTarget> targets, Random random)
     {
         ArgumentNullException.ThrowIfNull(proposals);
         ArgumentNullException.ThrowIfNull(targets);

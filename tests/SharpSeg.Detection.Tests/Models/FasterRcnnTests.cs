@@ -60,7 +60,7 @@ public class FasterRcnnTests(FasterRcnnTests.LoadedModel loaded) : IClassFixture
     {
         var model = loaded.Model;
         model.ZeroGrad();
-        var target = new DetectionTarget(Tensor.FromArray([10f, 12, 60, 70, 70, 30, 125, 95], 2, 4), Tensor.FromArray([1L, 3], 2));
+        var target = new RcnnTarget(Tensor.FromArray([10f, 12, 60, 70, 70, 30, 125, 95], 2, 4), Tensor.FromArray([1L, 3], 2));
         var losses = model.Losses([FormulaWeights.Input(3, 100, 130)], [target]);
         foreach (var (name, value) in new[] { ("loss_classifier", losses.Classifier), ("loss_box_reg", losses.BoxReg),
             ("loss_objectness", losses.Objectness), ("loss_rpn_box_reg", losses.RpnBoxReg) })
@@ -81,7 +81,7 @@ public class FasterRcnnTests(FasterRcnnTests.LoadedModel loaded) : IClassFixture
     [Fact]
     public void DegenerateTargetBoxIsNamed()
     {
-        var target = new DetectionTarget(Tensor.FromArray([10f, 12, 10, 70], 1, 4), Tensor.FromArray([1L], 1));
+        var target = new RcnnTarget(Tensor.FromArray([10f, 12, 10, 70], 1, 4), Tensor.FromArray([1L], 1));
         var ex = Assert.Throws<ArgumentException>(() => loaded.Model.Losses([Tensor.Zeros(3, 32, 32)], [target]));
         Assert.Contains("target 0 box 0", ex.Message);
     }
@@ -140,5 +140,15 @@ public class FasterRcnnTests(FasterRcnnTests.LoadedModel loaded) : IClassFixture
         // Second location of level 0 is one stride (96 / 3 = 32) to the right.
         Assert.Equal([32f - 23f, -11f, 32f + 23f, 11f], anchors[12..16]);
         Assert.Equal((6 + 2 + 1 + 1 + 1) * 3 * 4, anchors.Length);
+    }
+
+    [Fact]
+    public void TargetFromDatasetDropsCrowdsAndKeepsBoxOrder()
+    {
+        var target = new SharpSeg.Detection.Data.DetectionTarget([1f, 2, 11, 12, 0, 0, 5, 5, 3, 4, 9, 9], [2, 1, 3], isCrowd: [false, true, false]);
+        var rcnn = RcnnTarget.From(target);
+        Assert.Equal(new Shape(2, 4), rcnn.Boxes.Shape);
+        Assert.Equal([1f, 2, 11, 12, 3, 4, 9, 9], rcnn.Boxes.ToArray());
+        Assert.Equal([2L, 3], rcnn.Labels.ToArray<long>());
     }
 }
