@@ -6,11 +6,21 @@ namespace SharpSeg;
 /// </summary>
 internal sealed class Storage
 {
-    private Storage(Array data, DType dtype)
+    // Serial numbers of buffers this class allocated; a wrapped caller array gets none.
+    private static long _allocations;
+
+    private Storage(Array data, DType dtype, long serial)
     {
         Data = data;
         DType = dtype;
+        Serial = serial;
     }
+
+    /// <summary>How many buffers have been allocated so far: a buffer whose <see cref="Serial"/> is at least a value read earlier was allocated after that read.</summary>
+    public static long AllocationCount => Interlocked.Read(ref _allocations);
+
+    /// <summary>This buffer's allocation number (increasing); −1 for a wrapped array, which the caller may still hold.</summary>
+    public long Serial { get; }
 
     public Array Data { get; }
 
@@ -36,11 +46,11 @@ internal sealed class Storage
             DType.Int32 => zeroed ? new int[n] : GC.AllocateUninitializedArray<int>(n),
             _ => zeroed ? new long[n] : GC.AllocateUninitializedArray<long>(n),
         };
-        return new Storage(data, dtype);
+        return new Storage(data, dtype, Interlocked.Increment(ref _allocations) - 1);
     }
 
     /// <summary>Wraps an existing array without copying.</summary>
-    public static Storage Wrap<T>(T[] data) where T : unmanaged => new(data, DTypeExtensions.Of<T>());
+    public static Storage Wrap<T>(T[] data) where T : unmanaged => new(data, DTypeExtensions.Of<T>(), -1);
 
     public T[] Array<T>() where T : unmanaged =>
         Data as T[] ?? throw new InvalidOperationException($"Tensor holds {DType.Name()}, not {DTypeExtensions.Of<T>().Name()}.");

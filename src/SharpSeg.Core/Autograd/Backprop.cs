@@ -26,7 +26,7 @@ internal static class Backprop
         using var _ = GradMode.NoGrad();
         if (root.GradFn is null)
         {
-            Accumulate(root, seed);
+            Accumulate(root, seed, owned: false);
             root.RunPostAccumulateGradHooks();
             return;
         }
@@ -46,6 +46,7 @@ internal static class Backprop
             }
 
             var edges = node.Edges;
+            long allocatedBefore = Storage.AllocationCount;
             var inputGrads = node.Backward(grad);
             for (int k = 0; k < edges.Count; k++)
             {
@@ -57,16 +58,34 @@ internal static class Backprop
                 if (edge.Producer is { } producer)
                     pending[producer] = pending.TryGetValue(producer, out var sum) ? sum + g : g;
                 else
-                    Accumulate(edge.Leaf!, g);
+                    Accumulate(edge.Leaf!, g, OwnedByCaller(g, k, inputGrads, allocatedBefore));
             }
             PassLeafEdges(node, hookedEdges);
             node.Release();
         }
     }
 
-    private static void Accumulate(Tensor leaf, Tensor g) =>
-        // A fresh copy on first assignment: g may be shared with other gradients and leaf.Grad is later updated in place.
-        leaf.Grad = leaf.Grad is null ? g.Clone() : leaf.Grad + g;
+    /// <summary>
+    /// Adds <paramref name="g"/> into <paramref name="leaf"/>'s gradient. On first assignment the leaf must own its buffer
+    /// (leaf.Grad is later updated in place, e.g. by gradient clipping), so a gradient that may be shared is copied; one
+    /// the node's backward has just allocated for this input alone is taken as it is, as torch's AccumulateGrad steals
+    /// a gradient nobody else references. The values are the same either way; taking it saves a parameter-sized
+    /// allocation and copy per parameter and step.
+    /// </summary>
+    private static void Accumulate(Tensor leaf, Tensor g, bool owned) =>
+        leaf.Grad = leaf.Grad is null ? (owned ? g : g.Clone()) : leaf.Grad + g;
+
+    /// <summary>
+    /// Whether gradient <paramref name="index"/> of a node's backward is a dense buffer that backward allocated (after
+    /// <paramref name="allocatedBefore"/>) and returned for no other input, so nothing else can reference it.
+    /// </summary>
+    private static bool OwnedByCaller(Tensor g, int index, Tensor?[] inputGrads, long allocatedBefore)
+    {
+        if (g.Storage.Serial < allocatedBefore || g.Offset != 0 || !g.IsContiguous || g.Storage.Length != g.Numel) return false;
+        for (int k = 0; k < inputGrads.Length; k++)
+            if (k != index && inputGrads[k] is { } other && ReferenceEquals(other.Storage, g.Storage)) return false;
+        return true;
+    }
 
     /// <summary>For every leaf with post-accumulate hooks: how many edges of the graph lead into it; null when no leaf has hooks.</summary>
     private static Dictionary<Tensor, int>? HookedLeafEdgeCounts(List<GradFn> order)

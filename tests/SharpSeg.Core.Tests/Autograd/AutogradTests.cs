@@ -125,4 +125,51 @@ public sealed class AutogradTests
         y.Sum().Backward();
         Assert.Equal(new[] { 1f }, x.Grad!.ToArray());
     }
+
+    [Fact]
+    public void Leaves_that_receive_the_same_gradient_get_buffers_of_their_own()
+    {
+        // Addition passes one gradient to both inputs: each leaf must still own its Grad, which clipping scales in place.
+        var a = Tensor.FromArray(new float[] { 1, 2 });
+        var b = Tensor.FromArray(new float[] { 3, 4 });
+        a.RequiresGrad = b.RequiresGrad = true;
+        ((a + b) * 3f).Sum().Backward();
+        a.Grad!.AsSpan()[0] = 100f;
+        Assert.Equal(new[] { 3f, 3f }, b.Grad!.ToArray());
+        Assert.Equal(new[] { 100f, 3f }, a.Grad.ToArray());
+    }
+
+    [Fact]
+    public void A_gradient_passed_to_Backward_is_copied_into_the_leaf()
+    {
+        var x = Tensor.FromArray(new float[] { 1, 2 });
+        x.RequiresGrad = true;
+        var seed = Tensor.FromArray(new float[] { 5, 6 });
+        x.Backward(seed);
+        seed.AsSpan()[0] = -1f;
+        Assert.Equal(new[] { 5f, 6f }, x.Grad!.ToArray());
+
+        // Through a view op whose backward hands the incoming gradient on unchanged.
+        var y = Tensor.FromArray(new float[] { 1, 2, 3, 4 });
+        y.RequiresGrad = true;
+        var upstream = Tensor.FromArray(new float[] { 1, 2, 3, 4 }, 2, 2);
+        y.Reshape(2, 2).Backward(upstream);
+        upstream.AsSpan()[3] = -1f;
+        Assert.Equal(new[] { 1f, 2f, 3f, 4f }, y.Grad!.ToArray());
+    }
+
+    [Fact]
+    public void A_fresh_gradient_taken_by_a_leaf_has_the_values_a_copy_would_have()
+    {
+        // Multiplication allocates each input's gradient in its backward: the leaves take them without a copy.
+        var a = Tensor.FromArray(new float[] { 1, 2, 3 });
+        var b = Tensor.FromArray(new float[] { 4, 5, 6 });
+        a.RequiresGrad = b.RequiresGrad = true;
+        (a * b).Sum().Backward();
+        Assert.Equal(new[] { 4f, 5f, 6f }, a.Grad!.ToArray());
+        Assert.Equal(new[] { 1f, 2f, 3f }, b.Grad!.ToArray());
+        a.Grad.AsSpan()[0] = 0f;
+        Assert.Equal(new[] { 1f, 2f, 3f }, b.Grad.ToArray());
+        Assert.Equal(new[] { 4f, 5f, 6f }, b.ToArray());
+    }
 }

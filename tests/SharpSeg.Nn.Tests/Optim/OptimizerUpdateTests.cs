@@ -203,4 +203,29 @@ public class OptimizerUpdateTests
         Assert.Contains("parameter 1", e.Message);
         Assert.Contains("[3]", e.Message);
     }
+
+    [Fact]
+    public void A_step_shared_out_over_threads_matches_one_update_per_parameter_in_turn()
+    {
+        // Enough elements that Step splits the parameters over the engine's threads.
+        var random = new Random(3);
+        int[] sizes = [300_000, 17, 250_001, 5, 190_000, 64];
+        float[] Values(int n, float scale) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() - 0.5) * scale).ToArray();
+        var parameters = sizes.Select(n => Parameter(Values(n, 2f))).ToArray();
+        var expected = parameters.Select(p => p.ToArray()).ToArray();
+        var buffers = sizes.Select(n => new float[n]).ToArray();
+        var sgd = new Sgd(parameters, learningRate: 0.05, momentum: 0.9, weightDecay: 1e-4);
+        for (int step = 0; step < 2; step++)
+        {
+            for (int i = 0; i < parameters.Length; i++)
+            {
+                var gradient = Values(sizes[i], 1f);
+                parameters[i].Grad = Tensor.FromArray(gradient, sizes[i]);
+                UpdateKernels.Sgd(expected[i], gradient, buffers[i], step == 0, 1e-4f, 0.9f, 1f, false, -0.05f);
+            }
+            sgd.Step();
+        }
+        for (int i = 0; i < parameters.Length; i++)
+            Assert.Equal(expected[i], parameters[i].ToArray());
+    }
 }
