@@ -21,6 +21,9 @@ internal sealed unsafe class MpiLibrary
     /// <summary><c>MPI_THREAD_SERIALIZED</c> of <c>mpi.h</c>'s thread-level enum (SINGLE 0, FUNNELED 1, SERIALIZED 2, MULTIPLE 3).</summary>
     public const int ThreadSerialized = 2;
 
+    /// <summary><c>MPI_THREAD_MULTIPLE</c> (3).</summary>
+    public const int ThreadMultiple = 3;
+
     /// <summary><c>MPI_SUCCESS</c>.</summary>
     public const int Success = 0;
 
@@ -34,9 +37,6 @@ internal sealed unsafe class MpiLibrary
 
     // int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
     public required delegate* unmanaged<int*, byte***, int, int*, int> InitThread { get; init; }
-    // int MPI_Initialized(int *flag), MPI_Finalized(int *flag)
-    public required delegate* unmanaged<int*, int> Initialized { get; init; }
-    public required delegate* unmanaged<int*, int> Finalized { get; init; }
     // int MPI_Finalize(void)
     public required delegate* unmanaged<int> Finalize { get; init; }
     // int MPI_Comm_rank(MPI_Comm comm, int *rank), MPI_Comm_size(MPI_Comm comm, int *size)
@@ -46,10 +46,6 @@ internal sealed unsafe class MpiLibrary
     public required delegate* unmanaged<nint, nint, int> CommSetErrhandler { get; init; }
     // int MPI_Allreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm)
     public required delegate* unmanaged<void*, void*, int, nint, nint, nint, int> Allreduce { get; init; }
-    // int MPI_Iallreduce(const void *sendbuf, void *recvbuf, int count, MPI_Datatype datatype, MPI_Op op, MPI_Comm comm, MPI_Request *request)
-    public required delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int> Iallreduce { get; init; }
-    // int MPI_Wait(MPI_Request *request, MPI_Status *status); SharpSeg passes MPI_STATUS_IGNORE, a null pointer.
-    public required delegate* unmanaged<nint*, void*, int> Wait { get; init; }
     // int MPI_Bcast(void *buffer, int count, MPI_Datatype datatype, int root, MPI_Comm comm)
     public required delegate* unmanaged<void*, int, nint, int, nint, int> Bcast { get; init; }
     // int MPI_Allgather(const void *sendbuf, int sendcount, MPI_Datatype sendtype, void *recvbuf, int recvcount, MPI_Datatype recvtype, MPI_Comm comm)
@@ -68,7 +64,6 @@ internal sealed unsafe class MpiLibrary
     public required nint Double { get; init; }
     public required nint Int64 { get; init; }
     public required nint Byte { get; init; }
-    public required nint Int { get; init; }
     public required nint OpSum { get; init; }
     public required nint ErrorsReturn { get; init; }
 
@@ -112,15 +107,11 @@ internal sealed unsafe class MpiLibrary
         {
             Path = path,
             InitThread = (delegate* unmanaged<int*, byte***, int, int*, int>)Export("MPI_Init_thread"),
-            Initialized = (delegate* unmanaged<int*, int>)Export("MPI_Initialized"),
-            Finalized = (delegate* unmanaged<int*, int>)Export("MPI_Finalized"),
             Finalize = (delegate* unmanaged<int>)Export("MPI_Finalize"),
             CommRank = (delegate* unmanaged<nint, int*, int>)Export("MPI_Comm_rank"),
             CommSize = (delegate* unmanaged<nint, int*, int>)Export("MPI_Comm_size"),
             CommSetErrhandler = (delegate* unmanaged<nint, nint, int>)Export("MPI_Comm_set_errhandler"),
             Allreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, int>)Export("MPI_Allreduce"),
-            Iallreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, nint*, int>)Export("MPI_Iallreduce"),
-            Wait = (delegate* unmanaged<nint*, void*, int>)Export("MPI_Wait"),
             Bcast = (delegate* unmanaged<void*, int, nint, int, nint, int>)Export("MPI_Bcast"),
             Allgather = (delegate* unmanaged<void*, int, nint, void*, int, nint, nint, int>)Export("MPI_Allgather"),
             Allgatherv = (delegate* unmanaged<void*, int, nint, void*, int*, int*, nint, nint, int>)Export("MPI_Allgatherv"),
@@ -132,7 +123,6 @@ internal sealed unsafe class MpiLibrary
             Double = Export("ompi_mpi_double"),
             Int64 = Export("ompi_mpi_int64_t"),
             Byte = Export("ompi_mpi_byte"),
-            Int = Export("ompi_mpi_int"),
             OpSum = Export("ompi_mpi_op_sum"),
             ErrorsReturn = Export("ompi_mpi_errors_return"),
         };
