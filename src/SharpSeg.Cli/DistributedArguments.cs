@@ -28,6 +28,8 @@ internal sealed class DistributedArguments(string description)
 
         var group = MpiProcessGroup.Initialize();
         var rankConsole = group.Rank == 0 ? console : QuietConsole();
+        if (BindingNote(Environment.ProcessorCount, OnlineCores(), group.Size) is { } note)
+            rankConsole.WriteLine(note);
         var rankError = group.Size == 1 ? error : new StringWriter();
         int code;
         try
@@ -62,6 +64,31 @@ internal sealed class DistributedArguments(string description)
         int start = (int)((long)count * rank / size);
         int end = (int)((long)count * (rank + 1) / size);
         return (start, end - start);
+    }
+
+    /// <summary>
+    /// A note when mpirun bound this rank to fewer cores than its share of the machine: Open MPI binds each rank to one
+    /// core by default for -np 2 or less, which leaves a multi-threaded rank one core; null when the binding is fine.
+    /// </summary>
+    internal static string? BindingNote(int usableCores, int onlineCores, int ranks) =>
+        usableCores < onlineCores / ranks
+            ? $"Note: this rank may use {usableCores} of the machine's {onlineCores} cores (mpirun binds each rank to one core by default); " +
+              $"start the job with mpirun --bind-to none and give each rank --threads {onlineCores / ranks}."
+            : null;
+
+    /// <summary>The machine's online cores (Linux's /sys/devices/system/cpu/online, e.g. "0-15"), or the usable count where that is not readable.</summary>
+    private static int OnlineCores()
+    {
+        const string path = "/sys/devices/system/cpu/online";
+        if (!File.Exists(path)) return Environment.ProcessorCount;
+        int count = 0;
+        foreach (string range in File.ReadAllText(path).Trim().Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] ends = range.Split('-');
+            if (!int.TryParse(ends[0], out int first) || !int.TryParse(ends[^1], out int last)) return Environment.ProcessorCount;
+            count += last - first + 1;
+        }
+        return Math.Max(count, Environment.ProcessorCount);
     }
 
     private static string Held(TextWriter error) => error is StringWriter held && held.ToString() is { Length: > 0 } text ? text : "";

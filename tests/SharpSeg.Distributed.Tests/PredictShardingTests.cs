@@ -81,6 +81,19 @@ public sealed class PredictShardingTests(TinyModelAndImages data) : IClassFixtur
         Assert.DoesNotContain("Wrote 5 prediction(s)", job.Output);
     }
 
+    [Theory]
+    [InlineData(1, 16, 2, true)]   // mpirun's default binding for -np 2 on a 16-core machine
+    [InlineData(16, 16, 2, false)] // --bind-to none
+    [InlineData(8, 16, 2, false)]  // --map-by socket --bind-to socket on two sockets
+    [InlineData(1, 2, 2, false)]   // one core per rank is this machine's share
+    public void A_rank_bound_to_fewer_cores_than_its_share_gets_a_note_naming_bind_to_none(int usable, int online, int ranks, bool noted)
+    {
+        string? note = DistributedArguments.BindingNote(usable, online, ranks);
+
+        Assert.Equal(noted, note is not null);
+        if (noted) Assert.Contains($"mpirun --bind-to none and give each rank --threads {online / ranks}", note);
+    }
+
     [Fact]
     public void Shards_cover_every_item_once_in_order_with_sizes_that_differ_by_at_most_one()
     {
