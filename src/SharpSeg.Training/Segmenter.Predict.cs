@@ -2,6 +2,7 @@ using SharpSeg.Data;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Data.Loading;
 using SharpSeg.Data.Transforms;
+using SharpSeg.Nn.Distributed;
 using SharpSeg.Nn.Losses;
 using SharpSeg.Training.Inference;
 using SharpSeg.Training.Metrics;
@@ -16,17 +17,25 @@ public sealed partial class Segmenter
     /// return_details)</c>; <paramref name="returnDetails"/> adds the confusion matrix. <paramref name="augmentation"/> is
     /// PaddleSeg's <c>val.py --aug_eval</c>. The model runs in evaluation mode without gradients and is put back in its
     /// previous mode afterwards.
+    /// <para>
+    /// With a <paramref name="group"/> of several ranks (PaddleSeg's <c>val.py</c> under <c>paddle.distributed.launch</c>),
+    /// every rank must call this with the same model weights and dataset: rank r evaluates samples r, r + N, … (no sample
+    /// twice, so shards may differ by one) and the confusion matrices are summed over the ranks, so every rank returns
+    /// exactly the metrics a single process computes.
+    /// </para>
     /// </summary>
     /// <exception cref="ArgumentException">The dataset's class count differs from the model's, or the batch size is not positive.</exception>
-    public SegmentationMetrics Evaluate(SegDataset dataset, int batchSize = 1, bool returnDetails = false, TestTimeAugmentation? augmentation = null) =>
-        EvaluateMatrix(dataset, batchSize, seed: 0, numWorkers: 0, augmentation).Matrix.ComputeMetrics(returnDetails);
+    public SegmentationMetrics Evaluate(SegDataset dataset, int batchSize = 1, bool returnDetails = false, TestTimeAugmentation? augmentation = null,
+        IProcessGroup? group = null) =>
+        EvaluateMatrix(dataset, batchSize, seed: 0, numWorkers: 0, augmentation, ranks: group).Matrix.ComputeMetrics(returnDetails);
 
     /// <summary>
     /// The confusion matrix of <paramref name="dataset"/>, and with <paramref name="loss"/> the mean of that loss on the main
-    /// logits over the dataset's images (the validation loss; NaN without a loss).
+    /// logits over the dataset's images (the validation loss; NaN without a loss). With <paramref name="ranks"/> of several
+    /// ranks each evaluates its shard and the counts and loss sums are summed over the ranks.
     /// </summary>
     private (ConfusionMatrix Matrix, double MeanLoss) EvaluateMatrix(SegDataset dataset, int batchSize, int seed, int numWorkers,
-        TestTimeAugmentation? augmentation = null, ISegmentationLoss? loss = null)
+        TestTimeAugmentation? augmentation = null, ISegmentationLoss? loss = null, IProcessGroup? ranks = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1, nameof(batchSize));
@@ -35,7 +44,9 @@ public sealed partial class Segmenter
         var matrix = new ConfusionMatrix(NumClasses, dataset.IgnoreIndex);
         // Samples are loaded one by one and batched here by size, so a validation set of mixed sizes evaluates at any
         // batch size (PaddleX evaluates image by image; the batch size only sets the speed).
-        var loader = new DataLoader(dataset, new DataLoaderOptions(BatchSize: 1, Seed: seed, NumWorkers: numWorkers));
+        bool sharded = ranks is { Size: > 1 };
+        var loader = new DataLoader(dataset, new DataLoaderOptions(BatchSize: 1, Seed: seed, NumWorkers: numWorkers,
+            Sampler: sharded ? new DistributedSampler(ranks!.Size, ranks.Rank, EvenShards: false) : null));
         double lossSum = 0;
         int images = 0;
         var group = new List<Batch>(batchSize);
@@ -63,16 +74,32 @@ public sealed partial class Segmenter
             }
             group.Clear();
         }
-        InEvalMode(() =>
+        try
         {
-            foreach (var sample in loader.Epoch(0))
+            InEvalMode(() =>
             {
-                if (sample.Labels is null) throw new ArgumentException($"Evaluate: sample {sample.Sources[0]} has no label.", nameof(dataset));
-                if (group.Count > 0 && (group.Count == batchSize || !SameSize(group[0], sample))) EvaluateGroup();
-                group.Add(sample);
-            }
-            if (group.Count > 0) EvaluateGroup();
-        });
+                foreach (var sample in loader.Epoch(0))
+                {
+                    if (sample.Labels is null) throw new ArgumentException($"Evaluate: sample {sample.Sources[0]} has no label.", nameof(dataset));
+                    if (group.Count > 0 && (group.Count == batchSize || !SameSize(group[0], sample))) EvaluateGroup();
+                    group.Add(sample);
+                }
+                if (group.Count > 0) EvaluateGroup();
+            });
+        }
+        catch (Exception error) when (sharded && error is not ProcessGroupAbortedException)
+        {
+            // The other ranks would wait for this one's counts forever.
+            ranks!.Abort($"evaluation failed on rank {ranks.Rank}: {error.Message}");
+            throw;
+        }
+        if (sharded)
+        {
+            matrix.SumOverRanks(ranks!);
+            Span<double> totals = [lossSum, images];
+            ranks!.AllReduceSum(totals);
+            (lossSum, images) = (totals[0], (int)totals[1]);
+        }
         return (matrix, images == 0 ? double.NaN : lossSum / images);
     }
 

@@ -29,10 +29,32 @@ public sealed partial class Segmenter
     /// non-finite weights are never saved. A sample that fails to load inside an epoch, or an evaluation that fails, first
     /// saves the work done (<c>epoch_N_step_K</c> or <c>epoch_N</c>) and then stops the run, naming that checkpoint.
     /// </para>
+    /// <para>
+    /// Data-parallel training (<see cref="TrainingOptions.Distributed"/>; PyTorch's <c>DistributedDataParallel</c> with
+    /// <c>DistributedSampler</c>, PaddleSeg under <c>paddle.distributed.launch</c>): every rank calls this with the same
+    /// arguments and model. <paramref name="trainBatchSize"/> is per rank (PaddleSeg's per-card <c>batch_size</c>), so a step
+    /// trains on trainBatchSize × N images. Each epoch's shuffled order is cut to a multiple of N and rank r takes positions
+    /// r, r + N, … (<see cref="Data.Loading.DistributedSampler"/> with <c>drop_last</c>): step k of the N ranks together sees
+    /// exactly the images of step k of one process with batch N × trainBatchSize, each augmented as there, and an epoch has
+    /// floor(count / (N × trainBatchSize)) steps; the learning-rate schedule counts these global steps. Rank 0's weights and
+    /// buffers are broadcast before the first step (after pretrained weights or a resume are loaded); after each backward the
+    /// gradients are averaged over the ranks (bucketed allreduce started during backward); BatchNorm buffers follow rank 0's
+    /// (DDP's <c>broadcast_buffers</c>), or with <see cref="DistributedOptions.SyncBatchNorm"/> are computed over all ranks'
+    /// batches. Clipping and the NaN checks see the averaged gradients; the logged loss is the mean over ranks, and a
+    /// non-finite mean stops every rank at the same step. Evaluation is sharded and the confusion matrices summed, so its
+    /// metrics equal a single process's exactly. Only rank 0 touches <paramref name="saveDir"/> (lock, checkpoints,
+    /// <c>metrics.jsonl</c>, TensorBoard, report). Checkpoints hold no per-rank state and record the images per step over all
+    /// ranks: an epoch checkpoint resumes with any rank count, one saved inside an epoch with any rank count that gives the
+    /// same images per step; the resume checkpoint and pretrained file must be readable on every rank. A rank that throws
+    /// aborts the group (<see cref="Nn.Distributed.IProcessGroup.Abort"/>) with a message naming it, the epoch and the step, so
+    /// no rank hangs. As in PyTorch, each rank's loss is the mean over its own batch, so with ignored pixels or per-rank
+    /// BatchNorm statistics the run is close to, not equal to, one process with the whole batch; dropout draws one stream per
+    /// rank (rank 0's is the single-process one).
+    /// </para>
     /// </summary>
     /// <param name="numEpochs">Epochs of the whole run (a resumed run continues up to this).</param>
     /// <param name="trainDataset">Training samples; its transforms must give equal-size samples within a batch.</param>
-    /// <param name="trainBatchSize">Images per step.</param>
+    /// <param name="trainBatchSize">Images per step (per rank in a data-parallel run).</param>
     /// <param name="evalDataset">Evaluation samples, or null for no evaluation.</param>
     /// <param name="evalBatchSize">Images per evaluation batch.</param>
     /// <param name="saveIntervalEpochs">Epochs between evaluations and checkpoints (the last epoch always gets both).</param>

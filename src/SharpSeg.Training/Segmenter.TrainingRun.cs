@@ -4,6 +4,7 @@ using SharpSeg.Data.Datasets;
 using SharpSeg.Data.Loading;
 using SharpSeg.Data.Transforms;
 using SharpSeg.Nn;
+using SharpSeg.Nn.Distributed;
 using SharpSeg.Nn.Losses;
 using SharpSeg.Nn.Optim;
 using SharpSeg.Training.Checkpoints;
@@ -88,9 +89,16 @@ public sealed partial class Segmenter
             if (a.EvalDataset is not null) CheckDataset(a.EvalDataset, "evaluation");
             else if (a.EarlyStop)
                 throw new ArgumentException("Train: early stopping watches evaluations, so it needs an evaluation dataset.", "evalDataset");
-            if (a.TrainDataset.Count < a.TrainBatchSize)
+            if (_options.Distributed is { } distributed)
+            {
+                ArgumentNullException.ThrowIfNull(distributed.Group, "options.Distributed.Group");
+                if (!(distributed.BucketMegabytes > 0) || double.IsInfinity(distributed.BucketMegabytes))
+                    throw new ArgumentOutOfRangeException("options", distributed.BucketMegabytes, "Train: options.Distributed.BucketMegabytes must be a positive number.");
+            }
+            if (a.TrainDataset.Count < GlobalBatchSize)
                 throw new ArgumentException(
-                    $"Train: the training set has {a.TrainDataset.Count} samples, fewer than one batch of {a.TrainBatchSize} (incomplete batches are dropped).",
+                    $"Train: the training set has {a.TrainDataset.Count} samples, fewer than one batch of {GlobalBatchSize}" +
+                    (Ranks > 1 ? $" ({a.TrainBatchSize} per rank × {Ranks} ranks)" : "") + " (incomplete batches are dropped).",
                     "trainDataset");
         }
 
@@ -149,6 +157,22 @@ public sealed partial class Segmenter
             return PaddleXLoss.Create(_segmenter.NumClasses, useBce, _options.UseDiceLoss, _options.ClassWeight, ignoreIndex);
         }
 
+        /// <summary>The ranks of a data-parallel run; the single-process group otherwise.</summary>
+        private IProcessGroup Group => _options.Distributed?.Group ?? SingleProcessGroup.Instance;
+
+        private int Ranks => Group.Size;
+
+        /// <summary>Only rank 0 writes to the save folder (checkpoints, logs, TensorBoard, report, lock), as PaddleSeg's <c>local_rank == 0</c>.</summary>
+        private bool IsWriter => Group.Rank == 0;
+
+        /// <summary>Images per optimizer step over all ranks: the per-rank batch times the rank count (DDP's effective batch).</summary>
+        private int GlobalBatchSize => _args.TrainBatchSize * Ranks;
+
+        private DistributedDataParallel? _dataParallel;
+
+        // Where the run is, for the message of a rank that fails.
+        private int _currentEpoch, _currentStep;
+
         private Optimizer _optimizer = null!;
         private LearningRateSchedule _schedule = null!;
         private EarlyStopping _tracker = null!;
@@ -161,7 +185,34 @@ public sealed partial class Segmenter
         private string? _savedFolder;
         private long _savedStep;
 
+        /// <summary>
+        /// Runs the training. In a data-parallel run an exception on this rank first aborts the group with a message naming
+        /// the rank, epoch and step (<see cref="IProcessGroup.Abort"/>), so no other rank waits for it forever.
+        /// </summary>
         public TrainingResult Execute()
+        {
+            try
+            {
+                return ExecuteRun();
+            }
+            // A group of one has nobody to wake, and its Abort would end the process instead of letting the error propagate.
+            catch (Exception error) when (_options.Distributed is { Group.Size: > 1 } && error is not ProcessGroupAbortedException)
+            {
+                Group.Abort($"rank {Group.Rank} failed at epoch {_currentEpoch}, step {_currentStep} (global step {_globalStep}): " +
+                    $"{error.GetType().Name}: {error.Message}");
+                throw;
+            }
+            finally
+            {
+                if (_dataParallel is not null)
+                {
+                    _dataParallel.Dispose();
+                    if (_options.Distributed!.SyncBatchNorm) SyncBatchNorm.RevertModules(_segmenter.Model);
+                }
+            }
+        }
+
+        private TrainingResult ExecuteRun()
         {
             var a = _args;
             var model = _segmenter.Model;
@@ -179,7 +230,10 @@ public sealed partial class Segmenter
             }
 
             var loader = new DataLoader(a.TrainDataset,
-                new DataLoaderOptions(BatchSize: a.TrainBatchSize, Shuffle: true, DropLast: true, Seed: _seed, NumWorkers: _options.NumWorkers));
+                new DataLoaderOptions(BatchSize: a.TrainBatchSize, Shuffle: true, DropLast: true, Seed: _seed, NumWorkers: _options.NumWorkers,
+                    // Cutting the order to a multiple of the rank count keeps floor(count / (N·B)) steps per epoch, the same
+                    // steps and samples as one process with batch N·B (see DistributedSampler).
+                    Sampler: _options.Distributed is null ? null : new DistributedSampler(Ranks, Group.Rank, DropLast: true)));
             int stepsPerEpoch = loader.BatchesPerEpoch;
             long totalSteps = (long)stepsPerEpoch * a.NumEpochs;
             _optimizer = a.Optimizer ?? new Sgd(ParameterGroup.SplitByWeightDecay(model.NamedParameters()), a.LearningRate, momentum: _options.Momentum,
@@ -211,42 +265,50 @@ public sealed partial class Segmenter
             {
                 pretrained = _segmenter.LoadPretrained(_segmenter.ResolvePretrainedWeights(a.PretrainWeights));
             }
+            if (_options.Distributed is { } distributed)
+            {
+                if (distributed.SyncBatchNorm) SyncBatchNorm.ConvertModules(model, distributed.Group);
+                _dataParallel = new DistributedDataParallel(model, distributed.Group, distributed.BucketMegabytes);
+                // Every rank starts from rank 0's weights and statistics (fresh, pretrained or resumed), as DDP's constructor does.
+                _dataParallel.BroadcastState();
+            }
 
             // Read-only checks first: an unreadable file fails here, before anything in the save folder changes.
             DatasetCheck.Run(a.TrainDataset, "training", _segmenter.Model.Options.InChannels);
             if (a.EvalDataset is not null) DatasetCheck.Run(a.EvalDataset, "evaluation", _segmenter.Model.Options.InChannels);
 
-            using var folderLock = SaveFolderLock.Acquire(a.SaveDir);
+            using var folderLock = IsWriter ? SaveFolderLock.Acquire(a.SaveDir) : null;
             var notes = new List<string>();
-            if (folderLock.Note is { } takeover) notes.Add(takeover);
-            if (checkpoint is null) PrepareFreshSaveFolder();
-            else if (_bestEpoch is not null && SameFolder(Path.GetDirectoryName(checkpoint.Folder)!, a.SaveDir)
+            if (folderLock?.Note is { } takeover) notes.Add(takeover);
+            if (IsWriter && checkpoint is null) PrepareFreshSaveFolder();
+            else if (IsWriter && checkpoint is not null && _bestEpoch is not null && SameFolder(Path.GetDirectoryName(checkpoint.Folder)!, a.SaveDir)
                      && CheckpointFolders.RepairBestModel(a.SaveDir, resumed! with { BestEpoch = _bestEpoch }) is { } repaired)
                 notes.Add(repaired);
             string metricsPath = Path.Combine(a.SaveDir, MetricsFileName);
-            if (checkpoint is not null) MetricsLogger.RemoveStepsAfter(metricsPath, _globalStep);
-            using var metricsLog = new MetricsLogger(metricsPath, append: checkpoint is not null, clock: () => DateTimeOffset.UtcNow);
+            if (checkpoint is not null && IsWriter) MetricsLogger.RemoveStepsAfter(metricsPath, _globalStep);
+            using var metricsLog = IsWriter ? new MetricsLogger(metricsPath, append: checkpoint is not null, clock: () => DateTimeOffset.UtcNow) : null;
             if (checkpoint is null)
-                metricsLog.Log(new
+                metricsLog?.Log(new
                 {
                     Event = "start", Model = _segmenter.DescribeModel().ModelName, NumEpochs = a.NumEpochs, TotalSteps = totalSteps, a.TrainBatchSize,
+                    Ranks, GlobalBatchSize,
                     a.EvalBatchSize, a.SaveIntervalEpochs, _options.BestMetric, TrainSamples = a.TrainDataset.Count, EvalSamples = a.EvalDataset?.Count,
                     GalleryFiles = (a.EvalDataset as FileSegDataset)?.Files.Take(Reporting.TrainingReport.GalleryImages).Select(f => new[] { f.ImagePath, f.LabelPath }),
                 });
             else
-                metricsLog.Log(new
+                metricsLog?.Log(new
                 {
                     Event = "resume", Epoch = startEpoch, Step = _globalStep, Checkpoint = checkpoint.Folder, NumEpochs = a.NumEpochs, TotalSteps = totalSteps,
                     EpochStep = firstBatch,
                 });
             foreach (string note in notes)
             {
-                metricsLog.Log(new { Event = "note", Epoch = startEpoch, Step = _globalStep, Message = note });
+                metricsLog?.Log(new { Event = "note", Epoch = startEpoch, Step = _globalStep, Message = note });
                 a.Progress?.Report(new TrainingProgress(TrainingPhase.Note, startEpoch + 1, a.NumEpochs, firstBatch, stepsPerEpoch, _globalStep, totalSteps,
                     double.NaN, double.NaN, _optimizer.LearningRate, 0, TimeSpan.Zero, Message: note));
             }
             // A resumed run hides what the interrupted run logged after its checkpoint, as SummaryWriter(purge_step=…) does.
-            using var tensorBoard = a.UseVdl
+            using var tensorBoard = a.UseVdl && IsWriter
                 ? new TensorBoardWriter(Path.Combine(a.SaveDir, TensorBoardFolderName), purgeStep: checkpoint is null ? null : _globalStep + 1)
                 : null;
 
@@ -270,7 +332,7 @@ public sealed partial class Segmenter
                     try
                     {
                         (matrix, validationLoss) = _segmenter.EvaluateMatrix(a.EvalDataset, a.EvalBatchSize, _seed, _options.NumWorkers,
-                            loss: losses.Entries[0].Loss);
+                            loss: losses.Entries[0].Loss, ranks: _options.Distributed?.Group);
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
@@ -287,7 +349,7 @@ public sealed partial class Segmenter
                     }
                     _tracker.Update(value);
                     stoppedEarly = a.EarlyStop && _tracker.ShouldStop && epoch < a.NumEpochs;
-                    metricsLog.Log(new
+                    metricsLog?.Log(new
                     {
                         Event = "evaluation", Epoch = epoch, Step = _globalStep, Metrics = metrics.Scalars(), metrics.CategoryIou, ValidationLoss = validationLoss,
                         IsBest = improved, ConfusionMatrix = matrix.ToArray(),
@@ -302,9 +364,11 @@ public sealed partial class Segmenter
                 }
 
                 // A kill between these writes leaves best_model behind epoch_N; the resumed run repairs it (RepairBestModel).
+                // Every rank names the folder; rank 0 alone writes it (the ranks' weights are equal).
                 lastCheckpoint = CheckpointFolders.EpochFolder(a.SaveDir, epoch);
-                Checkpoint.Save(lastCheckpoint, model, State(epoch, 0), _optimizer.StateDict());
                 (_savedFolder, _savedStep) = (lastCheckpoint, _globalStep);
+                if (!IsWriter) continue;
+                Checkpoint.Save(lastCheckpoint, model, State(epoch, 0), _optimizer.StateDict());
                 if (improved) CheckpointFolders.UpdateBestModel(a.SaveDir, lastCheckpoint);
                 CheckpointFolders.KeepLast(a.SaveDir, _options.KeepLastCheckpoints, upToEpoch: epoch);
                 CheckpointFolders.RemovePartialEpochFolders(a.SaveDir, upToEpoch: epoch);
@@ -312,8 +376,11 @@ public sealed partial class Segmenter
                 // Rewritten after every checkpoint so an interrupted run still has a report of what it did.
                 Reporting.TrainingReport.Write(a.SaveDir);
             }
-            if (a.EvalDataset is FileSegDataset validation) Reporting.TrainingReport.WriteGallery(a.SaveDir, validation.Files);
-            Reporting.TrainingReport.Write(a.SaveDir);
+            if (IsWriter)
+            {
+                if (a.EvalDataset is FileSegDataset validation) Reporting.TrainingReport.WriteGallery(a.SaveDir, validation.Files);
+                Reporting.TrainingReport.Write(a.SaveDir);
+            }
 
             string bestFolder = CheckpointFolders.BestModelFolder(a.SaveDir);
             return new TrainingResult(epoch, _globalStep, stoppedEarly, _stepLosses, _epochLosses, _evaluations, _bestValue, _bestEpoch,
@@ -326,7 +393,8 @@ public sealed partial class Segmenter
             Epoch = epochsDone,
             Step = _globalStep,
             EpochStep = epochStep,
-            TrainBatchSize = _args.TrainBatchSize,
+            // Images per step over all ranks: a checkpoint saved inside an epoch resumes with any rank count giving that batch.
+            TrainBatchSize = GlobalBatchSize,
             SchedulerStateJson = _schedule.StateJson(),
             BestMetricName = _options.BestMetric,
             BestMetricValue = _bestValue,
@@ -343,10 +411,13 @@ public sealed partial class Segmenter
         {
             var state = checkpoint.State;
             if (state.EpochStep == 0) return;
-            if (state.TrainBatchSize is { } batchSize && batchSize != _args.TrainBatchSize)
+            if (state.TrainBatchSize is { } batchSize && batchSize != GlobalBatchSize)
                 throw new ArgumentException(
                     $"Train: checkpoint {checkpoint.Folder} was saved {state.EpochStep} steps into epoch {state.Epoch + 1} with {batchSize} images per " +
-                    $"step; resume it with trainBatchSize {batchSize} (got {_args.TrainBatchSize}), or resume from an epoch checkpoint.", "trainBatchSize");
+                    (_options.Distributed is null
+                        ? $"step; resume it with trainBatchSize {batchSize} (got {_args.TrainBatchSize}), "
+                        : $"step; resume it with {batchSize} images per step over all ranks (got trainBatchSize {_args.TrainBatchSize} × {Ranks} ranks), ") +
+                    "or resume from an epoch checkpoint.", "trainBatchSize");
             if (state.EpochStep >= stepsPerEpoch)
                 throw new ArgumentException(
                     $"Train: checkpoint {checkpoint.Folder} was saved {state.EpochStep} steps into epoch {state.Epoch + 1}, but an epoch of this " +
@@ -362,7 +433,9 @@ public sealed partial class Segmenter
         {
             string? folder = _savedFolder;
             string saved;
-            if (_globalStep == _savedStep)
+            if (!IsWriter)
+                saved = $"rank {Group.Rank} writes no checkpoints (rank 0 does)";
+            else if (_globalStep == _savedStep)
                 saved = folder is null ? "nothing had been trained, so there is nothing to resume from" : $"all training so far is in the checkpoint {folder}";
             else if (FirstNonFinite(_segmenter.Model.StateDict()) is not null)
                 saved = "no checkpoint was saved because the weights are not finite" + (folder is null ? "" : $"; the last checkpoint is {folder}");
@@ -389,11 +462,12 @@ public sealed partial class Segmenter
         }
 
         private (double EpochLoss, double LastLoss, double LastRate, double Speed) RunEpoch(int epoch, int firstBatch, DataLoader loader,
-            LossList losses, long totalSteps, MetricsLogger metricsLog, TensorBoardWriter? tensorBoard)
+            LossList losses, long totalSteps, MetricsLogger? metricsLog, TensorBoardWriter? tensorBoard)
         {
             var model = _segmenter.Model;
             model.Train();
-            Engine.ManualSeed(loader.SampleSeed(epoch, DropoutStream));
+            // Each rank its own dropout stream; rank 0's is the single-process one.
+            Engine.ManualSeed(loader.SampleSeed(epoch, DropoutStream + Group.Rank));
             int stepsPerEpoch = loader.BatchesPerEpoch;
             var clock = Stopwatch.StartNew();
             double lossSum = 0, lastLoss = double.NaN, rate = 0, speed = 0;
@@ -403,6 +477,7 @@ public sealed partial class Segmenter
             using var batches = loader.Epoch(epoch, firstBatch).GetEnumerator();
             while (true)
             {
+                (_currentEpoch, _currentStep) = (epoch, step + 1);
                 _args.CancellationToken.ThrowIfCancellationRequested();
                 Batch batch;
                 try
@@ -414,14 +489,18 @@ public sealed partial class Segmenter
                 {
                     throw SaveAndFail(epoch, step, epoch - 1, step, $"loading step {step + 1} of epoch {epoch}", e);
                 }
+                // DDP's broadcast_buffers: every rank normalises with rank 0's running statistics, and they stay equal.
+                _dataParallel?.BroadcastBuffers();
                 var buffersBefore = Array.ConvertAll(buffers, b => b.Clone());
                 var labels = batch.LabelTensor();
                 var logits = model.Forward(batch.ImageTensor());
                 var total = LossOverOutputs(losses, logits, labels);
-                double loss = total.Item();
+                double loss = MeanOverRanks(total.Item());
                 if (!double.IsFinite(loss)) throw Diverged("loss", loss, epoch, step + 1, buffers, buffersBefore);
                 _optimizer.ZeroGrad();
+                _dataParallel?.PrepareForBackward();
                 total.Backward();
+                _dataParallel?.FinishGradientReduction();
                 // A finite clipping norm proves every gradient finite; otherwise they are scanned.
                 float? norm = _options.ClipGradNorm is { } maxNorm ? GradientClipping.ClipGradNorm(_optimizer.Parameters, maxNorm) : null;
                 if ((norm is not { } n || !float.IsFinite(n)) && FirstNonFiniteGradient() is { } bad)
@@ -434,7 +513,7 @@ public sealed partial class Segmenter
                 step++;
                 stepsRun++;
                 _globalStep++;
-                images += batch.Count;
+                images += batch.Count * Ranks;
                 lossSum += lastLoss;
                 _stepLosses.Add(lastLoss);
                 double seconds = Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
@@ -442,7 +521,7 @@ public sealed partial class Segmenter
                 var eta = TimeSpan.FromSeconds(seconds / stepsRun * (totalSteps - _globalStep));
                 if (step % _args.LogIntervalSteps == 0 || step == stepsPerEpoch)
                 {
-                    metricsLog.Log(new { Event = "train", Epoch = epoch, Step = _globalStep, Loss = lastLoss, LearningRate = rate, ImagesPerSecond = speed });
+                    metricsLog?.Log(new { Event = "train", Epoch = epoch, Step = _globalStep, Loss = lastLoss, LearningRate = rate, ImagesPerSecond = speed });
                     if (tensorBoard is not null)
                     {
                         tensorBoard.AddScalar("Train/loss", lastLoss, _globalStep);
@@ -453,6 +532,18 @@ public sealed partial class Segmenter
                     lastLoss, lossSum / stepsRun, rate, speed, eta));
             }
             return (lossSum / Math.Max(stepsRun, 1), lastLoss, rate, speed);
+        }
+
+        /// <summary>
+        /// The mean of <paramref name="value"/> over the ranks (the logged loss of a data-parallel step), the value itself in one
+        /// process. Every rank gets the same mean, so a non-finite loss on any rank stops all of them at the same step.
+        /// </summary>
+        private double MeanOverRanks(double value)
+        {
+            if (_options.Distributed is null) return value;
+            Span<double> sum = [value];
+            Group.AllReduceSum(sum);
+            return sum[0] / Ranks;
         }
 
         private NonFiniteLossException Diverged(string quantity, double value, int epoch, int step, Tensor[] buffers, Tensor[] buffersBefore)

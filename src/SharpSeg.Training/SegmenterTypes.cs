@@ -70,6 +70,8 @@ public sealed record TrainingOptions(
 /// <summary>
 /// Data-parallel training settings (PyTorch's <c>DistributedDataParallel</c> with <c>DistributedSampler</c>; PaddleSeg's
 /// <c>paddle.distributed.launch</c>). Every rank trains the same model on its shard of each epoch; gradients are averaged.
+/// The training batch size is per rank; see <see cref="Segmenter.Train"/> for the exact semantics. For tests and experiments in
+/// one process, <see cref="SharpSeg.Nn.Distributed.ThreadProcessGroup"/> runs the ranks as threads.
 /// </summary>
 /// <param name="Group">The ranks of the job (e.g. <c>SharpSeg.Distributed.MpiProcessGroup</c> under <c>mpirun</c>).</param>
 /// <param name="SyncBatchNorm">Normalise with statistics over all ranks' batches (<c>torch.nn.SyncBatchNorm</c>).</param>

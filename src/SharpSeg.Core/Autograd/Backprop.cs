@@ -3,7 +3,8 @@ namespace SharpSeg.Autograd;
 /// <summary>
 /// Reverse-mode differentiation over the recorded graph: one iterative topological sort (an HRNet graph has
 /// thousands of nodes, too deep for recursion), then a reverse walk that accumulates gradients, releasing each
-/// node as soon as it has run.
+/// node as soon as it has run. A leaf's post-accumulate hooks run as soon as the walk has passed every node with an
+/// edge into it, so its gradient is final for this pass.
 /// </summary>
 internal static class Backprop
 {
@@ -26,17 +27,23 @@ internal static class Backprop
         if (root.GradFn is null)
         {
             Accumulate(root, seed);
+            root.RunPostAccumulateGradHooks();
             return;
         }
 
         var order = TopologicalOrder(root.GradFn);
+        var hookedEdges = HookedLeafEdgeCounts(order);
         var pending = new Dictionary<GradFn, Tensor>(ReferenceEqualityComparer.Instance) { [root.GradFn] = seed };
         for (int i = order.Count - 1; i >= 0; i--)
         {
             var node = order[i];
             if (node.IsReleased)
                 throw new InvalidOperationException($"Backward() reached {node.Name}, whose graph an earlier Backward() already released.");
-            if (!pending.Remove(node, out var grad)) continue;
+            if (!pending.Remove(node, out var grad))
+            {
+                PassLeafEdges(node, hookedEdges);
+                continue;
+            }
 
             var edges = node.Edges;
             var inputGrads = node.Backward(grad);
@@ -52,6 +59,7 @@ internal static class Backprop
                 else
                     Accumulate(edge.Leaf!, g);
             }
+            PassLeafEdges(node, hookedEdges);
             node.Release();
         }
     }
@@ -59,6 +67,37 @@ internal static class Backprop
     private static void Accumulate(Tensor leaf, Tensor g) =>
         // A fresh copy on first assignment: g may be shared with other gradients and leaf.Grad is later updated in place.
         leaf.Grad = leaf.Grad is null ? g.Clone() : leaf.Grad + g;
+
+    /// <summary>For every leaf with post-accumulate hooks: how many edges of the graph lead into it; null when no leaf has hooks.</summary>
+    private static Dictionary<Tensor, int>? HookedLeafEdgeCounts(List<GradFn> order)
+    {
+        Dictionary<Tensor, int>? counts = null;
+        foreach (var node in order)
+            foreach (var edge in node.Edges)
+                if (edge.Leaf is { HasPostAccumulateGradHooks: true } leaf)
+                {
+                    counts ??= new Dictionary<Tensor, int>(ReferenceEqualityComparer.Instance);
+                    counts[leaf] = counts.GetValueOrDefault(leaf) + 1;
+                }
+        return counts;
+    }
+
+    /// <summary>Counts <paramref name="node"/>'s edges into hooked leaves as done, running the hooks of leaves that have no edge left.</summary>
+    private static void PassLeafEdges(GradFn node, Dictionary<Tensor, int>? hookedEdges)
+    {
+        if (hookedEdges is null) return;
+        foreach (var edge in node.Edges)
+        {
+            if (edge.Leaf is not { } leaf || !hookedEdges.TryGetValue(leaf, out int left)) continue;
+            if (left > 1)
+            {
+                hookedEdges[leaf] = left - 1;
+                continue;
+            }
+            hookedEdges.Remove(leaf);
+            leaf.RunPostAccumulateGradHooks();
+        }
+    }
 
     /// <summary>Post-order of the graph: every node after the nodes that produced its inputs, the root last.</summary>
     private static List<GradFn> TopologicalOrder(GradFn root)

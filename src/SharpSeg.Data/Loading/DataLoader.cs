@@ -10,8 +10,12 @@ namespace SharpSeg.Data.Loading;
 /// <param name="Seed">Fixes the order and every sample's augmentation.</param>
 /// <param name="NumWorkers">Background threads building batches; 0 builds them on the caller's thread.</param>
 /// <param name="PrefetchFactor">Batches each worker may build ahead of the consumer (the queue bound is this × workers).</param>
+/// <param name="Sampler">
+/// This rank's share of every epoch's order in a data-parallel job (<c>DataLoader(sampler=DistributedSampler(…))</c>); null
+/// loads the whole order. Batching, <paramref name="DropLast"/> and augmentation seeds then apply to the shard.
+/// </param>
 public sealed record DataLoaderOptions(int BatchSize = 1, bool Shuffle = false, bool DropLast = false, int Seed = 0,
-    int NumWorkers = 0, int PrefetchFactor = 2);
+    int NumWorkers = 0, int PrefetchFactor = 2, DistributedSampler? Sampler = null);
 
 /// <summary>
 /// Loading sample <see cref="Index"/> failed; the message names its source file and what went wrong, and
@@ -54,16 +58,22 @@ public sealed class DataLoader
 
     /// <summary>Batches one epoch yields (<c>len(loader)</c>).</summary>
     public int BatchesPerEpoch => Options.DropLast
-        ? Dataset.Count / Options.BatchSize
-        : (Dataset.Count + Options.BatchSize - 1) / Options.BatchSize;
+        ? SamplesPerEpoch / Options.BatchSize
+        : (SamplesPerEpoch + Options.BatchSize - 1) / Options.BatchSize;
 
-    /// <summary>The dataset indices in the order epoch <paramref name="epoch"/> visits them.</summary>
+    /// <summary>Samples one epoch visits: the dataset, or this rank's shard of it.</summary>
+    public int SamplesPerEpoch => Options.Sampler?.ShardSize(Dataset.Count) ?? Dataset.Count;
+
+    /// <summary>
+    /// The dataset indices in the order epoch <paramref name="epoch"/> visits them; with a <see cref="DataLoaderOptions.Sampler"/>
+    /// this rank's shard of the order a loader without one visits.
+    /// </summary>
     public int[] Order(int epoch)
     {
         var order = Enumerable.Range(0, Dataset.Count).ToArray();
         if (Options.Shuffle)
             new Random(SeedMixer.Mix(Options.Seed, epoch, -1)).Shuffle(order);
-        return order;
+        return Options.Sampler is { } sampler ? sampler.Shard(order) : order;
     }
 
     /// <summary>The seed of the <see cref="Random"/> that transforms sample <paramref name="index"/> in epoch <paramref name="epoch"/>.</summary>

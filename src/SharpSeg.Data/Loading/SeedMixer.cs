@@ -1,8 +1,13 @@
 namespace SharpSeg.Data.Loading;
 
-/// <summary>Derives independent, well-spread seeds from tuples of integers (SplitMix64 finalizer chained).</summary>
-internal static class SeedMixer
+/// <summary>
+/// Derives independent, well-spread seeds from tuples of integers (SplitMix64 finalizer chained). Loaders seed each
+/// sample's augmentation with <c>Mix(seed, epoch, index)</c>, so a sample's randomness depends on neither worker count nor
+/// rank; detection's loader uses the same rule.
+/// </summary>
+public static class SeedMixer
 {
+    /// <summary>A non-negative seed that is a well-mixed function of (<paramref name="seed"/>, <paramref name="a"/>, <paramref name="b"/>).</summary>
     public static int Mix(int seed, int a, int b = 0)
     {
         ulong z = Step((ulong)(uint)seed);

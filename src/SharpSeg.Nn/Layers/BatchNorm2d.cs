@@ -1,3 +1,5 @@
+using SharpSeg.Nn.Distributed;
+
 namespace SharpSeg.Nn;
 
 /// <summary>
@@ -6,7 +8,9 @@ namespace SharpSeg.Nn;
 /// running statistics). Training normalises with batch statistics and updates the running ones
 /// (running = (1 − momentum)·running + momentum·batch, unbiased batch variance; a null momentum gives the cumulative
 /// average, factor 1/num_batches_tracked); evaluation uses the running statistics. A loaded dictionary may lack
-/// <c>num_batches_tracked</c> (PaddleSeg weights have none): it then keeps its value. Equivalent to <c>torch.nn.BatchNorm2d</c>.
+/// <c>num_batches_tracked</c> (PaddleSeg weights have none): it then keeps its value. Equivalent to <c>torch.nn.BatchNorm2d</c>;
+/// with a <see cref="SyncGroup"/> (set by <see cref="SyncBatchNorm.ConvertModules"/>) training uses the statistics of every
+/// rank's batch, as <c>torch.nn.SyncBatchNorm</c>.
 /// </summary>
 public sealed class BatchNorm2d : TensorModule
 {
@@ -55,6 +59,12 @@ public sealed class BatchNorm2d : TensorModule
     /// <summary>Running (unbiased) variance [C], or null when not tracking.</summary>
     public Tensor? RunningVar { get; }
 
+    /// <summary>
+    /// The ranks whose batches training statistics are taken over (<see cref="SyncBatchNorm"/>), or null for this batch alone.
+    /// Evaluation ignores it. Set with <see cref="SyncBatchNorm.ConvertModules"/> and <see cref="SyncBatchNorm.RevertModules"/>.
+    /// </summary>
+    public IProcessGroup? SyncGroup { get; internal set; }
+
     /// <summary>Training forwards seen since creation or the last load; 0 when not tracking.</summary>
     public long NumBatchesTracked => _numBatchesTracked?.ToArray<long>()[0] ?? 0;
 
@@ -73,6 +83,8 @@ public sealed class BatchNorm2d : TensorModule
             factor = Momentum ?? 1.0 / tracked;
         }
         bool useBatchStatistics = IsTraining || RunningMean is null;
+        if (useBatchStatistics && SyncGroup is { } group)
+            return SyncBatchNorm.Normalize(x, RunningMean, RunningVar, Weight, Bias, factor, Eps, group);
         return Functional.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, useBatchStatistics, factor, Eps);
     }
 }

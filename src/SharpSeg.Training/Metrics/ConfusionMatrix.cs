@@ -56,6 +56,17 @@ public sealed class ConfusionMatrix
     }
 
     /// <summary>
+    /// Replaces every rank's counts by their sum over <paramref name="group"/> (<c>MPI_Allreduce</c> of integers, so exact):
+    /// each rank counted its shard of the evaluation set, and all then hold the matrix of the whole set, as PaddleSeg sums
+    /// <c>intersect_area</c>, <c>pred_area</c> and <c>label_area</c> with <c>all_reduce</c>.
+    /// </summary>
+    public void SumOverRanks(SharpSeg.Nn.Distributed.IProcessGroup group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        group.AllReduceSum(_counts.AsSpan());
+    }
+
+    /// <summary>
     /// A matrix holding <paramref name="counts"/> (row = label, column = prediction), for metrics on counts gathered
     /// elsewhere and for tests.
     /// </summary>
