@@ -6,7 +6,8 @@ using SharpSeg.Distributed;
 // tests compare with the sums they compute themselves.
 //   collectives: every collective, blocking and not, whole and split into tiny chunks;
 //   throw:       rank 1 fails while rank 0 waits in a barrier (the job must end, naming rank 1);
-//   kill:        rank 1 kills itself with SIGKILL while rank 0 waits in a barrier.
+//   kill:        rank 1 kills itself with SIGKILL while rank 0 waits in a barrier;
+//   train:       data-parallel Segmenter.Train and sharded evaluation (TrainingScenario).
 string scenario = args.Length > 0 ? args[0] : "collectives";
 using var group = MpiProcessGroup.Initialize();
 try
@@ -29,6 +30,9 @@ try
             if (group.Rank == 1)
                 Process.GetCurrentProcess().Kill();
             group.Barrier();
+            break;
+        case "train":
+            TrainingScenario.Run(group, args);
             break;
         default:
             throw new ArgumentException($"unknown scenario '{scenario}'");
