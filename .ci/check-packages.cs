@@ -15,6 +15,9 @@ var expectedDependencies = new Dictionary<string, string[]>
     ["SharpSeg.Onnx"] = ["Google.Protobuf", "SharpSeg.Data", "SharpSeg.Models"],
     ["SharpSeg.Training"] = ["SharpSeg.Data", "SharpSeg.Models", "SharpSeg.Onnx", "YamlDotNet"],
     ["SharpSeg.Detection"] = ["SharpSeg.Data", "SharpSeg.Models"],
+    // Packed like the other libraries, so Segmenter.Train users can reference MpiProcessGroup; Open MPI itself is the
+    // system's (Debian's openmpi-bin), loaded at run time, never a package dependency.
+    ["SharpSeg.Distributed"] = ["SharpSeg.Nn"],
 };
 var failures = new List<string>();
 

@@ -2,17 +2,19 @@ namespace SharpSeg.Bench;
 
 /// <summary>
 /// Command line: <c>ops [--threads N] [--case substring] [--trials N]</c> or
-/// <c>models [--threads N] [--workload substring] [--warmups N] [--runs N]</c>.
+/// <c>models [--threads N] [--workload substring] [--warmups N] [--runs N]</c> or, under <c>mpirun -np N</c>,
+/// <c>distributed [--threads N] [--floats N] [--bucket-mb X] [--steps N] [--batch N]</c>.
 /// </summary>
 internal static class BenchCommand
 {
     public static int Run(string[] args)
     {
-        if (args.Length == 0) return Usage("expected the command 'ops' or 'models'");
+        if (args.Length == 0) return Usage("expected the command 'ops', 'models' or 'distributed'");
         return args[0] switch
         {
             "ops" => RunOps(args),
             "models" or "model-workload" => RunModels(args),
+            "distributed" => RunDistributed(args),
             _ => Usage($"unknown command '{args[0]}'"),
         };
     }
@@ -77,6 +79,27 @@ internal static class BenchCommand
         return child ? ModelsCommand.RunOne(args[1], settings) : ModelsCommand.RunAll(settings);
     }
 
+    private static int RunDistributed(string[] args)
+    {
+        int threads = 1, steps = 10, batch = 4, floats = 25_000_000, bucketMegabytes = 25;
+        for (int i = 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--threads" when TryCount(args, i, out threads):
+                case "--steps" when TryCount(args, i, out steps):
+                case "--batch" when TryCount(args, i, out batch):
+                case "--floats" when TryCount(args, i, out floats):
+                case "--bucket-mb" when TryCount(args, i, out bucketMegabytes):
+                    i++;
+                    break;
+                default:
+                    return Usage($"unknown or incomplete option '{args[i]}'");
+            }
+        }
+        return DistributedCommand.Run(new DistributedCommand.Settings(threads, floats, bucketMegabytes, steps, batch));
+    }
+
     private static bool TryCount(string[] args, int i, out int value)
     {
         value = 0;
@@ -88,6 +111,8 @@ internal static class BenchCommand
         Console.Error.WriteLine($"SharpSeg.Bench: {problem}");
         Console.Error.WriteLine("usage: SharpSeg.Bench ops [--threads N] [--case substring] [--trials N (default 5, best of)]");
         Console.Error.WriteLine("       SharpSeg.Bench models [--threads N (default 2)] [--workload substring] [--warmups N (default 2)] [--runs N (default 5)]");
+        Console.Error.WriteLine("       mpirun -np N SharpSeg.Bench distributed [--threads N per rank (default 1)] [--floats N (default 25000000)] [--bucket-mb N (default 25)]");
+        Console.Error.WriteLine("                                            [--steps N (default 10)] [--batch N per rank (default 4)]");
         return 2;
     }
 }

@@ -97,7 +97,7 @@ internal static class SharpSegApp
             UsageException or Training.Config.ConfigException => (ExitCodes.Usage, e.Message),
             SampleLoadException or CheckpointException or ArgumentException or ImageFormatException or InvalidDataException
                 or IOException or UnauthorizedAccessException or NonFiniteLossException or TrainingFailedException
-                or Onnx.OnnxExportException => (ExitCodes.Failure, e.Message),
+                or Onnx.OnnxExportException or Distributed.MpiNotAvailableException or Distributed.MpiException => (ExitCodes.Failure, e.Message),
             _ => (ExitCodes.Failure, $"{e.GetType().Name}: {e.Message}"),
         };
     }

@@ -30,6 +30,9 @@ internal static class EvaluateCommand
                           "category_recall, mdice and confusion_matrix, which PaddleX does not write.",
         };
         var augmentation = new AugmentationArguments();
+        var distributed = new DistributedArguments(
+            "Share the images among the ranks of an Open MPI job (start it with mpirun -np N): each rank evaluates every N-th image and the " +
+            "confusion matrices are summed, so the metrics equal a single process's; rank 0 prints them and writes --json.");
 
         var command = new Command("evaluate", "Evaluate a saved model on a dataset split: mIoU, per-class IoU, accuracy, kappa, Dice.");
         command.Options.Add(modelDir);
@@ -39,7 +42,8 @@ internal static class EvaluateCommand
         command.Options.Add(details);
         command.Options.Add(json);
         augmentation.AddTo(command);
-        command.SetAction(parse =>
+        distributed.AddTo(command);
+        command.SetAction(parse => distributed.Run(parse, console, parse.InvocationConfiguration.Error, (group, console, _) =>
         {
             if (parse.GetValue(batchSize) < 1)
                 throw new UsageException($"--batch-size must be at least 1, got {parse.GetValue(batchSize)}.");
@@ -53,16 +57,16 @@ internal static class EvaluateCommand
             console.WriteLine($"Evaluating {TrainCommand.Describe(segmenter)} on {data.Count} images" +
                               (tta is null ? "" : " with " + AugmentationArguments.Describe(tta)) + "…");
             var metrics = segmenter.Evaluate(data, parse.GetValue(batchSize), returnDetails: parse.GetValue(details) || parse.GetValue(json) is not null,
-                augmentation: tta);
+                augmentation: tta, group: group);
             MetricsView.Write(console, parse.GetValue(details) ? metrics : metrics with { ConfusionMatrix = null },
                 segmenter.ClassNames ?? data.ClassNames);
-            if (parse.GetValue(json) is { } path)
+            if (parse.GetValue(json) is { } path && (group?.Rank ?? 0) == 0)
             {
                 AtomicFile.WriteAllText(path, JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
                 console.WriteLine($"Metrics written to {path}");
             }
             return ExitCodes.Success;
-        });
+        }));
         return command;
     }
 

@@ -49,12 +49,17 @@ internal static class PredictCommand
         };
         var weight = new Option<double>("--overlay-weight") { Description = "Weight of the image in the overlay (PaddleSeg's 0.6).", DefaultValueFactory = _ => LabelVisualizer.DefaultImageWeight };
 
+        var distributed = new DistributedArguments(
+            "Share the images among the ranks of an Open MPI job (start it with mpirun -np N): each rank predicts a contiguous part of the " +
+            "list and writes its own files; rank 0 prints the total when every rank has finished.");
+
         var command = new Command("predict", "Predict images with a saved model; write label, pseudo-colour and overlay PNGs (and NPY scores).");
         command.Arguments.Add(input);
         foreach (var option in new Option[] { modelDir, output, data, tile, pad, slide, cropSize, stride, batchSize, npy, weight, displayBands })
             command.Options.Add(option);
         augmentation.AddTo(command);
-        command.SetAction(parse =>
+        distributed.AddTo(command);
+        command.SetAction(parse => distributed.Run(parse, console, parse.InvocationConfiguration.Error, (group, console, _) =>
         {
             (int Width, int Height)? tileSize = parse.GetValue(tile) is { } tileText ? SizeArgument.Parse(tileText, "--tile") : null;
             (int Width, int Height)? padSize = parse.GetValue(pad) is { } padText ? SizeArgument.Parse(padText, "--pad", minimum: 0) : null;
@@ -70,12 +75,15 @@ internal static class PredictCommand
             if (overlayWeight is < 0 or > 1 || double.IsNaN(overlayWeight))
                 throw new UsageException($"--overlay-weight must be in [0, 1], got {overlayWeight}.");
             string outputFolder = parse.GetValue(output)!;
-            var images = ListImages(parse.GetValue(input)!, parse.GetValue(data), outputFolder);
+            var allImages = ListImages(parse.GetValue(input)!, parse.GetValue(data), outputFolder);
+            var (first, count) = DistributedArguments.Shard(allImages.Count, group?.Rank ?? 0, group?.Size ?? 1);
+            var images = allImages.GetRange(first, count);
             var segmenter = EvaluateCommand.LoadSegmenter(parse.GetValue(modelDir)!);
 
             var writer = new PredictionWriter(outputFolder, parse.GetValue(npy), overlayWeight,
                 DisplayImage(parse.GetValue(displayBands), SavedRange(segmenter.Transforms)));
-            console.WriteLine($"Predicting {images.Count} image(s) with {TrainCommand.Describe(segmenter)}" +
+            console.WriteLine($"Predicting {allImages.Count} image(s) with {TrainCommand.Describe(segmenter)}" +
+                              (group is null ? "" : $" on {group.Size} ranks (rank 0 takes {images.Count})") +
                               (tileSize is { } t ? $", overlap-tile {t.Width}×{t.Height}" : "") +
                               (window is { } w ? $", sliding window {w.Crop.Width}×{w.Crop.Height} every {w.Stride.Width}×{w.Stride.Height}" : "") +
                               (tta is null ? "" : ", " + AugmentationArguments.Describe(tta)) + "…");
@@ -93,9 +101,12 @@ internal static class PredictCommand
                 };
                 console.WriteLine($"{path} → {string.Join(", ", written.Select(Path.GetFileName))}");
             }
-            console.WriteLine($"Wrote {images.Count} prediction(s) to {Path.GetFullPath(outputFolder)}");
+            // The total is summed over the ranks, so the line rank 0 prints counts files that every rank has finished writing.
+            long[] predicted = [images.Count];
+            group?.AllReduceSum(predicted);
+            console.WriteLine($"Wrote {predicted[0]} prediction(s) to {Path.GetFullPath(outputFolder)}");
             return ExitCodes.Success;
-        });
+        }));
         return command;
     }
 

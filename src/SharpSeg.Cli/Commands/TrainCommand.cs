@@ -94,6 +94,10 @@ internal static class TrainCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the resolved configuration and training arguments, then exit without training." };
+        var distributed = new DistributedArguments(
+            "Data-parallel training as one rank of an Open MPI job: start every rank with mpirun -np N (add --hostfile for several machines). " +
+            "Each rank trains on its shard of every epoch with the same seed, gradients are averaged, only rank 0 prints and writes; --batch-size is per rank.");
+        var syncBn = new Option<bool>("--sync-bn") { Description = "With --distributed: BatchNorm statistics over all ranks' batches (torch.nn.SyncBatchNorm)." };
 
         var command = new Command("train", "Train a segmentation model (PaddleX train()): checkpoints, best_model/ and metrics.jsonl in --save-dir.");
         model.AddTo(command);
@@ -103,9 +107,10 @@ internal static class TrainCommand
                  {
                      epochs, batchSize, evalBatchSize, learningRate, decayPower, weightDecay, warmup, saveDir, saveInterval, logInterval,
                      keep, bestMetric, resume, pretrained, seed, overwrite, workers, threads, earlyStop, patience, vdl, crop, scale, noFlip,
-                     config, opts, dryRun,
+                     config, opts, dryRun, syncBn,
                  })
             command.Options.Add(option);
+        distributed.AddTo(command);
 
         // The action runs on a worker thread so that System.CommandLine, on the calling thread, can turn Ctrl+C into
         // the cancellation token that Segmenter.Train checks before every step.
@@ -158,7 +163,8 @@ internal static class TrainCommand
             return overrides;
         }
 
-        int RunConfig(string configPath, ParseResult parse, CancellationToken cancellationToken)
+        int RunConfig(string configPath, ParseResult parse, IAnsiConsole console, TextWriter error, DistributedOptions? distributedOptions,
+            CancellationToken cancellationToken)
         {
             string[] fromFile =
             [
@@ -224,13 +230,13 @@ internal static class TrainCommand
                 $"Training {Describe(segmenter)} from {loaded.SourceFile} on {train.Count} images ({train.NumClasses} classes)" +
                 (val is null ? ", no validation split" : $", validating on {val.Count}") + $"; output in {Path.GetFullPath(saveFolder)}"));
             if (loaded.DescribeItersMapping(train.Count) is { } itersLine) console.WriteLine(itersLine);
-            return Execute(console, parse, segmenter, train, val, plan, saveFolder, resumeFrom, cancellationToken);
+            return Execute(console, error, segmenter, train, val, plan, distributedOptions, saveFolder, resumeFrom, cancellationToken);
         }
 
-        command.SetAction((parse, cancellationToken) => Task.Run(() =>
+        int Train(ParseResult parse, IAnsiConsole console, TextWriter error, DistributedOptions? distributedOptions, CancellationToken cancellationToken)
         {
             if (parse.GetValue(config) is { } configPath)
-                return RunConfig(configPath, parse, cancellationToken);
+                return RunConfig(configPath, parse, console, error, distributedOptions, cancellationToken);
             if (parse.GetValue(opts) is { Length: > 0 })
                 throw new UsageException("--opts applies to --config only.");
             RequirePositive(parse.GetValue(epochs), "--epochs");
@@ -317,7 +323,15 @@ internal static class TrainCommand
                 WritePlan(console, segmenter, train, val, plan);
                 return ExitCodes.Success;
             }
-            return Execute(console, parse, segmenter, train, val, plan, saveFolder, resumeFrom, cancellationToken);
+            return Execute(console, error, segmenter, train, val, plan, distributedOptions, saveFolder, resumeFrom, cancellationToken);
+        }
+
+        command.SetAction((parse, cancellationToken) => Task.Run(() =>
+        {
+            if (parse.GetValue(syncBn) && !parse.GetValue(distributed.Distributed))
+                throw new UsageException("--sync-bn needs --distributed: SyncBatchNorm reduces BatchNorm statistics over the ranks of an mpirun job.");
+            return distributed.Run(parse, console, parse.InvocationConfiguration.Error, (group, rankConsole, rankError) =>
+                Train(parse, rankConsole, rankError, group is null ? null : new DistributedOptions(group, parse.GetValue(syncBn)), cancellationToken));
         }, CancellationToken.None));
         return command;
     }
@@ -326,11 +340,10 @@ internal static class TrainCommand
     /// Trains with a live progress view and prints how the run ended; a NaN loss, a failed sample or evaluation, and
     /// Ctrl+C become messages naming the checkpoint to resume from, with their exit codes.
     /// </summary>
-    private static int Execute(IAnsiConsole console, ParseResult parse, Segmenter segmenter, SegDataset train, SegDataset? val, TrainPlan plan,
-        string saveFolder, string? resumeFrom, CancellationToken cancellationToken)
+    private static int Execute(IAnsiConsole console, TextWriter error, Segmenter segmenter, SegDataset train, SegDataset? val, TrainPlan plan,
+        DistributedOptions? distributed, string saveFolder, string? resumeFrom, CancellationToken cancellationToken)
     {
-        var options = plan.Options;
-        var error = parse.InvocationConfiguration.Error;
+        var options = plan.Options with { Distributed = distributed };
         using var interruption = cancellationToken.Register(() => error.WriteLine("Interrupted: stopping before the next training step…"));
         TrainingProgressView? view = null;
         TrainingResult result;
