@@ -26,9 +26,8 @@ internal sealed class BasicBlock : TensorModule
 
     public override Tensor Forward(Tensor x)
     {
-        var y = _bn1.Forward(_conv1.Forward(x)).Relu();
-        y = _bn2.Forward(_conv2.Forward(y));
-        return (y + (_downsample?.Forward(x) ?? x)).Relu();
+        var y = _conv1.ForwardWithBatchNorm(x, _bn1, FusedActivation.Relu);
+        return _conv2.ForwardWithBatchNorm(y, _bn2, FusedActivation.Relu, residual: ResNetLayout.Shortcut(_downsample, x));
     }
 }
 
@@ -59,10 +58,9 @@ internal sealed class Bottleneck : TensorModule
 
     public override Tensor Forward(Tensor x)
     {
-        var y = _bn1.Forward(_conv1.Forward(x)).Relu();
-        y = _bn2.Forward(_conv2.Forward(y)).Relu();
-        y = _bn3.Forward(_conv3.Forward(y));
-        return (y + (_downsample?.Forward(x) ?? x)).Relu();
+        var y = _conv1.ForwardWithBatchNorm(x, _bn1, FusedActivation.Relu);
+        y = _conv2.ForwardWithBatchNorm(y, _bn2, FusedActivation.Relu);
+        return _conv3.ForwardWithBatchNorm(y, _bn3, FusedActivation.Relu, residual: ResNetLayout.Shortcut(_downsample, x));
     }
 }
 
@@ -77,6 +75,19 @@ internal enum ResNetBlockKind
 internal static class ResNetLayout
 {
     public static readonly string[] StageNames = ["layer1", "layer2", "layer3", "layer4"];
+
+    /// <summary>
+    /// The shortcut of a residual block: x itself, or the projection (torchvision: conv, BatchNorm; ResNet-D: pool or
+    /// identity, conv, BatchNorm) with its convolution and normalisation fused when they end the sequence.
+    /// </summary>
+    public static Tensor Shortcut(Sequential? downsample, Tensor x)
+    {
+        if (downsample is null) return x;
+        int count = downsample.Count;
+        if (count < 2 || downsample[count - 2] is not Conv2d conv || downsample[count - 1] is not BatchNorm2d bn) return downsample.Forward(x);
+        for (int i = 0; i < count - 2; i++) x = downsample[i].Forward(x);
+        return conv.ForwardWithBatchNorm(x, bn);
+    }
 
     public static int Expansion(ResNetBlockKind kind) => kind == ResNetBlockKind.Basic ? BasicBlock.Expansion : Bottleneck.Expansion;
 

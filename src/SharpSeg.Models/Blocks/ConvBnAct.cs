@@ -50,6 +50,18 @@ public sealed class ConvBnAct : TensorModule
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x)
     {
+        // In evaluation the normalisation folds into the convolution, and ReLU/ReLU6 run in its epilogue.
+        if (!Bn.IsTraining)
+        {
+            var fused = Activation switch
+            {
+                Activation.Relu => FusedActivation.Relu,
+                Activation.Relu6 => FusedActivation.Relu6,
+                _ => FusedActivation.None,
+            };
+            var z = Conv.ForwardWithBatchNorm(x, Bn, fused);
+            return fused != FusedActivation.None || _activation is null ? z : _activation.Forward(z);
+        }
         var y = Bn.Forward(Conv.Forward(x));
         return _activation is null ? y : _activation.Forward(y);
     }
