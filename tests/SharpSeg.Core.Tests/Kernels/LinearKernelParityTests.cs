@@ -53,6 +53,10 @@ public class LinearKernelParityTests
         // Stride-2 rows long enough for the vector even-lane gather.
         (new(1, 3, 9, 75, 5, 3, 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1), true),
 
+        // Few pixels, many output channels (ResNet's 7×7 stage at batch 1): the GEMM splits rows of A over threads.
+        (new(1, 70, 7, 7, 200, 1, 1), false),
+        (new(1, 24, 7, 7, 100, 3, 3, PadH: 1, PadW: 1), true),
+
         // Weight columns that do not share out evenly over two threads: the weight gradient splits the pixels instead.
         (new(2, 16, 24, 64, 16, 3, 3, PadH: 1, PadW: 1), true),
         (new(2, 16, 24, 60, 16, 3, 3, PadH: 1, PadW: 1), false),

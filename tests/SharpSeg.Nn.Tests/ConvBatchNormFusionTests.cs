@@ -1,0 +1,108 @@
+using SharpSeg.Nn.Optim;
+
+namespace SharpSeg.Nn.Tests;
+
+/// <summary>
+/// <see cref="Conv2d.ForwardWithBatchNorm"/> and <see cref="Conv2d.Forward"/> in evaluation mode keep folded and packed
+/// weights across calls: after an optimizer step, a training forward (new running statistics) or a state-dict load the
+/// output must follow the new values, as the separate ops with a graph do.
+/// </summary>
+public sealed class ConvBatchNormFusionTests
+{
+    private sealed class Block : TensorModule
+    {
+        public Block(int seed)
+        {
+            var random = new Random(seed);
+            Conv = Child("conv", new Conv2d(6, 8, 3, padding: 1));
+            Bn = Child("bn", new BatchNorm2d(8));
+            Head = Child("head", new Conv2d(8, 8, 1));
+            Conv.ResetParameters(random);
+            Head.ResetParameters(random);
+            Init.Uniform(Bn.Weight!, 0.5, 1.5, random);
+            Init.Uniform(Bn.Bias!, -0.5, 0.5, random);
+        }
+
+        public Conv2d Conv { get; }
+        public BatchNorm2d Bn { get; }
+        public Conv2d Head { get; }
+
+        public override Tensor Forward(Tensor x)
+        {
+            var y = Conv.ForwardWithBatchNorm(x, Bn, FusedActivation.Relu);
+            return Conv.ForwardWithBatchNorm(x, Bn, FusedActivation.Relu6, residual: Head.Forward(y));
+        }
+
+        /// <summary>The same function as separate ops, recorded in a graph (nothing cached, nothing fused).</summary>
+        public Tensor Separate(Tensor x)
+        {
+            var y = Bn.Forward(Conv.Forward(x)).Relu();
+            return (Bn.Forward(Conv.Forward(x)) + Head.Forward(y)).Relu6();
+        }
+    }
+
+    private static Tensor Input(int seed) => Tensor.Randn(new Shape(2, 6, 9, 11), new Random(seed)) * 2f;
+
+    private static float[] Inference(Block block, Tensor x)
+    {
+        using var _ = GradMode.NoGrad();
+        return block.Forward(x).ToArray();
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 3e-5 * Math.Max(1, Math.Abs(expected[i])), $"{what}[{i}]: {expected[i]} vs {actual[i]}");
+    }
+
+    [Fact]
+    public void Evaluation_output_follows_an_optimizer_step_and_the_new_running_statistics()
+    {
+        var block = new Block(1);
+        var x = Input(2);
+        block.Eval();
+        var before = Inference(block, x);
+        AssertClose(block.Separate(x).ToArray(), before, "before training");
+
+        // One training step changes the weights (SGD) and the running statistics (BatchNorm's training forward).
+        block.Train();
+        var optimizer = new Sgd(block.Parameters(), 0.1, momentum: 0.9);
+        (block.Forward(Input(3)) * Tensor.Randn(new Shape(2, 8, 9, 11), new Random(4))).Sum().Backward();
+        optimizer.Step();
+        block.Eval();
+
+        var after = Inference(block, x);
+        Assert.NotEqual(before, after);
+        AssertClose(block.Separate(x).ToArray(), after, "after training");
+    }
+
+    [Fact]
+    public void Evaluation_output_follows_a_state_dict_load()
+    {
+        var block = new Block(1);
+        var other = new Block(7);
+        foreach (var module in new[] { block, other }) module.Eval();
+        Init.Uniform(other.Bn.RunningMean!, -1, 1, new Random(8));
+        Init.Uniform(other.Bn.RunningVar!, 0.5, 2, new Random(9));
+        var x = Input(5);
+        var before = Inference(block, x);
+
+        block.LoadStateDict(other.StateDict());
+        var after = Inference(block, x);
+        Assert.NotEqual(before, after);
+        AssertClose(Inference(other, x), after, "loaded");
+        AssertClose(other.Separate(x).ToArray(), after, "loaded, separate ops");
+    }
+
+    [Fact]
+    public void Training_mode_runs_the_separate_ops_bit_for_bit()
+    {
+        var fusedApi = new Block(3);
+        var separate = new Block(3);
+        var x = Input(6);
+        Assert.Equal(separate.Separate(x).ToArray(), fusedApi.Forward(x).ToArray());
+        Assert.Equal(separate.Bn.RunningMean!.ToArray(), fusedApi.Bn.RunningMean!.ToArray());
+        Assert.Equal(separate.Bn.RunningVar!.ToArray(), fusedApi.Bn.RunningVar!.ToArray());
+    }
+}
