@@ -90,6 +90,29 @@ public class LinearKernelParityTests
         }
     }
 
+    [Theory]
+    [InlineData(196, false)] // 14×14 pixels: a last panel of 4 columns (16-wide kernel)
+    [InlineData(224, true)]  // a last panel of 32 columns (32-wide kernel), accumulating into C
+    [InlineData(208, false)] // exactly 16
+    public void NarrowLastPanelsGiveTheFullWidthKernelsValuesBitForBit(int n, bool accumulate)
+    {
+        if (!SimdLevels.IsSupported(SimdLevel.Vector512)) return;
+        const int m = 20, k = 300, ldb = 256;
+        var a = Random(m * k, 1);
+        var b = Random(k * ldb, 2);
+        var start = Random(m * ldb, 3);
+        var narrow = (float[])start.Clone();
+        var wide = (float[])start.Clone();
+        var kernels = new LinearKernels(SimdLevel.Vector512);
+        kernels.Gemm(false, false, m, n, k, a, k, b, ldb, narrow, ldb, accumulate);
+        kernels.Gemm(false, false, m, ldb, k, a, k, b, ldb, wide, ldb, accumulate);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++) Assert.Equal(wide[i * ldb + j], narrow[i * ldb + j]);
+            for (int j = n; j < ldb; j++) Assert.Equal(start[i * ldb + j], narrow[i * ldb + j]);
+        }
+    }
+
     [Fact]
     public void GemmMatchesHandComputedProduct()
     {

@@ -346,7 +346,13 @@ internal static unsafe class GemmDriver
                                     for (int j = 0; j < nr; j++) tile[r * width + j] = cp[(long)r * ldc + j];
                             if (start == TileStart.RowValues)
                                 for (int r = 0; r < Rows; r++) paddedInit[r] = r < mr ? rowInit[i0 + r] : 0f;
-                            Tile(level, direct, kc, ap, panel, bBase, offsets, tile, width, start, paddedInit);
+                            // A narrow last panel (4 of 196 pixels at 14×14) runs a narrower kernel: same FMAs per column.
+                            if (level == SimdLevel.Vector512 && !direct && nr <= 16)
+                                MicroKernels.Tile6x16Avx512(kc, ap, panel, tile, width, start, paddedInit);
+                            else if (level == SimdLevel.Vector512 && !direct && nr <= 32)
+                                MicroKernels.Tile6x32Avx512(kc, ap, panel, tile, width, start, paddedInit);
+                            else
+                                Tile(level, direct, kc, ap, panel, bBase, offsets, tile, width, start, paddedInit);
                             for (int r = 0; r < mr; r++)
                                 for (int j = 0; j < nr; j++) cp[(long)r * ldc + j] = tile[r * width + j];
                             if (lastBlock) plan.FinishTile(job, cp, i0, mr, n0, nr);
