@@ -23,6 +23,48 @@ public static class Functional
     }
 
     /// <summary>
+    /// act(batch_norm(conv2d(input, weight, bias)) + residual), the normalisation in evaluation mode and optional, like
+    /// the residual. When no graph is recorded (and no <see cref="Tracing.OpRecorder"/> traces) this is the inference
+    /// path: the weight is kept packed for the kernel across calls, the normalisation folded into it (weight·γ/√(σ²+ε),
+    /// bias (b − μ)·γ/√(σ²+ε) + β), both remade only after one of those tensors was handed out for writing (an optimizer
+    /// step, a state-dict load, an in-place op; not a write through a span obtained before the call), and the residual add
+    /// and activation run on each output tile while it is in cache. The result differs from the separate ops only by
+    /// the rounding of the folding (exactly equal without a normalisation). Otherwise it runs the separate
+    /// differentiable ops. Equivalent to PyTorch's <c>fuse_conv_bn_eval</c> followed by a convolution with oneDNN's sum
+    /// and relu post-ops (<c>torch.ao.nn.intrinsic.ConvBnReLU2d</c> in eval).
+    /// </summary>
+    /// <param name="input">[N, Cin, H, W].</param>
+    /// <param name="weight">Convolution weight [Cout, Cin/groups, kh, kw].</param>
+    /// <param name="bias">Convolution bias [Cout], or null.</param>
+    /// <param name="stride">Convolution stride.</param>
+    /// <param name="padding">Convolution zero padding.</param>
+    /// <param name="dilation">Convolution dilation.</param>
+    /// <param name="groups">Convolution groups.</param>
+    /// <param name="batchNorm">The evaluation-mode normalisation after the convolution, or null.</param>
+    /// <param name="residual">Added after the normalisation, shaped like the output, or null.</param>
+    /// <param name="activation">Applied last.</param>
+    public static Tensor Conv2dFused(Tensor input, Tensor weight, Tensor? bias, Size2 stride, Size2 padding, Size2 dilation, int groups,
+        BatchNormStatistics? batchNorm = null, Tensor? residual = null, FusedActivation activation = FusedActivation.None)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        ArgumentNullException.ThrowIfNull(weight);
+        if (!OpRecorder.IsActive && !GradMode.ShouldRecord(input, weight, bias, batchNorm?.RunningMean, batchNorm?.RunningVar,
+                batchNorm?.Weight, batchNorm?.Bias, residual))
+            return Convolution.Conv2dFusedInference(input, weight, bias, stride, padding, dilation, groups, batchNorm, residual, activation);
+
+        var y = Conv2d(input, weight, bias, stride, padding, dilation, groups);
+        if (batchNorm is not null)
+            y = BatchNorm(y, batchNorm.RunningMean, batchNorm.RunningVar, batchNorm.Weight, batchNorm.Bias, training: false, eps: batchNorm.Eps);
+        if (residual is not null) y += residual;
+        return activation switch
+        {
+            FusedActivation.Relu => y.Relu(),
+            FusedActivation.Relu6 => y.Relu6(),
+            _ => y,
+        };
+    }
+
+    /// <summary>
     /// Transposed 2-D convolution of input [N, Cin, H, W] with weight [Cin, Cout/groups, kh, kw]; output size
     /// (H − 1)·stride − 2·padding + dilation·(kh − 1) + outputPadding + 1. Equivalent to <c>torch.nn.functional.conv_transpose2d</c>.
     /// </summary>

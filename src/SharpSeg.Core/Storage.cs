@@ -52,6 +52,18 @@ internal sealed class Storage
     /// <summary>Wraps an existing array without copying.</summary>
     public static Storage Wrap<T>(T[] data) where T : unmanaged => new(data, DTypeExtensions.Of<T>(), -1);
 
-    public T[] Array<T>() where T : unmanaged =>
-        Data as T[] ?? throw new InvalidOperationException($"Tensor holds {DType.Name()}, not {DTypeExtensions.Of<T>().Name()}.");
+    /// <summary>
+    /// Changes every time the data is handed out by <see cref="Array{T}"/>, the one door to it for reads and writes alike,
+    /// so a cache derived from the data (a packed or BatchNorm-folded convolution weight) can tell that it may be stale.
+    /// Conservative: a read also counts. Equivalent to torch's <c>tensor._version</c>.
+    /// </summary>
+    public int Version => _version;
+
+    private int _version;
+
+    public T[] Array<T>() where T : unmanaged
+    {
+        _version++;
+        return Data as T[] ?? throw new InvalidOperationException($"Tensor holds {DType.Name()}, not {DTypeExtensions.Of<T>().Name()}.");
+    }
 }

@@ -381,25 +381,14 @@ internal sealed class GraphTranslator
         if (!_folds.TryGetValue(_op, out int bnIndex))
             return _writer.Node("Conv", new[] { In(a, b, 0), In(a, b, 1), OptionalIn(a, b, 2) }.Where(n => n != ""), "conv", attributes);
 
-        // y = γ·(W∗x + b − μ)/√(σ² + ε) + β = (s·W)∗x + s·(b − μ) + β with s = γ/√(σ² + ε), per output channel.
         var bn = _a.Ops[bnIndex];
         double eps = (double)bn.Attributes["eps"]!;
         int outChannels = weight.Shape[0];
         var w = weight.ToArray<float>();
-        var convBias = a.Inputs[2]?.ToArray<float>();
-        var mean = bn.Inputs[1]!.ToArray<float>();
-        var variance = bn.Inputs[2]!.ToArray<float>();
-        var gamma = bn.Inputs[3]?.ToArray<float>();
-        var beta = bn.Inputs[4]?.ToArray<float>();
-        int perChannel = w.Length / outChannels;
         var foldedWeight = new float[w.Length];
         var foldedBias = new float[outChannels];
-        for (int o = 0; o < outChannels; o++)
-        {
-            double scale = (gamma?[o] ?? 1.0) / Math.Sqrt(variance[o] + eps);
-            for (int i = 0; i < perChannel; i++) foldedWeight[o * perChannel + i] = (float)(w[o * perChannel + i] * scale);
-            foldedBias[o] = (float)(((convBias?[o] ?? 0.0) - mean[o]) * scale + (beta?[o] ?? 0.0));
-        }
+        BatchNormFolding.Fold(w, a.Inputs[2]?.ToArray<float>(), bn.Inputs[1]!.ToArray<float>(), bn.Inputs[2]!.ToArray<float>(),
+            bn.Inputs[3]?.ToArray<float>(), bn.Inputs[4]?.ToArray<float>(), eps, foldedWeight, foldedBias);
         string prefix = _parameterKeys.GetValueOrDefault(weight, "conv.weight");
         if (prefix.EndsWith(".weight", StringComparison.Ordinal)) prefix = prefix[..^".weight".Length];
         string foldedW = _writer.FloatInitializer($"{prefix}.folded_weight", foldedWeight, weight.Shape.ToArray());

@@ -62,6 +62,21 @@ internal interface IKernels
     /// <summary>y = conv2d(x, w) + bias (bias may be empty).</summary>
     void Conv2dForward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y);
 
+    /// <summary>
+    /// The weight of <paramref name="g"/> in whatever form <see cref="Conv2dForwardFused"/> reads fastest, made once and
+    /// reused while <paramref name="w"/> is unchanged (the caller tracks that). <paramref name="reuse"/> is an earlier result
+    /// whose memory may be recycled. Null when this backend reads the plain weight anyway.
+    /// </summary>
+    object? PrepareConv2dWeight(in Conv2dGeometry g, ReadOnlySpan<float> w, object? reuse);
+
+    /// <summary>
+    /// y = act(conv2d(x, w) + bias + residual): bias and residual may be empty; <paramref name="prepared"/> is null or a
+    /// result of <see cref="PrepareConv2dWeight"/> for this <paramref name="w"/>. The residual add and the activation run
+    /// in the order of the separate ops, so the result equals conv2d, then add, then the activation.
+    /// </summary>
+    void Conv2dForwardFused(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> residual, FusedActivation activation, Span<float> y, object? prepared);
+
     /// <summary>dx = ∂L/∂x given dy (overwrites dx). Also the forward pass of conv_transpose2d.</summary>
     void Conv2dBackwardInput(in Conv2dGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx);
 

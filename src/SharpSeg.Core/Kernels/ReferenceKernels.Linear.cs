@@ -48,6 +48,24 @@ internal sealed partial class ReferenceKernels
         }
     }
 
+    public object? PrepareConv2dWeight(in Conv2dGeometry g, ReadOnlySpan<float> w, object? reuse) => null;
+
+    public void Conv2dForwardFused(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> residual, FusedActivation activation, Span<float> y, object? prepared)
+    {
+        Conv2dForward(g, x, w, bias, y);
+        for (int i = 0; i < y.Length; i++)
+        {
+            float v = residual.IsEmpty ? y[i] : y[i] + residual[i];
+            y[i] = activation switch
+            {
+                FusedActivation.Relu => Math.Max(v, 0f),
+                FusedActivation.Relu6 => Math.Min(Math.Max(v, 0f), 6f),
+                _ => v,
+            };
+        }
+    }
+
     public void Conv2dBackwardInput(in Conv2dGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
     {
         // Scatter every output gradient back through the taps that produced it, summed in double per input element.

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SharpSeg.Autograd;
 using SharpSeg.Kernels;
 using static SharpSeg.Ops.Backend;
@@ -7,9 +8,61 @@ namespace SharpSeg.Ops;
 /// <summary>conv2d and conv_transpose2d on the convolution kernels.</summary>
 internal static class Convolution
 {
+    /// <summary>Kernel-ready (packed, and BatchNorm-folded where asked) inference weights, per convolution weight tensor.</summary>
+    private static readonly ConditionalWeakTable<Tensor, InferenceWeight> InferenceWeights = new();
+
     public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, Size2 stride, Size2 padding, Size2 dilation, int groups)
     {
-        const string op = "Conv2d";
+        var g = Geometry("Conv2d", x, weight, bias, stride, padding, dilation, groups);
+        var y = NewFloat(new Shape(g.Batch, g.OutChannels, g.OutH, g.OutW));
+        bool record = GradMode.ShouldRecord(x, weight, bias);
+        Kernel.Conv2dForward(g, Dense(x).Data, Dense(weight).Data, bias is null ? default : Dense(bias).Data, y.Data);
+        FlopCounter.Add(g.Flops);
+        if (record)
+            y.AttachGradFn(new Conv2dFn(g, bias is null ? [x, weight] : [x, weight, bias]));
+        return y;
+    }
+
+    /// <summary>
+    /// act(batch_norm_eval(conv2d(x)) + residual) with the weights kept kernel-ready across calls and the normalisation,
+    /// when given, folded into them; for callers that record no graph (see <see cref="Functional.Conv2dFused"/>).
+    /// </summary>
+    public static Tensor Conv2dFusedInference(Tensor x, Tensor weight, Tensor? bias, Size2 stride, Size2 padding, Size2 dilation,
+        int groups, BatchNormStatistics? batchNorm, Tensor? residual, FusedActivation activation)
+    {
+        const string op = "Conv2dFused";
+        var g = Geometry(op, x, weight, bias, stride, padding, dilation, groups);
+        if (batchNorm is { } bn)
+        {
+            foreach (var (t, name) in new[] { (bn.RunningMean, "running_mean"), (bn.RunningVar, "running_var"), (bn.Weight, "bn weight"), (bn.Bias, "bn bias") })
+                if (t is not null)
+                    Check.That(t.DType == DType.Float32 && t.Rank == 1 && t.Shape[0] == g.OutChannels, op,
+                        $"{name} {t.Shape} must be float32 [{g.OutChannels}] for weight {weight.Shape}");
+            Check.That(bn.Eps > 0, op, $"eps must be positive, got {bn.Eps}");
+        }
+        var outShape = new Shape(g.Batch, g.OutChannels, g.OutH, g.OutW);
+        if (residual is not null)
+        {
+            Check.Float(residual, op, "residual");
+            Check.That(residual.Shape == outShape, op, $"residual {residual.Shape} must have the output's shape {outShape}");
+        }
+
+        var entry = InferenceWeights.GetValue(weight, _ => new InferenceWeight());
+        var y = NewFloat(outShape);
+        lock (entry)
+        {
+            if (batchNorm is { } b) entry.Folded(g, weight, bias, b);
+            else entry.Plain(g, weight);
+            var biasData = batchNorm is not null ? entry.Bias : bias is null ? default : Dense(bias).Data;
+            Kernel.Conv2dForwardFused(g, Dense(x).Data, entry.Weight, biasData, residual is null ? default : Dense(residual).Data,
+                activation, y.Data, entry.Kernel);
+        }
+        FlopCounter.Add(g.Flops);
+        return y;
+    }
+
+    private static Conv2dGeometry Geometry(string op, Tensor x, Tensor weight, Tensor? bias, Size2 stride, Size2 padding, Size2 dilation, int groups)
+    {
         Check.Float(x, op, "input");
         Check.Rank(x, 4, op, "input");
         Check.Rank(weight, 4, op, "weight");
@@ -22,13 +75,9 @@ internal static class Convolution
             stride.H, stride.W, padding.H, padding.W, dilation.H, dilation.W, groups);
         Check.That(g.OutH > 0 && g.OutW > 0, op,
             $"input {x.Shape} is smaller than the dilated kernel {weight.Shape} with padding {padding}");
-
-        var y = NewFloat(new Shape(g.Batch, cout, g.OutH, g.OutW));
-        Kernel.Conv2dForward(g, Dense(x).Data, Dense(weight).Data, bias is null ? default : Dense(bias).Data, y.Data);
-        FlopCounter.Add(g.Flops);
-        if (GradMode.ShouldRecord(x, weight, bias))
-            y.AttachGradFn(new Conv2dFn(g, bias is null ? [x, weight] : [x, weight, bias]));
-        return y;
+        Check.Float(weight, op, "weight");
+        if (bias is not null) Check.Float(bias, op, "bias");
+        return g;
     }
 
     public static Tensor ConvTranspose2d(Tensor x, Tensor weight, Tensor? bias, Size2 stride, Size2 padding, Size2 outputPadding, int groups, Size2 dilation)
@@ -79,6 +128,86 @@ internal static class Convolution
 
     /// <summary>Sum of dy over batch and space: the bias gradient.</summary>
     public static Tensor ChannelSum(Tensor dy) => dy.Sum([0, 2, 3]);
+
+    /// <summary>
+    /// The kernel-ready form of one convolution weight for inference, remade only when a tensor it derives from has been
+    /// handed out for writing since (see <see cref="Storage.Version"/>): the sources' references and versions are
+    /// compared on every call, and none of their data is touched while they match.
+    /// </summary>
+    private sealed class InferenceWeight
+    {
+        private Tensor?[] _sources = [];
+        private int[] _versions = [];
+        private (int OutChannels, int InPerGroup, int KernelH, int KernelW, int Groups) _layout;
+        private float[] _weight = [];
+        private float[] _bias = [];
+        private object? _kernel;
+        private double _epsilon;
+
+        /// <summary>The weight for the kernel: empty when the prepared form replaces it.</summary>
+        public ReadOnlySpan<float> Weight => _weight;
+
+        /// <summary>The folded bias (empty for <see cref="Plain"/>).</summary>
+        public ReadOnlySpan<float> Bias => _bias;
+
+        /// <summary>The backend's prepared weight, or null.</summary>
+        public object? Kernel => _kernel;
+
+        /// <summary>Makes the weight itself kernel-ready for <paramref name="g"/> unless it already is. Caller holds the lock.</summary>
+        public void Plain(in Conv2dGeometry g, Tensor weight)
+        {
+            if (Matches(g, [weight], 0)) return;
+            Prepare(g, Dense(weight).Data);
+            _bias = [];
+            Remember(g, [weight], 0);
+        }
+
+        /// <summary>Makes the weight and bias with the eval-mode BatchNorm folded in kernel-ready unless they already are. Caller holds the lock.</summary>
+        public void Folded(in Conv2dGeometry g, Tensor weight, Tensor? bias, BatchNormStatistics bn)
+        {
+            Tensor?[] sources = [weight, bias, bn.RunningMean, bn.RunningVar, bn.Weight, bn.Bias];
+            if (Matches(g, sources, bn.Eps)) return;
+            var folded = new float[weight.Numel];
+            var foldedBias = new float[g.OutChannels];
+            BatchNormFolding.Fold(Dense(weight).Data, Data(bias), Data(bn.RunningMean), Data(bn.RunningVar), Data(bn.Weight), Data(bn.Bias),
+                bn.Eps, folded, foldedBias);
+            Prepare(g, folded);
+            _bias = foldedBias;
+            Remember(g, sources, bn.Eps);
+        }
+
+        private static ReadOnlySpan<float> Data(Tensor? t) => t is null ? default : Dense(t).Data;
+
+        private void Prepare(in Conv2dGeometry g, ReadOnlySpan<float> weight)
+        {
+            _kernel = Backend.Kernel.PrepareConv2dWeight(g, weight, _kernel);
+            // Where the backend keeps no prepared form it reads the plain weight: keep a copy, since reading the source
+            // tensor on every call would itself count as a possible write.
+            _weight = _kernel is null ? weight.ToArray() : [];
+        }
+
+        private bool Matches(in Conv2dGeometry g, Tensor?[] sources, double eps)
+        {
+            if (_layout != Layout(g) || sources.Length != _sources.Length || !_epsilon.Equals(eps)) return false;
+            for (int i = 0; i < sources.Length; i++)
+            {
+                if (!ReferenceEquals(sources[i], _sources[i])) return false;
+                if (sources[i] is { } t && t.Storage.Version != _versions[i]) return false;
+            }
+            return true;
+        }
+
+        private void Remember(in Conv2dGeometry g, Tensor?[] sources, double eps)
+        {
+            _epsilon = eps;
+            _layout = Layout(g);
+            _sources = sources;
+            _versions = [.. sources.Select(t => t?.Storage.Version ?? 0)];
+        }
+
+        private static (int, int, int, int, int) Layout(in Conv2dGeometry g) =>
+            (g.OutChannels, g.InChannelsPerGroup, g.KernelH, g.KernelW, g.Groups);
+    }
 }
 
 internal sealed class Conv2dFn(Conv2dGeometry g, Tensor[] inputs) : GradFn("Conv2d", inputs)

@@ -31,6 +31,9 @@ public sealed class OpRecorder : IDisposable
     /// <summary>The ops recorded so far, in the order they ran.</summary>
     public IReadOnlyList<RecordedOp> Ops => _ops;
 
+    /// <summary>Whether a recorder is active on this thread (fused inference paths then run the ops it knows instead).</summary>
+    internal static bool IsActive => t_active is not null;
+
     /// <summary>Starts recording on the current thread until the recorder is disposed (recorders nest; the innermost records).</summary>
     public static OpRecorder Start()
     {

@@ -259,10 +259,19 @@ public sealed class HRNet : Module, IPretrainedBackbone
             _bn = Child("bn", new BatchNorm2d(outChannels));
         }
 
-        public override Tensor Forward(Tensor x)
+        public override Tensor Forward(Tensor x) => Forward(x, null, _relu);
+
+        /// <summary>
+        /// relu?(bn(conv(x)) + residual); at stride 1 in evaluation the normalisation, the add and the ReLU run fused
+        /// into the convolution (<see cref="Conv2d.ForwardWithBatchNorm"/>).
+        /// </summary>
+        public Tensor Forward(Tensor x, Tensor? residual, bool relu)
         {
+            var activation = relu ? FusedActivation.Relu : FusedActivation.None;
+            if (_stride == 1) return _conv.ForwardWithBatchNorm(x, _bn, activation, residual);
             var y = _bn.Forward(Convolve(x));
-            return _relu ? y.Relu() : y;
+            if (residual is not null) y += residual;
+            return relu ? y.Relu() : y;
         }
 
         private Tensor Convolve(Tensor x)
@@ -333,9 +342,11 @@ public sealed class HRNet : Module, IPretrainedBackbone
 
         public override Tensor Forward(Tensor x)
         {
-            var y = _conv3.Forward(_conv2.Forward(_conv1.Forward(x)));
-            if (_se is not null) y = _se.Forward(y);
-            return (y + (_convDown?.Forward(x) ?? x)).Relu();
+            var y = _conv2.Forward(_conv1.Forward(x));
+            var shortcut = _convDown?.Forward(x) ?? x;
+            if (_se is null) return _conv3.Forward(y, shortcut, relu: true);
+            y = _se.Forward(_conv3.Forward(y));
+            return (y + shortcut).Relu();
         }
     }
 
@@ -354,8 +365,9 @@ public sealed class HRNet : Module, IPretrainedBackbone
 
         public override Tensor Forward(Tensor x)
         {
-            var y = _conv2.Forward(_conv1.Forward(x));
-            if (_se is not null) y = _se.Forward(y);
+            var y = _conv1.Forward(x);
+            if (_se is null) return _conv2.Forward(y, x, relu: true);
+            y = _se.Forward(_conv2.Forward(y));
             return (y + x).Relu();
         }
     }

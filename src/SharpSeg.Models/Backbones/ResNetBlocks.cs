@@ -28,9 +28,8 @@ internal sealed class BasicBlock : TensorModule
 
     public override Tensor Forward(Tensor x)
     {
-        var y = _bn1.Forward(_conv1.Forward(x)).Relu();
-        y = _bn2.Forward(_conv2.Forward(y));
-        return (y + (_downsample?.Forward(x) ?? x)).Relu();
+        var y = _conv1.ForwardWithNorm(x, _bn1, FusedActivation.Relu);
+        return _conv2.ForwardWithNorm(y, _bn2, FusedActivation.Relu, residual: ResNetLayout.Shortcut(_downsample, x));
     }
 }
 
@@ -64,10 +63,9 @@ internal sealed class Bottleneck : TensorModule
 
     public override Tensor Forward(Tensor x)
     {
-        var y = _bn1.Forward(_conv1.Forward(x)).Relu();
-        y = _bn2.Forward(_conv2.Forward(y)).Relu();
-        y = _bn3.Forward(_conv3.Forward(y));
-        return (y + (_downsample?.Forward(x) ?? x)).Relu();
+        var y = _conv1.ForwardWithNorm(x, _bn1, FusedActivation.Relu);
+        y = _conv2.ForwardWithNorm(y, _bn2, FusedActivation.Relu);
+        return _conv3.ForwardWithNorm(y, _bn3, FusedActivation.Relu, residual: ResNetLayout.Shortcut(_downsample, x));
     }
 }
 
@@ -85,6 +83,19 @@ internal static class ResNetLayout
 
     /// <summary>The default normalisation of the blocks: torch's BatchNorm2d.</summary>
     public static TensorModule BatchNorm(int channels) => new BatchNorm2d(channels);
+
+    /// <summary>
+    /// The shortcut of a residual block: x itself, or the projection (torchvision: conv, BatchNorm; ResNet-D: pool or
+    /// identity, conv, BatchNorm) with its convolution and normalisation fused when they end the sequence.
+    /// </summary>
+    public static Tensor Shortcut(Sequential? downsample, Tensor x)
+    {
+        if (downsample is null) return x;
+        int count = downsample.Count;
+        if (count < 2 || downsample[count - 2] is not Conv2d conv || downsample[count - 1] is not (BatchNorm2d or FrozenBatchNorm2d)) return downsample.Forward(x);
+        for (int i = 0; i < count - 2; i++) x = downsample[i].Forward(x);
+        return conv.ForwardWithNorm(x, downsample[count - 1]);
+    }
 
     public static int Expansion(ResNetBlockKind kind) => kind == ResNetBlockKind.Basic ? BasicBlock.Expansion : Bottleneck.Expansion;
 

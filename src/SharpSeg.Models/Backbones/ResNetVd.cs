@@ -28,6 +28,10 @@ public sealed class ResNetVd : Module, IStagedBackbone, IPretrainedBackbone
 
     private readonly Sequential _stem;
     private readonly BatchNorm2d _bn1;
+
+    // The stem's three convolutions and the normalisation after each (the last one is bn1), to run each pair fused.
+    private readonly Conv2d[] _stemConvs;
+    private readonly BatchNorm2d[] _stemNorms;
     private readonly MaxPool2d _maxPool;
     private readonly Sequential[] _stages = new Sequential[4];
     private readonly double[] _lrMultipliers;
@@ -62,11 +66,14 @@ public sealed class ResNetVd : Module, IStagedBackbone, IPretrainedBackbone
         int expansion = ResNetLayout.Expansion(kind);
         FeatureInfo = ResNetLayout.Features(64, expansion, OutputStride);
 
+        _stemConvs = [ConvNoBias(InChannels, 32, 3, stride: 2), ConvNoBias(32, 32, 3, stride: 1), ConvNoBias(32, 64, 3, stride: 1)];
+        _bn1 = new BatchNorm2d(64);
+        _stemNorms = [new BatchNorm2d(32), new BatchNorm2d(32), _bn1];
         _stem = Child("conv1", new Sequential(
-            ConvNoBias(InChannels, 32, 3, stride: 2), new BatchNorm2d(32), new Relu(),
-            ConvNoBias(32, 32, 3, stride: 1), new BatchNorm2d(32), new Relu(),
-            ConvNoBias(32, 64, 3, stride: 1)));
-        _bn1 = Child("bn1", new BatchNorm2d(64));
+            _stemConvs[0], _stemNorms[0], new Relu(),
+            _stemConvs[1], _stemNorms[1], new Relu(),
+            _stemConvs[2]));
+        Child("bn1", _bn1);
         _maxPool = Child("maxpool", new MaxPool2d(3, stride: 2, padding: 1));
 
         int inChannels = 64;
@@ -126,7 +133,9 @@ public sealed class ResNetVd : Module, IStagedBackbone, IPretrainedBackbone
     public IReadOnlyList<Tensor> ForwardFeatures(Tensor x)
     {
         this.CheckInput(x, $"ResNet{Depth}_vd");
-        var y = _maxPool.Forward(_bn1.Forward(_stem.Forward(x)).Relu());
+        var y = x;
+        for (int i = 0; i < _stemConvs.Length; i++) y = _stemConvs[i].ForwardWithBatchNorm(y, _stemNorms[i], FusedActivation.Relu);
+        y = _maxPool.Forward(y);
         var features = new Tensor[4];
         for (int s = 0; s < 4; s++) features[s] = y = _stages[s].Forward(y);
         return features;

@@ -143,7 +143,7 @@ public sealed class TorchvisionResNet : TensorModule, IStagedBackbone, IPretrain
     public IReadOnlyList<Tensor> ForwardFeatures(Tensor x)
     {
         this.CheckInput(x, Arch.ToString());
-        var y = _maxPool.Forward(_bn1.Forward(_conv1.Forward(x)).Relu());
+        var y = _maxPool.Forward(_conv1.ForwardWithNorm(x, _bn1, FusedActivation.Relu));
         var features = new Tensor[4];
         for (int s = 0; s < 4; s++) features[s] = y = _stages[s].Forward(y);
         return features;

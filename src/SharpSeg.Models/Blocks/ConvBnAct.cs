@@ -48,9 +48,30 @@ public sealed class ConvBnAct : TensorModule
     public int OutChannels => Conv.Options.OutChannels;
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor x)
+    public override Tensor Forward(Tensor x) => Forward(x, null);
+
+    /// <summary>
+    /// act(bn(conv(x)) + residual): the residual joins before the activation. In evaluation the normalisation folds into
+    /// the convolution, and the add and a ReLU/ReLU6 run in its epilogue (<see cref="Conv2d.ForwardWithBatchNorm"/>).
+    /// </summary>
+    /// <param name="x">Input [N, Cin, H, W].</param>
+    /// <param name="residual">Shaped like the output, or null.</param>
+    public Tensor Forward(Tensor x, Tensor? residual)
     {
+        if (!Bn.IsTraining)
+        {
+            var fused = Activation switch
+            {
+                Activation.Relu => FusedActivation.Relu,
+                Activation.Relu6 => FusedActivation.Relu6,
+                _ => FusedActivation.None,
+            };
+            if (fused != FusedActivation.None || _activation is null) return Conv.ForwardWithBatchNorm(x, Bn, fused, residual);
+            var z = Conv.ForwardWithBatchNorm(x, Bn, FusedActivation.None, residual);
+            return _activation.Forward(z);
+        }
         var y = Bn.Forward(Conv.Forward(x));
+        if (residual is not null) y += residual;
         return _activation is null ? y : _activation.Forward(y);
     }
 }

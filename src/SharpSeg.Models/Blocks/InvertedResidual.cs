@@ -54,7 +54,6 @@ public sealed class InvertedResidual : TensorModule
         var y = ConvPw?.Forward(x) ?? x;
         y = ConvDw.Forward(y);
         if (Se is not null) y = Se.Forward(y);
-        y = ConvPwl.Forward(y);
-        return HasResidual ? y + x : y;
+        return HasResidual ? ConvPwl.Forward(y, residual: x) : ConvPwl.Forward(y);
     }
 }

@@ -49,9 +49,78 @@ public sealed class Conv2d : TensorModule
     /// <summary>Re-draws the parameters with PyTorch's default initialisation. Equivalent to <c>conv.reset_parameters()</c>.</summary>
     public void ResetParameters(Random? random = null) => ConvChecks.DefaultInit(Weight, Bias, random);
 
-    /// <inheritdoc/>
-    public override Tensor Forward(Tensor x) =>
-        Functional.Conv2d(x, Weight, Bias, Options.Stride, Options.Padding, Options.Dilation, Options.Groups);
+    /// <summary>
+    /// The convolution. In evaluation mode with no graph recorded, the weight stays packed for the kernel across calls
+    /// (see <see cref="Functional.Conv2dFused"/>); the result is the same.
+    /// </summary>
+    public override Tensor Forward(Tensor x) => IsTraining
+        ? Functional.Conv2d(x, Weight, Bias, Options.Stride, Options.Padding, Options.Dilation, Options.Groups)
+        : Functional.Conv2dFused(x, Weight, Bias, Options.Stride, Options.Padding, Options.Dilation, Options.Groups);
+
+    /// <summary>
+    /// act(bn(conv(x)) + residual). With <paramref name="batchNorm"/> in evaluation mode and no graph recorded, the
+    /// normalisation is folded into this layer's weights (cached until a parameter or running statistic is written) and
+    /// the add and activation are fused into the convolution (<see cref="Functional.Conv2dFused"/>); otherwise it
+    /// runs <c>batchNorm.Forward(Forward(x))</c>, the add and the activation as separate ops, exactly as written out.
+    /// Equivalent to <c>torch.ao.nn.intrinsic.ConvBnReLU2d</c> (and <c>fuse_conv_bn_eval</c> in eval).
+    /// </summary>
+    /// <param name="x">Input [N, Cin, H, W].</param>
+    /// <param name="batchNorm">The normalisation over this layer's output channels.</param>
+    /// <param name="activation">Applied last.</param>
+    /// <param name="residual">Added after the normalisation (shaped like the output), or null.</param>
+    public Tensor ForwardWithBatchNorm(Tensor x, BatchNorm2d batchNorm, FusedActivation activation = FusedActivation.None, Tensor? residual = null)
+    {
+        ArgumentNullException.ThrowIfNull(batchNorm);
+        if (batchNorm.IsTraining || batchNorm.RunningMean is null || batchNorm.RunningVar is null)
+        {
+            var y = batchNorm.Forward(Forward(x));
+            if (residual is not null) y += residual;
+            return activation switch
+            {
+                FusedActivation.Relu => y.Relu(),
+                FusedActivation.Relu6 => y.Relu6(),
+                _ => y,
+            };
+        }
+        if (batchNorm.NumFeatures != Options.OutChannels)
+            throw new ShapeMismatchException("Conv2d", $"BatchNorm2d of {batchNorm.NumFeatures} channels after a convolution with {Options.OutChannels} outputs");
+        return Functional.Conv2dFused(x, Weight, Bias, Options.Stride, Options.Padding, Options.Dilation, Options.Groups,
+            new BatchNormStatistics(batchNorm.RunningMean, batchNorm.RunningVar, batchNorm.Weight, batchNorm.Bias, batchNorm.Eps), residual, activation);
+    }
+
+    /// <summary>
+    /// act(norm(conv(x)) + residual) for whichever normalisation a block was built with (torchvision's <c>norm_layer</c>):
+    /// a <see cref="BatchNorm2d"/> goes through <see cref="ForwardWithBatchNorm"/>; a <see cref="FrozenBatchNorm2d"/>, whose
+    /// statistics never change, is always an evaluation-mode normalisation, folded in inference and run as separate
+    /// differentiable ops when a graph is recorded; any other module runs after the convolution as written.
+    /// </summary>
+    /// <param name="x">Input [N, Cin, H, W].</param>
+    /// <param name="norm">The normalisation over this layer's output channels.</param>
+    /// <param name="activation">Applied last.</param>
+    /// <param name="residual">Added after the normalisation (shaped like the output), or null.</param>
+    public Tensor ForwardWithNorm(Tensor x, TensorModule norm, FusedActivation activation = FusedActivation.None, Tensor? residual = null)
+    {
+        ArgumentNullException.ThrowIfNull(norm);
+        switch (norm)
+        {
+            case BatchNorm2d batchNorm:
+                return ForwardWithBatchNorm(x, batchNorm, activation, residual);
+            case FrozenBatchNorm2d frozen:
+                if (frozen.NumFeatures != Options.OutChannels)
+                    throw new ShapeMismatchException("Conv2d", $"FrozenBatchNorm2d of {frozen.NumFeatures} channels after a convolution with {Options.OutChannels} outputs");
+                return Functional.Conv2dFused(x, Weight, Bias, Options.Stride, Options.Padding, Options.Dilation, Options.Groups,
+                    new BatchNormStatistics(frozen.RunningMean, frozen.RunningVar, frozen.Weight, frozen.Bias, frozen.Eps), residual, activation);
+            default:
+                var y = norm.Forward(Forward(x));
+                if (residual is not null) y += residual;
+                return activation switch
+                {
+                    FusedActivation.Relu => y.Relu(),
+                    FusedActivation.Relu6 => y.Relu6(),
+                    _ => y,
+                };
+        }
+    }
 }
 
 /// <summary>Hyperparameters of a <see cref="ConvTranspose2d"/>.</summary>

@@ -53,6 +53,10 @@ public class LinearKernelParityTests
         // Stride-2 rows long enough for the vector even-lane gather.
         (new(1, 3, 9, 75, 5, 3, 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1), true),
 
+        // Few pixels, many output channels (ResNet's 7×7 stage at batch 1): the GEMM splits rows of A over threads.
+        (new(1, 70, 7, 7, 200, 1, 1), false),
+        (new(1, 24, 7, 7, 100, 3, 3, PadH: 1, PadW: 1), true),
+
         // Weight columns that do not share out evenly over two threads: the weight gradient splits the pixels instead.
         (new(2, 16, 24, 64, 16, 3, 3, PadH: 1, PadW: 1), true),
         (new(2, 16, 24, 60, 16, 3, 3, PadH: 1, PadW: 1), false),
@@ -83,6 +87,29 @@ public class LinearKernelParityTests
                 kernels.Gemm(transA, transB, m, n, k, a, lda, b, ldb, actual, ldc, accumulate);
                 AssertClose(expected, actual, $"gemm {m}x{n}x{k} transA={transA} transB={transB} accumulate={accumulate} level={level}");
             }
+        }
+    }
+
+    [Theory]
+    [InlineData(196, false)] // 14×14 pixels: a last panel of 4 columns (16-wide kernel)
+    [InlineData(224, true)]  // a last panel of 32 columns (32-wide kernel), accumulating into C
+    [InlineData(208, false)] // exactly 16
+    public void NarrowLastPanelsGiveTheFullWidthKernelsValuesBitForBit(int n, bool accumulate)
+    {
+        if (!SimdLevels.IsSupported(SimdLevel.Vector512)) return;
+        const int m = 20, k = 300, ldb = 256;
+        var a = Random(m * k, 1);
+        var b = Random(k * ldb, 2);
+        var start = Random(m * ldb, 3);
+        var narrow = (float[])start.Clone();
+        var wide = (float[])start.Clone();
+        var kernels = new LinearKernels(SimdLevel.Vector512);
+        kernels.Gemm(false, false, m, n, k, a, k, b, ldb, narrow, ldb, accumulate);
+        kernels.Gemm(false, false, m, ldb, k, a, k, b, ldb, wide, ldb, accumulate);
+        for (int i = 0; i < m; i++)
+        {
+            for (int j = 0; j < n; j++) Assert.Equal(wide[i * ldb + j], narrow[i * ldb + j]);
+            for (int j = n; j < ldb; j++) Assert.Equal(start[i * ldb + j], narrow[i * ldb + j]);
         }
     }
 

@@ -45,6 +45,18 @@ internal abstract unsafe class GemmPlan(int m, int n, int k, int jobs)
 
     /// <summary>Base address of the in-place panel at column n0 (see <see cref="DirectRowOffsets"/>).</summary>
     public virtual float* DirectBase(int job, int n0) => null;
+
+    /// <summary>Whether <see cref="FinishTile"/> must run on every finished tile.</summary>
+    public bool HasEpilogue { get; init; }
+
+    /// <summary>
+    /// Called once per tile when its last k block is done (only if <see cref="HasEpilogue"/>): rows [row0, row0 + rows) ×
+    /// columns [n0, n0 + nr) of C_job at <paramref name="c"/> are final and still in L1, so an activation or a residual add
+    /// costs no extra pass over memory.
+    /// </summary>
+    public virtual void FinishTile(int job, float* c, int row0, int rows, int n0, int nr)
+    {
+    }
 }
 
 /// <summary>
@@ -207,12 +219,22 @@ internal static unsafe class GemmDriver
         if (plan.M == 0 || plan.N == 0 || plan.Jobs == 0) return;
         int width = SimdLevels.PanelWidth(level);
         int panels = (plan.N + width - 1) / width;
-        long units = (long)plan.Jobs * panels;
-        double flopsPerUnit = 2.0 * plan.M * plan.K * width;
-        int threads = (int)Math.Clamp(Math.Min(units, (long)(units * flopsPerUnit / 2e6) + 1), 1, Engine.Threads);
+        long panelUnits = (long)plan.Jobs * panels;
+        double flopsPerPanel = 2.0 * plan.M * plan.K * width;
+        int threads = (int)Math.Clamp((long)(panelUnits * flopsPerPanel / 2e6) + 1, 1, Engine.Threads);
+
+        // Few panels (small images: 7×7 or 14×14 pixels at batch 1) cannot keep every thread busy, so the rows of A are cut
+        // into blocks as well. Each tile is still computed whole by one piece in the same k order, so the split changes
+        // which thread computes a tile, never its value.
+        int slivers = (plan.M + Rows - 1) / Rows;
+        int rowBlocks = threads == 1 || panelUnits >= (long)threads * PiecesPerThread ? 1
+            : (int)Math.Min(slivers, ((long)threads * PiecesPerThread + panelUnits - 1) / panelUnits);
+        var split = new UnitSplit(panels, rowBlocks, slivers);
+        long units = panelUnits * rowBlocks;
+        threads = (int)Math.Min(threads, units);
         if (threads == 1)
         {
-            RunUnits(level, plan, panels, 0, units);
+            RunUnits(level, plan, split, 0, units);
             return;
         }
 
@@ -220,7 +242,7 @@ internal static unsafe class GemmDriver
         // slowed by another process does less of the work. Results stay bit-identical because every C element is
         // computed whole by one piece, in the same order whichever thread runs it.
         int pieces = (int)Math.Clamp(units / PanelsPerGroup, threads, (long)threads * PiecesPerThread);
-        Parallelism.Run(pieces, p => RunUnits(level, plan, panels, units * p / pieces, units * (p + 1) / pieces));
+        Parallelism.Run(pieces, p => RunUnits(level, plan, split, units * p / pieces, units * (p + 1) / pieces));
     }
 
     /// <summary>Runs all of <paramref name="plan"/> on the calling thread (inside a caller's own split of the work).</summary>
@@ -229,15 +251,23 @@ internal static unsafe class GemmDriver
         if (plan.M == 0 || plan.N == 0 || plan.Jobs == 0) return;
         int width = SimdLevels.PanelWidth(level);
         int panels = (plan.N + width - 1) / width;
-        RunUnits(level, plan, panels, 0, (long)plan.Jobs * panels);
+        RunUnits(level, plan, new UnitSplit(panels, 1, (plan.M + Rows - 1) / Rows), 0, (long)plan.Jobs * panels);
+    }
+
+    /// <summary>Work units in order job, row block (a contiguous range of 6-row slivers), column panel.</summary>
+    private readonly record struct UnitSplit(int Panels, int RowBlocks, int Slivers)
+    {
+        public int FirstSliver(int rowBlock) => (int)((long)Slivers * rowBlock / RowBlocks);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunUnits(SimdLevel level, GemmPlan plan, int panels, long unit0, long unit1)
+    private static void RunUnits(SimdLevel level, GemmPlan plan, UnitSplit split, long unit0, long unit1)
     {
         int width = SimdLevels.PanelWidth(level);
         int m = plan.M, n = plan.N, k = plan.K, ldc = plan.Ldc;
         int slivers = (m + Rows - 1) / Rows, mPad = slivers * Rows;
+        int panels = split.Panels;
+        bool epilogue = plan.HasEpilogue;
         long panelFloats = (long)KBlock * width;
         float* panelBuffers = Scratch.Get(Scratch.Slot.PanelB, PanelsPerGroup * panelFloats);
         float* tile = Scratch.Get(Scratch.Slot.Tile, Rows * width);
@@ -249,8 +279,11 @@ internal static unsafe class GemmDriver
         // k block) is used for every panel of the group while it sits in L2, and each packed panel stays in L1 for a block.
         for (long unit = unit0; unit < unit1;)
         {
-            int job = (int)(unit / panels), firstPanel = (int)(unit % panels);
+            long jobRowBlock = unit / panels;
+            int job = (int)(jobRowBlock / split.RowBlocks), rowBlock = (int)(jobRowBlock % split.RowBlocks);
+            int firstPanel = (int)(unit % panels);
             int count = (int)Math.Min(Math.Min(PanelsPerGroup, panels - firstPanel), unit1 - unit);
+            int sliver0 = split.FirstSliver(rowBlock), sliver1 = split.FirstSliver(rowBlock + 1);
             unit += count;
             float* aJob = plan.PackedA(job);
             float* cJob = plan.C(job);
@@ -264,8 +297,13 @@ internal static unsafe class GemmDriver
             }
             if (k == 0)
             {
-                if (!plan.Accumulate)
-                    for (int p = 0; p < count; p++) ClearColumns(cJob, ldc, m, columns[p], Math.Min(width, n - columns[p]), rowInit);
+                int row0 = sliver0 * Rows, rows = Math.Min(m, sliver1 * Rows) - row0;
+                for (int p = 0; p < count; p++)
+                {
+                    int nr = Math.Min(width, n - columns[p]);
+                    if (!plan.Accumulate) ClearColumns(cJob, ldc, row0, rows, columns[p], nr, rowInit);
+                    if (epilogue) plan.FinishTile(job, cJob + (long)row0 * ldc + columns[p], row0, rows, columns[p], nr);
+                }
                 continue;
             }
 
@@ -279,9 +317,10 @@ internal static unsafe class GemmDriver
                 TileStart start = k0 > 0 || plan.Accumulate ? TileStart.Accumulate
                     : rowInit != null ? TileStart.RowValues : TileStart.Zero;
                 float* aBlock = aJob + (long)k0 * mPad;
-                for (int s0 = 0; s0 < slivers; s0 += SliversPerBlock)
+                bool lastBlock = epilogue && k0 + kc == k;
+                for (int s0 = sliver0; s0 < sliver1; s0 += SliversPerBlock)
                 {
-                    int s1 = Math.Min(slivers, s0 + SliversPerBlock);
+                    int s1 = Math.Min(sliver1, s0 + SliversPerBlock);
                     for (int p = 0; p < count; p++)
                     {
                         int n0 = columns[p], nr = Math.Min(width, n - n0);
@@ -297,6 +336,7 @@ internal static unsafe class GemmDriver
                             if (mr == Rows && nr == width)
                             {
                                 Tile(level, direct, kc, ap, panel, bBase, offsets, cp, ldc, start, rowInit + i0);
+                                if (lastBlock) plan.FinishTile(job, cp, i0, mr, n0, nr);
                                 continue;
                             }
 
@@ -306,9 +346,16 @@ internal static unsafe class GemmDriver
                                     for (int j = 0; j < nr; j++) tile[r * width + j] = cp[(long)r * ldc + j];
                             if (start == TileStart.RowValues)
                                 for (int r = 0; r < Rows; r++) paddedInit[r] = r < mr ? rowInit[i0 + r] : 0f;
-                            Tile(level, direct, kc, ap, panel, bBase, offsets, tile, width, start, paddedInit);
+                            // A narrow last panel (4 of 196 pixels at 14×14) runs a narrower kernel: same FMAs per column.
+                            if (level == SimdLevel.Vector512 && !direct && nr <= 16)
+                                MicroKernels.Tile6x16Avx512(kc, ap, panel, tile, width, start, paddedInit);
+                            else if (level == SimdLevel.Vector512 && !direct && nr <= 32)
+                                MicroKernels.Tile6x32Avx512(kc, ap, panel, tile, width, start, paddedInit);
+                            else
+                                Tile(level, direct, kc, ap, panel, bBase, offsets, tile, width, start, paddedInit);
                             for (int r = 0; r < mr; r++)
                                 for (int j = 0; j < nr; j++) cp[(long)r * ldc + j] = tile[r * width + j];
+                            if (lastBlock) plan.FinishTile(job, cp, i0, mr, n0, nr);
                         }
                     }
                 }
@@ -317,9 +364,9 @@ internal static unsafe class GemmDriver
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ClearColumns(float* c, int ldc, int m, int n0, int nr, float* rowInit)
+    private static void ClearColumns(float* c, int ldc, int row0, int rows, int n0, int nr, float* rowInit)
     {
-        for (int i = 0; i < m; i++)
+        for (int i = row0; i < row0 + rows; i++)
             for (int j = 0; j < nr; j++) c[(long)i * ldc + n0 + j] = rowInit == null ? 0f : rowInit[i];
     }
 

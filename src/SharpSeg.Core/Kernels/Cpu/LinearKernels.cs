@@ -40,21 +40,43 @@ internal sealed unsafe class LinearKernels
 
     /// <summary>See <see cref="IKernels.Conv2dForward"/>.</summary>
     public void Conv2dForward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
+        => Conv2dForward(g, x, w, bias, default, FusedActivation.None, y, null);
+
+    /// <summary>
+    /// y = act(conv(x, w) + bias + residual) (see <see cref="IKernels.Conv2dForwardFused"/>). With <paramref name="packedWeight"/>
+    /// the weight is read from that packing (done by the caller, who knows when <paramref name="w"/> changes) instead of
+    /// being packed into scratch.
+    /// </summary>
+    public void Conv2dForward(in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> residual, FusedActivation activation, Span<float> y, PackedConvWeight? packedWeight)
     {
         if (g.OutputLength == 0) return;
+        bool epilogue = !residual.IsEmpty || activation != FusedActivation.None;
         if (g.IsDepthwise)
         {
             DepthwiseConv.Forward(Level, g, x, w, bias, y);
+            if (epilogue)
+                fixed (float* py = y, pr = residual)
+                    Epilogue.Apply(py, residual.IsEmpty ? null : pr, g.OutH * g.OutW, g.Batch * g.OutChannels, g.OutH * g.OutW, activation);
             return;
         }
         int coutG = g.OutChannelsPerGroup, k = g.InChannelsPerGroup * g.KernelH * g.KernelW;
         long groupA = GemmDriver.PackedALength(coutG, k);
-        fixed (float* px = x, pw = w, pbias = bias, py = y)
+        fixed (float* px = x, pw = w, pbias = bias, py = y, pr = residual)
         {
-            float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
-            for (int gi = 0; gi < g.Groups; gi++)
-                GemmDriver.PackAStrided(pw + (long)gi * coutG * k, k, 1, coutG, k, packed + gi * groupA);
+            float* packed;
+            if (packedWeight is not null && packedWeight.Fits(g))
+            {
+                packed = packedWeight.Aligned;
+            }
+            else
+            {
+                packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
+                for (int gi = 0; gi < g.Groups; gi++)
+                    GemmDriver.PackAStrided(pw + (long)gi * coutG * k, k, 1, coutG, k, packed + gi * groupA);
+            }
             float* biasPointer = bias.IsEmpty ? null : pbias;
+            float* residualPointer = residual.IsEmpty ? null : pr;
             if (ReadsInPlace(g.StrideW, g.OutW) && !IsPointwise(g))
             {
                 // Every panel is 64 pixels of one output row: read them from a zero-padded copy of x, one image at a
@@ -71,15 +93,24 @@ internal sealed unsafe class LinearKernels
                 for (int b = 0; b < g.Batch; b++)
                 {
                     float* xImage = px + b * g.InputLength / g.Batch;
-                    GemmDriver.Run(Level, new ConvForwardPlan(image, xImage, packed, groupA, biasPointer, py + b * g.OutputLength / g.Batch, Level)
+                    long imageOutput = b * g.OutputLength / g.Batch;
+                    GemmDriver.Run(Level, new ConvForwardPlan(image, xImage, packed, groupA, biasPointer, py + imageOutput, Level)
                     {
                         DirectRowOffsets = offsets,
                         Padded = new PaddedPlanes(xImage, g.InChannels, g.InH, g.InW, g.PadH, g.PadW),
+                        HasEpilogue = epilogue,
+                        Residual = residualPointer == null ? null : residualPointer + imageOutput,
+                        Activation = activation,
                     });
                 }
                 return;
             }
-            GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, biasPointer, py, Level));
+            GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, biasPointer, py, Level)
+            {
+                HasEpilogue = epilogue,
+                Residual = residualPointer,
+                Activation = activation,
+            });
         }
     }
 
@@ -346,6 +377,17 @@ internal sealed unsafe class LinearKernels
         public override float* RowInit(int job) => bias == null ? null : bias + job % g.Groups * M;
 
         public PaddedPlanes Padded { get; init; }
+
+        /// <summary>Added to the output before the activation (same layout as y), or null.</summary>
+        public float* Residual { get; init; }
+
+        public FusedActivation Activation { get; init; }
+
+        public override void FinishTile(int job, float* c, int row0, int rows, int n0, int nr)
+        {
+            float* residual = Residual == null ? null : Residual + (C(job) - y) + (long)row0 * N + n0;
+            Epilogue.Apply(c, residual, N, rows, nr, Activation);
+        }
 
         public override float* DirectBase(int job, int n0)
         {

@@ -153,6 +153,135 @@ internal static unsafe class MicroKernels
         c50.Store(c + 5 * ldc + 0); c51.Store(c + 5 * ldc + 16); c52.Store(c + 5 * ldc + 32); c53.Store(c + 5 * ldc + 48);
     }
 
+    /// <summary>
+    /// 6 × 32 tile over a B panel 64 floats wide (the packed layout of the 6 × 64 kernel), for the last, narrow panel of
+    /// a row (e.g. 4 of 196 pixels at 14×14): the same FMAs in the same k order as <see cref="Tile6x64Avx512"/>, so
+    /// its columns come out bit-identical, at a fraction of the work.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tile6x32Avx512(int kc, float* a, float* b, float* c, int ldc, TileStart start, float* rowInit)
+    {
+        Vector512<float> c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+        if (start == TileStart.Accumulate)
+        {
+            c00 = Vector512.Load(c + 0 * ldc + 0); c01 = Vector512.Load(c + 0 * ldc + 16);
+            c10 = Vector512.Load(c + 1 * ldc + 0); c11 = Vector512.Load(c + 1 * ldc + 16);
+            c20 = Vector512.Load(c + 2 * ldc + 0); c21 = Vector512.Load(c + 2 * ldc + 16);
+            c30 = Vector512.Load(c + 3 * ldc + 0); c31 = Vector512.Load(c + 3 * ldc + 16);
+            c40 = Vector512.Load(c + 4 * ldc + 0); c41 = Vector512.Load(c + 4 * ldc + 16);
+            c50 = Vector512.Load(c + 5 * ldc + 0); c51 = Vector512.Load(c + 5 * ldc + 16);
+        }
+        else if (start == TileStart.RowValues)
+        {
+            c00 = Vector512.Create(rowInit[0]); c01 = c00;
+            c10 = Vector512.Create(rowInit[1]); c11 = c10;
+            c20 = Vector512.Create(rowInit[2]); c21 = c20;
+            c30 = Vector512.Create(rowInit[3]); c31 = c30;
+            c40 = Vector512.Create(rowInit[4]); c41 = c40;
+            c50 = Vector512.Create(rowInit[5]); c51 = c50;
+        }
+        else
+        {
+            c00 = Vector512<float>.Zero; c01 = Vector512<float>.Zero;
+            c10 = Vector512<float>.Zero; c11 = Vector512<float>.Zero;
+            c20 = Vector512<float>.Zero; c21 = Vector512<float>.Zero;
+            c30 = Vector512<float>.Zero; c31 = Vector512<float>.Zero;
+            c40 = Vector512<float>.Zero; c41 = Vector512<float>.Zero;
+            c50 = Vector512<float>.Zero; c51 = Vector512<float>.Zero;
+        }
+
+        for (int k = 0; k < kc; k++)
+        {
+            var b0 = Vector512.Load(b + 0);
+            var b1 = Vector512.Load(b + 16);
+            var a0 = Vector512.Create(a[0]);
+            c00 = Avx512F.FusedMultiplyAdd(a0, b0, c00); c01 = Avx512F.FusedMultiplyAdd(a0, b1, c01);
+            var a1 = Vector512.Create(a[1]);
+            c10 = Avx512F.FusedMultiplyAdd(a1, b0, c10); c11 = Avx512F.FusedMultiplyAdd(a1, b1, c11);
+            var a2 = Vector512.Create(a[2]);
+            c20 = Avx512F.FusedMultiplyAdd(a2, b0, c20); c21 = Avx512F.FusedMultiplyAdd(a2, b1, c21);
+            var a3 = Vector512.Create(a[3]);
+            c30 = Avx512F.FusedMultiplyAdd(a3, b0, c30); c31 = Avx512F.FusedMultiplyAdd(a3, b1, c31);
+            var a4 = Vector512.Create(a[4]);
+            c40 = Avx512F.FusedMultiplyAdd(a4, b0, c40); c41 = Avx512F.FusedMultiplyAdd(a4, b1, c41);
+            var a5 = Vector512.Create(a[5]);
+            c50 = Avx512F.FusedMultiplyAdd(a5, b0, c50); c51 = Avx512F.FusedMultiplyAdd(a5, b1, c51);
+            a += Rows;
+            b += 64;
+        }
+
+        c00.Store(c + 0 * ldc + 0); c01.Store(c + 0 * ldc + 16);
+        c10.Store(c + 1 * ldc + 0); c11.Store(c + 1 * ldc + 16);
+        c20.Store(c + 2 * ldc + 0); c21.Store(c + 2 * ldc + 16);
+        c30.Store(c + 3 * ldc + 0); c31.Store(c + 3 * ldc + 16);
+        c40.Store(c + 4 * ldc + 0); c41.Store(c + 4 * ldc + 16);
+        c50.Store(c + 5 * ldc + 0); c51.Store(c + 5 * ldc + 16);
+    }
+
+    /// <summary>
+    /// 6 × 16 tile over a B panel 64 floats wide (the packed layout of the 6 × 64 kernel), for the last, narrow panel of
+    /// a row (e.g. 4 of 196 pixels at 14×14): the same FMAs in the same k order as <see cref="Tile6x64Avx512"/>, so
+    /// its columns come out bit-identical, at a fraction of the work.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Tile6x16Avx512(int kc, float* a, float* b, float* c, int ldc, TileStart start, float* rowInit)
+    {
+        Vector512<float> c00, c10, c20, c30, c40, c50;
+        if (start == TileStart.Accumulate)
+        {
+            c00 = Vector512.Load(c + 0 * ldc + 0);
+            c10 = Vector512.Load(c + 1 * ldc + 0);
+            c20 = Vector512.Load(c + 2 * ldc + 0);
+            c30 = Vector512.Load(c + 3 * ldc + 0);
+            c40 = Vector512.Load(c + 4 * ldc + 0);
+            c50 = Vector512.Load(c + 5 * ldc + 0);
+        }
+        else if (start == TileStart.RowValues)
+        {
+            c00 = Vector512.Create(rowInit[0]);
+            c10 = Vector512.Create(rowInit[1]);
+            c20 = Vector512.Create(rowInit[2]);
+            c30 = Vector512.Create(rowInit[3]);
+            c40 = Vector512.Create(rowInit[4]);
+            c50 = Vector512.Create(rowInit[5]);
+        }
+        else
+        {
+            c00 = Vector512<float>.Zero;
+            c10 = Vector512<float>.Zero;
+            c20 = Vector512<float>.Zero;
+            c30 = Vector512<float>.Zero;
+            c40 = Vector512<float>.Zero;
+            c50 = Vector512<float>.Zero;
+        }
+
+        for (int k = 0; k < kc; k++)
+        {
+            var b0 = Vector512.Load(b + 0);
+            var a0 = Vector512.Create(a[0]);
+            c00 = Avx512F.FusedMultiplyAdd(a0, b0, c00);
+            var a1 = Vector512.Create(a[1]);
+            c10 = Avx512F.FusedMultiplyAdd(a1, b0, c10);
+            var a2 = Vector512.Create(a[2]);
+            c20 = Avx512F.FusedMultiplyAdd(a2, b0, c20);
+            var a3 = Vector512.Create(a[3]);
+            c30 = Avx512F.FusedMultiplyAdd(a3, b0, c30);
+            var a4 = Vector512.Create(a[4]);
+            c40 = Avx512F.FusedMultiplyAdd(a4, b0, c40);
+            var a5 = Vector512.Create(a[5]);
+            c50 = Avx512F.FusedMultiplyAdd(a5, b0, c50);
+            a += Rows;
+            b += 64;
+        }
+
+        c00.Store(c + 0 * ldc + 0);
+        c10.Store(c + 1 * ldc + 0);
+        c20.Store(c + 2 * ldc + 0);
+        c30.Store(c + 3 * ldc + 0);
+        c40.Store(c + 4 * ldc + 0);
+        c50.Store(c + 5 * ldc + 0);
+    }
+
     /// <summary>6 × 16 tile: 12 Vector256 accumulators (AVX2 + FMA; AVX2 has only 16 vector registers).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Tile6x16Avx2(int kc, float* a, float* b, float* c, int ldc, TileStart start, float* rowInit)
