@@ -20,14 +20,14 @@ internal sealed class ShapeScene(SyntheticOptions options, Random random)
             PaintShape(image, label, classId: random.Next(1, options.NumClasses));
         if (random.NextDouble() < options.OccluderProbability)
             PaintOccluder(image, label);
-        AddNoise(image);
+        SyntheticPainting.AddGaussianNoise(image, options.NoiseStd, random);
         return new SegSample(image, label, source);
     }
 
     /// <summary>Low-saturation colour with a gradient and two sinusoidal ripples, so class 0 is not flat.</summary>
     private void PaintBackground(Image<float> image)
     {
-        var (r, g, b) = HsvToRgb(random.NextDouble() * 360, random.NextDouble() * 0.2, 0.35 + random.NextDouble() * 0.4);
+        var (r, g, b) = SyntheticPainting.HsvToRgb(random.NextDouble() * 360, random.NextDouble() * 0.2, 0.35 + random.NextDouble() * 0.4);
         double gradientAngle = random.NextDouble() * Math.PI, gradient = 40 * random.NextDouble();
         double f1 = 0.05 + random.NextDouble() * 0.25, a1 = random.NextDouble() * Math.PI, p1 = random.NextDouble() * 6.3;
         double f2 = 0.05 + random.NextDouble() * 0.25, a2 = random.NextDouble() * Math.PI, p2 = random.NextDouble() * 6.3;
@@ -45,7 +45,7 @@ internal sealed class ShapeScene(SyntheticOptions options, Random random)
             {
                 double wave = sinX1[x] * cosY1[y] + cosX1[x] * sinY1[y] + sinX2[x] * cosY2[y] + cosX2[x] * sinY2[y];
                 double shift = gx * x + gy * y - gradient / 2 + ripple * wave / 2;
-                SetPixel(image, y, x, r + shift, g + shift, b + shift);
+                SyntheticPainting.SetPixel(image, y, x, r + shift, g + shift, b + shift);
             }
     }
 
@@ -68,7 +68,7 @@ internal sealed class ShapeScene(SyntheticOptions options, Random random)
 
         // Classes share hue bands spread round the wheel; the instance jitters within its band.
         double hue = 360.0 * (classId - 1) / Math.Max(1, options.NumClasses - 1) + (random.NextDouble() - 0.5) * 30;
-        var colour = HsvToRgb(hue, 0.55 + 0.4 * random.NextDouble(), 0.5 + 0.5 * random.NextDouble());
+        var colour = SyntheticPainting.HsvToRgb(hue, 0.55 + 0.4 * random.NextDouble(), 0.5 + 0.5 * random.NextDouble());
         var texture = (Texture)random.Next(4);
         double period = 3 + random.NextDouble() * 6;
         var (textureSin, textureCos) = Math.SinCos(random.NextDouble() * Math.PI);
@@ -90,7 +90,7 @@ internal sealed class ShapeScene(SyntheticOptions options, Random random)
                     Texture.Speckle => 1 + contrast * (2 * random.NextDouble() - 1),
                     _ => 1,
                 };
-                SetPixel(image, y, x, colour.R * shade, colour.G * shade, colour.B * shade);
+                SyntheticPainting.SetPixel(image, y, x, colour.R * shade, colour.G * shade, colour.B * shade);
                 label[y, x] = classId;
             }
     }
@@ -122,47 +122,9 @@ internal sealed class ShapeScene(SyntheticOptions options, Random random)
                 {
                     if (Math.Abs(x * nx + y * ny - centre) > halfThickness)
                         continue;
-                    SetPixel(image, y, x, grey, grey, grey);
+                    SyntheticPainting.SetPixel(image, y, x, grey, grey, grey);
                     label[y, x] = 0;
                 }
         }
-    }
-
-    private void AddNoise(Image<float> image)
-    {
-        var pixels = image.Pixels;
-        for (int i = 0; i < pixels.Length; i += 2)
-        {
-            // Box–Muller gives two independent normals per pair of uniforms; 1 − NextDouble() keeps the log finite.
-            double magnitude = options.NoiseStd * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble()));
-            var (sin, cos) = Math.SinCos(2 * Math.PI * random.NextDouble());
-            pixels[i] = Math.Clamp(MathF.Round((float)(pixels[i] + magnitude * cos)), 0, 255);
-            if (i + 1 < pixels.Length)
-                pixels[i + 1] = Math.Clamp(MathF.Round((float)(pixels[i + 1] + magnitude * sin)), 0, 255);
-        }
-    }
-
-    private static void SetPixel(Image<float> image, int y, int x, double r, double g, double b)
-    {
-        int i = (y * image.Width + x) * 3;
-        image.Pixels[i] = (float)Math.Clamp(r, 0, 255);
-        image.Pixels[i + 1] = (float)Math.Clamp(g, 0, 255);
-        image.Pixels[i + 2] = (float)Math.Clamp(b, 0, 255);
-    }
-
-    private static (double R, double G, double B) HsvToRgb(double hue, double saturation, double value)
-    {
-        hue = ((hue % 360) + 360) % 360;
-        double c = value * saturation, x = c * (1 - Math.Abs(hue / 60 % 2 - 1)), m = value - c;
-        var (r, g, b) = (int)(hue / 60) switch
-        {
-            0 => (c, x, 0.0),
-            1 => (x, c, 0.0),
-            2 => (0.0, c, x),
-            3 => (0.0, x, c),
-            4 => (x, 0.0, c),
-            _ => (c, 0.0, x),
-        };
-        return (255 * (r + m), 255 * (g + m), 255 * (b + m));
     }
 }

@@ -1,8 +1,9 @@
-using SharpSeg.Data.Loading;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using SharpSeg.Data;
+using SharpSeg.Data.Loading;
+using SharpSeg.Data.Synthetic;
 
 namespace SharpSeg.Detection.Data;
 
@@ -140,7 +141,7 @@ internal sealed class ShapeDetectionScene(SyntheticDetectionOptions options, Ran
             labels[n] = random.Next(1, SyntheticDetectionDataset.ShapeClasses.Count + 1);
             PaintShape(image, owner, n, labels[n]);
         }
-        AddNoise(image);
+        SyntheticPainting.AddGaussianNoise(image, options.NoiseStd, random);
 
         var pixels = new int[objects];
         foreach (int o in owner)
@@ -175,7 +176,7 @@ internal sealed class ShapeDetectionScene(SyntheticDetectionOptions options, Ran
 
     private void PaintBackground(Image<float> image)
     {
-        var (r, g, b) = HsvToRgb(random.NextDouble() * 360, random.NextDouble() * 0.25, 0.3 + random.NextDouble() * 0.4);
+        var (r, g, b) = SyntheticPainting.HsvToRgb(random.NextDouble() * 360, random.NextDouble() * 0.25, 0.3 + random.NextDouble() * 0.4);
         double angle = random.NextDouble() * 2 * Math.PI, strength = 50 * random.NextDouble();
         double gx = Math.Cos(angle) * strength / _width, gy = Math.Sin(angle) * strength / _height;
         double period = 6 + 10 * random.NextDouble(), ripple = 8 * random.NextDouble();
@@ -183,7 +184,7 @@ internal sealed class ShapeDetectionScene(SyntheticDetectionOptions options, Ran
             for (int x = 0; x < _width; x++)
             {
                 double shift = gx * x + gy * y - strength / 2 + ripple * Math.Sin((x + 0.7 * y) / period);
-                SetPixel(image, y, x, r + shift, g + shift, b + shift);
+                SyntheticPainting.SetPixel(image, y, x, r + shift, g + shift, b + shift);
             }
     }
 
@@ -196,7 +197,7 @@ internal sealed class ShapeDetectionScene(SyntheticDetectionOptions options, Ran
         var (sin, cos) = Math.SinCos(random.NextDouble() * 2 * Math.PI);
         // Classes own hue bands a third of the wheel apart; each object jitters within its band.
         double hue = 120.0 * (label - 1) + (random.NextDouble() - 0.5) * 40;
-        var colour = HsvToRgb(hue, 0.55 + 0.4 * random.NextDouble(), 0.55 + 0.45 * random.NextDouble());
+        var colour = SyntheticPainting.HsvToRgb(hue, 0.55 + 0.4 * random.NextDouble(), 0.55 + 0.45 * random.NextDouble());
         double shading = 0.25 * random.NextDouble();
 
         int extent = (int)Math.Ceiling(radius * 1.5);
@@ -216,46 +217,8 @@ internal sealed class ShapeDetectionScene(SyntheticDetectionOptions options, Ran
                 if (!inside)
                     continue;
                 double shade = 1 - shading * (u + 1) / 2;
-                SetPixel(image, y, x, colour.R * shade, colour.G * shade, colour.B * shade);
+                SyntheticPainting.SetPixel(image, y, x, colour.R * shade, colour.G * shade, colour.B * shade);
                 owner[y * _width + x] = index;
             }
-    }
-
-    private void AddNoise(Image<float> image)
-    {
-        var pixels = image.Pixels;
-        for (int i = 0; i < pixels.Length; i += 2)
-        {
-            // Box–Muller: two normals per pair of uniforms; 1 − NextDouble() keeps the logarithm finite.
-            double magnitude = options.NoiseStd * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble()));
-            var (sin, cos) = Math.SinCos(2 * Math.PI * random.NextDouble());
-            pixels[i] = Math.Clamp(MathF.Round((float)(pixels[i] + magnitude * cos)), 0, 255);
-            if (i + 1 < pixels.Length)
-                pixels[i + 1] = Math.Clamp(MathF.Round((float)(pixels[i + 1] + magnitude * sin)), 0, 255);
-        }
-    }
-
-    private static void SetPixel(Image<float> image, int y, int x, double r, double g, double b)
-    {
-        int i = (y * image.Width + x) * 3;
-        image.Pixels[i] = (float)Math.Clamp(r, 0, 255);
-        image.Pixels[i + 1] = (float)Math.Clamp(g, 0, 255);
-        image.Pixels[i + 2] = (float)Math.Clamp(b, 0, 255);
-    }
-
-    private static (double R, double G, double B) HsvToRgb(double hue, double saturation, double value)
-    {
-        hue = ((hue % 360) + 360) % 360;
-        double c = value * saturation, x = c * (1 - Math.Abs(hue / 60 % 2 - 1)), m = value - c;
-        var (r, g, b) = (int)(hue / 60) switch
-        {
-            0 => (c, x, 0.0),
-            1 => (x, c, 0.0),
-            2 => (0.0, c, x),
-            3 => (0.0, x, c),
-            4 => (x, 0.0, c),
-            _ => (c, 0.0, x),
-        };
-        return (255 * (r + m), 255 * (g + m), 255 * (b + m));
     }
 }

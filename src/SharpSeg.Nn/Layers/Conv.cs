@@ -72,16 +72,7 @@ public sealed class Conv2d : TensorModule
     {
         ArgumentNullException.ThrowIfNull(batchNorm);
         if (batchNorm.IsTraining || batchNorm.RunningMean is null || batchNorm.RunningVar is null)
-        {
-            var y = batchNorm.Forward(Forward(x));
-            if (residual is not null) y += residual;
-            return activation switch
-            {
-                FusedActivation.Relu => y.Relu(),
-                FusedActivation.Relu6 => y.Relu6(),
-                _ => y,
-            };
-        }
+            return AddAndActivate(batchNorm.Forward(Forward(x)), residual, activation);
         if (batchNorm.NumFeatures != Options.OutChannels)
             throw new ShapeMismatchException("Conv2d", $"BatchNorm2d of {batchNorm.NumFeatures} channels after a convolution with {Options.OutChannels} outputs");
         return Functional.Conv2dFused(x, Weight, Bias, Options.Stride, Options.Padding, Options.Dilation, Options.Groups,
@@ -111,15 +102,20 @@ public sealed class Conv2d : TensorModule
                 return Functional.Conv2dFused(x, Weight, Bias, Options.Stride, Options.Padding, Options.Dilation, Options.Groups,
                     new BatchNormStatistics(frozen.RunningMean, frozen.RunningVar, frozen.Weight, frozen.Bias, frozen.Eps), residual, activation);
             default:
-                var y = norm.Forward(Forward(x));
-                if (residual is not null) y += residual;
-                return activation switch
-                {
-                    FusedActivation.Relu => y.Relu(),
-                    FusedActivation.Relu6 => y.Relu6(),
-                    _ => y,
-                };
+                return AddAndActivate(norm.Forward(Forward(x)), residual, activation);
         }
+    }
+
+    /// <summary>act(y + residual) as separate differentiable ops: the unfused path of the two methods above.</summary>
+    private static Tensor AddAndActivate(Tensor y, Tensor? residual, FusedActivation activation)
+    {
+        if (residual is not null) y += residual;
+        return activation switch
+        {
+            FusedActivation.Relu => y.Relu(),
+            FusedActivation.Relu6 => y.Relu6(),
+            _ => y,
+        };
     }
 }
 
