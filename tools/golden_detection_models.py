@@ -15,6 +15,7 @@ Writes tests/SharpSeg.Detection.Tests/Golden/Models/:
                        as a set, not by rank
   train_*.npy          the same model in training mode (rpn_post_nms_top_n_train 100, sampler quotas 100000 so every
                        candidate is used) on two target boxes: the four losses and gradients of four parameters
+  train_empty_*.npy    the same on an image with no objects (torchvision's negative-only image): the four losses
 No weights are committed: every state-dict entry is filled by the formula of tools/gen_models_golden_backbones.py
 (twin: tests/SharpSeg.Models.Tests/Support/FormulaWeights.cs), in state-dict order.
 """
@@ -100,6 +101,13 @@ def main():
                 "backbone.body.layer2.0.conv1.weight"]:
         save("train_grad_" + key.replace(".", "_"), dict(model.named_parameters())[key].grad)
     print({k: v.item() for k, v in losses.items()})
+    # An image with no objects: every anchor and proposal is background, so both box losses are zero.
+    model.zero_grad()
+    empty = [{"boxes": torch.zeros((0, 4), dtype=torch.float64), "labels": torch.zeros((0,), dtype=torch.int64)}]
+    losses = model([formula_input(3, 100, 130)], empty)
+    for name, value in losses.items():
+        save(f"train_empty_{name}", value.reshape(1))
+    print("no objects:", {k: v.item() for k, v in losses.items()})
 
     gaps = (out["scores"][:-1] - out["scores"][1:]).min().item()
     print(len(out["boxes"]), "detections; smallest score gap", gaps, "labels", out["labels"].bincount().tolist(), "scores", out["scores"][[0, -1]].tolist())

@@ -79,6 +79,26 @@ public class FasterRcnnTests(FasterRcnnTests.LoadedModel loaded) : IClassFixture
     }
 
     [Fact]
+    public void AnImageWithNoObjectsTrainsOnBackgroundOnly()
+    {
+        // torchvision's negative-only image: every anchor and proposal is background, the two box losses are exactly 0.
+        var model = loaded.Model;
+        model.ZeroGrad();
+        var empty = new RcnnTarget(Tensor.Zeros(0, 4), Tensor.Zeros(new Shape(0), DType.Int64));
+        var losses = model.Losses([FormulaWeights.Input(3, 100, 130)], [empty]);
+        foreach (var (name, value) in new[] { ("loss_classifier", losses.Classifier), ("loss_box_reg", losses.BoxReg),
+            ("loss_objectness", losses.Objectness), ("loss_rpn_box_reg", losses.RpnBoxReg) })
+        {
+            float expected = GoldenFiles.ReadNpy($"Models/train_empty_{name}.npy").ToArray()[0];
+            Assert.True(MathF.Abs(value.Item() - expected) <= 1e-4f * MathF.Abs(expected), $"{name}: {value.Item()}, expected {expected}");
+        }
+        losses.Total.Backward();
+        var grad = model.NamedParameters().First(p => p.Name == "rpn.head.cls_logits.bias").Parameter.Grad!.ToArray();
+        Assert.All(grad, g => Assert.True(float.IsFinite(g) && g != 0, $"objectness bias gradient {g}"));
+        model.ZeroGrad();
+    }
+
+    [Fact]
     public void DegenerateTargetBoxIsNamed()
     {
         var target = new RcnnTarget(Tensor.FromArray([10f, 12, 10, 70], 1, 4), Tensor.FromArray([1L], 1));
