@@ -1,4 +1,5 @@
 using SharpSeg.Data;
+using SharpSeg.Data.Transforms;
 
 namespace SharpSeg.Detection.Data;
 
@@ -226,6 +227,21 @@ public sealed class DetectionSample
 
     /// <summary>A name for error messages: the image path, or "in-memory sample".</summary>
     public string Source => ImagePath.Length > 0 ? ImagePath : "in-memory sample";
+
+    /// <summary>
+    /// The image as the R-CNN models take it: [C, H, W] float32 with every value divided by <paramref name="maxValue"/>
+    /// (0–255 pixels to 0–1, as torchvision's <c>to_tensor</c> on an 8-bit image; pass 65535 for 16-bit data). The
+    /// models' <c>GeneralizedRcnnTransform</c> then normalises with ImageNet's mean and standard deviation.
+    /// </summary>
+    public Tensor ModelInput(float maxValue = 255f)
+    {
+        if (!(maxValue > 0) || !float.IsFinite(maxValue))
+            throw new ArgumentOutOfRangeException(nameof(maxValue), maxValue, $"{Source}: the value that maps to 1 must be positive and finite.");
+        var chw = ToTensor.ToChw(Image);
+        float scale = 1f / maxValue;
+        for (int i = 0; i < chw.Length; i++) chw[i] *= scale;
+        return Tensor.FromArray(chw, Image.Channels, Image.Height, Image.Width);
+    }
 
     /// <summary>Throws unless the masks have the image's size (called after every transform).</summary>
     internal void CheckMasks(string transformName)

@@ -171,4 +171,25 @@ public class SyntheticAndTransformTests
                 Assert.Equal(serial[i].Targets[n].Boxes, parallel[i].Targets[n].Boxes);
             }
     }
+
+    [Fact]
+    public void ModelInputIsChannelsFirstScaledToOne()
+    {
+        // A 2×3 RGB image whose value at (y, x, c) is 100·c + 10·y + x: the tensor must be [3, 2, 3] with (c, y, x) = that / 255.
+        var image = new Image<float>(2, 3, 3);
+        for (int y = 0; y < 2; y++)
+            for (int x = 0; x < 3; x++)
+                for (int c = 0; c < 3; c++)
+                    image.Pixels[(y * 3 + x) * 3 + c] = 100 * c + 10 * y + x;
+        var sample = new DetectionSample(image, new DetectionTarget([], []));
+        var input = sample.ModelInput();
+        Assert.Equal(new Shape(3, 2, 3), input.Shape);
+        var values = input.ToArray();
+        for (int c = 0; c < 3; c++)
+            for (int y = 0; y < 2; y++)
+                for (int x = 0; x < 3; x++)
+                    Assert.Equal((100 * c + 10 * y + x) / 255f, values[(c * 2 + y) * 3 + x], 6);
+        Assert.Equal(212f / 65535f, sample.ModelInput(65535f).ToArray()[(2 * 2 + 1) * 3 + 2], 9);
+        Assert.Throws<ArgumentOutOfRangeException>(() => sample.ModelInput(0));
+    }
 }
