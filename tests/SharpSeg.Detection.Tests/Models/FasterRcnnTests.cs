@@ -62,12 +62,7 @@ public class FasterRcnnTests(FasterRcnnTests.LoadedModel loaded) : IClassFixture
         model.ZeroGrad();
         var target = new RcnnTarget(Tensor.FromArray([10f, 12, 60, 70, 70, 30, 125, 95], 2, 4), Tensor.FromArray([1L, 3], 2));
         var losses = model.Losses([FormulaWeights.Input(3, 100, 130)], [target]);
-        foreach (var (name, value) in new[] { ("loss_classifier", losses.Classifier), ("loss_box_reg", losses.BoxReg),
-            ("loss_objectness", losses.Objectness), ("loss_rpn_box_reg", losses.RpnBoxReg) })
-        {
-            float expected = GoldenFiles.ReadNpy($"Models/train_{name}.npy").ToArray()[0];
-            Assert.True(MathF.Abs(value.Item() - expected) <= 1e-4f * MathF.Abs(expected), $"{name}: {value.Item()}, expected {expected}");
-        }
+        AssertLossesMatchGolden(losses, "train_");
         losses.Total.Backward();
         var parameters = model.NamedParameters().ToDictionary(p => p.Name, p => p.Parameter);
         // Head gradients agree to 1e-4 of their scale; the FPN's and body's are sums of millions of cancelling float32 terms
@@ -86,16 +81,22 @@ public class FasterRcnnTests(FasterRcnnTests.LoadedModel loaded) : IClassFixture
         model.ZeroGrad();
         var empty = new RcnnTarget(Tensor.Zeros(0, 4), Tensor.Zeros(new Shape(0), DType.Int64));
         var losses = model.Losses([FormulaWeights.Input(3, 100, 130)], [empty]);
-        foreach (var (name, value) in new[] { ("loss_classifier", losses.Classifier), ("loss_box_reg", losses.BoxReg),
-            ("loss_objectness", losses.Objectness), ("loss_rpn_box_reg", losses.RpnBoxReg) })
-        {
-            float expected = GoldenFiles.ReadNpy($"Models/train_empty_{name}.npy").ToArray()[0];
-            Assert.True(MathF.Abs(value.Item() - expected) <= 1e-4f * MathF.Abs(expected), $"{name}: {value.Item()}, expected {expected}");
-        }
+        AssertLossesMatchGolden(losses, "train_empty_");
         losses.Total.Backward();
         var grad = model.NamedParameters().First(p => p.Name == "rpn.head.cls_logits.bias").Parameter.Grad!.ToArray();
         Assert.All(grad, g => Assert.True(float.IsFinite(g) && g != 0, $"objectness bias gradient {g}"));
         model.ZeroGrad();
+    }
+
+    /// <summary>The four losses against torchvision's (fixtures Models/{prefix}loss_*.npy) to 1e-4 relative.</summary>
+    private static void AssertLossesMatchGolden(FasterRcnnLosses losses, string prefix)
+    {
+        foreach (var (name, value) in new[] { ("loss_classifier", losses.Classifier), ("loss_box_reg", losses.BoxReg),
+            ("loss_objectness", losses.Objectness), ("loss_rpn_box_reg", losses.RpnBoxReg) })
+        {
+            float expected = GoldenFiles.ReadNpy($"Models/{prefix}{name}.npy").ToArray()[0];
+            Assert.True(MathF.Abs(value.Item() - expected) <= 1e-4f * MathF.Abs(expected), $"{prefix}{name}: {value.Item()}, expected {expected}");
+        }
     }
 
     [Fact]
