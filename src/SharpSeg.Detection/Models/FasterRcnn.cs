@@ -39,23 +39,34 @@ public sealed record FasterRcnnOptions(
 /// to <c>torchvision.models.detection.fasterrcnn_resnet50_fpn</c> (other ResNets through <see cref="FasterRcnnOptions.Arch"/>,
 /// as torchvision's <c>resnet_fpn_backbone</c>) in eval mode.
 /// </summary>
-public sealed class FasterRcnn : Module
+public sealed class FasterRcnn : DetectionModel
 {
-    private readonly BackboneWithFpn _backbone;
+    private readonly DetectionBackbone _backbone;
     private readonly RegionProposalNetwork _rpn;
     private readonly RoiHeads _roiHeads;
 
     /// <summary>Builds the model with torchvision's initialisation.</summary>
-    public FasterRcnn(FasterRcnnOptions? options = null)
+    /// <param name="options">Settings; <see cref="FasterRcnnOptions.Arch"/> and the FPN settings apply only when no backbone is given.</param>
+    /// <param name="backbone">
+    /// Another backbone (torchvision's <c>FasterRCNN(backbone, …)</c>), e.g. a MobileNet or VGG one; default the ResNet-FPN of
+    /// <paramref name="options"/>.
+    /// </param>
+    /// <param name="anchorGenerator">The RPN's anchors (torchvision's <c>rpn_anchor_generator</c>); default five FPN levels of 32…512, ratios 0.5/1/2.</param>
+    /// <param name="boxRoiPool">The box pooler (torchvision's <c>box_roi_pool</c>); default 7×7 over maps "0"…"3", sampling 2.</param>
+    public FasterRcnn(FasterRcnnOptions? options = null, DetectionBackbone? backbone = null, AnchorGenerator? anchorGenerator = null,
+        MultiScaleRoIAlign? boxRoiPool = null)
     {
         Options = options ?? new FasterRcnnOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(Options.NumClasses, 2, nameof(Options.NumClasses));
         Transform = new GeneralizedRcnnTransform(Options.MinSize, Options.MaxSize, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
-        _backbone = Child("backbone", new BackboneWithFpn(Options.Arch, Options.TrainableBackboneLayers, frozenBatchNorm: Options.FrozenBatchNorm,
+        _backbone = Child("backbone", backbone ?? new BackboneWithFpn(Options.Arch, Options.TrainableBackboneLayers, frozenBatchNorm: Options.FrozenBatchNorm,
             outChannels: Options.FpnChannels, initializeWeights: Options.InitializeWeights));
-        _rpn = Child("rpn", new RegionProposalNetwork(AnchorGenerator.FasterRcnnDefault(), Options.FpnChannels, Options.Rpn));
-        _roiHeads = Child("roi_heads", new RoiHeads(Options.FpnChannels, Options.NumClasses, Options.RepresentationSize, Options.RoiHeads));
+        _rpn = Child("rpn", new RegionProposalNetwork(anchorGenerator ?? AnchorGenerator.FasterRcnnDefault(), _backbone.OutChannels, Options.Rpn));
+        _roiHeads = Child("roi_heads", new RoiHeads(_backbone.OutChannels, Options.NumClasses, Options.RepresentationSize, Options.RoiHeads, boxRoiPool));
     }
+
+    /// <inheritdoc/>
+    public override int NumClasses => Options.NumClasses;
 
     /// <summary>The settings it was built with.</summary>
     public FasterRcnnOptions Options { get; }
@@ -63,8 +74,8 @@ public sealed class FasterRcnn : Module
     /// <summary>Normalisation, resizing and batching.</summary>
     public GeneralizedRcnnTransform Transform { get; }
 
-    /// <summary>The ResNet-FPN backbone.</summary>
-    public BackboneWithFpn Backbone => _backbone;
+    /// <summary>The backbone (by default the ResNet-FPN <see cref="BackboneWithFpn"/>).</summary>
+    public DetectionBackbone Backbone => _backbone;
 
     /// <summary>The region proposal network.</summary>
     public RegionProposalNetwork Rpn => _rpn;
@@ -76,7 +87,7 @@ public sealed class FasterRcnn : Module
     /// Detections for each [3, H, W] image (RGB floats in [0, 1]) in its own pixels, best first. Runs without recording
     /// gradients. Equivalent to <c>model.eval(); model(images)</c>.
     /// </summary>
-    public IReadOnlyList<DetectionResult> Predict(IReadOnlyList<Tensor> images)
+    public override IReadOnlyList<DetectionResult> Predict(IReadOnlyList<Tensor> images)
     {
         ArgumentNullException.ThrowIfNull(images);
         using var noGrad = GradMode.NoGrad();
@@ -112,6 +123,10 @@ public sealed class FasterRcnn : Module
         var (classifierLoss, boxLoss) = _roiHeads.ForwardTraining(features, proposals, batch.ImageSizes, resized, random);
         return new FasterRcnnLosses(classifierLoss, boxLoss, objectnessLoss, rpnBoxLoss);
     }
+
+    /// <inheritdoc/>
+    public override IReadOnlyDictionary<string, Tensor> ComputeLosses(IReadOnlyList<Tensor> images, IReadOnlyList<RcnnTarget> targets, Random? random = null) =>
+        Losses(images, targets, random).ToDictionary();
 
     // torchvision refuses boxes with x2 <= x1 or y2 <= y1 in training; so do we, naming the image and box.
     private void CheckTarget(RcnnTarget target, int image)
@@ -151,4 +166,13 @@ public sealed record FasterRcnnLosses(Tensor Classifier, Tensor BoxReg, Tensor O
 {
     /// <summary>The sum of the four, what torchvision's reference scripts minimise.</summary>
     public Tensor Total => Classifier + BoxReg + Objectness + RpnBoxReg;
+
+    /// <summary>The four by torchvision's loss-dict names, in its order.</summary>
+    public IReadOnlyDictionary<string, Tensor> ToDictionary() => new OrderedDictionary<string, Tensor>
+    {
+        ["loss_classifier"] = Classifier,
+        ["loss_box_reg"] = BoxReg,
+        ["loss_objectness"] = Objectness,
+        ["loss_rpn_box_reg"] = RpnBoxReg,
+    };
 }

@@ -78,7 +78,7 @@ public sealed class FeaturePyramidNetwork : Module
 /// <c>torchvision.models.detection.backbone_utils.BackboneWithFPN</c> as built by <c>resnet_fpn_backbone</c> /
 /// <c>_resnet_fpn_extractor</c>.
 /// </summary>
-public sealed class BackboneWithFpn : Module
+public sealed class BackboneWithFpn : DetectionBackbone
 {
     private readonly TorchvisionResNet _body;
     private readonly FeaturePyramidNetwork _fpn;
@@ -129,13 +129,13 @@ public sealed class BackboneWithFpn : Module
     public FeaturePyramidNetwork Fpn => _fpn;
 
     /// <summary>Channels of every pyramid map. Equivalent to <c>BackboneWithFPN.out_channels</c>.</summary>
-    public int OutChannels => _fpn.OutChannels;
+    public override int OutChannels => _fpn.OutChannels;
 
     /// <summary>How many stages train (see the constructor).</summary>
     public int TrainableLayers { get; }
 
     /// <summary>The pyramid maps "0", "1", … (strides 4, 8, … for the returned stages) and "pool". Equivalent to <c>BackboneWithFPN.forward</c>.</summary>
-    public OrderedDictionary<string, Tensor> Forward(Tensor images)
+    public override OrderedDictionary<string, Tensor> Forward(Tensor images)
     {
         var stages = _body.ForwardFeatures(images);
         return _fpn.Forward([.. _returnedLayers.Select((l, i) => (i.ToString(System.Globalization.CultureInfo.InvariantCulture), stages[l - 1]))]);

@@ -85,9 +85,10 @@ public sealed class BalancedPositiveNegativeSampler(int batchSizePerImage, float
 /// <summary>
 /// The ground truth of one image as the R-CNN models train on it: boxes [K, 4] as (x1, y1, x2, y2) pixels of the image as
 /// given, and int64 class labels [K] (≥ 1; 0 is background). Equivalent to torchvision's target dict
-/// <c>{"boxes", "labels"}</c>; <see cref="From"/> makes one from a dataset's <see cref="Data.DetectionTarget"/>.
+/// <c>{"boxes", "labels"}</c> (and <c>"masks"</c>: [K, H, W] instance masks of 0/1 in the same pixels, for Mask R-CNN);
+/// <see cref="From"/> makes one from a dataset's <see cref="Data.DetectionTarget"/>.
 /// </summary>
-public sealed record RcnnTarget(Tensor Boxes, Tensor Labels)
+public sealed record RcnnTarget(Tensor Boxes, Tensor Labels, Tensor? Masks = null)
 {
     /// <summary>
     /// The boxes and labels of <paramref name="target"/> without its crowd regions, which torchvision's COCO training

@@ -72,10 +72,16 @@ public sealed class RoiHeads : Module
     private readonly BoxCoder _boxCoder = new((10f, 10f, 5f, 5f));
 
     /// <summary>Builds the heads for pyramid maps of <paramref name="inChannels"/> channels.</summary>
-    public RoiHeads(int inChannels, int numClasses, int representationSize = 1024, RoiHeadsOptions? options = null)
+    /// <param name="inChannels">Channels of the pyramid maps.</param>
+    /// <param name="numClasses">Classes including background.</param>
+    /// <param name="representationSize">Width of the two-MLP head.</param>
+    /// <param name="options">Test and training settings.</param>
+    /// <param name="boxRoiPool">The pooler (torchvision's <c>box_roi_pool</c>); default 7×7 over maps "0"…"3", sampling 2.</param>
+    public RoiHeads(int inChannels, int numClasses, int representationSize = 1024, RoiHeadsOptions? options = null, MultiScaleRoIAlign? boxRoiPool = null)
     {
-        _boxRoiPool = new MultiScaleRoIAlign(["0", "1", "2", "3"], new Size2(7, 7), samplingRatio: 2);
-        _boxHead = Child("box_head", new TwoMlpHead(inChannels * 7 * 7, representationSize));
+        _boxRoiPool = boxRoiPool ?? new MultiScaleRoIAlign(["0", "1", "2", "3"], new Size2(7, 7), samplingRatio: 2);
+        int bins = _boxRoiPool.OutputSize.H * _boxRoiPool.OutputSize.W;
+        _boxHead = Child("box_head", new TwoMlpHead(inChannels * bins, representationSize));
         _boxPredictor = Child("box_predictor", new FastRcnnPredictor(representationSize, numClasses));
         NumClasses = numClasses;
         Options = options ?? new RoiHeadsOptions();
@@ -205,4 +211,4 @@ public sealed class RoiHeads : Module
 /// 0 = background is never reported), best first. Equivalent to torchvision's per-image result dict
 /// <c>{"boxes", "scores", "labels"}</c>. Defined here for the models; the data side may define its own target record.
 /// </summary>
-public sealed record DetectionResult(Tensor Boxes, Tensor Scores, Tensor Labels);
+public sealed record DetectionResult(Tensor Boxes, Tensor Scores, Tensor Labels, Tensor? Masks = null);
