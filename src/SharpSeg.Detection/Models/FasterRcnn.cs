@@ -39,7 +39,7 @@ public sealed record FasterRcnnOptions(
 /// to <c>torchvision.models.detection.fasterrcnn_resnet50_fpn</c> (other ResNets through <see cref="FasterRcnnOptions.Arch"/>,
 /// as torchvision's <c>resnet_fpn_backbone</c>) in eval mode.
 /// </summary>
-public sealed class FasterRcnn : DetectionModel
+public class FasterRcnn : DetectionModel
 {
     private readonly DetectionBackbone _backbone;
     private readonly RegionProposalNetwork _rpn;
@@ -55,6 +55,16 @@ public sealed class FasterRcnn : DetectionModel
     /// <param name="boxRoiPool">The box pooler (torchvision's <c>box_roi_pool</c>); default 7×7 over maps "0"…"3", sampling 2.</param>
     public FasterRcnn(FasterRcnnOptions? options = null, DetectionBackbone? backbone = null, AnchorGenerator? anchorGenerator = null,
         MultiScaleRoIAlign? boxRoiPool = null)
+        : this(options, backbone, anchorGenerator, boxRoiPool, maskBranch: null)
+    {
+    }
+
+    /// <summary>
+    /// Builds the model with a mask branch made for the backbone's channel count (<see cref="MaskRcnn"/>, as torchvision's
+    /// <c>MaskRCNN</c> extends <c>FasterRCNN</c>).
+    /// </summary>
+    private protected FasterRcnn(FasterRcnnOptions? options, DetectionBackbone? backbone, AnchorGenerator? anchorGenerator,
+        MultiScaleRoIAlign? boxRoiPool, Func<int, MaskBranch>? maskBranch)
     {
         Options = options ?? new FasterRcnnOptions();
         ArgumentOutOfRangeException.ThrowIfLessThan(Options.NumClasses, 2, nameof(Options.NumClasses));
@@ -62,7 +72,8 @@ public sealed class FasterRcnn : DetectionModel
         _backbone = Child("backbone", backbone ?? new BackboneWithFpn(Options.Arch, Options.TrainableBackboneLayers, frozenBatchNorm: Options.FrozenBatchNorm,
             outChannels: Options.FpnChannels, initializeWeights: Options.InitializeWeights));
         _rpn = Child("rpn", new RegionProposalNetwork(anchorGenerator ?? AnchorGenerator.FasterRcnnDefault(), _backbone.OutChannels, Options.Rpn));
-        _roiHeads = Child("roi_heads", new RoiHeads(_backbone.OutChannels, Options.NumClasses, Options.RepresentationSize, Options.RoiHeads, boxRoiPool));
+        _roiHeads = Child("roi_heads", new RoiHeads(_backbone.OutChannels, Options.NumClasses, Options.RepresentationSize, Options.RoiHeads, boxRoiPool,
+            maskBranch?.Invoke(_backbone.OutChannels)));
     }
 
     /// <inheritdoc/>
@@ -80,7 +91,7 @@ public sealed class FasterRcnn : DetectionModel
     /// <summary>The region proposal network.</summary>
     public RegionProposalNetwork Rpn => _rpn;
 
-    /// <summary>The box heads.</summary>
+    /// <summary>The box heads (and the mask branch of <see cref="MaskRcnn"/>).</summary>
     public RoiHeads RoiHeads => _roiHeads;
 
     /// <summary>
@@ -100,8 +111,9 @@ public sealed class FasterRcnn : DetectionModel
     }
 
     /// <summary>
-    /// The four training losses for <paramref name="images"/> and their <paramref name="targets"/> (boxes in the images' own
-    /// pixels, resized with the images), differentiable with respect to every trainable parameter; sum them for the total as
+    /// The four training losses (five with <see cref="MaskRcnn"/>'s <c>loss_mask</c>) for <paramref name="images"/> and their
+    /// <paramref name="targets"/> (boxes and masks in the images' own pixels, resized with the images: masks by nearest
+    /// neighbour as torchvision), differentiable with respect to every trainable parameter; sum them for the total as
     /// torchvision's references do. Draws the samplers' subsets from <paramref name="random"/> (default
     /// <see cref="Engine.Random"/>). Equivalent to <c>model.train(); model(images, targets)</c>.
     /// </summary>
@@ -112,16 +124,17 @@ public sealed class FasterRcnn : DetectionModel
         if (targets.Count != images.Count)
             throw new ArgumentException($"FasterRcnn: {images.Count} images but {targets.Count} targets.", nameof(targets));
         random ??= Engine.Random;
-        for (int i = 0; i < targets.Count; i++) CheckTarget(targets[i], i);
+        for (int i = 0; i < targets.Count; i++) CheckTarget(targets[i], images[i], i);
         var batch = Transform.Forward(images);
         var resized = targets.Select((t, i) => t with
         {
             Boxes = GeneralizedRcnnTransform.ResizeBoxes(t.Boxes, (images[i].Shape[1], images[i].Shape[2]), batch.ImageSizes[i]),
+            Masks = _roiHeads.HasMask ? GeneralizedRcnnTransform.ResizeMasks(t.Masks!, batch.ImageSizes[i]) : null,
         }).ToArray();
         var features = _backbone.Forward(batch.Tensors);
         var (proposals, objectnessLoss, rpnBoxLoss) = _rpn.ForwardTraining(batch, [.. features.Values], resized, random);
-        var (classifierLoss, boxLoss) = _roiHeads.ForwardTraining(features, proposals, batch.ImageSizes, resized, random);
-        return new FasterRcnnLosses(classifierLoss, boxLoss, objectnessLoss, rpnBoxLoss);
+        var (classifierLoss, boxLoss, maskLoss) = _roiHeads.ForwardTraining(features, proposals, batch.ImageSizes, resized, random);
+        return new FasterRcnnLosses(classifierLoss, boxLoss, objectnessLoss, rpnBoxLoss, maskLoss);
     }
 
     /// <inheritdoc/>
@@ -129,50 +142,77 @@ public sealed class FasterRcnn : DetectionModel
         Losses(images, targets, random).ToDictionary();
 
     // torchvision refuses boxes with x2 <= x1 or y2 <= y1 in training; so do we, naming the image and box.
-    private void CheckTarget(RcnnTarget target, int image)
+    private void CheckTarget(RcnnTarget target, Tensor imageTensor, int image)
     {
         if (target.Boxes.Rank != 2 || target.Boxes.Shape[1] != 4 || target.Labels.Rank != 1 || target.Labels.Shape[0] != target.Boxes.Shape[0])
-            throw new ShapeMismatchException("FasterRcnn", $"target {image} needs boxes [K, 4] and labels [K], got {target.Boxes.Shape} and {target.Labels.Shape}");
+            throw new ShapeMismatchException(GetType().Name, $"target {image} needs boxes [K, 4] and labels [K], got {target.Boxes.Shape} and {target.Labels.Shape}");
+        // Mask R-CNN's loss crops every object's mask; masks must cover the image as given, one per box.
+        if (_roiHeads.HasMask && (target.Masks is not { Rank: 3 } masks || masks.Shape[0] != target.Boxes.Shape[0]
+            || masks.Shape[1] != imageTensor.Shape[1] || masks.Shape[2] != imageTensor.Shape[2]))
+            throw new ShapeMismatchException(GetType().Name, $"target {image} needs masks [{target.Boxes.Shape[0]}, {imageTensor.Shape[1]}, {imageTensor.Shape[2]}] "
+                + $"(one per box, the image's size), got {(target.Masks is null ? "none" : target.Masks.Shape.ToString())}");
         var boxes = target.Boxes.ToArray();
         for (int k = 0; k < boxes.Length / 4; k++)
             if (!(boxes[k * 4 + 2] > boxes[k * 4] && boxes[k * 4 + 3] > boxes[k * 4 + 1]))
-                throw new ArgumentException($"FasterRcnn: target {image} box {k} ({string.Join(", ", boxes[(k * 4)..(k * 4 + 4)])}) has no positive width and height.");
+                throw new ArgumentException($"{GetType().Name}: target {image} box {k} ({string.Join(", ", boxes[(k * 4)..(k * 4 + 4)])}) has no positive width and height.");
         foreach (long label in target.Labels.To(DType.Int64).ToArray<long>())
             if (label < 1 || label >= Options.NumClasses)
-                throw new ArgumentException($"FasterRcnn: target {image} has label {label}, outside [1, {Options.NumClasses}) (0 is background).");
+                throw new ArgumentException($"{GetType().Name}: target {image} has label {label}, outside [1, {Options.NumClasses}) (0 is background).");
     }
 
     /// <summary>
     /// Loads a torchvision state dict (e.g. from <see cref="SharpSeg.Nn.Interop.WeightFile"/>) through
     /// <see cref="Module.LoadStateDict"/>. Entries <c>*.num_batches_tracked</c> of layers that are FrozenBatchNorm2d here are
-    /// dropped first, as torchvision's FrozenBatchNorm2d does when loading a BatchNorm2d checkpoint.
+    /// dropped first, as torchvision's FrozenBatchNorm2d does when loading a BatchNorm2d checkpoint, and Mask R-CNN's
+    /// pre-0.13 keys <c>roi_heads.mask_head.mask_fcn{i}.*</c> (the published COCO file's) are renamed to
+    /// <c>roi_heads.mask_head.{i − 1}.0.*</c>, as <c>MaskRCNNHeads._load_from_state_dict</c> does.
     /// </summary>
     public LoadReport LoadTorchvisionStateDict(IReadOnlyDictionary<string, Tensor> stateDict, bool strict = true)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         var frozen = NamedModules().Where(m => m.Module is FrozenBatchNorm2d).Select(m => m.Name + ".num_batches_tracked").ToHashSet();
         var kept = new Dictionary<string, Tensor>();
+        const string oldMaskPrefix = "roi_heads.mask_head.mask_fcn";
         foreach (var (key, value) in stateDict)
-            if (!frozen.Contains(key)) kept[key] = value;
+        {
+            if (frozen.Contains(key)) continue;
+            kept[key.StartsWith(oldMaskPrefix, StringComparison.Ordinal) ? RenameOldMaskKey(key[oldMaskPrefix.Length..]) ?? key : key] = value;
+        }
         return LoadStateDict(kept, strict);
+    }
+
+    // "{i}.weight" after "mask_fcn" becomes "roi_heads.mask_head.{i - 1}.0.weight"; anything else stays as it was.
+    private static string? RenameOldMaskKey(string rest)
+    {
+        int dot = rest.IndexOf('.', StringComparison.Ordinal);
+        return dot > 0 && int.TryParse(rest[..dot], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int layer) && layer >= 1
+            ? $"roi_heads.mask_head.{layer - 1}.0{rest[dot..]}"
+            : null;
     }
 }
 
 /// <summary>
-/// The training losses of <see cref="FasterRcnn"/>, each a scalar with gradients. Equivalent to torchvision's loss dict
-/// <c>loss_classifier</c>, <c>loss_box_reg</c>, <c>loss_objectness</c>, <c>loss_rpn_box_reg</c>.
+/// The training losses of <see cref="FasterRcnn"/> and <see cref="MaskRcnn"/>, each a scalar with gradients. Equivalent to
+/// torchvision's loss dict <c>loss_classifier</c>, <c>loss_box_reg</c>, (<c>loss_mask</c>,) <c>loss_objectness</c>,
+/// <c>loss_rpn_box_reg</c>.
 /// </summary>
-public sealed record FasterRcnnLosses(Tensor Classifier, Tensor BoxReg, Tensor Objectness, Tensor RpnBoxReg)
+/// <param name="Classifier"><c>loss_classifier</c>: cross-entropy of the sampled proposals' class logits.</param>
+/// <param name="BoxReg"><c>loss_box_reg</c>: smooth-L1 of the positives' box deltas.</param>
+/// <param name="Objectness"><c>loss_objectness</c>: the RPN's BCE over sampled anchors.</param>
+/// <param name="RpnBoxReg"><c>loss_rpn_box_reg</c>: the RPN's smooth-L1 over positive anchors.</param>
+/// <param name="Mask"><c>loss_mask</c>: Mask R-CNN's mean BCE of the positives' masks; null for Faster R-CNN.</param>
+public sealed record FasterRcnnLosses(Tensor Classifier, Tensor BoxReg, Tensor Objectness, Tensor RpnBoxReg, Tensor? Mask = null)
 {
-    /// <summary>The sum of the four, what torchvision's reference scripts minimise.</summary>
-    public Tensor Total => Classifier + BoxReg + Objectness + RpnBoxReg;
+    /// <summary>The sum of all, what torchvision's reference scripts minimise.</summary>
+    public Tensor Total => Mask is null ? Classifier + BoxReg + Objectness + RpnBoxReg : Classifier + BoxReg + Mask + Objectness + RpnBoxReg;
 
-    /// <summary>The four by torchvision's loss-dict names, in its order.</summary>
-    public IReadOnlyDictionary<string, Tensor> ToDictionary() => new OrderedDictionary<string, Tensor>
+    /// <summary>The losses by torchvision's loss-dict names, in its order.</summary>
+    public IReadOnlyDictionary<string, Tensor> ToDictionary()
     {
-        ["loss_classifier"] = Classifier,
-        ["loss_box_reg"] = BoxReg,
-        ["loss_objectness"] = Objectness,
-        ["loss_rpn_box_reg"] = RpnBoxReg,
-    };
+        var losses = new OrderedDictionary<string, Tensor> { ["loss_classifier"] = Classifier, ["loss_box_reg"] = BoxReg };
+        if (Mask is not null) losses["loss_mask"] = Mask;
+        losses["loss_objectness"] = Objectness;
+        losses["loss_rpn_box_reg"] = RpnBoxReg;
+        return losses;
+    }
 }

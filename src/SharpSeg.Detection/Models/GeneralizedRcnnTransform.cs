@@ -63,8 +63,9 @@ public sealed class GeneralizedRcnnTransform(int minSize, int maxSize, float[] i
 
     /// <summary>
     /// Maps detections from the resized images (<paramref name="imageSizes"/>) back to the originals
-    /// (<paramref name="originalSizes"/>): x scaled by original width / resized width, y likewise. Equivalent to
-    /// <c>GeneralizedRCNNTransform.postprocess</c> (its <c>resize_boxes</c>).
+    /// (<paramref name="originalSizes"/>): x scaled by original width / resized width, y likewise; Mask R-CNN's [K, 1, M, M]
+    /// mask probabilities are pasted into the original image at the mapped boxes (<see cref="MaskOps.PasteMasksInImage"/>).
+    /// Equivalent to <c>GeneralizedRCNNTransform.postprocess</c> (its <c>resize_boxes</c> and <c>paste_masks_in_image</c>).
     /// </summary>
     public static IReadOnlyList<DetectionResult> Postprocess(IReadOnlyList<DetectionResult> detections, IReadOnlyList<(int H, int W)> imageSizes,
         IReadOnlyList<(int H, int W)> originalSizes)
@@ -72,7 +73,14 @@ public sealed class GeneralizedRcnnTransform(int minSize, int maxSize, float[] i
         ArgumentNullException.ThrowIfNull(detections);
         var mapped = new DetectionResult[detections.Count];
         for (int i = 0; i < detections.Count; i++)
-            mapped[i] = detections[i] with { Boxes = ResizeBoxes(detections[i].Boxes, imageSizes[i], originalSizes[i]) };
+        {
+            var boxes = ResizeBoxes(detections[i].Boxes, imageSizes[i], originalSizes[i]);
+            mapped[i] = detections[i] with
+            {
+                Boxes = boxes,
+                Masks = detections[i].Masks is { } masks ? MaskOps.PasteMasksInImage(masks, boxes, originalSizes[i]) : null,
+            };
+        }
         return mapped;
     }
 
@@ -87,6 +95,20 @@ public sealed class GeneralizedRcnnTransform(int minSize, int maxSize, float[] i
         var values = boxes.ToArray();
         for (int k = 0; k < values.Length; k++) values[k] *= (k & 1) == 0 ? ratioW : ratioH;
         return Tensor.FromArray(values, values.Length / 4, 4);
+    }
+
+    /// <summary>
+    /// Instance masks [K, H, W] resized to <paramref name="size"/> by nearest neighbour (source index ⌊i·in/out⌋), as float32
+    /// 0/1 values; the size is the one <see cref="ResizedSize"/> gave the image, so masks stay aligned with it. Equivalent to
+    /// the mask step of torchvision's <c>_resize_image_and_masks</c> (<c>interpolate(mask[:, None].float(), …)</c>).
+    /// </summary>
+    public static Tensor ResizeMasks(Tensor masks, (int H, int W) size)
+    {
+        ArgumentNullException.ThrowIfNull(masks);
+        if (masks.Rank != 3) throw new ShapeMismatchException("GeneralizedRcnnTransform", $"masks must be [K, H, W], got {masks.Shape}");
+        var values = masks.To(DType.Float32);
+        if (masks.Shape[0] == 0) return Tensor.Zeros(0, size.H, size.W);
+        return Functional.Interpolate(values.Unsqueeze(1), new Size2(size.H, size.W), mode: InterpolationMode.Nearest).Squeeze(1);
     }
 
     private Tensor Resize(Tensor image)

@@ -91,12 +91,14 @@ public sealed class BalancedPositiveNegativeSampler(int batchSizePerImage, float
 public sealed record RcnnTarget(Tensor Boxes, Tensor Labels, Tensor? Masks = null)
 {
     /// <summary>
-    /// The boxes and labels of <paramref name="target"/> without its crowd regions, which torchvision's COCO training
-    /// recipe removes before the model sees them (crowds only matter to evaluation).
+    /// The boxes, labels and instance masks (as [K, H, W] float32 0/1, when the target has masks) of
+    /// <paramref name="target"/> without its crowd regions, which torchvision's COCO training recipe removes before the
+    /// model sees them (crowds only matter to evaluation).
     /// </summary>
     public static RcnnTarget From(Data.DetectionTarget target)
     {
+        ArgumentNullException.ThrowIfNull(target);
         var kept = target.WithoutCrowds();
-        return new RcnnTarget(kept.BoxTensor(), kept.LabelTensor());
+        return new RcnnTarget(kept.BoxTensor(), kept.LabelTensor(), kept.Masks?.ToTensor());
     }
 }

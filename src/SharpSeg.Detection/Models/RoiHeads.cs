@@ -61,8 +61,9 @@ public sealed record RoiHeadsOptions(float ScoreThresh = 0.05f, float NmsThresh 
 /// runs <see cref="TwoMlpHead"/> and <see cref="FastRcnnPredictor"/>, decodes per-class boxes with weights (10, 10, 5, 5),
 /// clips them, and per image keeps every (box, non-background class) pair scoring above the threshold, at least 0.01 wide
 /// and high, after per-class NMS, best first. Keys <c>box_head.*</c>, <c>box_predictor.*</c>. Training
-/// (<see cref="ForwardTraining"/>) returns torchvision's <c>fastrcnn_loss</c>. Equivalent to
-/// <c>torchvision.models.detection.roi_heads.RoIHeads</c> without masks or keypoints.
+/// (<see cref="ForwardTraining"/>) returns torchvision's <c>fastrcnn_loss</c>. With a <see cref="MaskBranch"/> (Mask R-CNN,
+/// keys <c>mask_head.*</c>, <c>mask_predictor.*</c>) each detection also gets its class's 28×28 mask probabilities and
+/// training adds <c>maskrcnn_loss</c>. Equivalent to <c>torchvision.models.detection.roi_heads.RoIHeads</c> without keypoints.
 /// </summary>
 public sealed class RoiHeads : Module
 {
@@ -70,6 +71,7 @@ public sealed class RoiHeads : Module
     private readonly TwoMlpHead _boxHead;
     private readonly FastRcnnPredictor _boxPredictor;
     private readonly BoxCoder _boxCoder = new((10f, 10f, 5f, 5f));
+    private readonly MaskBranch? _mask;
 
     /// <summary>Builds the heads for pyramid maps of <paramref name="inChannels"/> channels.</summary>
     /// <param name="inChannels">Channels of the pyramid maps.</param>
@@ -77,12 +79,20 @@ public sealed class RoiHeads : Module
     /// <param name="representationSize">Width of the two-MLP head.</param>
     /// <param name="options">Test and training settings.</param>
     /// <param name="boxRoiPool">The pooler (torchvision's <c>box_roi_pool</c>); default 7×7 over maps "0"…"3", sampling 2.</param>
-    public RoiHeads(int inChannels, int numClasses, int representationSize = 1024, RoiHeadsOptions? options = null, MultiScaleRoIAlign? boxRoiPool = null)
+    /// <param name="mask">Mask R-CNN's branch (torchvision's <c>mask_roi_pool</c>, <c>mask_head</c>, <c>mask_predictor</c>); null: boxes only.</param>
+    public RoiHeads(int inChannels, int numClasses, int representationSize = 1024, RoiHeadsOptions? options = null, MultiScaleRoIAlign? boxRoiPool = null,
+        MaskBranch? mask = null)
     {
         _boxRoiPool = boxRoiPool ?? new MultiScaleRoIAlign(["0", "1", "2", "3"], new Size2(7, 7), samplingRatio: 2);
         int bins = _boxRoiPool.OutputSize.H * _boxRoiPool.OutputSize.W;
         _boxHead = Child("box_head", new TwoMlpHead(inChannels * bins, representationSize));
         _boxPredictor = Child("box_predictor", new FastRcnnPredictor(representationSize, numClasses));
+        if (mask is not null)
+        {
+            _mask = mask;
+            Child("mask_head", mask.Head);
+            Child("mask_predictor", mask.Predictor);
+        }
         NumClasses = numClasses;
         Options = options ?? new RoiHeadsOptions();
     }
@@ -93,7 +103,16 @@ public sealed class RoiHeads : Module
     /// <summary>Test-time settings.</summary>
     public RoiHeadsOptions Options { get; }
 
-    /// <summary>Detections per image in the resized images' pixels. Equivalent to <c>RoIHeads.forward</c> in eval mode.</summary>
+    /// <summary>Whether the heads predict masks (torchvision's <c>has_mask()</c>).</summary>
+    public bool HasMask => _mask is not null;
+
+    /// <summary>The mask branch (Mask R-CNN), or null.</summary>
+    public MaskBranch? Mask => _mask;
+
+    /// <summary>
+    /// Detections per image in the resized images' pixels, with [K, 1, M, M] mask probabilities (the sigmoid of the predicted
+    /// class's logits) when the heads have a mask branch. Equivalent to <c>RoIHeads.forward</c> in eval mode.
+    /// </summary>
     public IReadOnlyList<DetectionResult> Forward(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Tensor> proposals,
         IReadOnlyList<(int H, int W)> imageSizes)
     {
@@ -110,17 +129,51 @@ public sealed class RoiHeads : Module
                 scores.AsSpan(row * NumClasses, count * NumClasses).ToArray(), count, imageSizes[i]);
             row += count;
         }
+        return _mask is null ? results : AddMasks(_mask, features, results, imageSizes);
+    }
+
+    // torchvision's maskrcnn_inference: the mask of each detection is the sigmoid of its own class's logit map.
+    private static DetectionResult[] AddMasks(MaskBranch mask, IReadOnlyDictionary<string, Tensor> features, DetectionResult[] results,
+        IReadOnlyList<(int H, int W)> imageSizes)
+    {
+        var logits = MaskLogits(mask, features, [.. results.Select(r => r.Boxes)], imageSizes);
+        int classes = logits.Shape[1], size = logits.Shape[2] * logits.Shape[3];
+        var probabilities = logits.Shape[0] == 0 ? [] : logits.Sigmoid().ToArray();
+        int row = 0;
+        for (int i = 0; i < results.Length; i++)
+        {
+            var labels = results[i].Labels.ToArray<long>();
+            var masks = new float[labels.Length * size];
+            for (int k = 0; k < labels.Length; k++, row++)
+                Array.Copy(probabilities, (row * classes + labels[k]) * size, masks, k * size, size);
+            results[i] = results[i] with { Masks = Tensor.FromArray(masks, labels.Length, 1, logits.Shape[2], logits.Shape[3]) };
+        }
         return results;
+    }
+
+    // Logits [ΣKi, classes, M, M] of the boxes of every image; an empty batch skips the network (M = twice the pooled size).
+    private static Tensor MaskLogits(MaskBranch mask, IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Tensor> boxes,
+        IReadOnlyList<(int H, int W)> imageSizes)
+    {
+        if (boxes.Sum(b => b.Shape[0]) == 0)
+        {
+            var pooled = mask.RoiPool.OutputSize;
+            return Tensor.Zeros(0, mask.Predictor.NumClasses, pooled.H * 2, pooled.W * 2);
+        }
+        return mask.Predictor.Forward(mask.Head.Forward(mask.RoiPool.Forward(features, boxes, imageSizes)));
     }
 
     /// <summary>
     /// The Fast R-CNN losses: ground-truth boxes join each image's proposals, proposals match ground truth with
     /// <see cref="Matcher"/>(fg, bg), a balanced sample is drawn (kept in proposal order), and the loss is the cross-entropy
     /// of the class logits (mean) and Σ smooth-L1(β = 1/9) of the positives' deltas at their class, divided by the number
-    /// sampled; targets encoded with weights (10, 10, 5, 5). Equivalent to <c>RoIHeads.forward</c> in training mode
-    /// (<c>select_training_samples</c> and <c>fastrcnn_loss</c>: <c>loss_classifier</c>, <c>loss_box_reg</c>).
+    /// sampled; targets encoded with weights (10, 10, 5, 5). With a mask branch, the sampled positives' logits at their
+    /// ground-truth class are scored by mean BCE against <see cref="MaskOps.ProjectMasksOnBoxes"/> of the matched masks
+    /// (<paramref name="targets"/>' masks in the resized images' pixels); otherwise the mask loss is null. Equivalent to
+    /// <c>RoIHeads.forward</c> in training mode (<c>select_training_samples</c>, <c>fastrcnn_loss</c> and <c>maskrcnn_loss</c>:
+    /// <c>loss_classifier</c>, <c>loss_box_reg</c>, <c>loss_mask</c>).
     /// </summary>
-    public (Tensor ClassifierLoss, Tensor BoxLoss) ForwardTraining(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Tensor> proposals,
+    public (Tensor ClassifierLoss, Tensor BoxLoss, Tensor? MaskLoss) ForwardTraining(IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<Tensor> proposals,
         IReadOnlyList<(int H, int W)> imageSizes, IReadOnlyList<RcnnTarget> targets, Random random)
     {
         ArgumentNullException.ThrowIfNull(proposals);
@@ -128,6 +181,9 @@ public sealed class RoiHeads : Module
         var matcher = new Matcher(Options.FgIouThresh, Options.BgIouThresh);
         var sampler = new BalancedPositiveNegativeSampler(Options.BatchSizePerImage, Options.PositiveFraction);
         var selected = new Tensor[proposals.Count];
+        var positiveBoxes = new Tensor[proposals.Count];
+        var positiveMatches = new int[proposals.Count][];
+        var positiveLabels = new List<long>();
         var labels = new List<long>();
         var targetRows = new List<float[]>();
         for (int i = 0; i < proposals.Count; i++)
@@ -138,9 +194,10 @@ public sealed class RoiHeads : Module
             int count = candidates.Shape[0];
             var imageLabels = new long[count];
             var matchedBoxes = new float[count * 4];
+            var matches = new int[count];
             if (gt.Shape[0] > 0)
             {
-                var matches = matcher.Match(VisionOps.BoxIou(gt, candidates));
+                matches = matcher.Match(VisionOps.BoxIou(gt, candidates));
                 matchedBoxes = Gather(gt.ToArray(), [.. matches.Select(m => Math.Max(m, 0))], 4);
                 for (int k = 0; k < count; k++)
                     imageLabels[k] = matches[k] >= 0 ? gtLabels[matches[k]] : matches[k] == Matcher.BetweenThresholds ? -1 : 0;
@@ -149,6 +206,11 @@ public sealed class RoiHeads : Module
             var keep = Enumerable.Range(0, count).Where(k => pos[k] || neg[k]).ToArray();
             var keptBoxes = Gather(candidates.ToArray(), keep, 4);
             selected[i] = Tensor.FromArray(keptBoxes, keep.Length, 4);
+            // Mask R-CNN trains masks on the sampled positives only, in sample order, each against its matched object.
+            var positives = Enumerable.Range(0, keep.Length).Where(j => imageLabels[keep[j]] > 0).ToArray();
+            positiveBoxes[i] = Tensor.FromArray(Gather(keptBoxes, positives, 4), positives.Length, 4);
+            positiveMatches[i] = [.. positives.Select(j => matches[keep[j]])];
+            positiveLabels.AddRange(positives.Select(j => imageLabels[keep[j]]));
             // No ground truth: torchvision encodes against a dummy zero box; those rows are all background and never used.
             var encoded = gt.Shape[0] > 0
                 ? _boxCoder.EncodeSingle(Tensor.FromArray(Gather(matchedBoxes, keep, 4), keep.Length, 4), selected[i]).ToArray()
@@ -176,7 +238,23 @@ public sealed class RoiHeads : Module
                 }
         var boxLoss = (Functional.SmoothL1Loss(deltas, Tensor.FromArray(regression, rows, NumClasses * 4), Reduction.None, beta: 1f / 9)
             * Tensor.FromArray(mask, rows, NumClasses * 4)).Sum() / rows;
-        return (classifierLoss, boxLoss);
+        var maskLoss = _mask is null ? null : MaskLoss(_mask, features, imageSizes, targets, positiveBoxes, positiveMatches, [.. positiveLabels]);
+        return (classifierLoss, boxLoss, maskLoss);
+    }
+
+    // torchvision's maskrcnn_loss. With no positives it returns an exact zero that is still a function of the predictor's
+    // parameters, as torchvision's mask_logits.sum() * 0, so backpropagating it alone works.
+    private static Tensor MaskLoss(MaskBranch mask, IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<(int H, int W)> imageSizes,
+        IReadOnlyList<RcnnTarget> targets, Tensor[] boxes, int[][] matches, long[] labels)
+    {
+        if (labels.Length == 0) return mask.Predictor.Parameters().Select(p => p.Sum()).Aggregate((a, b) => a + b) * 0f;
+        var logits = MaskLogits(mask, features, boxes, imageSizes);
+        int size = logits.Shape[2];
+        var projected = Tensor.Cat([.. boxes.Select((b, i) => MaskOps.ProjectMasksOnBoxes(
+            targets[i].Masks ?? throw new ArgumentException($"RoiHeads: target {i} has no masks, which the mask branch needs."), b, matches[i], size))]);
+        // Each row's own class map; Select keeps the gradient path to the logits.
+        var chosen = Tensor.Stack([.. labels.Select((label, row) => logits.Select(0, row).Select(0, (int)label))]);
+        return Functional.BinaryCrossEntropyWithLogits(chosen, projected);
     }
 
     private static float[] Gather(float[] source, int[] rows, int width) => RegionProposalNetwork.Gather(source, rows, width);

@@ -88,11 +88,10 @@ public class FasterRcnnTests(FasterRcnnTests.LoadedModel loaded) : IClassFixture
         model.ZeroGrad();
     }
 
-    /// <summary>The four losses against torchvision's (fixtures Models/{prefix}loss_*.npy) to 1e-4 relative.</summary>
-    private static void AssertLossesMatchGolden(FasterRcnnLosses losses, string prefix)
+    /// <summary>The four (five with a mask loss) losses against torchvision's (fixtures Models/{prefix}loss_*.npy) to 1e-4 relative.</summary>
+    internal static void AssertLossesMatchGolden(FasterRcnnLosses losses, string prefix)
     {
-        foreach (var (name, value) in new[] { ("loss_classifier", losses.Classifier), ("loss_box_reg", losses.BoxReg),
-            ("loss_objectness", losses.Objectness), ("loss_rpn_box_reg", losses.RpnBoxReg) })
+        foreach (var (name, value) in losses.ToDictionary())
         {
             float expected = GoldenFiles.ReadNpy($"Models/{prefix}{name}.npy").ToArray()[0];
             Assert.True(MathF.Abs(value.Item() - expected) <= 1e-4f * MathF.Abs(expected), $"{prefix}{name}: {value.Item()}, expected {expected}");
@@ -119,20 +118,28 @@ public class FasterRcnnTests(FasterRcnnTests.LoadedModel loaded) : IClassFixture
 
     // The formula weights leave many scores within 1e-7 of each other, so rank order is not meaningful: every expected
     // row must equal a distinct actual row, column c to within tolerances[c].
-    private static void AssertSameRows(float[][] expected, float[][] actual, float[] tolerances, string what)
+    internal static void AssertSameRows(float[][] expected, float[][] actual, float[] tolerances, string what) =>
+        MatchRows(expected, actual, tolerances, what);
+
+    /// <summary>For each expected row, the index of the distinct actual row it equals (see <see cref="AssertSameRows"/>).</summary>
+    internal static int[] MatchRows(float[][] expected, float[][] actual, float[] tolerances, string what)
     {
         Assert.Equal(expected.Length, actual.Length);
         var used = new bool[actual.Length];
-        foreach (var row in expected)
+        var matches = new int[expected.Length];
+        for (int i = 0; i < expected.Length; i++)
         {
+            var row = expected[i];
             int match = Enumerable.Range(0, actual.Length)
                 .FirstOrDefault(j => !used[j] && row.Select((v, c) => MathF.Abs(v - actual[j][c]) <= tolerances[c]).All(ok => ok), -1);
             Assert.True(match >= 0, $"no {what} matches [{string.Join(", ", row)}]");
             used[match] = true;
+            matches[i] = match;
         }
+        return matches;
     }
 
-    private static float[][] Rows(params Tensor[] columns)
+    internal static float[][] Rows(params Tensor[] columns)
     {
         int n = columns[0].Shape[0];
         var data = columns.Select(c => c.ToArray()).ToArray();
