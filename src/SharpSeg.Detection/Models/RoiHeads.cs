@@ -221,9 +221,16 @@ public sealed class RoiHeads : Module
                 targetRows.Add(encoded[(j * 4)..(j * 4 + 4)]);
             }
         }
+        int rows = labels.Count;
+        // No proposal and no object in any image: nothing to classify. torchvision's means over no rows are NaN, which would
+        // poison the weights; an exact zero that backpropagates (to zero gradients) keeps such a batch harmless.
+        if (rows == 0)
+        {
+            var zero = ZeroLoss(_boxPredictor);
+            return (zero, zero, _mask is null ? null : ZeroLoss(_mask.Predictor));
+        }
         var pooled = _boxRoiPool.Forward(features, selected, imageSizes);
         var (logits, deltas) = _boxPredictor.Forward(_boxHead.Forward(pooled));
-        int rows = labels.Count;
         var classifierLoss = Functional.CrossEntropy(logits, Tensor.FromArray([.. labels], rows));
         // Only each positive's own class columns carry a target; a mask keeps the rest out of the sum.
         var mask = new float[rows * NumClasses * 4];
@@ -242,12 +249,15 @@ public sealed class RoiHeads : Module
         return (classifierLoss, boxLoss, maskLoss);
     }
 
-    // torchvision's maskrcnn_loss. With no positives it returns an exact zero that is still a function of the predictor's
-    // parameters, as torchvision's mask_logits.sum() * 0, so backpropagating it alone works.
+    // An exact zero that is still a function of the module's parameters (as torchvision's mask_logits.sum() * 0), so
+    // backpropagating it alone works.
+    private static Tensor ZeroLoss(Module module) => module.Parameters().Select(p => p.Sum()).Aggregate((a, b) => a + b) * 0f;
+
+    // torchvision's maskrcnn_loss; with no positives, an exact zero.
     private static Tensor MaskLoss(MaskBranch mask, IReadOnlyDictionary<string, Tensor> features, IReadOnlyList<(int H, int W)> imageSizes,
         IReadOnlyList<RcnnTarget> targets, Tensor[] boxes, int[][] matches, long[] labels)
     {
-        if (labels.Length == 0) return mask.Predictor.Parameters().Select(p => p.Sum()).Aggregate((a, b) => a + b) * 0f;
+        if (labels.Length == 0) return ZeroLoss(mask.Predictor);
         var logits = MaskLogits(mask, features, boxes, imageSizes);
         int size = logits.Shape[2];
         var projected = Tensor.Cat([.. boxes.Select((b, i) => MaskOps.ProjectMasksOnBoxes(

@@ -310,6 +310,17 @@ public class TinyRcnnTests
         var grad = model.NamedParameters().First(p => p.Name == "roi_heads.mask_predictor.mask_fcn_logits.bias").Parameter.Grad!.ToArray();
         Assert.True(grad[2] != 0 && grad[0] == 0 && grad[1] == 0, $"only class 2's mask logits are trained, got [{string.Join(", ", grad)}]");
 
+        // Nothing proposed and nothing annotated: the RoI heads have no sample (torchvision's means over none are NaN); their
+        // three losses are exact zeros, the RPN still learns from its negative anchors.
+        model.ZeroGrad();
+        var nothing = new RcnnTarget(Tensor.Zeros(0, 4), Tensor.Zeros(new Shape(0), DType.Int64), Tensor.Zeros(0, 60, 80));
+        var none = model.Losses([FormulaWeights.Input(3, 60, 80)], [nothing]);
+        Assert.Equal([0f, 0f, 0f], new[] { none.Classifier.Item(), none.BoxReg.Item(), none.Mask!.Item() });
+        Assert.True(none.Objectness.Item() > 0 && none.RpnBoxReg.Item() == 0);
+        none.Total.Backward();
+        Assert.All(model.NamedParameters().Where(p => p.Parameter.Grad is not null).SelectMany(p => p.Parameter.Grad!.ToArray()),
+            g => Assert.True(float.IsFinite(g)));
+
         var fasterRcnn = TinyFasterRcnn(options);
         var boxLosses = fasterRcnn.Losses([FormulaWeights.Input(3, 60, 80)], [target with { Masks = null }]);
         Assert.Null(boxLosses.Mask);
