@@ -296,7 +296,8 @@ public sealed class RoiHeads : Module
 
 /// <summary>
 /// The detections of one image: boxes [K, 4] as (x1, y1, x2, y2) pixels, scores [K] and int64 labels [K] (class ids,
-/// 0 = background is never reported), best first. Equivalent to torchvision's per-image result dict
-/// <c>{"boxes", "scores", "labels"}</c>. Defined here for the models; the data side may define its own target record.
+/// 0 = background is never reported), best first; for Mask R-CNN also masks [K, 1, H, W] of float probabilities in the
+/// image's pixels (threshold at 0.5 for binary masks), null otherwise. Equivalent to torchvision's per-image result dict
+/// <c>{"boxes", "scores", "labels", "masks"}</c>. Defined here for the models; the data side may define its own target record.
 /// </summary>
 public sealed record DetectionResult(Tensor Boxes, Tensor Scores, Tensor Labels, Tensor? Masks = null);
