@@ -116,7 +116,7 @@ public sealed partial class Detector
             ClearEarlierRun(options);
 
         using var metrics = new MetricsLogger(metricsPath);
-        using var tensorBoard = options.UseTensorBoard ? new TensorBoardWriter(Path.Combine(options.SaveDir, "vdl_log"), purgeStep: globalStep) : null;
+        using var tensorBoard = options.UseTensorBoard ? new TensorBoardWriter(Path.Combine(options.SaveDir, "vdl_log"), purgeStep: options.Resume is null ? null : globalStep + 1) : null;
         var stepLosses = new List<double>();
         var epochLosses = new List<double>();
         var evaluations = new List<(int, DetectionMetrics)>();

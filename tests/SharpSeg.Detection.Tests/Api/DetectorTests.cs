@@ -52,8 +52,8 @@ public class DetectorTests
     public void ResumingFromAnEpochCheckpointRepeatsTheUninterruptedRunExactly()
     {
         using var folder = new TempFolder();
-        var data = Shapes(4, transforms: new DetectionRandomHorizontalFlip(0.5));
-        DetectionTrainingOptions Options(string saveDir) => new(Epochs: 2, BatchSize: 2, LearningRate: 1e-3, Optimizer: DetectionOptimizer.AdamW,
+        var data = Shapes(2, transforms: new DetectionRandomHorizontalFlip(0.5));
+        DetectionTrainingOptions Options(string saveDir) => new(Epochs: 2, BatchSize: 1, LearningRate: 1e-3, Optimizer: DetectionOptimizer.AdamW,
             WarmupSteps: 1, SaveDir: Path.Combine(folder.Path, saveDir));
 
         var whole = NewDetector();
