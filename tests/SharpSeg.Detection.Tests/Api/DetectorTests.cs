@@ -66,7 +66,10 @@ public class DetectorTests
             if (p.Phase == DetectionTrainingPhase.Checkpoint) stop.Cancel();
         });
         Assert.Throws<OperationCanceledException>(() => interrupted.Train(data, options: Options("split"), progress: afterFirstEpoch, cancellationToken: stop.Token));
-        var resumed = NewDetector(seed: 99);
+        // Spoil the interrupted detector's weights and buffers: resuming must replace every one of them.
+        var resumed = interrupted;
+        foreach (var tensor in resumed.Model.StateDict().Values.Where(t => t.DType == DType.Float32))
+            tensor.AsSpan().Fill(0.5f);
         var result = resumed.Train(data, options: Options("split") with { Resume = Path.Combine(folder.Path, "split", "epoch_1") });
 
         Assert.Equal(2, result.EpochsCompleted);
