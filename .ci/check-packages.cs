@@ -14,7 +14,7 @@ var expectedDependencies = new Dictionary<string, string[]>
     ["SharpSeg.Models"] = ["SharpSeg.Nn"],
     ["SharpSeg.Onnx"] = ["Google.Protobuf", "SharpSeg.Data", "SharpSeg.Models"],
     ["SharpSeg.Training"] = ["SharpSeg.Data", "SharpSeg.Models", "SharpSeg.Onnx", "YamlDotNet"],
-    ["SharpSeg.Detection"] = ["SharpSeg.Data", "SharpSeg.Models"],
+    ["SharpSeg.Detection"] = ["SharpSeg.Data", "SharpSeg.Models", "SharpSeg.Training"],
     // Packed like the other libraries, so Segmenter.Train users can reference MpiProcessGroup; Open MPI itself is the
     // system's (Debian's openmpi-bin), loaded at run time, never a package dependency.
     ["SharpSeg.Distributed"] = ["SharpSeg.Nn"],

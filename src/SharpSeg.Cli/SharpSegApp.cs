@@ -80,6 +80,7 @@ internal static class SharpSegApp
         root.Subcommands.Add(ModelsCommand.Create(console));
         root.Subcommands.Add(DemoCommand.Create(console));
         root.Subcommands.Add(ConvertCommand.Create(console));
+        root.Subcommands.Add(DetectCommand.Create(console));
         return root;
     }
 

@@ -1,0 +1,39 @@
+using SharpSeg.Detection.Models;
+
+namespace SharpSeg.Detection.Tests.Api;
+
+/// <summary><see cref="DetectionModelRegistry"/>: names, construction settings reaching the model, and errors listing valid names.</summary>
+public class DetectionModelRegistryTests
+{
+    [Fact]
+    public void CreatesFasterRcnnWithTheNamedResNetAndSettings()
+    {
+        var model = DetectionModelRegistry.Create("faster_rcnn", 4, "resnet18_fpn", DetectionModelOptions.SmallImages);
+        var faster = Assert.IsType<FasterRcnn>(model);
+        Assert.Equal(4, faster.NumClasses);
+        var backbone = Assert.IsType<BackboneWithFpn>(faster.Backbone);
+        Assert.Equal(128, backbone.OutChannels);
+        // ResNet-18's layer4 has 512 channels feeding FPN's last inner block.
+        Assert.Equal([128, 512, 1, 1], faster.StateDict()["backbone.fpn.inner_blocks.3.0.weight"].Shape.ToArray());
+        Assert.Equal([256, 128 * 7 * 7], faster.StateDict()["roi_heads.box_head.fc6.weight"].Shape.ToArray());
+        Assert.Equal([16f], faster.Rpn.AnchorGenerator.Sizes[0]);
+        Assert.Equal(128, faster.Options.MinSize);
+        Assert.Equal(5, backbone.TrainableLayers);
+        Assert.Contains("faster_rcnn", DetectionModelRegistry.Names);
+        Assert.Contains("resnet50_fpn", DetectionModelRegistry.BackboneNames);
+        Assert.False(DetectionModelRegistry.PredictsMasks("faster_rcnn"));
+    }
+
+    [Fact]
+    public void UnknownNamesAndTooFewClassesAreRefusedListingTheValidNames()
+    {
+        var model = Assert.Throws<ArgumentException>(() => DetectionModelRegistry.Create("yolo", 3));
+        Assert.Contains("'yolo'", model.Message);
+        Assert.Contains("faster_rcnn", model.Message);
+        var backbone = Assert.Throws<ArgumentException>(() => DetectionModelRegistry.Create("faster_rcnn", 3, "resnet7_fpn"));
+        Assert.Contains("'resnet7_fpn'", backbone.Message);
+        Assert.Contains("resnet18_fpn", backbone.Message);
+        Assert.Contains("wide_resnet101_2_fpn", backbone.Message);
+        Assert.Contains("at least 2 classes", Assert.Throws<ArgumentException>(() => DetectionModelRegistry.Create("faster_rcnn", 1, "resnet18_fpn")).Message);
+    }
+}
