@@ -41,7 +41,7 @@ public sealed record DetectionModelOptions(
 }
 
 /// <summary>
-/// Builds detection models and backbones by name: <c>faster_rcnn</c> over <c>resnet18_fpn</c> … <c>wide_resnet101_2_fpn</c>.
+/// Builds detection models and backbones by name: <c>faster_rcnn</c> and <c>mask_rcnn</c> over <c>resnet18_fpn</c> … <c>wide_resnet101_2_fpn</c>.
 /// Adding a model or backbone is one entry in <see cref="ModelFactories"/> or <see cref="BackboneFactories"/>. The
 /// counterpart of torchvision's <c>torchvision.models.detection.get_model(name, num_classes=…)</c> and icevision's model
 /// and backbone choice.
@@ -57,6 +57,7 @@ public static class DetectionModelRegistry
     private static readonly Dictionary<string, ModelEntry> ModelFactories = new(StringComparer.Ordinal)
     {
         ["faster_rcnn"] = new((numClasses, backbone, options) => new FasterRcnn(FasterRcnnOptionsFor(numClasses, options), backbone, Anchors(options)), PredictsMasks: false),
+        ["mask_rcnn"] = new((numClasses, backbone, options) => new MaskRcnn(FasterRcnnOptionsFor(numClasses, options), backbone, Anchors(options)), PredictsMasks: true),
     };
 
     private static readonly Dictionary<string, BackboneFactory> BackboneFactories = new(StringComparer.Ordinal)

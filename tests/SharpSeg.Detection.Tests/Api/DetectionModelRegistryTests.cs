@@ -22,6 +22,7 @@ public class DetectionModelRegistryTests
         Assert.Contains("faster_rcnn", DetectionModelRegistry.Names);
         Assert.Contains("resnet50_fpn", DetectionModelRegistry.BackboneNames);
         Assert.False(DetectionModelRegistry.PredictsMasks("faster_rcnn"));
+        Assert.True(DetectionModelRegistry.PredictsMasks("mask_rcnn"));
     }
 
     [Fact]

@@ -102,6 +102,26 @@ public class DetectorTests
         Assert.Contains("resnet18_fpn", resume.Message);
     }
 
+    [Fact]
+    public void MaskRcnnTrainsEvaluatesMasksAndPredictsMasksAtTheImagesSize()
+    {
+        using var folder = new TempFolder();
+        Engine.ManualSeed(1);
+        var detector = new Detector("mask_rcnn", 4, "resnet18_fpn", Tiny, ShapeNames);
+        var data = Shapes(2);
+        var result = detector.Train(data, options: new DetectionTrainingOptions(Epochs: 1, BatchSize: 2, LearningRate: 1e-3,
+            Optimizer: DetectionOptimizer.AdamW, WarmupSteps: 1, SaveDir: folder.Path));
+        Assert.Equal(1, result.GlobalStep);
+
+        var metrics = detector.Evaluate(data);
+        Assert.NotNull(metrics.Mask);
+        Assert.InRange(metrics.Mask!.AP, 0.0, 1.0);
+        var prediction = detector.Predict(data.Load(0).Image, minScore: 0f);
+        Assert.True(prediction.Labels.Length > 0);
+        var masks = Assert.IsType<InstanceMasks>(prediction.Masks);
+        Assert.Equal((prediction.Labels.Length, 64, 64), (masks.Count, masks.Height, masks.Width));
+    }
+
     private sealed class VocLikeDataset() : DetectionDataset(["background", "thing"], null)
     {
         public override int Count => 2;
