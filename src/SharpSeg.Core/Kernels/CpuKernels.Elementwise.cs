@@ -54,6 +54,8 @@ internal sealed partial class CpuKernels
 
     private static void UnaryRun(UnaryOp op, ReadOnlySpan<float> x, Span<float> y)
     {
+        // TensorPrimitives.Sigmoid (and SoftMax) refuse empty spans; an empty tensor has nothing to compute.
+        if (x.IsEmpty) return;
         switch (op)
         {
             case UnaryOp.Neg: TensorPrimitives.Negate(x, y); break;

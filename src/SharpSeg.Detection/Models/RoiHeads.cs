@@ -138,7 +138,7 @@ public sealed class RoiHeads : Module
     {
         var logits = MaskLogits(mask, features, [.. results.Select(r => r.Boxes)], imageSizes);
         int classes = logits.Shape[1], size = logits.Shape[2] * logits.Shape[3];
-        var probabilities = logits.Shape[0] == 0 ? [] : logits.Sigmoid().ToArray();
+        var probabilities = logits.Sigmoid().ToArray();
         int row = 0;
         for (int i = 0; i < results.Length; i++)
         {
