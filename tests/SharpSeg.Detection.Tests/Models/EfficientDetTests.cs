@@ -144,7 +144,9 @@ public class EfficientDetTests
     {
         var model = Loaded(SmallD0, "small_d0");
         var image = FormulaWeights.Input(3, 50, 40) * 0.5f + 0.5f;
-        var result = model.Predict([image])[0];
+        var results = model.Predict([FormulaWeights.Input(3, 128, 128), image]);
+        Assert.Equal(2, results.Count);
+        var result = results[1];
         Assert.True(model.IsTraining, "Predict must restore the training mode");
         model.Eval();
         using var noGrad = GradMode.NoGrad();
@@ -183,6 +185,27 @@ public class EfficientDetTests
         foreach (var (key, tolerance) in new[] { ("class_net.predict.conv_pw.bias", 1e-4), ("class_net.bn_rep.1.4.bn.weight", 1e-3),
                      ("box_net.predict.conv_pw.weight", 3e-3), ("fpn.cell.0.fnode.0.combine.edge_weights", 3e-3), ("backbone.blocks.6.0.bn3.weight", 3e-3) })
             GoldenAssert.CloseToScale(Golden($"small_d0_train_grad_{key.Replace('.', '_')}"), parameters[key].Grad!, tolerance, $"gradient of {key}");
+    }
+
+    [Fact]
+    public void AnImageWithNoObjectsHasOnlyTheFocalLossOfItsNegatives()
+    {
+        // No ground truth: every anchor is background, the box loss is exactly 0 and the class loss is
+        // Σ (1 − α) p^γ · −log(1 − p) over all logits, divided by 0 positives + 1.
+        var model = Loaded(SmallD0, "small_d0");
+        model.Eval();
+        var image = FormulaWeights.Input(3, 128, 128) * 0.5f + 0.5f;
+        var losses = model.ComputeLosses([image], [new RcnnTarget(Tensor.Zeros(0, 4), Tensor.Zeros(new Shape(0), DType.Int64))]);
+        Assert.Equal(0f, losses["loss_box"].ToArray()[0]);
+        double expected = 0;
+        using (GradMode.NoGrad())
+            foreach (var map in model.ForwardHeads(model.Prepare(image).Input).ClassOutputs)
+                foreach (float logit in map.ToArray())
+                {
+                    double p = 1 / (1 + Math.Exp(-logit));
+                    expected += 0.75 * Math.Pow(p, 1.5) * -Math.Log(1 - p);
+                }
+        Assert.Equal(expected, losses["loss_class"].ToArray()[0], expected * 1e-5);
     }
 
     [Fact]

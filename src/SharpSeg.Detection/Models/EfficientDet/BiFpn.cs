@@ -17,8 +17,6 @@ internal sealed class SeparableConvBn : TensorModule
         if (batchNorm) Norm = Child("bn", new BatchNorm2d(outChannels, 1e-3, 0.01));
     }
 
-    public Conv2d Depthwise => _convDw;
-
     public Conv2d Pointwise => _convPw;
 
     public BatchNorm2d? Norm { get; }
@@ -44,8 +42,6 @@ internal sealed class ConvBn : TensorModule
         _conv = Child("conv", new Conv2d(inChannels, outChannels, 1, bias: bias));
         _bn = Child("bn", new BatchNorm2d(outChannels, 1e-3, 0.01));
     }
-
-    public Conv2d Conv => _conv;
 
     public override Tensor Forward(Tensor x) => _conv.ForwardWithBatchNorm(x, _bn);
 }
@@ -78,8 +74,6 @@ internal sealed class ResampleFeatureMap : TensorModule
             _upsampleTo = outputSize;
         }
     }
-
-    public ConvBn? Conv => _conv;
 
     public override Tensor Forward(Tensor x)
     {
@@ -172,10 +166,6 @@ internal sealed class FpnNode : Module
         _after = Child("after_combine", new AfterCombine(config));
     }
 
-    public FpnCombine Combine => _combine;
-
-    public AfterCombine After => _after;
-
     public Tensor Forward(IReadOnlyList<Tensor> nodes) => _after.Conv.Forward(EfficientDet.Activate(_combine.Forward(nodes), _config.Activation));
 }
 
@@ -204,8 +194,6 @@ internal sealed class BiFpnLayer : Module
 
     /// <summary>Channels and sizes of the returned maps.</summary>
     public IReadOnlyList<(int Channels, (int H, int W) Size)> Outputs { get; }
-
-    public IReadOnlyList<FpnNode> Nodes => _nodes;
 
     public IReadOnlyList<Tensor> Forward(IReadOnlyList<Tensor> inputs)
     {
@@ -272,10 +260,6 @@ internal sealed class BiFpn : Module
         }
     }
 
-    public IReadOnlyList<BiFpnLayer> Cells => _cells;
-
-    public IReadOnlyList<ResampleFeatureMap> ExtraLevels => _resample.Items;
-
     public IReadOnlyList<Tensor> Forward(IReadOnlyList<Tensor> features)
     {
         var maps = features.ToList();
@@ -320,8 +304,6 @@ internal sealed class EfficientDetHead : Module
         }
         _predict = Child("predict", new SeparableConvBn(config.FpnChannels, outputsPerAnchor * EfficientDetConfig.AnchorsPerLocation, bias: true, batchNorm: false));
     }
-
-    public IReadOnlyList<SeparableConvBn> Convs => _convs;
 
     public SeparableConvBn Predict => _predict;
 

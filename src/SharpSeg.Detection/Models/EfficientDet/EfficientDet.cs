@@ -100,7 +100,7 @@ public sealed class EfficientDet : DetectionModel
     /// <summary>
     /// Detections for each [3, H, W] image (RGB in [0, 1]) in its own pixels, best first, at most
     /// <see cref="EfficientDetConfig.MaxDetectionsPerImage"/>, without a score threshold (as efficientdet-pytorch). Runs in
-    /// evaluation mode without recording gradients. Equivalent to <c>DetBenchPredict(model)(x, img_info)</c>.
+    /// evaluation mode without recording gradients, all images in one batch. Equivalent to <c>DetBenchPredict(model)(x, img_info)</c>.
     /// </summary>
     public override IReadOnlyList<DetectionResult> Predict(IReadOnlyList<Tensor> images)
     {
@@ -110,14 +110,10 @@ public sealed class EfficientDet : DetectionModel
         Eval();
         try
         {
-            var results = new List<DetectionResult>(images.Count);
-            foreach (var image in images)
-            {
-                var (input, scale, extent) = Prepare(image);
-                var (classes, boxes) = ForwardHeads(input);
-                results.Add(PostProcess(classes, boxes, 0, scale, extent));
-            }
-            return results;
+            if (images.Count == 0) return [];
+            var prepared = images.Select(Prepare).ToArray();
+            var (classes, boxes) = ForwardHeads(Tensor.Cat(prepared.Select(p => p.Input).ToArray(), 0));
+            return prepared.Select((p, n) => PostProcess(classes, boxes, n, p.Scale, p.Extent)).ToArray();
         }
         finally
         {

@@ -133,8 +133,6 @@ public sealed class TimmEfficientNetFeatures : Module
 /// <summary>Settings every block of one backbone shares.</summary>
 internal readonly record struct BlockSettings(bool TfSame, double Eps, bool Lite)
 {
-    public Tensor Activate(Tensor x) => Lite ? x.Relu6() : x.Silu();
-
     /// <summary>conv → BatchNorm (→ activation), padding first when the conv needs TF "SAME" at this stride.</summary>
     public Tensor ConvBn(Conv2d conv, BatchNorm2d bn, Tensor x, bool activate)
     {
