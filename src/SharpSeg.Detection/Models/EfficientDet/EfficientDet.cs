@@ -256,20 +256,38 @@ public sealed class EfficientDet : DetectionModel
     private static Tensor FlattenLevels(IReadOnlyList<Tensor> outputs, int perAnchor) =>
         Tensor.Cat(outputs.Select(o => o.Permute(0, 2, 3, 1).Reshape(o.Shape[0], -1, perAnchor)).ToArray(), 1);
 
-    private static float[] Flatten(IReadOnlyList<Tensor> outputs, int perAnchor, int item)
+    // Batch item `item` of [N, A·K, H, W] maps as one flat [ΣHWA·K] array in FlattenLevels' order: a direct transpose of
+    // each map's contiguous data, since the logits of a large model (4.4 M for D0) make the tensor route's copies costly.
+    internal static float[] Flatten(IReadOnlyList<Tensor> outputs, int perAnchor, int item)
     {
-        using var noGrad = GradMode.NoGrad();
-        return FlattenLevels(outputs.Select(o => o.Narrow(0, item, 1)).ToArray(), perAnchor).ToArray();
+        var result = new float[outputs.Sum(o => o.Shape.Numel / o.Shape[0])];
+        int offset = 0;
+        foreach (var output in outputs)
+        {
+            int channels = output.Shape[1], positions = output.Shape[2] * output.Shape[3];
+            var data = output.Narrow(0, item, 1).Contiguous().ToArray();
+            for (int c = 0; c < channels; c++)
+            {
+                int source = c * positions;
+                for (int p = 0; p < positions; p++) result[offset + p * channels + c] = data[source + p];
+            }
+            offset += channels * positions;
+        }
+        return result;
     }
 
-    // Indices of the k largest values, largest first (ties: lower index first), through a k-sized min-heap.
-    private static int[] TopK(float[] values, int k)
+    // Indices of the k largest values, largest first (ties: lower index first), through a k-sized min-heap. Values arrive
+    // by increasing index, so one equal to the heap's smallest ranks below it and only larger values need the heap.
+    internal static int[] TopK(float[] values, int k)
     {
         var heap = new PriorityQueue<int, (float Value, int NegIndex)>(k + 1);
+        float smallest = float.NegativeInfinity;
         for (int i = 0; i < values.Length; i++)
         {
             if (heap.Count < k) heap.Enqueue(i, (values[i], -i));
-            else if (heap.TryPeek(out _, out var smallest) && (values[i], -i).CompareTo(smallest) > 0) heap.EnqueueDequeue(i, (values[i], -i));
+            else if (values[i] > smallest) heap.EnqueueDequeue(i, (values[i], -i));
+            else continue;
+            if (heap.Count == k) smallest = heap.TryPeek(out _, out var least) ? least.Value : smallest;
         }
         var result = new int[heap.Count];
         for (int i = result.Length - 1; i >= 0; i--) result[i] = heap.Dequeue();
