@@ -21,7 +21,6 @@ public class EfficientDetTests
     internal static EfficientDetConfig SmallLite0 => EfficientDetConfig.TfEfficientDetLite0 with
     {
         ImageSize = 96, FpnChannels = 16, FpnCellRepeats = 2, BoxClassRepeats = 2, NumForegroundClasses = 3,
-        Mean = null, Std = null,
     };
 
     private static KeyFile Keys(string name) => KeyFile.FromFile(GoldenFiles.PathOf($"EfficientDet/keys/{name}.txt"));
