@@ -19,6 +19,10 @@ namespace SharpSeg.Detection.Models;
 /// aspect kept), normalised, and padded at the bottom/right with zeros (the mean before normalisation), as
 /// efficientdet-pytorch's <c>ResizePad</c>; detections are clipped to the scaled image and mapped back to its pixels.
 /// </para>
+/// <para>
+/// Weights: a state dict of efficientdet-pytorch's model of the same configuration (e.g. its <c>efficientdet_d0</c>
+/// release, 90 foreground classes) loads with <c>LoadStateDict(WeightFile.Load(path))</c>, keys unchanged.
+/// </para>
 /// </summary>
 public sealed class EfficientDet : DetectionModel
 {
