@@ -41,24 +41,35 @@ public sealed record DetectionModelOptions(
 }
 
 /// <summary>
-/// Builds detection models and backbones by name: <c>faster_rcnn</c> and <c>mask_rcnn</c> over <c>resnet18_fpn</c> … <c>wide_resnet101_2_fpn</c>.
+/// Builds detection models and backbones by name: <c>efficientdet_d0</c> … <c>efficientdet_d7x</c>, <c>efficientdet_lite0</c>, and <c>faster_rcnn</c> and <c>mask_rcnn</c> over <c>resnet18_fpn</c> … <c>wide_resnet101_2_fpn</c>.
 /// Adding a model or backbone is one entry in <see cref="ModelFactories"/> or <see cref="BackboneFactories"/>. The
 /// counterpart of torchvision's <c>torchvision.models.detection.get_model(name, num_classes=…)</c> and icevision's model
 /// and backbone choice.
 /// </summary>
 public static class DetectionModelRegistry
 {
-    private delegate DetectionModel ModelFactory(int numClasses, DetectionBackbone backbone, DetectionModelOptions options);
+    private delegate DetectionModel ModelFactory(int numClasses, Func<DetectionBackbone> backbone, DetectionModelOptions options);
 
     private delegate DetectionBackbone BackboneFactory(DetectionModelOptions options);
 
-    private sealed record ModelEntry(ModelFactory Create, bool PredictsMasks);
+    /// <summary>A model: its factory, whether it predicts masks, and the built-in backbone of a model that takes none by name.</summary>
+    private sealed record ModelEntry(ModelFactory Create, bool PredictsMasks, string? OwnBackbone = null);
 
-    private static readonly Dictionary<string, ModelEntry> ModelFactories = new(StringComparer.Ordinal)
+    private static readonly Dictionary<string, ModelEntry> ModelFactories = BuildModelFactories();
+
+    private static Dictionary<string, ModelEntry> BuildModelFactories()
     {
-        ["faster_rcnn"] = new((numClasses, backbone, options) => new FasterRcnn(FasterRcnnOptionsFor(numClasses, options), backbone, Anchors(options)), PredictsMasks: false),
-        ["mask_rcnn"] = new((numClasses, backbone, options) => new MaskRcnn(FasterRcnnOptionsFor(numClasses, options), backbone, Anchors(options)), PredictsMasks: true),
-    };
+        var models = new Dictionary<string, ModelEntry>(StringComparer.Ordinal)
+        {
+            ["faster_rcnn"] = new((numClasses, backbone, options) => new FasterRcnn(FasterRcnnOptionsFor(numClasses, options), backbone(), Anchors(options)), PredictsMasks: false),
+            ["mask_rcnn"] = new((numClasses, backbone, options) => new MaskRcnn(FasterRcnnOptionsFor(numClasses, options), backbone(), Anchors(options)), PredictsMasks: true),
+        };
+        // EfficientDet's presets carry their own EfficientNet (the R-CNN options do not apply to them).
+        foreach (var preset in EfficientDetConfig.PresetNames.Where(n => n.StartsWith("efficientdet_", StringComparison.Ordinal)))
+            models[preset] = new((numClasses, _, _) => EfficientDet.FromName(preset, numClasses), PredictsMasks: false,
+                OwnBackbone: EfficientDetConfig.FromName(preset).Backbone.Name);
+        return models;
+    }
 
     private static readonly Dictionary<string, BackboneFactory> BackboneFactories = new(StringComparer.Ordinal)
     {
@@ -83,8 +94,19 @@ public static class DetectionModelRegistry
     /// <exception cref="ArgumentException">An unknown model; the message lists the valid names.</exception>
     public static bool PredictsMasks(string model) => Entry(model).PredictsMasks;
 
-    /// <summary>The backbone a model gets when none is named (torchvision's <c>fasterrcnn_resnet50_fpn</c>).</summary>
+    /// <summary>The backbone an R-CNN model gets when none is named (torchvision's <c>fasterrcnn_resnet50_fpn</c>).</summary>
     public const string DefaultBackbone = "resnet50_fpn";
+
+    /// <summary>
+    /// The backbone model <paramref name="model"/> gets when none is named: <see cref="DefaultBackbone"/> for the R-CNN
+    /// models, the preset's own EfficientNet (e.g. <c>efficientnet_b0</c>, <c>tf_efficientnet_lite0</c>) for EfficientDet.
+    /// </summary>
+    /// <exception cref="ArgumentException">An unknown model; the message lists the valid names.</exception>
+    public static string DefaultBackboneFor(string model) => Entry(model).OwnBackbone ?? DefaultBackbone;
+
+    /// <summary>The backbone names model <paramref name="model"/> accepts: <see cref="BackboneNames"/>, or only its own for EfficientDet.</summary>
+    /// <exception cref="ArgumentException">An unknown model; the message lists the valid names.</exception>
+    public static IReadOnlyList<string> BackboneNamesFor(string model) => Entry(model).OwnBackbone is { } own ? [own] : BackboneNames;
 
     /// <summary>
     /// Builds model <paramref name="model"/> with <paramref name="numClasses"/> classes (background included) over backbone
@@ -92,16 +114,25 @@ public static class DetectionModelRegistry
     /// <c>torchvision.models.detection.fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=…)</c>.
     /// </summary>
     /// <exception cref="ArgumentException">An unknown model or backbone (the message lists the valid names), or fewer than 2 classes.</exception>
-    public static DetectionModel Create(string model, int numClasses, string backbone = DefaultBackbone, DetectionModelOptions? options = null)
+    /// <param name="model">A name from <see cref="Names"/>.</param>
+    /// <param name="numClasses">Classes including the background.</param>
+    /// <param name="backbone">A name from <see cref="BackboneNamesFor"/>; null = <see cref="DefaultBackboneFor"/>.</param>
+    /// <param name="options">Sizes and head settings of the R-CNN models (EfficientDet's come from its preset); null = torchvision's defaults.</param>
+    public static DetectionModel Create(string model, int numClasses, string? backbone = null, DetectionModelOptions? options = null)
     {
-        ArgumentNullException.ThrowIfNull(backbone);
         var entry = Entry(model);
-        if (!BackboneFactories.TryGetValue(backbone, out var backboneFactory))
-            throw new ArgumentException($"Unknown detection backbone '{backbone}'. Valid names: {string.Join(", ", BackboneNames)}.", nameof(backbone));
+        backbone ??= entry.OwnBackbone ?? DefaultBackbone;
+        BackboneFactory? backboneFactory = null;
+        if (entry.OwnBackbone is { } own
+                ? backbone != own
+                : !BackboneFactories.TryGetValue(backbone, out backboneFactory))
+            throw new ArgumentException(entry.OwnBackbone is null
+                ? $"Unknown detection backbone '{backbone}'. Valid names: {string.Join(", ", BackboneNames)}."
+                : $"Detection model '{model}' has its own backbone '{entry.OwnBackbone}'; backbone '{backbone}' cannot be used with it.", nameof(backbone));
         if (numClasses < 2)
             throw new ArgumentException($"Detection model '{model}' needs at least 2 classes (the background and one object class), got {numClasses}.", nameof(numClasses));
         options ??= new DetectionModelOptions();
-        return entry.Create(numClasses, backboneFactory(options), options);
+        return entry.Create(numClasses, () => backboneFactory!(options), options);
     }
 
     private static ModelEntry Entry(string model) =>

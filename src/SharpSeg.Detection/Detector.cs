@@ -17,17 +17,17 @@ public sealed partial class Detector
     /// <summary>Builds a freshly initialised model by registry name (see <see cref="DetectionModelRegistry"/>).</summary>
     /// <param name="model">Model name, e.g. <c>faster_rcnn</c>.</param>
     /// <param name="numClasses">Classes including the background (torchvision's <c>num_classes</c>).</param>
-    /// <param name="backbone">Backbone name, e.g. <c>resnet50_fpn</c>.</param>
+    /// <param name="backbone">Backbone name, e.g. <c>resnet50_fpn</c>; null = the model's default (<see cref="DetectionModelRegistry.DefaultBackboneFor"/>).</param>
     /// <param name="options">Image sizes, head widths, sample counts; null = torchvision's defaults.</param>
     /// <param name="classNames">Names by label, index 0 the background; null = <c>background</c>, <c>class1</c>, ….</param>
     /// <exception cref="ArgumentException">An unknown model or backbone, or class names that do not match the class count.</exception>
-    public Detector(string model, int numClasses, string backbone = DetectionModelRegistry.DefaultBackbone, DetectionModelOptions? options = null,
+    public Detector(string model, int numClasses, string? backbone = null, DetectionModelOptions? options = null,
         IReadOnlyList<string>? classNames = null)
     {
         ModelOptions = options ?? new DetectionModelOptions();
         Model = DetectionModelRegistry.Create(model, numClasses, backbone, ModelOptions);
         ModelName = model;
-        BackboneName = backbone;
+        BackboneName = backbone ?? DetectionModelRegistry.DefaultBackboneFor(model);
         ClassNames = classNames is null
             ? ["background", .. Enumerable.Range(1, numClasses - 1).Select(i => $"class{i}")]
             : classNames.Count == numClasses

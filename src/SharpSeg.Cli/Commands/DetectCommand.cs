@@ -179,9 +179,11 @@ internal static class DetectCommand
     private static (Detector Detector, DetectionTrainingOptions Options) Build(ParseResult parse, TrainArguments arguments, bool synthetic, string model,
         IReadOnlyList<string> classNames)
     {
-        string backbone = parse.GetValue(arguments.Backbone) ?? (synthetic ? DetectDemo.Backbone : DetectionModelRegistry.DefaultBackbone);
-        if (!DetectionModelRegistry.BackboneNames.Contains(backbone))
-            throw new UsageException($"--backbone: unknown backbone '{backbone}'. Valid names: {string.Join(", ", DetectionModelRegistry.BackboneNames)}.");
+        var accepted = DetectionModelRegistry.BackboneNamesFor(model);
+        string backbone = parse.GetValue(arguments.Backbone)
+            ?? (synthetic && accepted.Contains(DetectDemo.Backbone) ? DetectDemo.Backbone : DetectionModelRegistry.DefaultBackboneFor(model));
+        if (!accepted.Contains(backbone))
+            throw new UsageException($"--backbone: backbone '{backbone}' does not fit model '{model}'. Valid names: {string.Join(", ", accepted)}.");
         bool adamW = (parse.GetValue(arguments.Optimizer) ?? (synthetic ? "adamw" : "sgd")) == "adamw";
         var options = new DetectionTrainingOptions(
             Epochs: parse.GetValue(arguments.Epochs) ?? (synthetic ? DetectDemo.Epochs : 26),

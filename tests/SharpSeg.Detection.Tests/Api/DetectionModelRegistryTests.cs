@@ -26,6 +26,22 @@ public class DetectionModelRegistryTests
     }
 
     [Fact]
+    public void EfficientDetPresetsComeWithTheirOwnBackbone()
+    {
+        var model = DetectionModelRegistry.Create("efficientdet_lite0", 4);
+        var effdet = Assert.IsType<EfficientDet>(model);
+        Assert.Equal(4, effdet.NumClasses);
+        Assert.Equal(3, effdet.Config.NumForegroundClasses);
+        Assert.Equal("tf_efficientnet_lite0", DetectionModelRegistry.DefaultBackboneFor("efficientdet_lite0"));
+        Assert.Equal(["efficientnet_b0"], DetectionModelRegistry.BackboneNamesFor("efficientdet_d0"));
+        Assert.Equal(DetectionModelRegistry.DefaultBackbone, DetectionModelRegistry.DefaultBackboneFor("mask_rcnn"));
+        foreach (var preset in new[] { "efficientdet_d0", "efficientdet_d7", "efficientdet_d7x", "efficientdet_lite0" })
+            Assert.Contains(preset, DetectionModelRegistry.Names);
+        var wrong = Assert.Throws<ArgumentException>(() => DetectionModelRegistry.Create("efficientdet_d0", 4, "resnet50_fpn"));
+        Assert.Contains("own backbone 'efficientnet_b0'", wrong.Message);
+    }
+
+    [Fact]
     public void UnknownNamesAndTooFewClassesAreRefusedListingTheValidNames()
     {
         var model = Assert.Throws<ArgumentException>(() => DetectionModelRegistry.Create("yolo", 3));

@@ -122,6 +122,26 @@ public class DetectorTests
         Assert.Equal((prediction.Labels.Length, 64, 64), (masks.Count, masks.Height, masks.Width));
     }
 
+    [Fact]
+    public void EfficientDetTrainsThroughTheDetectorAndPredictsInTheImagesPixels()
+    {
+        using var folder = new TempFolder();
+        Engine.ManualSeed(1);
+        var detector = new Detector("efficientdet_lite0", 4, classNames: ShapeNames);
+        Assert.Equal("tf_efficientnet_lite0", detector.BackboneName);
+        var data = Shapes(2);
+        // Batches of 2: train-mode BatchNorm on the 1×1 P7 map needs more than one value.
+        var result = detector.Train(data, options: new DetectionTrainingOptions(Epochs: 1, BatchSize: 2, LearningRate: 1e-3,
+            Optimizer: DetectionOptimizer.AdamW, WarmupSteps: 1, SaveDir: folder.Path));
+        Assert.Equal(1, result.GlobalStep);
+        Assert.True(detector.Model.StateDict().Values.Where(t => t.DType == DType.Float32).All(t => t.ToArray().All(float.IsFinite)));
+
+        var prediction = detector.Predict(data.Load(0).Image, minScore: 0f);
+        Assert.True(prediction.Labels.Length > 0);
+        Assert.All(prediction.Labels, label => Assert.InRange(label, 1, 3));
+        Assert.All(prediction.Boxes, coordinate => Assert.InRange(coordinate, 0f, 64f));
+    }
+
     private sealed class VocLikeDataset() : DetectionDataset(["background", "thing"], null)
     {
         public override int Count => 2;
