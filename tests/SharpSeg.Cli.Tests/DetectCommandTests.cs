@@ -51,6 +51,10 @@ public sealed class DetectCommandTests
         Assert.Equal(2, backbone.ExitCode);
         Assert.Contains("'resnet7_fpn'", backbone.Error);
         Assert.Contains("resnet50_fpn", backbone.Error);
+        var ownBackbone = CliRunner.Run(["detect", "train", .. TinyShapes, "--model", "efficientdet_d0", "--backbone", "resnet18_fpn", "--save-dir", folder["out"]]);
+        Assert.Equal(2, ownBackbone.ExitCode);
+        Assert.Contains("does not fit model 'efficientdet_d0'", ownBackbone.Error);
+        Assert.Contains("efficientnet_b0", ownBackbone.Error);
 
         var model = CliRunner.Run(["detect", "train", .. TinyShapes, "--model", "yolo", "--save-dir", folder["out"]]);
         Assert.Equal(2, model.ExitCode);
