@@ -193,7 +193,7 @@ public class LinearKernelParityTests
         return data;
     }
 
-    /// <summary>Batches of images with fewer than 256 pixels, whose convolutions fold the batch into one GEMM.</summary>
+    /// <summary>Batches of images with fewer than 64 (forward, input gradient) or 256 (weight gradient) pixels, whose convolutions fold the batch into one GEMM.</summary>
     private static readonly Conv2dGeometry[] SmallImageCases =
     [
         new(Batch: 3, InChannels: 7, InH: 5, InW: 3, OutChannels: 13, KernelH: 3, KernelW: 3, PadH: 1, PadW: 1),

@@ -105,7 +105,7 @@ internal sealed unsafe partial class LinearKernels
                 }
                 return;
             }
-            if (FoldsBatch(g, g.OutH * g.OutW) && TryForwardFoldedBatch(g, px, packed, groupA, biasPointer, residualPointer, activation, py))
+            if (FoldsBatch(g, g.OutH * g.OutW, FoldedColumnPixels) && TryForwardFoldedBatch(g, px, packed, groupA, biasPointer, residualPointer, activation, py))
                 return;
             GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, biasPointer, py, Level)
             {
@@ -159,7 +159,7 @@ internal sealed unsafe partial class LinearKernels
                 }
                 return;
             }
-            if (FoldsBatch(g, g.InH * g.InW) && TryInputGradientFoldedBatch(g, pdy, packed, groupA, pdx))
+            if (FoldsBatch(g, g.InH * g.InW, FoldedColumnPixels) && TryInputGradientFoldedBatch(g, pdy, packed, groupA, pdx))
                 return;
             GemmDriver.Run(Level, new ConvBackwardInputPlan(g, pdy, packed, groupA, pdx));
         }
@@ -205,7 +205,7 @@ internal sealed unsafe partial class LinearKernels
                 WeightGradientSplitOverPixels(g, px, pdy, pdw, offsets, threads);
                 return;
             }
-            if (FoldsBatch(g, pixels) && TryWeightGradientFoldedBatch(g, px, pdy, pdw))
+            if (FoldsBatch(g, pixels, FoldedReductionPixels) && TryWeightGradientFoldedBatch(g, px, pdy, pdw))
                 return;
             float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
             for (int b = 0; b < g.Batch; b++)
