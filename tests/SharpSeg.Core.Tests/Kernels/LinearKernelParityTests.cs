@@ -184,6 +184,81 @@ public class LinearKernelParityTests
         AssertClose(e.Dbias, dbias, "backward bias " + what);
     }
 
+    public static TheoryData<string, int> LevelsAndSmallImageCases()
+    {
+        var data = new TheoryData<string, int>();
+        foreach (var level in Enum.GetValues<SimdLevel>())
+            if (SimdLevels.IsSupported(level))
+                for (int i = 0; i < SmallImageCases.Length; i++) data.Add(level.ToString(), i);
+        return data;
+    }
+
+    /// <summary>Batches of images with fewer than 64 (forward, input gradient) or 256 (weight gradient) pixels, whose convolutions fold the batch into one GEMM.</summary>
+    private static readonly Conv2dGeometry[] SmallImageCases =
+    [
+        new(Batch: 3, InChannels: 7, InH: 5, InW: 3, OutChannels: 13, KernelH: 3, KernelW: 3, PadH: 1, PadW: 1),
+        new(4, 10, 4, 4, 9, 3, 3, PadH: 2, PadW: 2, DilationH: 2, DilationW: 2),
+        new(3, 8, 9, 7, 6, 3, 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, Groups: 2),
+        new(5, 12, 3, 5, 70, 1, 1),
+        // 12 pixels × 40 images: k blocks and column panels both end inside an image.
+        new(40, 5, 4, 3, 7, 3, 3, PadH: 1, PadW: 1),
+        // Several slivers of A and a reduction over two k blocks in the input gradient.
+        new(3, 20, 5, 5, 40, 3, 3, PadH: 1, PadW: 1),
+        // Stride 2 without padding: input pixels past the last window get no gradient.
+        new(3, 4, 7, 5, 6, 3, 3, StrideH: 2, StrideW: 2),
+        // 16-pixel output rows: the per-image weight gradient gathers its panels in place.
+        new(2, 3, 4, 16, 5, 3, 3, PadH: 1, PadW: 1),
+    ];
+
+    [Theory]
+    [MemberData(nameof(LevelsAndSmallImageCases))]
+    public void FoldedBatchConvolutionEqualsImageByImageBitForBit(string levelName, int caseIndex)
+    {
+        var level = Enum.Parse<SimdLevel>(levelName);
+        var g = SmallImageCases[caseIndex];
+        var x = Random((int)g.InputLength, 50 + caseIndex);
+        var w = Random((int)g.WeightLength, 60 + caseIndex);
+        var dy = Random((int)g.OutputLength, 70 + caseIndex);
+        var bias = Random(g.OutChannels, 80 + caseIndex);
+        var residual = Random((int)g.OutputLength, 90 + caseIndex);
+        var folded = new LinearKernels(level);
+        var imageByImage = new LinearKernels(level) { FoldsSmallImages = false };
+
+        var yFolded = Random((int)g.OutputLength, 5);
+        var yImages = Random((int)g.OutputLength, 6);
+        folded.Conv2dForward(g, x, w, bias, yFolded);
+        imageByImage.Conv2dForward(g, x, w, bias, yImages);
+        Assert.Equal(yImages, yFolded);
+        var y = new float[g.OutputLength];
+        ReferenceKernels.Instance.Conv2dForward(g, x, w, bias, y);
+        AssertClose(y, yFolded, $"forward {g} level={level}");
+
+        folded.Conv2dForward(g, x, w, bias, residual, FusedActivation.Relu6, yFolded, null);
+        imageByImage.Conv2dForward(g, x, w, bias, residual, FusedActivation.Relu6, yImages, null);
+        Assert.Equal(yImages, yFolded);
+        Assert.Contains(yFolded, v => v == 0f);
+
+        var dxFolded = Random((int)g.InputLength, 1);
+        var dxImages = Random((int)g.InputLength, 2);
+        folded.Conv2dBackwardInput(g, dy, w, dxFolded);
+        imageByImage.Conv2dBackwardInput(g, dy, w, dxImages);
+        Assert.Equal(dxImages, dxFolded);
+
+        var dwFolded = Random((int)g.WeightLength, 3);
+        var dwImages = Random((int)g.WeightLength, 4);
+        folded.Conv2dBackwardWeight(g, x, dy, dwFolded, []);
+        imageByImage.Conv2dBackwardWeight(g, x, dy, dwImages, []);
+        Assert.Equal(dwImages, dwFolded);
+
+        // Equal to each other and to the reference: neither path dropped or repeated an image.
+        var dx = new float[g.InputLength];
+        var dw = new float[g.WeightLength];
+        ReferenceKernels.Instance.Conv2dBackwardInput(g, dy, w, dx);
+        ReferenceKernels.Instance.Conv2dBackwardWeight(g, x, dy, dw, []);
+        AssertClose(dx, dxFolded, $"backward input {g} level={level}");
+        AssertClose(dw, dwFolded, $"backward weight {g} level={level}");
+    }
+
     [Fact]
     public void ConvolutionMatchesHandComputedValues()
     {

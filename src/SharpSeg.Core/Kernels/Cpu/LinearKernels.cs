@@ -9,7 +9,7 @@ namespace SharpSeg.Kernels.Cpu;
 /// switch. Dense and grouped convolutions run as implicit GEMMs through <see cref="GemmDriver"/>; depthwise ones
 /// through <see cref="DepthwiseConv"/>.
 /// </summary>
-internal sealed unsafe class LinearKernels
+internal sealed unsafe partial class LinearKernels
 {
     /// <summary>The instance at the best level of this CPU.</summary>
     public static readonly LinearKernels Best = new(SimdLevels.Best);
@@ -105,6 +105,8 @@ internal sealed unsafe class LinearKernels
                 }
                 return;
             }
+            if (FoldsBatch(g, g.OutH * g.OutW, FoldedColumnPixels) && TryForwardFoldedBatch(g, px, packed, groupA, biasPointer, residualPointer, activation, py))
+                return;
             GemmDriver.Run(Level, new ConvForwardPlan(g, px, packed, groupA, biasPointer, py, Level)
             {
                 HasEpilogue = epilogue,
@@ -157,6 +159,8 @@ internal sealed unsafe class LinearKernels
                 }
                 return;
             }
+            if (FoldsBatch(g, g.InH * g.InW, FoldedColumnPixels) && TryInputGradientFoldedBatch(g, pdy, packed, groupA, pdx))
+                return;
             GemmDriver.Run(Level, new ConvBackwardInputPlan(g, pdy, packed, groupA, pdx));
         }
     }
@@ -201,6 +205,8 @@ internal sealed unsafe class LinearKernels
                 WeightGradientSplitOverPixels(g, px, pdy, pdw, offsets, threads);
                 return;
             }
+            if (FoldsBatch(g, pixels, FoldedReductionPixels) && TryWeightGradientFoldedBatch(g, px, pdy, pdw))
+                return;
             float* packed = Scratch.Get(Scratch.Slot.PackedA, groupA * g.Groups);
             for (int b = 0; b < g.Batch; b++)
             {
