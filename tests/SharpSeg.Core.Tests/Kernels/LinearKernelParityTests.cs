@@ -52,6 +52,7 @@ public class LinearKernelParityTests
 
         // Stride-2 rows long enough for the vector even-lane gather.
         (new(1, 3, 9, 75, 5, 3, 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1), true),
+        (new(1, 3, 9, 75, 6, 5, 5, StrideH: 2, StrideW: 2, PadH: 2, PadW: 2, Groups: 3), true), // depthwise, multiplier 2
 
         // Few pixels, many output channels (ResNet's 7×7 stage at batch 1): the GEMM splits rows of A over threads.
         (new(1, 70, 7, 7, 200, 1, 1), false),
@@ -111,6 +112,48 @@ public class LinearKernelParityTests
             for (int j = 0; j < n; j++) Assert.Equal(wide[i * ldb + j], narrow[i * ldb + j]);
             for (int j = n; j < ldb; j++) Assert.Equal(start[i * ldb + j], narrow[i * ldb + j]);
         }
+    }
+
+    /// <summary>
+    /// The AVX-512 stride-2 depthwise rows (even lanes of two loads, multiply then add) give what the scalar loop gives
+    /// bit for bit: the same products, each rounded, summed in the same tap order onto the bias. Widths leave scalar tails
+    /// and blocks whose loads would leave the padded row; a channel multiplier of 2, dilation and 5×5 taps.
+    /// </summary>
+    [Theory]
+    [InlineData(75, 3, 1, 1, 1)]
+    [InlineData(64, 3, 1, 1, 2)]
+    [InlineData(97, 5, 2, 1, 1)]
+    [InlineData(70, 3, 2, 2, 2)]
+    [InlineData(33, 5, 4, 2, 1)]
+    public void StrideTwoDepthwiseRowsEqualTheScalarLoopBitForBit(int width, int kernel, int pad, int dilation, int multiplier)
+    {
+        if (!SimdLevels.IsSupported(SimdLevel.Vector512)) return;
+        const int channels = 3, height = 9;
+        var g = new Conv2dGeometry(2, channels, height, width, channels * multiplier, kernel, kernel, StrideH: 2, StrideW: 2,
+            PadH: pad, PadW: pad, DilationH: dilation, DilationW: dilation, Groups: channels);
+        var x = Random((int)g.InputLength, 11);
+        var w = Random((int)g.WeightLength, 12);
+        var bias = Random(g.OutChannels, 13);
+        var y = new float[g.OutputLength];
+        new LinearKernels(SimdLevel.Vector512).Conv2dForward(g, x, w, bias, y);
+
+        for (int b = 0; b < g.Batch; b++)
+            for (int co = 0; co < g.OutChannels; co++)
+                for (int oy = 0; oy < g.OutH; oy++)
+                    for (int ox = 0; ox < g.OutW; ox++)
+                    {
+                        int ci = co / multiplier;
+                        float sum = bias[co];
+                        for (int ky = 0; ky < kernel; ky++)
+                            for (int kx = 0; kx < kernel; kx++)
+                            {
+                                int iy = oy * 2 - pad + ky * dilation, ix = ox * 2 - pad + kx * dilation;
+                                float v = iy < 0 || iy >= height || ix < 0 || ix >= width ? 0f : x[((b * channels + ci) * height + iy) * width + ix];
+                                float product = w[co * kernel * kernel + ky * kernel + kx] * v;
+                                sum += product;
+                            }
+                        Assert.Equal(sum, y[((b * g.OutChannels + co) * g.OutH + oy) * g.OutW + ox]);
+                    }
     }
 
     [Fact]
