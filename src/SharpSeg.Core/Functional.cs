@@ -43,14 +43,23 @@ public static class Functional
     /// <param name="batchNorm">The evaluation-mode normalisation after the convolution, or null.</param>
     /// <param name="residual">Added after the normalisation, shaped like the output, or null.</param>
     /// <param name="activation">Applied last.</param>
+    /// <param name="outputBuffer">
+    /// Memory the inference path may write the result into instead of allocating (PyTorch's <c>out=</c>, without the
+    /// resize): when it is a contiguous float32 tensor with at least as many elements as the output, records no graph
+    /// and shares no storage with <paramref name="input"/> or <paramref name="residual"/>, the result is a view of its
+    /// first elements; otherwise it is ignored (and the graph path always ignores it). For blocks whose intermediate
+    /// results die inside one call: reusing their memory saves the allocation and the page faults of fresh memory.
+    /// </param>
     public static Tensor Conv2dFused(Tensor input, Tensor weight, Tensor? bias, Size2 stride, Size2 padding, Size2 dilation, int groups,
-        BatchNormStatistics? batchNorm = null, Tensor? residual = null, FusedActivation activation = FusedActivation.None)
+        BatchNormStatistics? batchNorm = null, Tensor? residual = null, FusedActivation activation = FusedActivation.None,
+        Tensor? outputBuffer = null)
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(weight);
         if (!OpRecorder.IsActive && !GradMode.ShouldRecord(input, weight, bias, batchNorm?.RunningMean, batchNorm?.RunningVar,
                 batchNorm?.Weight, batchNorm?.Bias, residual))
-            return Convolution.Conv2dFusedInference(input, weight, bias, stride, padding, dilation, groups, batchNorm, residual, activation);
+            return Convolution.Conv2dFusedInference(input, weight, bias, stride, padding, dilation, groups, batchNorm, residual, activation,
+                outputBuffer);
 
         var y = Conv2d(input, weight, bias, stride, padding, dilation, groups);
         if (batchNorm is not null)
@@ -60,6 +69,7 @@ public static class Functional
         {
             FusedActivation.Relu => y.Relu(),
             FusedActivation.Relu6 => y.Relu6(),
+            FusedActivation.Hardswish => y.Hardswish(),
             _ => y,
         };
     }

@@ -61,6 +61,7 @@ internal sealed partial class ReferenceKernels
             {
                 FusedActivation.Relu => Math.Max(v, 0f),
                 FusedActivation.Relu6 => Math.Min(Math.Max(v, 0f), 6f),
+                FusedActivation.Hardswish => ScalarMath.Unary(UnaryOp.Hardswish, v),
                 _ => v,
             };
         }

@@ -28,7 +28,7 @@ internal static class Convolution
     /// when given, folded into them; for callers that record no graph (see <see cref="Functional.Conv2dFused"/>).
     /// </summary>
     public static Tensor Conv2dFusedInference(Tensor x, Tensor weight, Tensor? bias, Size2 stride, Size2 padding, Size2 dilation,
-        int groups, BatchNormStatistics? batchNorm, Tensor? residual, FusedActivation activation)
+        int groups, BatchNormStatistics? batchNorm, Tensor? residual, FusedActivation activation, Tensor? outputBuffer = null)
     {
         const string op = "Conv2dFused";
         var g = Geometry(op, x, weight, bias, stride, padding, dilation, groups);
@@ -48,7 +48,9 @@ internal static class Convolution
         }
 
         var entry = InferenceWeights.GetValue(weight, _ => new InferenceWeight());
-        var y = NewFloat(outShape);
+        var y = CanWriteInto(outputBuffer, outShape, x, residual)
+            ? new Tensor(outputBuffer!.Storage, outShape, outShape.ContiguousStrides(), outputBuffer.Offset)
+            : NewFloat(outShape);
         lock (entry)
         {
             if (batchNorm is { } b) entry.Folded(g, weight, bias, b);
@@ -60,6 +62,15 @@ internal static class Convolution
         FlopCounter.Add(g.Flops);
         return y;
     }
+
+    /// <summary>
+    /// Whether the result may go into the first elements of <paramref name="buffer"/>: dense float32 with room for the
+    /// output, in no graph, and not sharing a storage the kernel reads while writing (the input, the residual).
+    /// </summary>
+    private static bool CanWriteInto(Tensor? buffer, Shape outShape, Tensor x, Tensor? residual) =>
+        buffer is not null && buffer.DType == DType.Float32 && buffer.IsContiguous && buffer.Numel >= outShape.Numel
+        && buffer.GradFn is null && !buffer.RequiresGrad
+        && !ReferenceEquals(buffer.Storage, x.Storage) && (residual is null || !ReferenceEquals(buffer.Storage, residual.Storage));
 
     private static Conv2dGeometry Geometry(string op, Tensor x, Tensor weight, Tensor? bias, Size2 stride, Size2 padding, Size2 dilation, int groups)
     {

@@ -265,10 +265,16 @@ public sealed class HRNet : Module, IPretrainedBackbone
         /// relu?(bn(conv(x)) + residual); at stride 1 in evaluation the normalisation, the add and the ReLU run fused
         /// into the convolution (<see cref="Conv2d.ForwardWithBatchNorm"/>).
         /// </summary>
-        public Tensor Forward(Tensor x, Tensor? residual, bool relu)
+        public Tensor Forward(Tensor x, Tensor? residual, bool relu) => Forward(x, residual, relu, null);
+
+        /// <summary>As above, the stride-1 inference result written into <paramref name="buffers"/>' <paramref name="slot"/>.</summary>
+        public Tensor Forward(Tensor x, IntermediateBuffers buffers, int slot) =>
+            buffers.Keep(slot, Forward(x, null, _relu, buffers[slot]));
+
+        private Tensor Forward(Tensor x, Tensor? residual, bool relu, Tensor? outputBuffer)
         {
             var activation = relu ? FusedActivation.Relu : FusedActivation.None;
-            if (_stride == 1) return _conv.ForwardWithBatchNorm(x, _bn, activation, residual);
+            if (_stride == 1) return _conv.ForwardWithBatchNorm(x, _bn, activation, residual, outputBuffer);
             var y = _bn.Forward(Convolve(x));
             if (residual is not null) y += residual;
             return relu ? y.Relu() : y;
@@ -342,11 +348,13 @@ public sealed class HRNet : Module, IPretrainedBackbone
 
         public override Tensor Forward(Tensor x)
         {
-            var y = _conv2.Forward(_conv1.Forward(x));
-            var shortcut = _convDown?.Forward(x) ?? x;
-            if (_se is null) return _conv3.Forward(y, shortcut, relu: true);
-            y = _se.Forward(_conv3.Forward(y));
-            return (y + shortcut).Relu();
+            // The inner results and the projected shortcut die in this call: in inference they reuse this thread's buffers.
+            var buffers = IntermediateBuffers.Rent();
+            var y = _conv2.Forward(_conv1.Forward(x, buffers, 0), buffers, 1);
+            var shortcut = _convDown?.Forward(x, buffers, 2) ?? x;
+            var output = _se is null ? _conv3.Forward(y, shortcut, relu: true) : (_se.Forward(_conv3.Forward(y)) + shortcut).Relu();
+            buffers.Return();
+            return output;
         }
     }
 
@@ -365,10 +373,12 @@ public sealed class HRNet : Module, IPretrainedBackbone
 
         public override Tensor Forward(Tensor x)
         {
-            var y = _conv1.Forward(x);
-            if (_se is null) return _conv2.Forward(y, x, relu: true);
-            y = _se.Forward(_conv2.Forward(y));
-            return (y + x).Relu();
+            // The inner result dies in this call: in inference it reuses this thread's buffers.
+            var buffers = IntermediateBuffers.Rent();
+            var y = _conv1.Forward(x, buffers, 0);
+            var output = _se is null ? _conv2.Forward(y, x, relu: true) : (_se.Forward(_conv2.Forward(y)) + x).Relu();
+            buffers.Return();
+            return output;
         }
     }
 

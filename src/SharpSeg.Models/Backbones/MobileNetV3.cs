@@ -239,7 +239,7 @@ public sealed class MobileNetV3 : TensorModule, IPretrainedBackbone
         int next = 0;
         for (int i = 0; i <= _featureLayers[^1]; i++)
         {
-            x = _features[i].Forward(x);
+            x = _features[i] is Sequential layers && IsConvNormAct(layers) ? ConvNormActForward(layers, x) : _features[i].Forward(x);
             if (i == _featureLayers[next]) features[next++] = x;
         }
         return features;
@@ -378,9 +378,50 @@ public sealed class MobileNetV3 : TensorModule, IPretrainedBackbone
 
         public override Tensor Forward(Tensor x)
         {
-            var y = _block.Forward(x);
-            return _residual ? y + x : y;
+            // Each conv → BatchNorm → activation runs as one fused call (folded in evaluation), the input joining the last
+            // one's epilogue; the results before the last die in this call, so in inference they reuse this thread's buffers.
+            var buffers = IntermediateBuffers.Rent();
+            var y = x;
+            int last = _block.Count - 1;
+            for (int i = 0; i < last; i++)
+            {
+                int slot = i % 2;
+                y = _block[i] is Sequential layers && IsConvNormAct(layers)
+                    ? buffers.Keep(slot, ConvNormActForward(layers, y, outputBuffer: buffers[slot]))
+                    : _block[i].Forward(y);
+            }
+            Tensor output;
+            if (_block[last] is Sequential projection && IsConvNormAct(projection))
+            {
+                output = ConvNormActForward(projection, y, _residual ? x : null);
+            }
+            else
+            {
+                output = _block[last].Forward(y);
+                if (_residual) output += x;
+            }
+            buffers.Return();
+            return output;
         }
+    }
+
+    /// <summary>Whether <paramref name="layers"/> is a <see cref="ConvNormAct"/>: conv, BatchNorm and an optional ReLU or hardswish.</summary>
+    private static bool IsConvNormAct(Sequential layers) =>
+        layers.Count is 2 or 3 && layers[0] is Conv2d && layers[1] is BatchNorm2d && (layers.Count == 2 || layers[2] is Relu or Hardswish);
+
+    /// <summary>
+    /// act(bn(conv(x)) + residual) of a <see cref="ConvNormAct"/> through <see cref="Conv2d.ForwardWithBatchNorm"/>: one
+    /// fused call in evaluation, the separate ops (what the Sequential would run, then the add) in training. The
+    /// residual joins after the activation-free projection, so the order matches torchvision's <c>block(x) + x</c>.
+    /// </summary>
+    private static Tensor ConvNormActForward(Sequential layers, Tensor x, Tensor? residual = null, Tensor? outputBuffer = null)
+    {
+        var activation = layers.Count == 2 ? FusedActivation.None : layers[2] is Relu ? FusedActivation.Relu : FusedActivation.Hardswish;
+        var conv = (Conv2d)layers[0];
+        // The fused residual joins before the activation; after one it is a separate add.
+        if (residual is not null && activation != FusedActivation.None)
+            return conv.ForwardWithBatchNorm(x, (BatchNorm2d)layers[1], activation, outputBuffer: outputBuffer) + residual;
+        return conv.ForwardWithBatchNorm(x, (BatchNorm2d)layers[1], activation, residual, outputBuffer);
     }
 
     /// <summary>

@@ -28,8 +28,12 @@ internal sealed class BasicBlock : TensorModule
 
     public override Tensor Forward(Tensor x)
     {
-        var y = _conv1.ForwardWithNorm(x, _bn1, FusedActivation.Relu);
-        return _conv2.ForwardWithNorm(y, _bn2, FusedActivation.Relu, residual: ResNetLayout.Shortcut(_downsample, x));
+        // The inner result and the projected shortcut die in this call: in inference they reuse this thread's buffers.
+        var buffers = IntermediateBuffers.Rent();
+        var y = buffers.Keep(0, _conv1.ForwardWithNorm(x, _bn1, FusedActivation.Relu, outputBuffer: buffers[0]));
+        var output = _conv2.ForwardWithNorm(y, _bn2, FusedActivation.Relu, residual: ResNetLayout.Shortcut(_downsample, x, buffers, 1));
+        buffers.Return();
+        return output;
     }
 }
 
@@ -63,9 +67,13 @@ internal sealed class Bottleneck : TensorModule
 
     public override Tensor Forward(Tensor x)
     {
-        var y = _conv1.ForwardWithNorm(x, _bn1, FusedActivation.Relu);
-        y = _conv2.ForwardWithNorm(y, _bn2, FusedActivation.Relu);
-        return _conv3.ForwardWithNorm(y, _bn3, FusedActivation.Relu, residual: ResNetLayout.Shortcut(_downsample, x));
+        // The inner results and the projected shortcut die in this call: in inference they reuse this thread's buffers.
+        var buffers = IntermediateBuffers.Rent();
+        var y = buffers.Keep(0, _conv1.ForwardWithNorm(x, _bn1, FusedActivation.Relu, outputBuffer: buffers[0]));
+        y = buffers.Keep(1, _conv2.ForwardWithNorm(y, _bn2, FusedActivation.Relu, outputBuffer: buffers[1]));
+        var output = _conv3.ForwardWithNorm(y, _bn3, FusedActivation.Relu, residual: ResNetLayout.Shortcut(_downsample, x, buffers, 2));
+        buffers.Return();
+        return output;
     }
 }
 
@@ -86,15 +94,18 @@ internal static class ResNetLayout
 
     /// <summary>
     /// The shortcut of a residual block: x itself, or the projection (torchvision: conv, BatchNorm; ResNet-D: pool or
-    /// identity, conv, BatchNorm) with its convolution and normalisation fused when they end the sequence.
+    /// identity, conv, BatchNorm) with its convolution and normalisation fused when they end the sequence. Given
+    /// <paramref name="buffers"/>, the fused projection is written into its <paramref name="slot"/> in inference (the
+    /// caller promises the shortcut dies before the buffers are returned).
     /// </summary>
-    public static Tensor Shortcut(Sequential? downsample, Tensor x)
+    public static Tensor Shortcut(Sequential? downsample, Tensor x, IntermediateBuffers? buffers = null, int slot = 0)
     {
         if (downsample is null) return x;
         int count = downsample.Count;
         if (count < 2 || downsample[count - 2] is not Conv2d conv || downsample[count - 1] is not (BatchNorm2d or FrozenBatchNorm2d)) return downsample.Forward(x);
         for (int i = 0; i < count - 2; i++) x = downsample[i].Forward(x);
-        return conv.ForwardWithNorm(x, downsample[count - 1]);
+        if (buffers is null) return conv.ForwardWithNorm(x, downsample[count - 1]);
+        return buffers.Keep(slot, conv.ForwardWithNorm(x, downsample[count - 1], outputBuffer: buffers[slot]));
     }
 
     public static int Expansion(ResNetBlockKind kind) => kind == ResNetBlockKind.Basic ? BasicBlock.Expansion : Bottleneck.Expansion;

@@ -52,11 +52,14 @@ public sealed class ConvBnAct : TensorModule
 
     /// <summary>
     /// act(bn(conv(x)) + residual): the residual joins before the activation. In evaluation the normalisation folds into
-    /// the convolution, and the add and a ReLU/ReLU6 run in its epilogue (<see cref="Conv2d.ForwardWithBatchNorm"/>).
+    /// the convolution, and the add and a ReLU/ReLU6/Hardswish run in its epilogue (<see cref="Conv2d.ForwardWithBatchNorm"/>).
     /// </summary>
     /// <param name="x">Input [N, Cin, H, W].</param>
     /// <param name="residual">Shaped like the output, or null.</param>
-    public Tensor Forward(Tensor x, Tensor? residual)
+    /// <param name="outputBuffer">
+    /// Memory the fused inference path may write the result into (see <see cref="Functional.Conv2dFused"/>), or null.
+    /// </param>
+    public Tensor Forward(Tensor x, Tensor? residual, Tensor? outputBuffer = null)
     {
         if (!Bn.IsTraining)
         {
@@ -64,9 +67,10 @@ public sealed class ConvBnAct : TensorModule
             {
                 Activation.Relu => FusedActivation.Relu,
                 Activation.Relu6 => FusedActivation.Relu6,
+                Activation.Hardswish => FusedActivation.Hardswish,
                 _ => FusedActivation.None,
             };
-            if (fused != FusedActivation.None || _activation is null) return Conv.ForwardWithBatchNorm(x, Bn, fused, residual);
+            if (fused != FusedActivation.None || _activation is null) return Conv.ForwardWithBatchNorm(x, Bn, fused, residual, outputBuffer);
             var z = Conv.ForwardWithBatchNorm(x, Bn, FusedActivation.None, residual);
             return _activation.Forward(z);
         }

@@ -51,9 +51,13 @@ public sealed class InvertedResidual : TensorModule
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x)
     {
-        var y = ConvPw?.Forward(x) ?? x;
-        y = ConvDw.Forward(y);
+        // The expanded and depthwise results die in this call: in inference they reuse this thread's buffers.
+        var buffers = IntermediateBuffers.Rent();
+        var y = ConvPw is null ? x : buffers.Keep(0, ConvPw.Forward(x, null, buffers[0]));
+        y = buffers.Keep(1, ConvDw.Forward(y, null, buffers[1]));
         if (Se is not null) y = Se.Forward(y);
-        return HasResidual ? ConvPwl.Forward(y, residual: x) : ConvPwl.Forward(y);
+        var output = ConvPwl.Forward(y, HasResidual ? x : null);
+        buffers.Return();
+        return output;
     }
 }

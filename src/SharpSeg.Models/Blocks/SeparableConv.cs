@@ -33,5 +33,12 @@ public sealed class SeparableConv : TensorModule
     public ConvBnAct Pointwise { get; }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor x) => Pointwise.Forward(Depthwise.Forward(x));
+    public override Tensor Forward(Tensor x)
+    {
+        // The depthwise result dies in this call: in inference it reuses this thread's buffers.
+        var buffers = IntermediateBuffers.Rent();
+        var output = Pointwise.Forward(buffers.Keep(0, Depthwise.Forward(x, null, buffers[0])), null);
+        buffers.Return();
+        return output;
+    }
 }

@@ -68,7 +68,12 @@ public sealed class Conv2d : TensorModule
     /// <param name="batchNorm">The normalisation over this layer's output channels.</param>
     /// <param name="activation">Applied last.</param>
     /// <param name="residual">Added after the normalisation (shaped like the output), or null.</param>
-    public Tensor ForwardWithBatchNorm(Tensor x, BatchNorm2d batchNorm, FusedActivation activation = FusedActivation.None, Tensor? residual = null)
+    /// <param name="outputBuffer">
+    /// A tensor the fused inference path may write the result into instead of allocating (see the same parameter of
+    /// <see cref="Functional.Conv2dFused"/>); ignored by the unfused path.
+    /// </param>
+    public Tensor ForwardWithBatchNorm(Tensor x, BatchNorm2d batchNorm, FusedActivation activation = FusedActivation.None, Tensor? residual = null,
+        Tensor? outputBuffer = null)
     {
         ArgumentNullException.ThrowIfNull(batchNorm);
         if (batchNorm.IsTraining || batchNorm.RunningMean is null || batchNorm.RunningVar is null)
@@ -76,7 +81,8 @@ public sealed class Conv2d : TensorModule
         if (batchNorm.NumFeatures != Options.OutChannels)
             throw new ShapeMismatchException("Conv2d", $"BatchNorm2d of {batchNorm.NumFeatures} channels after a convolution with {Options.OutChannels} outputs");
         return Functional.Conv2dFused(x, Weight, Bias, Options.Stride, Options.Padding, Options.Dilation, Options.Groups,
-            new BatchNormStatistics(batchNorm.RunningMean, batchNorm.RunningVar, batchNorm.Weight, batchNorm.Bias, batchNorm.Eps), residual, activation);
+            new BatchNormStatistics(batchNorm.RunningMean, batchNorm.RunningVar, batchNorm.Weight, batchNorm.Bias, batchNorm.Eps), residual, activation,
+            outputBuffer);
     }
 
     /// <summary>
@@ -89,18 +95,24 @@ public sealed class Conv2d : TensorModule
     /// <param name="norm">The normalisation over this layer's output channels.</param>
     /// <param name="activation">Applied last.</param>
     /// <param name="residual">Added after the normalisation (shaped like the output), or null.</param>
-    public Tensor ForwardWithNorm(Tensor x, TensorModule norm, FusedActivation activation = FusedActivation.None, Tensor? residual = null)
+    /// <param name="outputBuffer">
+    /// A tensor the fused inference path may write the result into instead of allocating (see the same parameter of
+    /// <see cref="Functional.Conv2dFused"/>); ignored by the unfused path.
+    /// </param>
+    public Tensor ForwardWithNorm(Tensor x, TensorModule norm, FusedActivation activation = FusedActivation.None, Tensor? residual = null,
+        Tensor? outputBuffer = null)
     {
         ArgumentNullException.ThrowIfNull(norm);
         switch (norm)
         {
             case BatchNorm2d batchNorm:
-                return ForwardWithBatchNorm(x, batchNorm, activation, residual);
+                return ForwardWithBatchNorm(x, batchNorm, activation, residual, outputBuffer);
             case FrozenBatchNorm2d frozen:
                 if (frozen.NumFeatures != Options.OutChannels)
                     throw new ShapeMismatchException("Conv2d", $"FrozenBatchNorm2d of {frozen.NumFeatures} channels after a convolution with {Options.OutChannels} outputs");
                 return Functional.Conv2dFused(x, Weight, Bias, Options.Stride, Options.Padding, Options.Dilation, Options.Groups,
-                    new BatchNormStatistics(frozen.RunningMean, frozen.RunningVar, frozen.Weight, frozen.Bias, frozen.Eps), residual, activation);
+                    new BatchNormStatistics(frozen.RunningMean, frozen.RunningVar, frozen.Weight, frozen.Bias, frozen.Eps), residual, activation,
+                    outputBuffer);
             default:
                 return AddAndActivate(norm.Forward(Forward(x)), residual, activation);
         }
@@ -114,6 +126,7 @@ public sealed class Conv2d : TensorModule
         {
             FusedActivation.Relu => y.Relu(),
             FusedActivation.Relu6 => y.Relu6(),
+            FusedActivation.Hardswish => y.Hardswish(),
             _ => y,
         };
     }

@@ -52,6 +52,14 @@ public class LinearKernelParityTests
 
         // Stride-2 rows long enough for the vector even-lane gather.
         (new(1, 3, 9, 75, 5, 3, 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1), true),
+        (new(1, 3, 9, 75, 6, 5, 5, StrideH: 2, StrideW: 2, PadH: 2, PadW: 2, Groups: 3), true), // depthwise, multiplier 2
+
+        // Stride 1 with rows that are not whole panels: AVX-512 runs the GEMM over the padded input's pitch.
+        (new(1, 5, 7, 7, 9, 3, 3, PadH: 1, PadW: 1), true),
+        (new(2, 6, 28, 28, 13, 3, 3, PadH: 1, PadW: 1), false),
+        (new(1, 4, 12, 56, 6, 3, 3, PadH: 1, PadW: 1, Groups: 2), true),
+        (new(1, 3, 30, 30, 5, 3, 3, PadH: 2, PadW: 2, DilationH: 2, DilationW: 2), true),
+        (new(1, 40, 7, 7, 20, 3, 3, PadH: 1, PadW: 1), true),
 
         // Few pixels, many output channels (ResNet's 7×7 stage at batch 1): the GEMM splits rows of A over threads.
         (new(1, 70, 7, 7, 200, 1, 1), false),
@@ -110,6 +118,99 @@ public class LinearKernelParityTests
         {
             for (int j = 0; j < n; j++) Assert.Equal(wide[i * ldb + j], narrow[i * ldb + j]);
             for (int j = n; j < ldb; j++) Assert.Equal(start[i * ldb + j], narrow[i * ldb + j]);
+        }
+    }
+
+    /// <summary>
+    /// The AVX-512 stride-2 depthwise rows (even lanes of two loads, multiply then add) give what the scalar loop gives
+    /// bit for bit: the same products, each rounded, summed in the same tap order onto the bias. Widths leave scalar tails
+    /// and blocks whose loads would leave the padded row; a channel multiplier of 2, dilation and 5×5 taps.
+    /// </summary>
+    [Theory]
+    [InlineData(75, 3, 1, 1, 1)]
+    [InlineData(64, 3, 1, 1, 2)]
+    [InlineData(97, 5, 2, 1, 1)]
+    [InlineData(70, 3, 2, 2, 2)]
+    [InlineData(33, 5, 4, 2, 1)]
+    public void StrideTwoDepthwiseRowsEqualTheScalarLoopBitForBit(int width, int kernel, int pad, int dilation, int multiplier)
+    {
+        if (!SimdLevels.IsSupported(SimdLevel.Vector512)) return;
+        const int channels = 3, height = 9;
+        var g = new Conv2dGeometry(2, channels, height, width, channels * multiplier, kernel, kernel, StrideH: 2, StrideW: 2,
+            PadH: pad, PadW: pad, DilationH: dilation, DilationW: dilation, Groups: channels);
+        var x = Random((int)g.InputLength, 11);
+        var w = Random((int)g.WeightLength, 12);
+        var bias = Random(g.OutChannels, 13);
+        var y = new float[g.OutputLength];
+        new LinearKernels(SimdLevel.Vector512).Conv2dForward(g, x, w, bias, y);
+
+        for (int b = 0; b < g.Batch; b++)
+            for (int co = 0; co < g.OutChannels; co++)
+                for (int oy = 0; oy < g.OutH; oy++)
+                    for (int ox = 0; ox < g.OutW; ox++)
+                    {
+                        int ci = co / multiplier;
+                        float sum = bias[co];
+                        for (int ky = 0; ky < kernel; ky++)
+                            for (int kx = 0; kx < kernel; kx++)
+                            {
+                                int iy = oy * 2 - pad + ky * dilation, ix = ox * 2 - pad + kx * dilation;
+                                float v = iy < 0 || iy >= height || ix < 0 || ix >= width ? 0f : x[((b * channels + ci) * height + iy) * width + ix];
+                                float product = w[co * kernel * kernel + ky * kernel + kx] * v;
+                                sum += product;
+                            }
+                        Assert.Equal(sum, y[((b * g.OutChannels + co) * g.OutH + oy) * g.OutW + ox]);
+                    }
+    }
+
+    /// <summary>
+    /// The convolution run over the padded input's pitch (stride 1, rows of 7, 28, 56 pixels) gives every output exactly
+    /// what the GEMM of the explicit im2col matrix gives, started from the bias: the same FMA chain over k per column,
+    /// whichever columns around it are computed and dropped. With several k blocks, dilation, a batch of two and the
+    /// residual-and-activation epilogue.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 16, 7, 7, 40, 3, 1)]
+    [InlineData(2, 5, 28, 28, 7, 3, 1)]
+    [InlineData(1, 3, 12, 56, 8, 3, 1)]
+    [InlineData(1, 40, 7, 7, 13, 3, 1)]
+    [InlineData(1, 4, 30, 30, 6, 3, 2)]
+    public void PitchedConvolutionEqualsTheIm2colGemmBitForBit(int batch, int cin, int h, int w, int cout, int kernel, int dilation)
+    {
+        if (!SimdLevels.IsSupported(SimdLevel.Vector512)) return;
+        int pad = dilation * (kernel - 1) / 2;
+        var g = new Conv2dGeometry(batch, cin, h, w, cout, kernel, kernel, PadH: pad, PadW: pad, DilationH: dilation, DilationW: dilation);
+        var x = Random((int)g.InputLength, 21);
+        var weight = Random((int)g.WeightLength, 22);
+        var bias = Random(cout, 23);
+        var residual = Random((int)g.OutputLength, 24);
+        var kernels = new LinearKernels(SimdLevel.Vector512);
+        var y = new float[g.OutputLength];
+        kernels.Conv2dForward(g, x, weight, bias, y);
+        var fused = new float[g.OutputLength];
+        kernels.Conv2dForward(g, x, weight, bias, residual, FusedActivation.Relu6, fused, null);
+
+        int k = cin * kernel * kernel, n = g.OutH * g.OutW;
+        for (int b = 0; b < batch; b++)
+        {
+            var columns = new float[k * n];
+            for (int row = 0; row < k; row++)
+            {
+                int ci = row / (kernel * kernel), ky = row / kernel % kernel, kx = row % kernel;
+                for (int p = 0; p < n; p++)
+                {
+                    int iy = p / g.OutW - pad + ky * dilation, ix = p % g.OutW - pad + kx * dilation;
+                    columns[row * n + p] = iy < 0 || iy >= h || ix < 0 || ix >= w ? 0f : x[((b * cin + ci) * h + iy) * w + ix];
+                }
+            }
+            var expected = new float[cout * n];
+            for (int co = 0; co < cout; co++) Array.Fill(expected, bias[co], co * n, n);
+            kernels.Gemm(false, false, cout, n, k, weight, k, columns, n, expected, n, accumulate: true);
+            for (int i = 0; i < cout * n; i++)
+            {
+                Assert.Equal(expected[i], y[b * cout * n + i]);
+                Assert.Equal(Math.Clamp(expected[i] + residual[b * cout * n + i], 0f, 6f), fused[b * cout * n + i]);
+            }
         }
     }
 

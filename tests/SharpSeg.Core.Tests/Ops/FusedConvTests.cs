@@ -69,6 +69,7 @@ public sealed class FusedConvTests
         {
             FusedActivation.Relu => y.Relu(),
             FusedActivation.Relu6 => y.Relu6(),
+            FusedActivation.Hardswish => y.Hardswish(),
             _ => y,
         };
     }
@@ -86,6 +87,79 @@ public sealed class FusedConvTests
             Assert.Contains(expected, v => v == 6f);
             Assert.Contains(expected, v => v == 0f);
         }
+        if (activation == FusedActivation.Hardswish)
+        {
+            // All three pieces of hardswish: zero below −3, the curve, identity above 3.
+            var before = Separate(o, batchNorm: false, FusedActivation.None).ToArray();
+            Assert.Contains(before, v => v < -3f);
+            Assert.Contains(before, v => v is > -3f and < 3f and not 0f);
+            Assert.Contains(before, v => v > 3f);
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void An_output_buffer_with_room_receives_the_result(int index)
+    {
+        var o = Make(Cases[index], 10 * index + 5);
+        var expected = Fused(o, batchNorm: true, FusedActivation.Relu).ToArray();
+        var buffer = Tensor.Full(new Shape(expected.Length + 7), float.NaN);
+        Tensor y;
+        using (GradMode.NoGrad())
+            y = Functional.Conv2dFused(o.X, o.Weight, o.Bias, o.Stride, o.Padding, o.Dilation, o.Case.Groups, o.Bn, o.Residual,
+                FusedActivation.Relu, outputBuffer: buffer);
+        Assert.Same(buffer.Storage, y.Storage);
+        Assert.Equal(o.Residual.Shape, y.Shape);
+        Assert.Equal(expected, y.ToArray());
+        // The result is the buffer's first elements; the rest is untouched.
+        Assert.Equal(expected, buffer.ToArray().Take(expected.Length));
+        Assert.All(buffer.ToArray().Skip(expected.Length), v => Assert.True(float.IsNaN(v)));
+
+        // A second call into the same buffer overwrites it completely.
+        var other = Make(Cases[index], 10 * index + 6);
+        using (GradMode.NoGrad())
+            y = Functional.Conv2dFused(other.X, o.Weight, o.Bias, o.Stride, o.Padding, o.Dilation, o.Case.Groups, o.Bn, null,
+                FusedActivation.None, outputBuffer: buffer);
+        Assert.Same(buffer.Storage, y.Storage);
+        Assert.Equal(Fused(other with { Weight = o.Weight, Bias = o.Bias, Bn = o.Bn }, batchNorm: true, FusedActivation.None, residual: false).ToArray(),
+            y.ToArray());
+    }
+
+    [Fact]
+    public void An_output_buffer_that_is_too_small_aliases_an_operand_or_is_in_a_graph_is_not_used()
+    {
+        var o = Make(Cases[0], 7);
+        int length = (int)o.Residual.Numel;
+        var expected = Fused(o, batchNorm: false, FusedActivation.Relu).ToArray();
+        var residualCopy = o.Residual.ToArray();
+        var small = Tensor.Zeros(length - 1);
+        var strided = Tensor.Zeros(49, length / 49).Transpose(0, 1);
+        Assert.False(strided.IsContiguous);
+        var inGraph = Tensor.Zeros(length);
+        inGraph.RequiresGrad = true;
+        Tensor?[] rejected = [small, strided, inGraph, o.Residual, Tensor.Zeros(new Shape(length), DType.Int32)];
+        foreach (var buffer in rejected)
+        {
+            Tensor y;
+            using (GradMode.NoGrad())
+                y = Functional.Conv2dFused(o.X, o.Weight, o.Bias, o.Stride, o.Padding, o.Dilation, 1, null, o.Residual, FusedActivation.Relu,
+                    outputBuffer: buffer);
+            Assert.True(!ReferenceEquals(buffer!.Storage, y.Storage), $"buffer {buffer} was used");
+            Assert.Equal(expected, y.ToArray());
+        }
+        Assert.Equal(residualCopy, o.Residual.ToArray());
+
+        // With a graph recorded the separate ops run and return their own tensor.
+        var buffered = Tensor.Zeros(length);
+        var w = o.Weight.Detach();
+        w.RequiresGrad = true;
+        var recorded = Functional.Conv2dFused(o.X, w, o.Bias, o.Stride, o.Padding, o.Dilation, 1, null, o.Residual, FusedActivation.Relu,
+            outputBuffer: buffered);
+        Assert.NotSame(buffered.Storage, recorded.Storage);
+        Assert.All(buffered.ToArray(), v => Assert.Equal(0f, v));
+        Assert.Equal(expected, recorded.ToArray());
     }
 
     [Theory]

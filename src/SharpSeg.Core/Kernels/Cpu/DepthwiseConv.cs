@@ -6,7 +6,8 @@ namespace SharpSeg.Kernels.Cpu;
 /// <summary>
 /// Direct depthwise convolution (groups = in_channels, channel multiplier = out / in), one plane at a time. Each
 /// input plane is first copied into a zero-bordered scratch plane so every tap reads in bounds: the inner loops are
-/// then plain vector multiply-adds over output rows (stride 1) or scalar loops (other strides).
+/// then plain vector multiply-adds over output rows (stride 1), vector multiplies and adds over even lanes (stride 2,
+/// AVX-512) or scalar loops (other strides).
 /// </summary>
 internal static unsafe class DepthwiseConv
 {
@@ -160,6 +161,10 @@ internal static unsafe class DepthwiseConv
                     a0.Store(o + ox);
                 }
             }
+            else if (level == SimdLevel.Vector512 && strideW == 2 && StridedColumns.IsSupported)
+            {
+                ox = CorrelateStride2Row(top, pitch, taps, kernelH, kernelW, dilH, dilW, outW, start, accumulate, o);
+            }
             else if (level == SimdLevel.Vector256 && strideW == 1)
             {
                 for (; ox + 8 <= outW; ox += 8)
@@ -176,6 +181,35 @@ internal static unsafe class DepthwiseConv
             }
             CorrelateScalar(top, pitch, taps, kernelH, kernelW, strideW, dilH, dilW, ox, outW, start, accumulate, o);
         }
+    }
+
+    /// <summary>
+    /// Column stride 2: blocks of 16 outputs of one row, each tap's 16 inputs the even lanes of two loads, with the
+    /// product and the sum rounded separately in the scalar loop's order (no FMA), so every column is bit-identical to
+    /// <see cref="CorrelateScalar"/>, which did all of them before. Stops at the first block whose second load would
+    /// leave the padded row; returns the first column left for the scalar loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int CorrelateStride2Row(float* top, int pitch, float* taps, int kernelH, int kernelW, int dilH, int dilW,
+        int outW, float start, bool accumulate, float* o)
+    {
+        int ox = 0;
+        int reach = (kernelW - 1) * dilW;
+        for (; ox + 16 <= outW && 2 * ox + 32 + reach <= pitch; ox += 16)
+        {
+            var sum = accumulate ? Vector512.Load(o + ox) : Vector512.Create(start);
+            for (int ky = 0; ky < kernelH; ky++)
+            {
+                float* row = top + (long)ky * dilH * pitch + 2 * ox;
+                for (int kx = 0; kx < kernelW; kx++)
+                {
+                    var product = Vector512.Create(taps[ky * kernelW + kx]) * DoubleStrideLoad.Load(row + kx * dilW, default);
+                    sum += product;
+                }
+            }
+            sum.Store(o + ox);
+        }
+        return ox;
     }
 
     /// <summary>Columns [ox0, outW) of one output row of <see cref="Correlate"/>.</summary>
