@@ -217,3 +217,22 @@ public class DetectionBackboneTests
         return [.. Enumerable.Range(0, n).Select(i => data.SelectMany(d => d.Skip(i * (d.Length / n)).Take(d.Length / n)).ToArray())];
     }
 }
+
+/// <summary>The RPN's per-level top-k: a stable descending sort's first k, including ties at the cut and NaN.</summary>
+public class RpnTopIndicesTests
+{
+    [Fact]
+    public void TopIndicesEqualAStableDescendingSortsFirstK()
+    {
+        float[] values = [9f, 3f, 5f, 3f, 7f, 3f, 1f, 5f, 3f];
+        foreach (var (offset, count) in new[] { (0, 9), (1, 7), (2, 3) })
+            for (int k = 0; k <= count; k++)
+            {
+                var expected = Enumerable.Range(offset, count).OrderByDescending(i => values[i]).Take(k).ToArray();
+                Assert.Equal(expected, RegionProposalNetwork.TopIndices(values, offset, count, k));
+            }
+        float[] withNaN = [2f, float.NaN, 4f, float.NaN];
+        Assert.Equal([2, 0, 1], RegionProposalNetwork.TopIndices(withNaN, 0, 4, 3));
+        Assert.Equal([2, 0], RegionProposalNetwork.TopIndices(withNaN, 0, 4, 2));
+    }
+}
