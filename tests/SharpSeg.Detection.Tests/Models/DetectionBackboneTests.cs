@@ -218,9 +218,26 @@ public class DetectionBackboneTests
     }
 }
 
-/// <summary>The RPN's per-level top-k: a stable descending sort's first k, including ties at the cut and NaN.</summary>
-public class RpnTopIndicesTests
+/// <summary>
+/// The allocation-saving paths of the detection pipeline against their general forms: the RPN's per-level top-k against a
+/// stable descending sort (ties at the cut, NaN), the transform's one-pass batch against its differentiable form.
+/// </summary>
+public class DetectionFastPathTests
 {
+    [Fact]
+    public void OnePassTransformEqualsTheDifferentiableOne()
+    {
+        var transform = new GeneralizedRcnnTransform(64, 100, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+        Tensor[] images = [FormulaWeights.Input(3, 40, 50), FormulaWeights.Input(3, 30, 45)];
+        var fast = transform.Forward(images);
+        foreach (var image in images) image.RequiresGrad = true;
+        var general = transform.Forward(images);
+        Assert.True(general.Tensors.RequiresGrad);
+        Assert.Equal(new Shape(2, 3, 64, 96), fast.Tensors.Shape);
+        Assert.Equal(general.ImageSizes, fast.ImageSizes);
+        Assert.Equal(general.Tensors.Detach().ToArray(), fast.Tensors.ToArray());
+    }
+
     [Fact]
     public void TopIndicesEqualAStableDescendingSortsFirstK()
     {
