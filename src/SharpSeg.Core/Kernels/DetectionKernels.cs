@@ -120,31 +120,41 @@ internal static class DetectionKernels
         weights[3] = ly * lx;
     }
 
-    /// <summary>Each output bin is the mean of its sampling points' bilinear values; RoIs run in parallel.</summary>
-    public static unsafe void RoiAlignForward(RoiAlignGeometry g, RoiTaps[] taps, ReadOnlySpan<float> input, Span<float> output)
+    /// <summary>
+    /// Each output bin is the mean of its sampling points' bilinear values; RoIs run in parallel. RoI r is written to output
+    /// row <paramref name="outputRows"/>[r] when given (the multi-level op writes each level's RoIs straight into the shared
+    /// output), else to row r.
+    /// </summary>
+    public static unsafe void RoiAlignForward(RoiAlignGeometry g, RoiTaps[] taps, ReadOnlySpan<float> input, Span<float> output, int[]? outputRows = null)
     {
         fixed (float* px = input, py = output)
         {
             nint xp = (nint)px, yp = (nint)py;
             Parallelism.ForRange(g.Rois, 1, (s, e) =>
             {
+                int bins = (int)g.OutputPlane;
                 for (long r = s; r < e; r++)
                 {
                     var t = taps[r];
-                    int bins = (int)g.OutputPlane;
-                    for (int c = 0; c < g.Channels; c++)
+                    long row = outputRows is null ? r : outputRows[r];
+                    int tapsPerBin = t.PerBin * 4;
+                    float count = t.Count;
+                    fixed (float* weights = t.Weights)
+                    fixed (int* offsets = t.Offsets)
                     {
-                        float* plane = (float*)xp + ((long)t.Image * g.Channels + c) * g.InputPlane;
-                        float* bin = (float*)yp + (r * g.Channels + c) * g.OutputPlane;
-                        for (int b = 0; b < bins; b++)
+                        for (int c = 0; c < g.Channels; c++)
                         {
-                            float sum = 0f;
-                            for (int p = b * t.PerBin * 4, end = p + t.PerBin * 4; p < end; p += 4)
+                            float* plane = (float*)xp + ((long)t.Image * g.Channels + c) * g.InputPlane;
+                            float* bin = (float*)yp + (row * g.Channels + c) * g.OutputPlane;
+                            float* w = weights;
+                            int* o = offsets;
+                            for (int b = 0; b < bins; b++)
                             {
-                                sum += t.Weights[p] * plane[t.Offsets[p]] + t.Weights[p + 1] * plane[t.Offsets[p + 1]]
-                                    + t.Weights[p + 2] * plane[t.Offsets[p + 2]] + t.Weights[p + 3] * plane[t.Offsets[p + 3]];
+                                float sum = 0f;
+                                for (int p = 0; p < tapsPerBin; p += 4, w += 4, o += 4)
+                                    sum += w[0] * plane[o[0]] + w[1] * plane[o[1]] + w[2] * plane[o[2]] + w[3] * plane[o[3]];
+                                bin[b] = sum / count;
                             }
-                            bin[b] = sum / t.Count;
                         }
                     }
                 }

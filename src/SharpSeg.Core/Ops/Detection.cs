@@ -115,30 +115,37 @@ internal static class Detection
             Check.That(f.Shape[1] == channels && f.Shape[0] == features[0].Shape[0], op, $"feature maps {features[0].Shape} and {f.Shape} differ in batch or channels");
         }
         Check.That(levels.All(l => l >= 0 && l < features.Count), op, $"every level must be in [0, {features.Count})");
+        foreach (var f in features) Check.Float(f, op, "feature map");
+        Check.Float(rois, op, "rois");
+        Check.That(outputSize.H > 0 && outputSize.W > 0, op, $"output size ({outputSize.H}, {outputSize.W}) must be positive");
         var all = Dense(rois).Data;
-        var parts = new LevelRows[features.Count];
+        int batch = features[0].Shape[0];
+        for (int k = 0; k < rois.Shape[0]; k++)
+        {
+            float image = all[k * 5];
+            Check.That(image >= 0 && image < batch && image == MathF.Floor(image), op,
+                $"roi {k} names batch index {image}, but the feature maps have images 0..{batch - 1}");
+        }
+
+        // Each level pools its own RoIs straight into their rows of the one output; every row belongs to exactly one
+        // level, so the output needs no zeroing and no per-level copy. The taps are kept only for a backward pass.
+        var y = NewFloat(new Shape(rois.Shape[0], channels, outputSize.H, outputSize.W));
+        bool record = GradMode.ShouldRecord([.. features]);
+        var rowsPerLevel = new int[features.Count][];
+        var tapsPerLevel = new (RoiAlignGeometry Geometry, RoiTaps[] Taps)[features.Count];
         for (int l = 0; l < features.Count; l++)
         {
             var rows = Enumerable.Range(0, levels.Length).Where(k => levels[k] == l).ToArray();
             var subset = new float[rows.Length * 5];
             for (int i = 0; i < rows.Length; i++) all.Slice(rows[i] * 5, 5).CopyTo(subset.AsSpan(i * 5, 5));
-            parts[l] = new LevelRows(rows, Tensor.FromArray(subset, rows.Length, 5));
-        }
-
-        int bin = outputSize.H * outputSize.W * channels;
-        var y = Tensor.Zeros(new Shape(rois.Shape[0], channels, outputSize.H, outputSize.W));
-        var yd = y.Data;
-        var tapsPerLevel = new (RoiAlignGeometry Geometry, RoiTaps[] Taps)[features.Count];
-        for (int l = 0; l < features.Count; l++)
-        {
-            var part = RoiAlign(features[l].Detach(), parts[l].Rois, outputSize, scales[l], samplingRatio, aligned);
-            var pd = part.Data;
-            for (int i = 0; i < parts[l].Rows.Length; i++) pd.Slice(i * bin, bin).CopyTo(yd.Slice(parts[l].Rows[i] * bin, bin));
             var f = features[l];
-            var g = new RoiAlignGeometry(f.Shape[0], channels, f.Shape[2], f.Shape[3], parts[l].Rows.Length, outputSize.H, outputSize.W, scales[l], samplingRatio, aligned);
-            tapsPerLevel[l] = (g, DetectionKernels.RoiAlignTaps(g, Dense(parts[l].Rois).Data));
+            var g = new RoiAlignGeometry(f.Shape[0], channels, f.Shape[2], f.Shape[3], rows.Length, outputSize.H, outputSize.W, scales[l], samplingRatio, aligned);
+            var taps = DetectionKernels.RoiAlignTaps(g, subset);
+            DetectionKernels.RoiAlignForward(g, taps, Dense(f).Data, y.Data, rows);
+            rowsPerLevel[l] = rows;
+            if (record) tapsPerLevel[l] = (g, taps);
         }
-        if (GradMode.ShouldRecord([.. features])) y.AttachGradFn(new MultiLevelRoiAlignFn(tapsPerLevel, [.. parts.Select(p => p.Rows)], bin, [.. features]));
+        if (record) y.AttachGradFn(new MultiLevelRoiAlignFn(tapsPerLevel, rowsPerLevel, outputSize.H * outputSize.W * channels, [.. features]));
         return y;
     }
 
@@ -165,8 +172,6 @@ internal static class Detection
         }
         return rois;
     }
-
-    private readonly record struct LevelRows(int[] Rows, Tensor Rois);
 
     private static Span<float> Boxes(Tensor boxes, string op, string name)
     {

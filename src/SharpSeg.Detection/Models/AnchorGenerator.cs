@@ -46,7 +46,11 @@ public sealed class AnchorGenerator
         ArgumentNullException.ThrowIfNull(gridSizes);
         if (gridSizes.Count != _cellAnchors.Length)
             throw new ArgumentException($"AnchorGenerator: {gridSizes.Count} feature maps but anchors for {_cellAnchors.Length} levels.", nameof(gridSizes));
-        var all = new List<float>();
+        long total = 0;
+        for (int level = 0; level < gridSizes.Count; level++) total += (long)gridSizes[level].H * gridSizes[level].W * _cellAnchors[level].Length;
+        // One exact-size array (≈ 3.5 MB for an 800×1088 batch), written in place rather than grown.
+        var all = new float[total];
+        int next = 0;
         for (int level = 0; level < gridSizes.Count; level++)
         {
             var (gridH, gridW) = gridSizes[level];
@@ -58,14 +62,14 @@ public sealed class AnchorGenerator
                     int shiftX = x * strideW, shiftY = y * strideH;
                     for (int a = 0; a < cell.Length; a += 4)
                     {
-                        all.Add(shiftX + cell[a]);
-                        all.Add(shiftY + cell[a + 1]);
-                        all.Add(shiftX + cell[a + 2]);
-                        all.Add(shiftY + cell[a + 3]);
+                        all[next++] = shiftX + cell[a];
+                        all[next++] = shiftY + cell[a + 1];
+                        all[next++] = shiftX + cell[a + 2];
+                        all[next++] = shiftY + cell[a + 3];
                     }
                 }
         }
-        return Tensor.FromArray([.. all], all.Count / 4, 4);
+        return Tensor.FromArray(all, all.Length / 4, 4);
     }
 
     // Ratio-major order (all sizes of the first ratio first), as torchvision's (w_ratios[:, None] * scales[None, :]).view(-1).

@@ -180,8 +180,7 @@ public sealed class RegionProposalNetwork : Module
         for (int level = 0; level < levelCounts.Length; level++)
         {
             int count = levelCounts[level];
-            var top = Enumerable.Range(offset, count).OrderByDescending(k => logits[k]).Take(Math.Min(preNmsTopN, count));
-            foreach (int k in top)
+            foreach (int k in TopIndices(logits, offset, count, Math.Min(preNmsTopN, count)))
             {
                 candidates.Add(k);
                 candidateLevels.Add(level);
@@ -201,6 +200,38 @@ public sealed class RegionProposalNetwork : Module
             Tensor.FromArray([.. kept.Select(c => candidateLevels[c])], kept.Length), Options.NmsThresh).ToArray<long>();
         var final = order.Take(postNmsTopN).Select(k => (int)k).ToArray();
         return Tensor.FromArray(Gather(keptBoxes, final, 4), final.Length, 4);
+    }
+
+    /// <summary>
+    /// The <paramref name="k"/> indices in [offset, offset + count) with the largest values, by value descending and index
+    /// ascending among equal values (a stable descending sort's first k, as torch.topk's sorted output). A primitive sort
+    /// of a copy finds the k-th value, so only the ≈ k candidates above it are sorted with the comparison.
+    /// </summary>
+    internal static int[] TopIndices(float[] values, int offset, int count, int k)
+    {
+        if (k <= 0) return [];
+        var sorted = values.AsSpan(offset, count).ToArray();
+        Array.Sort(sorted);
+        float kth = sorted[count - k];
+        // NaN sorts below every number; when it reaches the top k, the general stable sort ranks it last.
+        if (float.IsNaN(kth)) return [.. Enumerable.Range(offset, count).OrderByDescending(i => values[i]).Take(k)];
+        var top = new List<int>(k + 16);
+        int atKth = 0;
+        for (int i = offset; i < offset + count; i++)
+        {
+            if (values[i] > kth) top.Add(i);
+            else if (values[i] == kth) atKth++;
+        }
+        // Values equal to the k-th one fill the remaining places in index order.
+        for (int i = offset; i < offset + count && top.Count < k && atKth > 0; i++)
+            if (values[i] == kth) top.Add(i);
+        var result = top.ToArray();
+        Array.Sort(result, (a, b) =>
+        {
+            int byValue = values[b].CompareTo(values[a]);
+            return byValue != 0 ? byValue : a.CompareTo(b);
+        });
+        return result;
     }
 
     internal static float[] Gather(float[] source, int[] rows, int width)

@@ -89,8 +89,12 @@ public sealed class MobileNetV3 : TensorModule, IPretrainedBackbone
     /// normal(0, 0.01), zero biases; Paddle: convolutions normal(0, √(2 / (k·k·in_channels))), zero biases); false keeps the
     /// layers' PyTorch default, cheaper for a model whose weights are loaded right after (torch's <c>skip_init</c>).
     /// </param>
+    /// <param name="normLayer">
+    /// Builds each normalisation layer from its channel count, in place of the flavour's BatchNorm2d (torchvision's
+    /// <c>norm_layer</c>; its detection builders pass <c>FrozenBatchNorm2d</c> or a plain <c>BatchNorm2d</c>, both with eps 1e-5).
+    /// </param>
     public MobileNetV3(MobileNetV3Arch arch, MobileNetV3Flavour flavour = MobileNetV3Flavour.Torchvision, double widthMultiplier = 1.0,
-        int numClasses = 0, BackboneOptions? options = null, bool initializeWeights = true)
+        int numClasses = 0, BackboneOptions? options = null, bool initializeWeights = true, Func<int, TensorModule>? normLayer = null)
     {
         options ??= new BackboneOptions();
         ArgumentOutOfRangeException.ThrowIfNegative(numClasses);
@@ -112,7 +116,8 @@ public sealed class MobileNetV3 : TensorModule, IPretrainedBackbone
         OutputStride = outputStride;
 
         bool torchvision = flavour == MobileNetV3Flavour.Torchvision;
-        var norm = torchvision ? new NormSettings(0.001, 0.01) : new NormSettings(1e-5, 0.1);
+        var settings = torchvision ? new NormSettings(0.001, 0.01) : new NormSettings(1e-5, 0.1);
+        var norm = normLayer ?? (channels => new BatchNorm2d(channels, settings.Eps, settings.Momentum));
         var table = Table(arch);
         int stemChannels = ChannelRounding.MakeDivisible(16 * widthMultiplier);
         // Added, not passed to the constructor: a Sequential is itself a collection of modules and would be spread.
@@ -281,11 +286,11 @@ public sealed class MobileNetV3 : TensorModule, IPretrainedBackbone
     private static bool IsHeadKey(string key) => key.StartsWith("classifier.", StringComparison.Ordinal);
 
     private static Sequential ConvNormAct(int inChannels, int outChannels, int kernel, int stride, int dilation, int groups, Activation activation,
-        NormSettings norm)
+        Func<int, TensorModule> norm)
     {
         var layers = new Sequential(
             new Conv2d(inChannels, outChannels, kernel, stride: stride, padding: (kernel - 1) / 2 * dilation, dilation: dilation, groups: groups, bias: false),
-            new BatchNorm2d(outChannels, norm.Eps, norm.Momentum));
+            norm(outChannels));
         if (ActivationModules.Create(activation) is { } module) layers.Add(module);
         return layers;
     }
