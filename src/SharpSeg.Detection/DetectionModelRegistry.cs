@@ -9,19 +9,25 @@ namespace SharpSeg.Detection;
 /// <c>fasterrcnn_resnet50_fpn</c> keyword arguments; the small-image settings of the synthetic demo are
 /// <see cref="SmallImages"/>.
 /// </summary>
-/// <param name="MinSize">Shorter image side after resizing (torchvision's <c>min_size</c>, 800).</param>
-/// <param name="MaxSize">Cap on the longer side (<c>max_size</c>, 1333).</param>
-/// <param name="TrainableBackboneLayers">torchvision's <c>trainable_backbone_layers</c>: 3 as with pretrained weights, 5 from scratch.</param>
+/// <param name="MinSize">Shorter image side after resizing (torchvision's <c>min_size</c>); null = the backbone builder's (800, or 320 for <c>mobilenet_v3_large_320_fpn</c>).</param>
+/// <param name="MaxSize">Cap on the longer side (<c>max_size</c>); null = the backbone builder's (1333, or 640).</param>
+/// <param name="TrainableBackboneLayers">
+/// torchvision's <c>trainable_backbone_layers</c>; null = 3 with FrozenBatchNorm (as with pretrained weights), every stage
+/// without it (from scratch). VGG has no such setting.
+/// </param>
 /// <param name="FrozenBatchNorm">FrozenBatchNorm2d in the body (torchvision with pretrained weights); false: BatchNorm2d, what training from scratch needs.</param>
 /// <param name="FpnChannels">FPN width (256).</param>
 /// <param name="RepresentationSize">Width of the two-MLP box head (1024).</param>
-/// <param name="Rpn">RPN settings (sample counts, top-k); null = torchvision's.</param>
+/// <param name="Rpn">RPN settings (sample counts, top-k); null = the backbone builder's (torchvision's, with a 0.05 score threshold for MobileNet).</param>
 /// <param name="RoiHeads">Box head settings (sample counts, thresholds); null = torchvision's.</param>
-/// <param name="AnchorSizes">One anchor size per FPN level, finest first, each with ratios 0.5, 1, 2; null = torchvision's 32…512.</param>
+/// <param name="AnchorSizes">
+/// One anchor size per pyramid level, finest first, each with ratios 0.5, 1, 2 (as many as the backbone has levels: five
+/// for the ResNet FPNs); null = the backbone builder's (32…512).
+/// </param>
 public sealed record DetectionModelOptions(
-    int MinSize = 800,
-    int MaxSize = 1333,
-    int TrainableBackboneLayers = 3,
+    int? MinSize = null,
+    int? MaxSize = null,
+    int? TrainableBackboneLayers = null,
     bool FrozenBatchNorm = true,
     int FpnChannels = 256,
     int RepresentationSize = 1024,
@@ -35,22 +41,23 @@ public sealed record DetectionModelOptions(
     /// fewer RPN and RoI samples and proposals, since a 128² image holds a handful of objects.
     /// </summary>
     public static DetectionModelOptions SmallImages { get; } = new(
-        MinSize: 128, MaxSize: 160, TrainableBackboneLayers: 5, FrozenBatchNorm: false, FpnChannels: 128, RepresentationSize: 256,
+        MinSize: 128, MaxSize: 160, FrozenBatchNorm: false, FpnChannels: 128, RepresentationSize: 256,
         Rpn: new RpnOptions(PreNmsTopN: 300, PostNmsTopN: 100, PreNmsTopNTrain: 600, PostNmsTopNTrain: 300, BatchSizePerImage: 128),
         RoiHeads: new RoiHeadsOptions(BatchSizePerImage: 128), AnchorSizes: [16f, 32f, 64f, 128f, 256f]);
 }
 
 /// <summary>
-/// Builds detection models and backbones by name: <c>efficientdet_d0</c> … <c>efficientdet_d7x</c>, <c>efficientdet_lite0</c>, and <c>faster_rcnn</c> and <c>mask_rcnn</c> over <c>resnet18_fpn</c> … <c>wide_resnet101_2_fpn</c>.
-/// Adding a model or backbone is one entry in <see cref="ModelFactories"/> or <see cref="BackboneFactories"/>. The
+/// Builds detection models by name: <c>faster_rcnn</c> and <c>mask_rcnn</c> over any backbone of
+/// <see cref="DetectionBackbones"/> (<c>resnet18_fpn</c> … <c>wide_resnet101_2_fpn</c>, <c>mobilenet_v3_large_fpn</c>,
+/// <c>mobilenet_v3_large_320_fpn</c>, <c>vgg11</c> … <c>vgg19_bn</c>), and <c>efficientdet_d0</c> … <c>efficientdet_d7x</c>,
+/// <c>efficientdet_lite0</c> with their own backbones. Adding a model is one entry in <see cref="ModelFactories"/>, a
+/// backbone one in <see cref="DetectionBackbones"/>. The
 /// counterpart of torchvision's <c>torchvision.models.detection.get_model(name, num_classes=…)</c> and icevision's model
 /// and backbone choice.
 /// </summary>
 public static class DetectionModelRegistry
 {
-    private delegate DetectionModel ModelFactory(int numClasses, Func<DetectionBackbone> backbone, DetectionModelOptions options);
-
-    private delegate DetectionBackbone BackboneFactory(DetectionModelOptions options);
+    private delegate DetectionModel ModelFactory(int numClasses, Func<DetectionBackboneParts> backbone, DetectionModelOptions options);
 
     /// <summary>A model: its factory, whether it predicts masks, and the built-in backbone of a model that takes none by name.</summary>
     private sealed record ModelEntry(ModelFactory Create, bool PredictsMasks, string? OwnBackbone = null);
@@ -61,8 +68,10 @@ public static class DetectionModelRegistry
     {
         var models = new Dictionary<string, ModelEntry>(StringComparer.Ordinal)
         {
-            ["faster_rcnn"] = new((numClasses, backbone, options) => new FasterRcnn(FasterRcnnOptionsFor(numClasses, options), backbone(), Anchors(options)), PredictsMasks: false),
-            ["mask_rcnn"] = new((numClasses, backbone, options) => new MaskRcnn(FasterRcnnOptionsFor(numClasses, options), backbone(), Anchors(options)), PredictsMasks: true),
+            ["faster_rcnn"] = new((numClasses, backbone, options) => Rcnn(numClasses, backbone(), options,
+                (o, parts, anchors) => new FasterRcnn(o, parts.Backbone, anchors, parts.BoxRoiPool)), PredictsMasks: false),
+            ["mask_rcnn"] = new((numClasses, backbone, options) => Rcnn(numClasses, backbone(), options,
+                (o, parts, anchors) => new MaskRcnn(o, parts.Backbone, anchors, parts.BoxRoiPool)), PredictsMasks: true),
         };
         // EfficientDet's presets carry their own EfficientNet (the R-CNN options do not apply to them).
         foreach (var preset in EfficientDetConfig.PresetNames.Where(n => n.StartsWith("efficientdet_", StringComparison.Ordinal)))
@@ -71,24 +80,11 @@ public static class DetectionModelRegistry
         return models;
     }
 
-    private static readonly Dictionary<string, BackboneFactory> BackboneFactories = new(StringComparer.Ordinal)
-    {
-        ["resnet18_fpn"] = o => ResNetFpn(TorchvisionResNetArch.ResNet18, o),
-        ["resnet34_fpn"] = o => ResNetFpn(TorchvisionResNetArch.ResNet34, o),
-        ["resnet50_fpn"] = o => ResNetFpn(TorchvisionResNetArch.ResNet50, o),
-        ["resnet101_fpn"] = o => ResNetFpn(TorchvisionResNetArch.ResNet101, o),
-        ["resnet152_fpn"] = o => ResNetFpn(TorchvisionResNetArch.ResNet152, o),
-        ["resnext50_32x4d_fpn"] = o => ResNetFpn(TorchvisionResNetArch.ResNeXt50_32x4d, o),
-        ["resnext101_32x8d_fpn"] = o => ResNetFpn(TorchvisionResNetArch.ResNeXt101_32x8d, o),
-        ["wide_resnet50_2_fpn"] = o => ResNetFpn(TorchvisionResNetArch.WideResNet50_2, o),
-        ["wide_resnet101_2_fpn"] = o => ResNetFpn(TorchvisionResNetArch.WideResNet101_2, o),
-    };
-
     /// <summary>The model names, sorted.</summary>
     public static IReadOnlyList<string> Names => [.. ModelFactories.Keys.Order(StringComparer.Ordinal)];
 
     /// <summary>The backbone names, sorted.</summary>
-    public static IReadOnlyList<string> BackboneNames => [.. BackboneFactories.Keys.Order(StringComparer.Ordinal)];
+    public static IReadOnlyList<string> BackboneNames => DetectionBackbones.Names;
 
     /// <summary>Whether model <paramref name="model"/> predicts instance masks (so its data should load masks and its evaluation score them).</summary>
     /// <exception cref="ArgumentException">An unknown model; the message lists the valid names.</exception>
@@ -122,17 +118,15 @@ public static class DetectionModelRegistry
     {
         var entry = Entry(model);
         backbone ??= entry.OwnBackbone ?? DefaultBackbone;
-        BackboneFactory? backboneFactory = null;
-        if (entry.OwnBackbone is { } own
-                ? backbone != own
-                : !BackboneFactories.TryGetValue(backbone, out backboneFactory))
+        if (entry.OwnBackbone is { } own ? backbone != own : !DetectionBackbones.Names.Contains(backbone))
             throw new ArgumentException(entry.OwnBackbone is null
                 ? $"Unknown detection backbone '{backbone}'. Valid names: {string.Join(", ", BackboneNames)}."
                 : $"Detection model '{model}' has its own backbone '{entry.OwnBackbone}'; backbone '{backbone}' cannot be used with it.", nameof(backbone));
         if (numClasses < 2)
             throw new ArgumentException($"Detection model '{model}' needs at least 2 classes (the background and one object class), got {numClasses}.", nameof(numClasses));
         options ??= new DetectionModelOptions();
-        return entry.Create(numClasses, () => backboneFactory!(options), options);
+        return entry.Create(numClasses, () => DetectionBackbones.Create(backbone, new DetectionBackboneOptions(
+            options.FrozenBatchNorm, options.TrainableBackboneLayers, FpnChannels: options.FpnChannels)), options);
     }
 
     private static ModelEntry Entry(string model) =>
@@ -140,15 +134,21 @@ public static class DetectionModelRegistry
             ? entry
             : throw new ArgumentException($"Unknown detection model '{model}'. Valid names: {string.Join(", ", Names)}.", nameof(model));
 
-    private static FasterRcnnOptions FasterRcnnOptionsFor(int numClasses, DetectionModelOptions options) => new(
-        NumClasses: numClasses, MinSize: options.MinSize, MaxSize: options.MaxSize, Rpn: options.Rpn, RoiHeads: options.RoiHeads,
-        FpnChannels: options.FpnChannels, RepresentationSize: options.RepresentationSize,
-        TrainableBackboneLayers: options.TrainableBackboneLayers, FrozenBatchNorm: options.FrozenBatchNorm);
-
-    private static AnchorGenerator? Anchors(DetectionModelOptions options) => options.AnchorSizes is { } sizes
-        ? new AnchorGenerator([.. sizes.Select(s => (IReadOnlyList<float>)[s])], [.. sizes.Select(_ => (IReadOnlyList<float>)[0.5f, 1f, 2f])])
-        : null;
-
-    private static BackboneWithFpn ResNetFpn(TorchvisionResNetArch arch, DetectionModelOptions options) =>
-        new(arch, options.TrainableBackboneLayers, frozenBatchNorm: options.FrozenBatchNorm, outChannels: options.FpnChannels);
+    // The backbone builder's sizes, RPN settings and anchors unless the options name their own (torchvision's builders
+    // pass min_size, rpn_score_thresh, … on to FasterRCNN the same way).
+    private static DetectionModel Rcnn(int numClasses, DetectionBackboneParts parts, DetectionModelOptions options,
+        Func<FasterRcnnOptions, DetectionBackboneParts, AnchorGenerator, DetectionModel> build)
+    {
+        var anchors = parts.AnchorGenerator;
+        if (options.AnchorSizes is { } sizes)
+        {
+            if (sizes.Count != anchors.Sizes.Count)
+                throw new ArgumentException($"Detection backbone '{parts.Name}' has {anchors.Sizes.Count} pyramid levels, but {sizes.Count} anchor sizes were given (one per level).", nameof(options));
+            anchors = new AnchorGenerator([.. sizes.Select(s => (IReadOnlyList<float>)[s])], [.. sizes.Select(_ => (IReadOnlyList<float>)[0.5f, 1f, 2f])]);
+        }
+        var rcnn = new FasterRcnnOptions(NumClasses: numClasses, MinSize: options.MinSize ?? parts.MinSize, MaxSize: options.MaxSize ?? parts.MaxSize,
+            Rpn: options.Rpn ?? parts.Rpn, RoiHeads: options.RoiHeads, FpnChannels: options.FpnChannels, RepresentationSize: options.RepresentationSize,
+            FrozenBatchNorm: options.FrozenBatchNorm);
+        return build(rcnn, parts, anchors);
+    }
 }

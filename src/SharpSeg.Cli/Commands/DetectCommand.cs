@@ -51,8 +51,8 @@ internal static class DetectCommand
         public readonly Option<int?> BatchSize = new("--batch-size") { Description = "Images per step (default 2; 4 for synthetic data)." };
         public readonly Option<double?> LearningRate = new("--lr") { Description = "Base learning rate (default 0.0025 for sgd, 1e-3 for adamw)." };
         public readonly Option<string?> Optimizer = new("--optimizer") { Description = "sgd (momentum 0.9, weight decay 1e-4, torchvision's references) or adamw (default for synthetic data)." };
-        public readonly Option<int?> MinSize = new("--min-size") { Description = "Shorter image side the model resizes to (default 800; the image size for synthetic data)." };
-        public readonly Option<int?> MaxSize = new("--max-size") { Description = "Cap on the longer side (default 1333)." };
+        public readonly Option<int?> MinSize = new("--min-size") { Description = "Shorter image side the model resizes to (default: the backbone's, 800 or 320 for mobilenet_v3_large_320_fpn; the image size for synthetic data)." };
+        public readonly Option<int?> MaxSize = new("--max-size") { Description = "Cap on the longer side (default: the backbone's, 1333 or 640)." };
         public readonly Option<int> SaveInterval = new("--save-interval") { Description = "Epochs between evaluations and checkpoints.", DefaultValueFactory = _ => 1 };
         public readonly Option<int> Seed = new("--seed") { Description = "Seed of the order, augmentation and weights.", DefaultValueFactory = _ => 0 };
         public readonly Option<bool> Overwrite = new("--overwrite") { Description = "Start afresh in a save folder that holds an earlier run, deleting its checkpoints." };
@@ -206,8 +206,8 @@ internal static class DetectCommand
             throw new UsageException($"--resume: folder '{resume}' does not exist.");
         var modelOptions = synthetic
             ? DetectionModelOptions.SmallImages with { MinSize = parse.GetValue(arguments.MinSize) ?? DetectDemo.Size, MaxSize = parse.GetValue(arguments.MaxSize) ?? DetectDemo.Size }
-            : new DetectionModelOptions() with { MinSize = parse.GetValue(arguments.MinSize) ?? 800, MaxSize = parse.GetValue(arguments.MaxSize) ?? 1333 };
-        if (modelOptions.MinSize < 32 || modelOptions.MaxSize < modelOptions.MinSize)
+            : new DetectionModelOptions() with { MinSize = parse.GetValue(arguments.MinSize), MaxSize = parse.GetValue(arguments.MaxSize) };
+        if (modelOptions.MinSize < 32 || modelOptions.MaxSize < (modelOptions.MinSize ?? 32))
             throw new UsageException($"--min-size must be at least 32 and --max-size at least --min-size, got {modelOptions.MinSize} and {modelOptions.MaxSize}.");
         Engine.ManualSeed(options.Seed);
         return (new Detector(model, classNames.Count, backbone, modelOptions, classNames), options);

@@ -26,6 +26,25 @@ public class DetectionModelRegistryTests
     }
 
     [Fact]
+    public void RcnnModelsTakeEveryBackboneWithItsBuildersSettingsUnlessTheOptionsNameTheirOwn()
+    {
+        Assert.Equal(DetectionBackbones.Names, DetectionModelRegistry.BackboneNames);
+        var mobile = Assert.IsType<FasterRcnn>(DetectionModelRegistry.Create("faster_rcnn", 3, "mobilenet_v3_large_320_fpn"));
+        Assert.IsType<MobileNetV3FpnBackbone>(mobile.Backbone);
+        Assert.Equal((320, 640), (mobile.Options.MinSize, mobile.Options.MaxSize));
+        Assert.Equal((150, 0.05f), (mobile.Rpn.Options.PreNmsTopN, mobile.Rpn.Options.ScoreThresh));
+        Assert.Equal(3, mobile.Rpn.AnchorGenerator.Sizes.Count);
+
+        var vgg = Assert.IsType<MaskRcnn>(DetectionModelRegistry.Create("mask_rcnn", 3, "vgg11", new DetectionModelOptions(MinSize: 96, MaxSize: 128)));
+        Assert.IsType<VggBackbone>(vgg.Backbone);
+        Assert.Equal((96, 128), (vgg.Options.MinSize, vgg.Options.MaxSize));
+        Assert.Single(vgg.Rpn.AnchorGenerator.Sizes);
+
+        var levels = Assert.Throws<ArgumentException>(() => DetectionModelRegistry.Create("faster_rcnn", 3, "vgg11", DetectionModelOptions.SmallImages));
+        Assert.Contains("'vgg11' has 1 pyramid levels, but 5 anchor sizes", levels.Message);
+    }
+
+    [Fact]
     public void EfficientDetPresetsComeWithTheirOwnBackbone()
     {
         var model = DetectionModelRegistry.Create("efficientdet_lite0", 4);
