@@ -1,21 +1,19 @@
 namespace SharpSeg.Distributed.Tests;
 
 /// <summary>
-/// A rank that fails ends the whole job within seconds, naming that rank, while the other rank waits in a barrier that
-/// the failed rank never joins: an exception through <see cref="MpiProcessGroup.Abort"/>, a SIGKILL through mpirun. Without
+/// A rank that fails ends the whole job, naming that rank, while the other rank waits in a barrier that the failed rank
+/// never joins: an exception through <see cref="MpiProcessGroup.Abort"/>, a SIGKILL through mpirun. A job that hung instead
+/// would fail at <see cref="MpiJob.Deadline"/> (no wall-time bound is asserted: the suite runs on loaded machines). Without
 /// Open MPI the message says what to install.
 /// </summary>
 public sealed class FailureTests
 {
-    private static readonly TimeSpan Seconds20 = TimeSpan.FromSeconds(20);
-
     [MpiFact]
     public void A_rank_that_throws_ends_every_rank_with_its_message()
     {
         var job = MpiJob.Run(2, "MpiProbe.dll", "throw");
 
         Assert.NotEqual(0, job.ExitCode);
-        Assert.True(job.Elapsed < Seconds20, $"the job took {job.Elapsed}:\n{job.Output}");
         Assert.Contains("rank 1 of 2: InvalidOperationException: the probe fails on purpose", job.Output);
         Assert.Contains("MPI_ABORT was invoked on rank 1", job.Output);
     }
@@ -26,7 +24,6 @@ public sealed class FailureTests
         var job = MpiJob.Run(2, "MpiProbe.dll", "kill");
 
         Assert.NotEqual(0, job.ExitCode);
-        Assert.True(job.Elapsed < Seconds20, $"the job took {job.Elapsed}:\n{job.Output}");
         Assert.Matches(@"process rank 1 with PID \d+ on node \S+ exited on signal 9 \(Killed\)", job.Output);
     }
 
