@@ -79,13 +79,15 @@ public sealed class TrainRunTests
         if (!OperatingSystem.IsLinux())
             return;
         using var folder = new TempFolder();
-        var start = new ProcessStartInfo("dotnet")
+        // A job started with '&' by a shell without job control (a CI script, nohup) inherits SIGINT as ignored, and .NET
+        // then keeps ignoring it; coreutils' env restores the default disposition so the child can receive the signal.
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             WorkingDirectory = folder.Path,
         };
-        foreach (string argument in (string[])[Path.Combine(AppContext.BaseDirectory, "sharpseg.dll"), "train", .. Synthetic(train: 4, val: 0),
+        foreach (string argument in (string[])["--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "sharpseg.dll"), "train", .. Synthetic(train: 4, val: 0),
                      "--epochs", "1000", "--save-dir", "run"])
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
