@@ -64,6 +64,17 @@ public static class Functional
         var y = Conv2d(input, weight, bias, stride, padding, dilation, groups);
         if (batchNorm is not null)
             y = BatchNorm(y, batchNorm.RunningMean, batchNorm.RunningVar, batchNorm.Weight, batchNorm.Bias, training: false, eps: batchNorm.Eps);
+        return AddAndActivate(y, residual, activation);
+    }
+
+    /// <summary>
+    /// activation(<paramref name="y"/> + <paramref name="residual"/>) as separate differentiable ops: the unfused form of
+    /// <see cref="Conv2dFused"/>'s epilogue, for callers that ran the convolution and normalisation themselves. Equivalent
+    /// to PyTorch's <c>F.relu(y + residual)</c> (or <c>relu6</c>, <c>hardswish</c>).
+    /// </summary>
+    public static Tensor AddAndActivate(Tensor y, Tensor? residual, FusedActivation activation)
+    {
+        ArgumentNullException.ThrowIfNull(y);
         if (residual is not null) y += residual;
         return activation switch
         {

@@ -77,7 +77,7 @@ public sealed class Conv2d : TensorModule
     {
         ArgumentNullException.ThrowIfNull(batchNorm);
         if (batchNorm.IsTraining || batchNorm.RunningMean is null || batchNorm.RunningVar is null)
-            return AddAndActivate(batchNorm.Forward(Forward(x)), residual, activation);
+            return Functional.AddAndActivate(batchNorm.Forward(Forward(x)), residual, activation);
         if (batchNorm.NumFeatures != Options.OutChannels)
             throw new ShapeMismatchException("Conv2d", $"BatchNorm2d of {batchNorm.NumFeatures} channels after a convolution with {Options.OutChannels} outputs");
         return Functional.Conv2dFused(x, Weight, Bias, Options.Stride, Options.Padding, Options.Dilation, Options.Groups,
@@ -114,21 +114,8 @@ public sealed class Conv2d : TensorModule
                     new BatchNormStatistics(frozen.RunningMean, frozen.RunningVar, frozen.Weight, frozen.Bias, frozen.Eps), residual, activation,
                     outputBuffer);
             default:
-                return AddAndActivate(norm.Forward(Forward(x)), residual, activation);
+                return Functional.AddAndActivate(norm.Forward(Forward(x)), residual, activation);
         }
-    }
-
-    /// <summary>act(y + residual) as separate differentiable ops: the unfused path of the two methods above.</summary>
-    private static Tensor AddAndActivate(Tensor y, Tensor? residual, FusedActivation activation)
-    {
-        if (residual is not null) y += residual;
-        return activation switch
-        {
-            FusedActivation.Relu => y.Relu(),
-            FusedActivation.Relu6 => y.Relu6(),
-            FusedActivation.Hardswish => y.Hardswish(),
-            _ => y,
-        };
     }
 }
 
