@@ -170,7 +170,11 @@ def main():
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workload", default=None, help="run the workloads whose name contains this")
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--list", action="store_true", help="print the workload names and exit")
     args = parser.parse_args()
+    if args.list:
+        print("\n".join(WORKLOADS))
+        return
     if args.child:
         run_one(args.child, args.threads, args.warmups, args.runs)
         return
