@@ -93,6 +93,21 @@ public sealed class DetectTrainRunTests
         Assert.Matches(@"Training interrupted at epoch \d+, step \d+\. The last checkpoint is run/epoch_1(_step_1)?; to continue, run the same command with --resume run/epoch_1", stderr);
     }
 
+    [ChromiumFact]
+    public async Task The_detection_report_renders_in_Chromium_with_every_chart_and_gallery_image_visible()
+    {
+        using var folder = new TempFolder();
+        var training = CliRunner.Run([.. Tiny(train: 1, val: 2), "--epochs", "1", "--save-dir", folder["run"]]);
+        Assert.True(training.ExitCode == 0, training.Error);
+
+        var page = await HeadlessChromium.RenderAsync(folder["run/report.html"]);
+
+        Assert.Empty(page.Errors);
+        Assert.Equal(5, page.Elements.Count(e => e.Element == "svg")); // total loss, each loss, learning rate, mAP curves, per-class AP
+        Assert.Equal(6, page.Elements.Count(e => e.Element == "img")); // two evaluation images: image, truth, prediction
+        Assert.All(page.Elements, e => Assert.True(e.Width > 0 && e.Height > 0 && e.NaturalWidth > 0, $"{e.Element} rendered {e.Width}x{e.Height}"));
+    }
+
     /// <summary>The step lines with their losses in name order, so the pattern does not depend on the model's dictionary order.</summary>
     private static string SortedLosses(string output)
     {

@@ -50,7 +50,7 @@ internal static class DetectCommand
         {
             Description = "A checkpoint of this run to continue from, up to --epochs: save-dir/epoch_N, or save-dir/epoch_N_step_K that Ctrl+C saved " +
                           "inside an epoch (continued after its K steps; same --batch-size). Ctrl+C stops a run before its next step, saves the " +
-                          "work done and names the checkpoint; a second Ctrl+C ends the process at once.",
+                          "work done and names the checkpoint (as train; a step still running 30 s later is not waited for).",
         };
         public readonly Option<int?> Epochs = new("--epochs") { Description = "Training epochs (default 26, as torchvision's references; 12 for synthetic data)." };
         public readonly Option<int?> BatchSize = new("--batch-size") { Description = "Images per step (default 2; 4 for synthetic data)." };
