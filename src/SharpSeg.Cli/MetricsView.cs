@@ -1,4 +1,6 @@
 using System.Globalization;
+using SharpSeg.Detection;
+using SharpSeg.Detection.Evaluation;
 using SharpSeg.Training.Metrics;
 using Spectre.Console;
 
@@ -41,6 +43,33 @@ internal static class MetricsView
                 confusion.AddRow([row.ToString(CultureInfo.InvariantCulture), .. matrix[row].Select(n => n.ToString(CultureInfo.InvariantCulture))]);
             console.Write(confusion);
         }
+    }
+
+    /// <summary>
+    /// Writes a detector's evaluation: COCOeval's twelve numbers (boxes, and masks for mask models) side by side, then the
+    /// box AP@[.5:.95] of each class ("n/a" for a class without ground truth), as Detectron2 prints its per-category table.
+    /// </summary>
+    public static void Write(IAnsiConsole console, DetectionMetrics metrics, IReadOnlyList<string> classNames, string title = "Evaluation")
+    {
+        // Titles as lines: a table title wraps at the width of these narrow tables.
+        console.WriteLine($"{title}: COCO metrics on {metrics.Images} images");
+        var coco = new Table()
+            .AddColumn("metric")
+            .AddColumn(new TableColumn("box").RightAligned());
+        if (metrics.Mask is not null) coco.AddColumn(new TableColumn("mask").RightAligned());
+        for (int i = 0; i < CocoMetrics.StatNames.Count; i++)
+            coco.AddRow([CocoMetrics.StatNames[i], Format(metrics.Box.Stats[i]), .. metrics.Mask is { } mask ? [Format(mask.Stats[i])] : Array.Empty<string>()]);
+        console.Write(coco);
+        if (metrics.BoxClassAP is not { Count: > 0 } perClass) return;
+        console.WriteLine($"{title}: box AP per class");
+        var classes = new Table().AddColumn("class").AddColumn(new TableColumn("AP").RightAligned());
+        for (int k = 0; k < perClass.Count; k++)
+        {
+            // Category k is label k + 1; label 0 is the background.
+            string name = k + 1 < classNames.Count ? $"{k + 1} {classNames[k + 1]}" : (k + 1).ToString(CultureInfo.InvariantCulture);
+            classes.AddRow(Markup.Escape(name), perClass[k] < 0 ? "n/a" : Format(perClass[k]));
+        }
+        console.Write(classes);
     }
 
     /// <summary>A metric with four decimals, culture-independent.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using SharpSeg.Detection;
 using SharpSeg.Training;
 using Spectre.Console;
 
@@ -8,9 +9,11 @@ namespace SharpSeg.Cli;
 /// Shows <see cref="Segmenter.Train"/>'s progress reports: a live Spectre.Console bar with epoch, loss, learning rate,
 /// speed and ETA on an interactive terminal, and one line per evaluation. When the output is not a terminal (a log
 /// file, <c>nohup</c>, CI) the bar becomes a plain step line every <c>logIntervalSteps</c> steps and at the end of each
-/// epoch, the cadence of <c>metrics.jsonl</c>, as PaddleX logs every <c>log_interval_steps</c>.
+/// epoch, the cadence of <c>metrics.jsonl</c>, as PaddleX logs every <c>log_interval_steps</c>. Shows
+/// <see cref="Detector.Train"/>'s reports the same way, with each torchvision loss on the step line and box (and mask)
+/// mAP on the evaluation line.
 /// </summary>
-internal sealed class TrainingProgressView : IProgress<TrainingProgress>
+internal sealed class TrainingProgressView : IProgress<TrainingProgress>, IProgress<DetectionTrainingProgress>
 {
     private readonly IAnsiConsole _console;
     private readonly ProgressTask? _task;
@@ -80,6 +83,44 @@ internal sealed class TrainingProgressView : IProgress<TrainingProgress>
                 break;
         }
     }
+
+    /// <inheritdoc />
+    public void Report(DetectionTrainingProgress value)
+    {
+        switch (value.Phase)
+        {
+            case DetectionTrainingPhase.Step:
+                if (_task is not null)
+                {
+                    _task.MaxValue = Math.Max(1, value.TotalSteps);
+                    _task.Value = value.GlobalStep;
+                    _task.Description = Markup.Escape(StepLine(value));
+                }
+                else if (value.Step % _logIntervalSteps == 0 || value.Step == value.StepsPerEpoch)
+                    _console.WriteLine(StepLine(value));
+                break;
+            case DetectionTrainingPhase.Evaluation when value.Metrics is { } metrics:
+                _console.MarkupLine(
+                    $"epoch {value.Epoch}/{value.Epochs}: box mAP [bold]{MetricsView.Format(metrics.Box.AP)}[/] AP50 {MetricsView.Format(metrics.Box.AP50)} " +
+                    $"AP75 {MetricsView.Format(metrics.Box.AP75)}" + (metrics.Mask is { } mask ? $", mask mAP [bold]{MetricsView.Format(mask.AP)}[/]" : "") +
+                    (value.IsBest ? " [green](best so far)[/]" : ""));
+                break;
+            case DetectionTrainingPhase.Note when value.Message is { } note:
+                _console.WriteLine($"Note: {note}");
+                break;
+            case DetectionTrainingPhase.Checkpoint when value.CheckpointFolder is { } folder:
+                LastCheckpointFolder = folder;
+                if (_task is null)
+                    _console.WriteLine($"saved {folder}");
+                break;
+        }
+    }
+
+    // torchvision's loss names without their "loss_" prefix, so the line fits a terminal.
+    private static string StepLine(DetectionTrainingProgress p) => string.Create(CultureInfo.InvariantCulture,
+        $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F4} " +
+        $"({string.Join(", ", p.Losses.Select(l => $"{(l.Key.StartsWith("loss_", StringComparison.Ordinal) ? l.Key[5..] : l.Key)} {l.Value:F3}"))}) " +
+        $"lr {p.LearningRate:G3} {p.ImagesPerSecond:F1} img/s ETA {FormatEta(p.Eta)}");
 
     private static string StepLine(TrainingProgress p) => string.Create(CultureInfo.InvariantCulture,
         $"epoch {p.Epoch}/{p.NumEpochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F4} (avg {p.AverageLoss:F4}) " +

@@ -43,7 +43,8 @@ public sealed partial class Detector
                 masks.AddImage(index, truths, found);
             }
         }
-        return new DetectionMetrics(boxes.Summarize(), masks?.Summarize(), dataset.Count);
+        var boxAccumulation = boxes.Accumulate();
+        return new DetectionMetrics(boxAccumulation.Summarize(), masks?.Summarize(), dataset.Count, CategoryAP(boxAccumulation));
     }
 
     /// <summary>

@@ -41,7 +41,7 @@ public enum DetectionLrSchedule
 /// <param name="SaveIntervalEpochs">Epochs between evaluations and checkpoints (the last epoch always gets both).</param>
 /// <param name="KeepLastCheckpoints">Epoch checkpoints kept.</param>
 /// <param name="LogIntervalSteps">Steps between lines of <c>metrics.jsonl</c>.</param>
-/// <param name="Resume">An epoch checkpoint of this run to continue from (<c>--resume</c>).</param>
+/// <param name="Resume">A checkpoint of this run to continue from (<c>--resume</c>): <c>epoch_N</c>, or <c>epoch_N_step_K</c> written when a run was cancelled inside an epoch (it continues that epoch after its K steps and needs the same <paramref name="BatchSize"/>).</param>
 /// <param name="Seed">Fixes the sample order, every augmentation and every sampler draw.</param>
 /// <param name="NumWorkers">Background threads loading samples; results do not depend on it.</param>
 /// <param name="ThreadCount">Kernel threads during training; 0 keeps <see cref="Engine.Threads"/>.</param>
@@ -79,7 +79,8 @@ public sealed record DetectionTrainingOptions(
 /// <param name="Box">COCOeval's <c>stats</c> for <c>iouType="bbox"</c>.</param>
 /// <param name="Mask">COCOeval's <c>stats</c> for <c>iouType="segm"</c>, or null for a model without masks.</param>
 /// <param name="Images">Images evaluated.</param>
-public sealed record DetectionMetrics(CocoMetrics Box, CocoMetrics? Mask, int Images)
+/// <param name="BoxClassAP">Box AP@[.5:.95] of each class by label − 1 (label 1 first), −1 for a class without ground truth; null when not computed.</param>
+public sealed record DetectionMetrics(CocoMetrics Box, CocoMetrics? Mask, int Images, IReadOnlyList<double>? BoxClassAP = null)
 {
     /// <summary>The text pycocotools' <c>summarize()</c> prints, boxes then masks.</summary>
     public string ToSummary() => Box.ToSummary(CocoIouType.Bbox) + (Mask is null ? "" : Environment.NewLine + Mask.ToSummary(CocoIouType.Segm));
@@ -113,6 +114,8 @@ public enum DetectionTrainingPhase
 /// <param name="CheckpointFolder">For checkpoints, the folder written.</param>
 /// <param name="IsBest">For evaluations, whether it became <c>best_model</c>.</param>
 /// <param name="Message">For notes, what happened.</param>
+/// <param name="TotalSteps">Optimizer steps of the whole run (epochs × steps per epoch).</param>
+/// <param name="Eta">For steps, the time left at this epoch's pace.</param>
 public sealed record DetectionTrainingProgress(
     DetectionTrainingPhase Phase,
     int Epoch,
@@ -127,7 +130,9 @@ public sealed record DetectionTrainingProgress(
     DetectionMetrics? Metrics = null,
     string? CheckpointFolder = null,
     bool IsBest = false,
-    string? Message = null);
+    string? Message = null,
+    long TotalSteps = 0,
+    TimeSpan Eta = default);
 
 /// <summary>What <see cref="Detector.Train"/> did.</summary>
 /// <param name="EpochsCompleted">Epochs finished (a resumed run's earlier epochs included).</param>

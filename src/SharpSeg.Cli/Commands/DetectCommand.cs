@@ -46,7 +46,12 @@ internal static class DetectCommand
         public readonly Option<string> Model = new("--model") { Description = $"Detection model: {string.Join(", ", DetectionModelRegistry.Names)}.", DefaultValueFactory = _ => "faster_rcnn" };
         public readonly Option<string?> Backbone = new("--backbone") { Description = $"Backbone: {string.Join(", ", DetectionModelRegistry.BackboneNames)} (default resnet50_fpn; {DetectDemo.Backbone} for synthetic data)." };
         public readonly Option<string> SaveDir = new("--save-dir") { Description = "Folder of checkpoints (epoch_N, best_model) and metrics.jsonl.", DefaultValueFactory = _ => "output" };
-        public readonly Option<string?> Resume = new("--resume") { Description = "An epoch_N checkpoint of this run to continue from." };
+        public readonly Option<string?> Resume = new("--resume")
+        {
+            Description = "A checkpoint of this run to continue from, up to --epochs: save-dir/epoch_N, or save-dir/epoch_N_step_K that Ctrl+C saved " +
+                          "inside an epoch (continued after its K steps; same --batch-size). Ctrl+C stops a run before its next step, saves the " +
+                          "work done and names the checkpoint (as train; a step still running 30 s later is not waited for).",
+        };
         public readonly Option<int?> Epochs = new("--epochs") { Description = "Training epochs (default 26, as torchvision's references; 12 for synthetic data)." };
         public readonly Option<int?> BatchSize = new("--batch-size") { Description = "Images per step (default 2; 4 for synthetic data)." };
         public readonly Option<double?> LearningRate = new("--lr") { Description = "Base learning rate (default 0.0025 for sgd, 1e-3 for adamw)." };
@@ -58,6 +63,7 @@ internal static class DetectCommand
         public readonly Option<bool> Overwrite = new("--overwrite") { Description = "Start afresh in a save folder that holds an earlier run, deleting its checkpoints." };
         public readonly Option<bool> UseVdl = new("--vdl") { Description = "Also write TensorBoard event files to save-dir/vdl_log." };
         public readonly Option<int> NumWorkers = new("--num-workers") { Description = "Threads loading samples.", DefaultValueFactory = _ => 0 };
+        public readonly Option<int> LogInterval = new("--log-interval") { Description = "Steps between lines of metrics.jsonl (and progress lines when the output is not a terminal).", DefaultValueFactory = _ => 10 };
 
         public TrainArguments()
         {
@@ -66,7 +72,7 @@ internal static class DetectCommand
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { Model, Backbone, SaveDir, Resume, Epochs, BatchSize, LearningRate, Optimizer, MinSize, MaxSize, SaveInterval, Seed, Overwrite, UseVdl, NumWorkers })
+            foreach (var option in new Option[] { Model, Backbone, SaveDir, Resume, Epochs, BatchSize, LearningRate, Optimizer, MinSize, MaxSize, SaveInterval, Seed, Overwrite, UseVdl, NumWorkers, LogInterval })
                 command.Options.Add(option);
         }
     }
@@ -195,13 +201,14 @@ internal static class DetectCommand
             ClipGradNorm: synthetic ? 10 : null,
             SaveDir: parse.GetValue(arguments.SaveDir)!,
             SaveIntervalEpochs: parse.GetValue(arguments.SaveInterval),
+            LogIntervalSteps: parse.GetValue(arguments.LogInterval),
             Resume: parse.GetValue(arguments.Resume),
             Seed: parse.GetValue(arguments.Seed),
             NumWorkers: parse.GetValue(arguments.NumWorkers),
             UseTensorBoard: parse.GetValue(arguments.UseVdl),
             OverwriteSaveDir: parse.GetValue(arguments.Overwrite));
-        if (options.Epochs < 1 || options.BatchSize < 1 || !(options.LearningRate > 0) || options.SaveIntervalEpochs < 1 || options.NumWorkers < 0)
-            throw new UsageException($"--epochs, --batch-size and --save-interval must be at least 1, --lr positive and --num-workers at least 0; got {options.Epochs}, {options.BatchSize}, {options.SaveIntervalEpochs}, {options.LearningRate}, {options.NumWorkers}.");
+        if (options.Epochs < 1 || options.BatchSize < 1 || !(options.LearningRate > 0) || options.SaveIntervalEpochs < 1 || options.NumWorkers < 0 || options.LogIntervalSteps < 1)
+            throw new UsageException($"--epochs, --batch-size, --save-interval and --log-interval must be at least 1, --lr positive and --num-workers at least 0; got {options.Epochs}, {options.BatchSize}, {options.SaveIntervalEpochs}, {options.LogIntervalSteps}, {options.LearningRate}, {options.NumWorkers}.");
         if (options.Resume is { } resume && !Directory.Exists(resume))
             throw new UsageException($"--resume: folder '{resume}' does not exist.");
         var modelOptions = synthetic
@@ -213,62 +220,58 @@ internal static class DetectCommand
         return (new Detector(model, classNames.Count, backbone, modelOptions, classNames), options);
     }
 
+    /// <summary>
+    /// Trains with the live progress view of <c>sharpseg train</c> (<see cref="TrainingProgressView"/>: a bar on a terminal,
+    /// plain lines every --log-interval steps otherwise) and prints how the run ended. Ctrl+C (the command's token) stops
+    /// before the next step; the Detector saves the work done and this prints the checkpoint to resume from.
+    /// </summary>
     private static int RunTraining(IAnsiConsole console, TextWriter error, Detector detector, DetectionDataset train, DetectionDataset? val,
         DetectionTrainingOptions options, CancellationToken cancellationToken)
     {
         console.WriteLine($"Training {Describe(detector)} on {train.Count} images ({(val is null ? "no evaluation set" : $"evaluating on {val.Count}")}), " +
                           $"{options.Epochs} epochs of batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, saving to {options.SaveDir}");
         var clock = Stopwatch.StartNew();
-        string? lastCheckpoint = options.Resume;
-        var progress = new ConsoleProgress(p =>
-        {
-            switch (p.Phase)
-            {
-                case DetectionTrainingPhase.Step when p.Step == p.StepsPerEpoch || p.Step % 10 == 0:
-                    console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"epoch {p.Epoch}/{p.Epochs} step {p.Step}/{p.StepsPerEpoch} loss {p.Loss:F3} ({string.Join(", ", p.Losses.Select(l => $"{l.Key[5..]} {l.Value:F3}"))}) lr {p.LearningRate:G3} {p.ImagesPerSecond:F1} img/s {clock.Elapsed.TotalSeconds:F0} s"));
-                    break;
-                case DetectionTrainingPhase.Evaluation:
-                    console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"epoch {p.Epoch} evaluation: box mAP {p.Metrics!.Box.AP:F3}, AP50 {p.Metrics.Box.AP50:F3}, AP75 {p.Metrics.Box.AP75:F3}{(p.Metrics.Mask is { } m ? $", mask mAP {m.AP:F3}" : "")}{(p.IsBest ? " (best)" : "")}"));
-                    break;
-                case DetectionTrainingPhase.Checkpoint:
-                    lastCheckpoint = p.CheckpointFolder;
-                    break;
-                case DetectionTrainingPhase.Note:
-                    console.WriteLine(p.Message!);
-                    break;
-            }
-        });
+        using var interruption = cancellationToken.Register(() => error.WriteLine("Interrupted: stopping before the next training step…"));
+        TrainingProgressView? view = null;
         DetectionTrainingResult result;
         try
         {
-            result = detector.Train(train, val, options, progress, cancellationToken);
+            result = TrainingProgressView.Run(console, options.LogIntervalSteps, progress =>
+            {
+                view = progress;
+                return detector.Train(train, val, options, progress, cancellationToken);
+            });
         }
         catch (NonFiniteLossException e)
         {
+            string? lastCheckpoint = e.LastCheckpointFolder ?? view?.LastCheckpointFolder ?? options.Resume;
             error.WriteLine($"error: {e.Message}");
             error.WriteLine(lastCheckpoint is null
                 ? $"Run again with a smaller --lr (this run used {options.LearningRate.ToString(CultureInfo.InvariantCulture)})."
                 : $"To continue from the last good checkpoint with a lower learning rate: the same command with --resume {lastCheckpoint} and a smaller --lr.");
             return ExitCodes.Failure;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (TrainingInterruptedException e)
         {
-            error.WriteLine(lastCheckpoint is null
-                ? "Training interrupted before its first checkpoint; there is nothing to resume from."
-                : $"Training interrupted. The last checkpoint is {lastCheckpoint}; to continue, run the same command with --resume {lastCheckpoint}");
+            error.WriteLine(e.CheckpointFolder is { } saved
+                ? $"Training interrupted at epoch {e.Epoch}, step {e.Step}. The last checkpoint is {saved}; to continue, run the same command with --resume {saved}"
+                : "Training interrupted before its first step; there is nothing to resume from.");
             return ExitCodes.Interrupted;
         }
         console.WriteLine($"Trained {result.EpochsCompleted} epochs ({result.GlobalStep} steps) in {clock.Elapsed.TotalSeconds:F0} s.");
         if (result.Evaluations.Count > 0)
         {
-            var best = result.Evaluations.FirstOrDefault(e => e.Epoch == result.BestEpoch).Metrics ?? result.Evaluations[^1].Metrics;
-            console.WriteLine($"best_model (epoch {result.BestEpoch}):");
+            // best_model may predate a resumed run's evaluations; then the last one is shown, titled as such.
+            bool bestIsHere = result.Evaluations.Any(e => e.Epoch == result.BestEpoch);
+            var (epoch, best) = bestIsHere ? result.Evaluations.First(e => e.Epoch == result.BestEpoch) : result.Evaluations[^1];
+            console.WriteLine(bestIsHere ? $"best_model (epoch {epoch}):" : $"Last evaluation (epoch {epoch}; best_model is from epoch {result.BestEpoch}):");
             console.Write(best.ToSummary());
+            console.WriteLine();
+            MetricsView.Write(console, best, detector.ClassNames, $"Epoch {epoch}");
         }
         if (result.BestModelFolder is { } bestFolder) console.WriteLine($"best_model: {bestFolder}");
         if (result.LastCheckpointFolder is { } last) console.WriteLine($"last checkpoint: {last}");
+        console.WriteLine($"report: {Path.GetFullPath(Path.Combine(options.SaveDir, Training.Reporting.TrainingReport.FileName))}");
         return ExitCodes.Success;
     }
 
@@ -312,11 +315,5 @@ internal static class DetectCommand
                 throw new UsageException($"--image: '{input}' is neither a file nor a folder.");
         }
         return files;
-    }
-
-    /// <summary>Reports progress on the training thread, in order (<see cref="Progress{T}"/> would post to the thread pool).</summary>
-    private sealed class ConsoleProgress(Action<DetectionTrainingProgress> report) : IProgress<DetectionTrainingProgress>
-    {
-        public void Report(DetectionTrainingProgress value) => report(value);
     }
 }

@@ -14,13 +14,19 @@ namespace SharpSeg.Training.Reporting;
 /// what it saved: <c>metrics.jsonl</c> (loss and learning rate per step, metrics, per-class IoU and confusion matrix per
 /// evaluation) and <c>best_model/state.json</c> (model, options, class names). What the files lack is said on the page.
 /// Plays the role of PaddleX's VisualDL scalars and PaddleSeg's evaluation printout, in one file a browser opens.
+/// <para>
+/// The sections follow what the run logged: a detection run (<c>Detector.Train</c>, whose steps log each torchvision loss
+/// under <c>losses</c> and whose evaluations log COCO's numbers as <c>coco_box</c>/<c>coco_mask</c> and per-class AP as
+/// <c>class_ap</c>) gets a curve per loss, its mAP curves, the 12 COCO numbers and a per-class AP chart instead of the
+/// segmentation run's per-class IoU and confusion matrix.
+/// </para>
 /// </summary>
 public static class TrainingReport
 {
     /// <summary>The report's file name in a save folder.</summary>
     public const string FileName = "report.html";
 
-    /// <summary>Folder of the run holding the gallery's PNGs (<c>NN_image.png</c>, <c>NN_truth.png</c>, <c>NN_prediction.png</c>, <c>NN_overlay.png</c>).</summary>
+    /// <summary>Folder of the run holding the gallery's PNGs (<c>NN_image.png</c>, <c>NN_truth.png</c>, <c>NN_prediction.png</c>, <c>NN_overlay.png</c>; a column no row has is left out).</summary>
     public const string GalleryFolderName = "report_gallery";
 
     /// <summary>Validation images shown in the gallery.</summary>
@@ -60,8 +66,18 @@ public static class TrainingReport
         Section(page, "Loss and learning rate", () => TrainingCurves(page, log));
         Section(page, "Validation metrics", () => EvaluationCurves(page, log));
         var best = log.Evaluations.Where(e => e.IsBest).LastOrDefault() ?? log.Evaluations.LastOrDefault();
-        Section(page, best is null ? "Per-class IoU" : $"Per-class IoU (epoch {best.Epoch})", () => ClassIou(page, best, classNames));
-        Section(page, best is null ? "Confusion matrix" : $"Confusion matrix (epoch {best.Epoch})", () => Confusion(page, best, classNames));
+        string atBest = best is null ? "" : $" (epoch {best.Epoch})";
+        if (log.IsDetection)
+        {
+            Section(page, "COCO metrics" + atBest, () => CocoTable(page, best));
+            // Category k of a detector is label k + 1: label 0 is the background, which has no AP.
+            Section(page, "Per-class box AP" + atBest, () => ClassBars(page, best?.ClassAp, [.. classNames.Skip(1)], "box AP", "No per-class AP recorded."));
+        }
+        else
+        {
+            Section(page, "Per-class IoU" + atBest, () => ClassBars(page, best?.CategoryIou, classNames, "IoU", "No per-class IoU recorded."));
+            Section(page, "Confusion matrix" + atBest, () => Confusion(page, best, classNames));
+        }
         Section(page, "Validation gallery (best_model)", () => Gallery(page, full));
         Section(page, "Configuration", () => Configuration(page, state, log));
         Section(page, "Timing", () => Timing(page, log));
@@ -93,7 +109,11 @@ public static class TrainingReport
             Missing(page, $"No training steps in {Segmenter.MetricsFileName}.");
             return;
         }
+        var lossNames = log.Steps.SelectMany(s => s.Losses?.Keys ?? Enumerable.Empty<string>()).Distinct().ToList();
         LineChart(page, "Training loss", "step", [("loss", log.Steps.Select(s => (s.Step, s.Loss)).ToList())]);
+        if (lossNames.Count > 0)
+            LineChart(page, "Training losses", "step", [.. lossNames.Select(name =>
+                (name, log.Steps.Where(s => s.Losses?.ContainsKey(name) == true).Select(s => (s.Step, s.Losses![name])).ToList()))]);
         LineChart(page, "Learning rate", "step", [("learning rate", log.Steps.Select(s => (s.Step, s.LearningRate)).ToList())]);
     }
 
@@ -104,40 +124,46 @@ public static class TrainingReport
             Missing(page, $"No evaluation in {Segmenter.MetricsFileName} (the run had no validation set or stopped before its first one).");
             return;
         }
-        var series = Metrics.SegmentationMetrics.ScalarNames
+        // Segmentation's scalars in their usual order; any other logged metric (a detector's box_map, …) in the order first logged.
+        var names = Metrics.SegmentationMetrics.ScalarNames.Concat(log.Evaluations.SelectMany(e => e.Metrics.Keys)).Distinct();
+        var series = names
             .Select(name => (name, log.Evaluations.Where(e => e.Metrics.ContainsKey(name)).Select(e => ((double)e.Epoch, e.Metrics[name])).ToList()))
             .Where(s => s.Item2.Count > 0).ToList();
         LineChart(page, "Validation metrics", "epoch", series);
         page.Append("<table><tr><th>epoch</th>");
         foreach (var (name, _) in series) page.Append("<th>").Append(Escape(name)).Append("</th>");
-        page.Append("<th>validation loss</th></tr>\n");
+        bool anyValidationLoss = log.Evaluations.Any(e => e.ValidationLoss is not null);
+        if (anyValidationLoss) page.Append("<th>validation loss</th>");
+        page.Append("</tr>\n");
         foreach (var evaluation in log.Evaluations)
         {
             page.Append("<tr><td>").Append(evaluation.Epoch).Append(evaluation.IsBest ? " ★" : "").Append("</td>");
             foreach (var (name, _) in series)
                 page.Append("<td>").Append(evaluation.Metrics.TryGetValue(name, out double v) ? Format(v) : "").Append("</td>");
-            page.Append("<td>").Append(evaluation.ValidationLoss is { } loss ? Format(loss) : "").Append("</td></tr>\n");
+            if (anyValidationLoss) page.Append("<td>").Append(evaluation.ValidationLoss is { } loss ? Format(loss) : "").Append("</td>");
+            page.Append("</tr>\n");
         }
         page.Append("</table>\n");
     }
 
-    private static void ClassIou(StringBuilder page, Evaluation? best, IReadOnlyList<string> classNames)
+    /// <summary>A horizontal bar per class of a 0–1 score (IoU, AP); a negative score (COCO's −1, no ground truth) is shown as "n/a".</summary>
+    private static void ClassBars(StringBuilder page, List<double>? scores, IReadOnlyList<string> classNames, string what, string missing)
     {
-        if (best?.CategoryIou is not { Count: > 0 } iou)
+        if (scores is not { Count: > 0 } iou)
         {
-            Missing(page, "No per-class IoU recorded.");
+            Missing(page, missing);
             return;
         }
         const int rowHeight = 22, labelWidth = 160, barWidth = 560;
         int height = iou.Count * rowHeight + 30;
-        page.Append(Invariant, $"<svg class=\"chart\" width=\"{labelWidth + barWidth + 80}\" height=\"{height}\" role=\"img\" aria-label=\"per-class IoU\">");
+        page.Append(Invariant, $"<svg class=\"chart\" width=\"{labelWidth + barWidth + 80}\" height=\"{height}\" role=\"img\" aria-label=\"per-class {Escape(what)}\">");
         for (int c = 0; c < iou.Count; c++)
         {
             double value = double.IsFinite(iou[c]) ? Math.Clamp(iou[c], 0, 1) : 0;
             int y = c * rowHeight + 4;
             page.Append(Invariant, $"<text x=\"{labelWidth - 6}\" y=\"{y + 14}\" text-anchor=\"end\">{Escape(ClassName(classNames, c))}</text>");
             page.Append(Invariant, $"<rect x=\"{labelWidth}\" y=\"{y}\" width=\"{value * barWidth:0.#}\" height=\"{rowHeight - 6}\" fill=\"#1f77b4\"><title>{Escape(ClassName(classNames, c))}: {Format(iou[c])}</title></rect>");
-            page.Append(Invariant, $"<text x=\"{labelWidth + value * barWidth + 4:0.#}\" y=\"{y + 14}\">{Format(iou[c])}</text>");
+            page.Append(Invariant, $"<text x=\"{labelWidth + value * barWidth + 4:0.#}\" y=\"{y + 14}\">{(iou[c] < 0 ? "n/a" : Format(iou[c]))}</text>");
         }
         int axisY = iou.Count * rowHeight + 6;
         page.Append(Invariant, $"<line x1=\"{labelWidth}\" y1=\"{axisY}\" x2=\"{labelWidth + barWidth}\" y2=\"{axisY}\" stroke=\"#333\"/>");
@@ -177,6 +203,26 @@ public static class TrainingReport
             page.Append(Invariant, $"<text x=\"{x}\" y=\"{y}\" transform=\"rotate(45 {x} {y})\">{Escape(ClassName(classNames, c))}</text>");
         }
         page.Append("</svg>\n");
+    }
+
+    /// <summary>COCOeval's twelve numbers of the best evaluation, boxes and (when logged) masks side by side.</summary>
+    private static void CocoTable(StringBuilder page, Evaluation? best)
+    {
+        if (best?.CocoBox is not { Count: > 0 } box)
+        {
+            Missing(page, "No COCO metrics recorded.");
+            return;
+        }
+        var mask = best.CocoMask?.ToDictionary(m => m.Name, m => m.Value);
+        page.Append("<table><tr><th>metric</th><th>box</th>").Append(mask is null ? "" : "<th>mask</th>").Append("</tr>\n");
+        foreach (var (name, value) in box)
+        {
+            page.Append("<tr><th>").Append(Escape(name)).Append("</th><td>").Append(Format(value)).Append("</td>");
+            if (mask is not null)
+                page.Append("<td>").Append(mask.TryGetValue(name, out double maskValue) ? Format(maskValue) : "").Append("</td>");
+            page.Append("</tr>\n");
+        }
+        page.Append("</table>\n");
     }
 
     /// <summary>
@@ -244,13 +290,15 @@ public static class TrainingReport
             Missing(page, $"No gallery: {GalleryFolderName} is missing (written at the end of a run with a file-list validation set and a best_model of a registered model).");
             return;
         }
+        // A detection run draws its objects on the image, so it has no overlay column.
+        var columns = GalleryColumns.Where(column => rows.Any(row => File.Exists(Path.Combine(folder, $"{row}_{column}.png")))).ToList();
         page.Append("<table class=\"gallery\"><tr>");
-        foreach (string column in GalleryColumns) page.Append("<th>").Append(column).Append("</th>");
+        foreach (string column in columns) page.Append("<th>").Append(column).Append("</th>");
         page.Append("</tr>\n");
         foreach (string row in rows)
         {
             page.Append("<tr>");
-            foreach (string column in GalleryColumns)
+            foreach (string column in columns)
             {
                 string path = Path.Combine(folder, $"{row}_{column}.png");
                 page.Append("<td>");
@@ -385,10 +433,11 @@ public static class TrainingReport
         }
     }
 
-    private sealed record TrainStep(double Step, double Loss, double LearningRate, double ImagesPerSecond);
+    private sealed record TrainStep(double Step, double Loss, double LearningRate, double ImagesPerSecond, Dictionary<string, double>? Losses);
 
     private sealed record Evaluation(int Epoch, Dictionary<string, double> Metrics, List<double>? CategoryIou, long[][]? ConfusionMatrix,
-        double? ValidationLoss, bool IsBest);
+        double? ValidationLoss, bool IsBest, List<double>? ClassAp = null, List<(string Name, double Value)>? CocoBox = null,
+        List<(string Name, double Value)>? CocoMask = null);
 
     /// <summary>What the report reads from <c>metrics.jsonl</c>; unknown events and unparsable lines are skipped.</summary>
     private sealed class RunLog
@@ -396,6 +445,11 @@ public static class TrainingReport
         public List<TrainStep> Steps { get; } = [];
         public List<Evaluation> Evaluations { get; } = [];
         public JsonElement? Start { get; private set; }
+
+        /// <summary>Whether the run is a detector's: its start line says so, or it logged per-loss steps or COCO evaluations.</summary>
+        public bool IsDetection =>
+            (Start is { } start && start.TryGetProperty("task", out var task) && task.ValueKind == JsonValueKind.String && task.GetString() == "detection")
+            || Steps.Any(s => s.Losses is not null) || Evaluations.Any(e => e.CocoBox is not null);
         public DateTimeOffset? FirstTime { get; private set; }
         public DateTimeOffset? LastTime { get; private set; }
 
@@ -427,7 +481,8 @@ public static class TrainingReport
                 switch (root.TryGetProperty("event", out var kind) ? kind.GetString() : null)
                 {
                     case "train":
-                        log.Steps.Add(new TrainStep(Number(root, "step"), Number(root, "loss"), Number(root, "learning_rate"), Number(root, "images_per_second")));
+                        log.Steps.Add(new TrainStep(Number(root, "step"), Number(root, "loss"), Number(root, "learning_rate"), Number(root, "images_per_second"),
+                            Named(root, "losses")?.ToDictionary(p => p.Name, p => p.Value)));
                         break;
                     case "evaluation":
                         log.Evaluations.Add(ReadEvaluation(root));
@@ -451,8 +506,16 @@ public static class TrainingReport
                 ? cm.EnumerateArray().Select(row => row.EnumerateArray().Select(v => v.GetInt64()).ToArray()).ToArray() : null;
             double? validationLoss = root.TryGetProperty("validation_loss", out var vl) ? Value(vl) : null;
             bool isBest = root.TryGetProperty("is_best", out var b) && b.ValueKind == JsonValueKind.True;
-            return new Evaluation((int)Number(root, "epoch"), metrics, iou, matrix, validationLoss, isBest);
+            List<double>? classAp = root.TryGetProperty("class_ap", out var ap) && ap.ValueKind == JsonValueKind.Array
+                ? ap.EnumerateArray().Select(Value).ToList() : null;
+            return new Evaluation((int)Number(root, "epoch"), metrics, iou, matrix, validationLoss, isBest, classAp, Named(root, "coco_box"), Named(root, "coco_mask"));
         }
+
+        /// <summary>The numbers of an object property, in the order logged; null when it is absent or not an object.</summary>
+        private static List<(string Name, double Value)>? Named(JsonElement root, string name) =>
+            root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Object
+                ? [.. value.EnumerateObject().Select(p => (p.Name, Value(p.Value)))]
+                : null;
 
         private static double Number(JsonElement root, string name) => root.TryGetProperty(name, out var value) ? Value(value) : double.NaN;
 

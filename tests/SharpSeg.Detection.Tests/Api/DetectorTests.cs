@@ -65,7 +65,7 @@ public class DetectorTests
         {
             if (p.Phase == DetectionTrainingPhase.Checkpoint) stop.Cancel();
         });
-        Assert.Throws<OperationCanceledException>(() => interrupted.Train(data, options: Options("split"), progress: afterFirstEpoch, cancellationToken: stop.Token));
+        Assert.Throws<SharpSeg.Training.TrainingInterruptedException>(() => interrupted.Train(data, options: Options("split"), progress: afterFirstEpoch, cancellationToken: stop.Token));
         // Spoil the interrupted detector's weights and buffers: resuming must replace every one of them.
         var resumed = interrupted;
         foreach (var tensor in resumed.Model.StateDict().Values.Where(t => t.DType == DType.Float32))
