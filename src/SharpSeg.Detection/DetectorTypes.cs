@@ -79,10 +79,12 @@ public sealed record DetectionTrainingOptions(
 /// <param name="Box">COCOeval's <c>stats</c> for <c>iouType="bbox"</c>.</param>
 /// <param name="Mask">COCOeval's <c>stats</c> for <c>iouType="segm"</c>, or null for a model without masks.</param>
 /// <param name="Images">Images evaluated.</param>
-public sealed record DetectionMetrics(CocoMetrics Box, CocoMetrics? Mask, int Images)
+/// <param name="Voc">VOC-style box mAP when <see cref="DetectionMetric.Voc"/> or <see cref="DetectionMetric.VocIntegral"/> was asked for, else null.</param>
+public sealed record DetectionMetrics(CocoMetrics Box, CocoMetrics? Mask, int Images, VocMetrics? Voc = null)
 {
-    /// <summary>The text pycocotools' <c>summarize()</c> prints, boxes then masks.</summary>
-    public string ToSummary() => Box.ToSummary(CocoIouType.Bbox) + (Mask is null ? "" : Environment.NewLine + Mask.ToSummary(CocoIouType.Segm));
+    /// <summary>The text pycocotools' <c>summarize()</c> prints, boxes then masks, then the VOC mAP lines if any.</summary>
+    public string ToSummary() => Box.ToSummary(CocoIouType.Bbox) + (Mask is null ? "" : Environment.NewLine + Mask.ToSummary(CocoIouType.Segm))
+        + (Voc is null ? "" : Environment.NewLine + Voc.ToSummary());
 }
 
 /// <summary>What a <see cref="DetectionTrainingProgress"/> report is about.</summary>
