@@ -9,7 +9,11 @@ and checks the polygon cases in polygons.json. Nothing of the checkout is copied
 
     /usr/bin/python3 tools/coco_eval_crosscheck.py /path/to/cocoapi
 
-Needs gcc, numpy and matplotlib (coco.py imports it). Not run by CI.
+Needs gcc and numpy (matplotlib, which coco.py imports for drawing only, is stubbed when absent). Not run by CI.
+
+The ignore set (instances_ignore.json) is evaluated by a COCOeval subclass whose _prepare keeps each annotation's own
+"ignore" flag: pycocotools 2.0's _prepare reads it and then overwrites it with iscrowd, so unmodified pycocotools
+would score those objects as ordinary ones.
 """
 import ctypes
 import json
@@ -159,6 +163,20 @@ def build_mask_module(cocoapi, workdir):
     return module
 
 
+def stub_matplotlib():
+    """coco.py imports matplotlib at module level for showAnns only; stand in for it where it is not installed."""
+    try:
+        import matplotlib  # noqa: F401
+        return
+    except ImportError:
+        pass
+    for name in ("matplotlib", "matplotlib.pyplot", "matplotlib.collections", "matplotlib.patches"):
+        sys.modules[name] = types.ModuleType(name)
+    sys.modules["matplotlib"].use = lambda *args, **kwargs: None
+    sys.modules["matplotlib.collections"].PatchCollection = None
+    sys.modules["matplotlib.patches"].Polygon = None
+
+
 def main():
     cocoapi = sys.argv[1]
     np.float = float  # cocoeval.py predates numpy 1.24's removal of the np.float alias
@@ -167,16 +185,32 @@ def main():
         package.__path__ = [os.path.join(cocoapi, "PythonAPI", "pycocotools")]
         sys.modules["pycocotools"] = package
         sys.modules["pycocotools._mask"] = build_mask_module(cocoapi, workdir)
+        stub_matplotlib()
         from pycocotools.coco import COCO
         from pycocotools.cocoeval import COCOeval
         import pycocotools._mask as cmask
 
-        expected = json.load(open(os.path.join(GOLDEN, "expected.json")))
+        class COCOevalHonouringIgnore(COCOeval):
+            """COCOeval whose _prepare keeps an annotation's own "ignore" flag (or-ed with iscrowd), as its first
+            assignment intends; pycocotools 2.0 overwrites the flag with iscrowd on the next line. Only _prepare's flag
+            is restored; evaluateImg, accumulate and summarize run unmodified."""
+
+            def _prepare(self):
+                super()._prepare()
+                flags = {a["id"]: a.get("ignore", 0) for a in json.load(open(os.path.join(GOLDEN, "instances_ignore.json")))["annotations"]}
+                for gts in self._gts.values():
+                    for gt in gts:
+                        gt["ignore"] = int(bool(gt["iscrowd"]) or bool(flags[gt["id"]]))
+
         worst = 0.0
-        for iou_type in ("bbox", "segm"):
-            gt = COCO(os.path.join(GOLDEN, "instances.json"))
+        for instances, expected_name, evaluator, iou_type in (
+                ("instances.json", "expected.json", COCOeval, "bbox"), ("instances.json", "expected.json", COCOeval, "segm"),
+                ("instances_ignore.json", "expected_ignore.json", COCOevalHonouringIgnore, "bbox"),
+                ("instances_ignore.json", "expected_ignore.json", COCOevalHonouringIgnore, "segm")):
+            expected = json.load(open(os.path.join(GOLDEN, expected_name)))
+            gt = COCO(os.path.join(GOLDEN, instances))
             dt = gt.loadRes(os.path.join(GOLDEN, f"results_{iou_type}.json"))
-            evaluation = COCOeval(gt, dt, iou_type)
+            evaluation = evaluator(gt, dt, iou_type)
             evaluation.evaluate()
             evaluation.accumulate()
             evaluation.summarize()
@@ -187,7 +221,7 @@ def main():
                                        ("precision", expected[iou_type]["precision_mean_over_recall"], mean_precision)):
                 difference = float(np.max(np.abs(np.asarray(ours) - np.asarray(theirs))))
                 worst = max(worst, difference)
-                print(f"{iou_type} {name}: max |reference - pycocotools| = {difference:.3g}")
+                print(f"{instances} {iou_type} {name}: max |reference - pycocotools| = {difference:.3g}")
         for case in json.load(open(os.path.join(GOLDEN, "polygons.json"))):
             rle = cmask.frPoly([case["polygon"]], case["height"], case["width"])[0]
             assert rle["counts"].decode() == case["compressed"], case["name"]

@@ -27,6 +27,8 @@ It writes, under tests/SharpSeg.Detection.Tests/Golden/coco/:
   results_segm.json     mask detections as compressed RLE (same structure)
   expected.json         stats, recall[T,K,A,M] and precision averaged over the recall thresholds [T,K,A,M] per iouType
   polygons.json         polygon rasterisation cases with their compressed RLE, area and toBbox
+  instances_ignore.json instances.json with "ignore": 1 on ten annotations (ordinary objects of every size and a crowd)
+  expected_ignore.json  as expected.json, for instances_ignore.json with the same results files
 CocoEvaluatorTests and CocoRleTests read them; CI never runs this script.
 """
 import json
@@ -284,7 +286,10 @@ def coco_eval(gt_set, results, iou_type):
             dts_sorted = [dcs[i] for i in order][: MAX_DETS[-1]]
             ious = ious_for(img, cat, gts, dts_sorted)
             for a, (lo, hi) in enumerate(AREA_RNG):
-                g_ignore = np.array([1 if (g["iscrowd"] or g["area"] < lo or g["area"] > hi) else 0 for g in gts], dtype=int)
+                # An annotation's "ignore" flag counts as COCOeval's _prepare means it to (gt['ignore'] read first, then
+                # or-ed with iscrowd; pycocotools 2.0 overwrites it with iscrowd instead, see coco_eval_crosscheck.py).
+                g_ignore = np.array([1 if (g["iscrowd"] or g.get("ignore", 0) or g["area"] < lo or g["area"] > hi) else 0
+                                     for g in gts], dtype=int)
                 g_order = np.argsort(g_ignore, kind="mergesort")
                 g_sorted = [gts[i] for i in g_order]
                 g_ig = g_ignore[g_order]
@@ -502,6 +507,9 @@ def polygon_cases():
     return out
 
 
+IGNORED_IDS = (2, 4, 5, 7, 12, 15, 17, 21, 22, 30)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     gt_set, bbox_results, segm_results = make_fixture()
@@ -514,8 +522,24 @@ def main():
             "precision_mean_over_recall": np.where(precision.min(axis=1) > -1, precision.mean(axis=1), -1.0).reshape(-1).tolist(),
         }
         print(iou_type, " ".join(f"{s:.4f}" for s in stats))
+    # The same set with objects flagged "ignore": 1 (VOC's difficult travels as this flag): medium and large objects, one
+    # of two overlapping triangles, small disks among the 24, and a crowd region that is also flagged.
+    ignored_set = json.loads(json.dumps(gt_set))
+    for ann in ignored_set["annotations"]:
+        if ann["id"] in IGNORED_IDS:
+            ann["ignore"] = 1
+    expected_ignore = {}
+    for iou_type, results in (("bbox", bbox_results), ("segm", segm_results)):
+        stats, precision, recall = coco_eval(ignored_set, results, iou_type)
+        expected_ignore[iou_type] = {
+            "stats": stats,
+            "recall": recall.reshape(-1).tolist(),
+            "precision_mean_over_recall": np.where(precision.min(axis=1) > -1, precision.mean(axis=1), -1.0).reshape(-1).tolist(),
+        }
+        print(iou_type, "with ignore", " ".join(f"{s:.4f}" for s in stats))
     for name, data in (("instances.json", gt_set), ("results_bbox.json", bbox_results), ("results_segm.json", segm_results),
-                       ("expected.json", expected), ("polygons.json", polygon_cases())):
+                       ("expected.json", expected), ("polygons.json", polygon_cases()),
+                       ("instances_ignore.json", ignored_set), ("expected_ignore.json", expected_ignore)):
         with open(os.path.join(OUT, name), "w") as f:
             json.dump(data, f, indent=None, separators=(",", ":"))
             f.write("\n")

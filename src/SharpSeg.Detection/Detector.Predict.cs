@@ -16,8 +16,11 @@ public sealed partial class Detector
     /// </summary>
     /// <param name="dataset">Samples with targets; its class count must be the model's.</param>
     /// <param name="maxPixelValue">The pixel value that maps to 1 (255 for 8-bit images).</param>
+    /// <param name="metric">Also compute VOC-style box mAP (<see cref="VocEvaluator"/>: IoU 0.5, difficult objects ignored,
+    /// 11-point or integral), as PaddleDetection reports for VOC datasets. Difficult objects (<see cref="DetectionTarget.Difficult"/>)
+    /// are ignored by the COCO numbers too (<see cref="CocoGroundTruth.Ignore"/>).</param>
     /// <exception cref="ArgumentException">The dataset's class count differs from the model's, or it is empty.</exception>
-    public DetectionMetrics Evaluate(DetectionDataset dataset, float maxPixelValue = 255f)
+    public DetectionMetrics Evaluate(DetectionDataset dataset, float maxPixelValue = 255f, DetectionMetric metric = DetectionMetric.Coco)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (dataset.NumClasses != NumClasses)
@@ -27,6 +30,8 @@ public sealed partial class Detector
         var categories = Enumerable.Range(0, NumClasses).ToArray();
         var boxes = new CocoEvaluator(categories[1..], CocoIouType.Bbox);
         CocoEvaluator? masks = null;
+        var voc = metric == DetectionMetric.Coco ? null
+            : new VocEvaluator(NumClasses, metric == DetectionMetric.Voc ? VocApMode.ElevenPoint : VocApMode.Integral);
         Model.Eval();
         for (int index = 0; index < dataset.Count; index++)
         {
@@ -35,6 +40,7 @@ public sealed partial class Detector
             var truths = CocoConversions.GroundTruths(sample.Target, categories).Select(t => t with { ImageId = index }).ToArray();
             var found = CocoConversions.Detections(index, prediction.Boxes, prediction.Scores, prediction.Labels, categories, prediction.Masks);
             boxes.AddImage(index, [.. truths.Select(t => t with { Mask = null })], [.. found.Select(d => d with { Mask = null })]);
+            voc?.AddImage(sample.Target, prediction);
             if (prediction.Masks is not null)
             {
                 if (sample.Target.Masks is null)
@@ -44,7 +50,7 @@ public sealed partial class Detector
             }
         }
         var boxAccumulation = boxes.Accumulate();
-        return new DetectionMetrics(boxAccumulation.Summarize(), masks?.Summarize(), dataset.Count, CategoryAP(boxAccumulation));
+        return new DetectionMetrics(boxAccumulation.Summarize(), masks?.Summarize(), dataset.Count, CategoryAP(boxAccumulation), voc?.Summarize());
     }
 
     /// <summary>

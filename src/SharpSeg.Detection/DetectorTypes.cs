@@ -80,10 +80,12 @@ public sealed record DetectionTrainingOptions(
 /// <param name="Mask">COCOeval's <c>stats</c> for <c>iouType="segm"</c>, or null for a model without masks.</param>
 /// <param name="Images">Images evaluated.</param>
 /// <param name="BoxClassAP">Box AP@[.5:.95] of each class by label − 1 (label 1 first), −1 for a class without ground truth; null when not computed.</param>
-public sealed record DetectionMetrics(CocoMetrics Box, CocoMetrics? Mask, int Images, IReadOnlyList<double>? BoxClassAP = null)
+/// <param name="Voc">VOC-style box mAP when <see cref="DetectionMetric.Voc"/> or <see cref="DetectionMetric.VocIntegral"/> was asked for, else null.</param>
+public sealed record DetectionMetrics(CocoMetrics Box, CocoMetrics? Mask, int Images, IReadOnlyList<double>? BoxClassAP = null, VocMetrics? Voc = null)
 {
-    /// <summary>The text pycocotools' <c>summarize()</c> prints, boxes then masks.</summary>
-    public string ToSummary() => Box.ToSummary(CocoIouType.Bbox) + (Mask is null ? "" : Environment.NewLine + Mask.ToSummary(CocoIouType.Segm));
+    /// <summary>The text pycocotools' <c>summarize()</c> prints, boxes then masks, then the VOC mAP lines if any.</summary>
+    public string ToSummary() => Box.ToSummary(CocoIouType.Bbox) + (Mask is null ? "" : Environment.NewLine + Mask.ToSummary(CocoIouType.Segm))
+        + (Voc is null ? "" : Environment.NewLine + Voc.ToSummary());
 }
 
 /// <summary>What a <see cref="DetectionTrainingProgress"/> report is about.</summary>

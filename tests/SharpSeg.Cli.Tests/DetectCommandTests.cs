@@ -26,6 +26,11 @@ public sealed class DetectCommandTests
         Assert.True(evaluate.ExitCode == 0, evaluate.Error);
         Assert.Contains("IoU metric: bbox", evaluate.Output);
         Assert.Equal(trainMap, Line(evaluate.Output, "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all"));
+        Assert.DoesNotContain("mAP(0.50", evaluate.Output);
+        var voc = CliRunner.Run(["detect", "evaluate", "--model-dir", folder["out/best_model"], "--metric", "voc", .. TinyShapes]);
+        Assert.True(voc.ExitCode == 0, voc.Error);
+        Assert.Equal(trainMap, Line(voc.Output, "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all"));
+        Assert.Contains("mAP(0.50, 11point) = ", voc.Output);
 
         var shapes = new SyntheticDetectionDataset(new SyntheticDetectionOptions(2, 64, 64, Seed: 7));
         Directory.CreateDirectory(folder["images"]);

@@ -4,6 +4,7 @@ using System.Globalization;
 using SharpSeg.Data;
 using SharpSeg.Detection;
 using SharpSeg.Detection.Data;
+using SharpSeg.Detection.Evaluation;
 using SharpSeg.Detection.Visualization;
 using SharpSeg.Training;
 using SharpSeg.Training.Checkpoints;
@@ -103,15 +104,23 @@ internal static class DetectCommand
     {
         var modelDir = ModelDirOption();
         var data = new DetectDataArguments();
-        var command = new Command("evaluate", "Print the 12 COCO metrics (boxes, and masks for mask models) of a saved detector on a dataset.");
+        var metric = new Option<string>("--metric")
+        {
+            Description = "coco: the 12 COCO numbers; voc: also VOC2007 11-point box mAP at IoU 0.5 (difficult ignored, as PaddleDetection); voc-integral: also integral VOC mAP.",
+            DefaultValueFactory = _ => "coco",
+        };
+        metric.AcceptOnlyFromAmong("coco", "voc", "voc-integral");
+        var command = new Command("evaluate", "Print the 12 COCO metrics (boxes, and masks for mask models) of a saved detector on a dataset, and VOC mAP with --metric voc.");
         command.Options.Add(modelDir);
+        command.Options.Add(metric);
         data.AddTo(command, withTrain: false);
         command.SetAction(parse =>
         {
             var detector = LoadDetector(parse.GetValue(modelDir)!);
             var dataset = data.OpenVal(parse, DetectionModelRegistry.PredictsMasks(detector.ModelName), required: true)!;
             console.WriteLine($"Evaluating {Describe(detector)} on {dataset.Count} images…");
-            console.Write(detector.Evaluate(dataset).ToSummary());
+            var chosen = parse.GetValue(metric) switch { "voc" => DetectionMetric.Voc, "voc-integral" => DetectionMetric.VocIntegral, _ => DetectionMetric.Coco };
+            console.Write(detector.Evaluate(dataset, metric: chosen).ToSummary());
             return ExitCodes.Success;
         });
         return command;

@@ -56,8 +56,10 @@ public sealed class CocoSegmentation
 /// <param name="IsCrowd">Its <c>iscrowd</c> flag.</param>
 /// <param name="Segmentation">Its segmentation, or null when the file has none (box-only data).</param>
 /// <param name="Line">The line of the file where the annotation starts (1-based).</param>
+/// <param name="Ignore">Its optional <c>ignore</c> flag (0 or 1; absent = 0): evaluation ignores the object
+/// (<see cref="Evaluation.CocoGroundTruth.Ignore"/>).</param>
 public sealed record CocoAnnotation(long Id, long ImageId, int CategoryId, CocoBox Box, double Area, bool IsCrowd,
-    CocoSegmentation? Segmentation, int Line);
+    CocoSegmentation? Segmentation, int Line, bool Ignore = false);
 
 /// <summary>Options of <see cref="CocoAnnotationFile.Load(string, CocoReadOptions?)"/>.</summary>
 /// <param name="BoxTolerance">How far (pixels) a box may reach past the image edge: COCO's own files hold boxes that
@@ -121,7 +123,7 @@ public sealed class CocoAnnotationFile
     {
         var image = ImagesById[imageId];
         return [.. AnnotationsByImage[imageId].Select(a => new CocoGroundTruth(a.ImageId, a.CategoryId, a.Box, a.Area, a.IsCrowd,
-            a.Segmentation?.ToRle(image.Height, image.Width)))];
+            a.Segmentation?.ToRle(image.Height, image.Width), a.Ignore))];
     }
 
     /// <summary>Reads and checks a COCO instances file.</summary>
@@ -247,6 +249,12 @@ public sealed class CocoAnnotationFile
                     1 => true,
                     var other => throw new InvalidDataException($"{where}: iscrowd is {other}; it must be 0 or 1."),
                 };
+                bool ignore = element.TryGetProperty("ignore", out var ignoreElement) && IntValue(ignoreElement, where, "ignore") switch
+                {
+                    0 => false,
+                    1 => true,
+                    var other => throw new InvalidDataException($"{where}: ignore is {other}; it must be 0 or 1."),
+                };
                 var box = ReadBox(element, image, options, where);
                 var segmentation = element.TryGetProperty("segmentation", out var segmentationElement)
                     ? ReadSegmentation(segmentationElement, image, where)
@@ -256,7 +264,7 @@ public sealed class CocoAnnotationFile
                     : segmentation?.ToRle(image.Height, image.Width).Area ?? box.Area;
                 if (area < 0)
                     throw new InvalidDataException($"{where}: area {area} is negative.");
-                annotations.Add(new CocoAnnotation(id, imageId, categoryId, box, area, crowd, segmentation, LineOf("annotations", index)));
+                annotations.Add(new CocoAnnotation(id, imageId, categoryId, box, area, crowd, segmentation, LineOf("annotations", index), ignore));
                 index++;
             }
             return annotations;

@@ -90,6 +90,7 @@ public sealed class CocoDetectionDataset : DetectionDataset
         var labels = new int[count];
         var crowd = new bool[count];
         var area = new float[count];
+        var ignore = new bool[count];
         var masks = LoadMasks ? new InstanceMasks(count, info.Height, info.Width) : null;
         for (int i = 0; i < count; i++)
         {
@@ -104,6 +105,7 @@ public sealed class CocoDetectionDataset : DetectionDataset
             labels[i] = Annotations.CategoriesById[a.CategoryId].Label;
             crowd[i] = a.IsCrowd;
             area[i] = (float)a.Area;
+            ignore[i] = a.Ignore;
             if (masks is not null)
             {
                 if (a.Segmentation is null)
@@ -113,6 +115,7 @@ public sealed class CocoDetectionDataset : DetectionDataset
                 a.Segmentation.ToRle(info.Height, info.Width).Decode().CopyTo(masks[i]);
             }
         }
-        return new DetectionTarget(boxes, labels, masks, crowd, area, info.Id);
+        // An annotation's "ignore" flag travels as the evaluation-only Difficult flag (null when the file uses none).
+        return new DetectionTarget(boxes, labels, masks, crowd, area, info.Id, ignore.Contains(true) ? ignore : null);
     }
 }

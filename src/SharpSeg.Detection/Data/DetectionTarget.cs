@@ -152,7 +152,11 @@ public sealed class DetectionTarget
     /// <summary>The image's id (COCO <c>image_id</c>).</summary>
     public long ImageId { get; }
 
-    /// <summary>Pascal VOC's <c>difficult</c> flags, or null when the format has none.</summary>
+    /// <summary>
+    /// Pascal VOC's <c>difficult</c> flags (or a COCO file's <c>ignore</c> flags), or null when the data has none. Training
+    /// keeps these objects, as PaddleDetection does; evaluation ignores them (<see cref="Evaluation.CocoGroundTruth.Ignore"/>,
+    /// <see cref="Evaluation.VocEvaluator"/>).
+    /// </summary>
     public bool[]? Difficult { get; }
 
     /// <summary>Box <paramref name="index"/> as <c>(x1, y1, x2, y2)</c>.</summary>

@@ -11,7 +11,9 @@ public static class CocoConversions
 {
     /// <summary>
     /// The objects of <paramref name="target"/> as ground truths of image <see cref="DetectionTarget.ImageId"/>: boxes to
-    /// <c>[x, y, w, h]</c>, labels to category ids, masks to RLE, the target's areas and crowd flags.
+    /// <c>[x, y, w, h]</c>, labels to category ids, masks to RLE, the target's areas and crowd flags; objects flagged
+    /// <see cref="DetectionTarget.Difficult"/> (VOC's <c>difficult</c>, COCO's <c>ignore</c>) become
+    /// <see cref="CocoGroundTruth.Ignore"/>, as PaddleDetection's and the VOC devkit's evaluations ignore them.
     /// </summary>
     /// <param name="target">The image's annotations, in the pixels the detections are given in.</param>
     /// <param name="categoryIdsByLabel">The COCO category id of each label (index 0, the background, is unused); for
@@ -24,7 +26,7 @@ public static class CocoConversions
         {
             var (x1, y1, x2, y2) = target.Box(i);
             result[i] = new CocoGroundTruth(target.ImageId, Category(categoryIdsByLabel, target.Labels[i]), CocoBox.FromXyxy(x1, y1, x2, y2),
-                target.Area[i], target.IsCrowd[i], target.Masks?.ToRle(i));
+                target.Area[i], target.IsCrowd[i], target.Masks?.ToRle(i), target.Difficult?[i] ?? false);
         }
         return result;
     }

@@ -3,7 +3,8 @@ namespace SharpSeg.Detection.Evaluation;
 /// <summary>
 /// COCO detection metrics for boxes or instance masks, computed by COCOeval's algorithm: per image and category,
 /// detections sorted by score (stable) are greedily matched to the unmatched ground truth of highest IoU at each of the
-/// IoU thresholds 0.50:0.05:0.95, crowd regions and objects outside the area range are ignored rather than missed, and
+/// IoU thresholds 0.50:0.05:0.95, crowd regions, objects flagged <see cref="CocoGroundTruth.Ignore"/> (VOC's
+/// <c>difficult</c>) and objects outside the area range are ignored rather than missed, and
 /// precision is interpolated at 101 recall points for 1, 10 and 100 detections per image. Images are fed one at a time
 /// (<see cref="AddImage"/>) and only their match results are kept, so memory does not grow with the detections' masks.
 /// Equivalent to <c>pycocotools.cocoeval.COCOeval(gt, dt, iouType)</c> with default <c>Params</c> followed by
@@ -15,6 +16,9 @@ namespace SharpSeg.Detection.Evaluation;
 /// matches are tracked as flags, so an annotation id of 0 (which pycocotools takes for "unmatched") cannot occur. In segm
 /// mode a detection's area is always its mask's, as <c>COCO.loadRes</c> computes it for mask results without a box
 /// (torchvision's and detectron2's segm results); <c>loadRes</c> would take the box area for an entry carrying both.
+/// An annotation's <c>ignore</c> flag is honoured as COCOeval's <c>_prepare</c> evidently means to (its line
+/// <c>gt['ignore'] = gt['ignore'] if 'ignore' in gt else 0</c>); pycocotools 2.0 then overwrites the flag with
+/// <c>iscrowd</c> on the next line, so unmodified pycocotools scores an ignored object as an ordinary one.
 /// </remarks>
 public sealed class CocoEvaluator
 {
@@ -210,8 +214,9 @@ public sealed class CocoEvaluator
     private static ImageResult EvaluateArea(List<CocoGroundTruth> gts, CocoDetection[] dts, double[] dtAreas, double[,] ious,
         (double Min, double Max) range)
     {
-        // Ground truths to ignore (crowds and objects outside the range) go last, keeping file order within each group.
-        var ignoredGt = gts.Select(g => g.IsCrowd || g.Area < range.Min || g.Area > range.Max).ToArray();
+        // Ground truths to ignore (crowds, objects flagged ignore or difficult, and objects outside the range) go last,
+        // keeping file order within each group.
+        var ignoredGt = gts.Select(g => g.IsCrowd || g.Ignore || g.Area < range.Min || g.Area > range.Max).ToArray();
         int[] gtOrder = [.. Enumerable.Range(0, gts.Count).OrderBy(g => ignoredGt[g] ? 1 : 0)];
         int thresholds = IouThresholds.Count, detectionCount = dts.Length;
         var matched = new bool[thresholds, detectionCount];

@@ -34,7 +34,12 @@ public readonly record struct CocoBox(double X, double Y, double Width, double H
 /// <param name="Area">The annotation's stored <c>area</c>, which decides its area range (COCOeval uses it for boxes too).</param>
 /// <param name="IsCrowd">The <c>iscrowd</c> flag: a crowd region is never a miss and absorbs detections inside it.</param>
 /// <param name="Mask">The segmentation as RLE (needed for <see cref="CocoIouType.Segm"/>).</param>
-public sealed record CocoGroundTruth(long ImageId, int CategoryId, CocoBox Box, double Area, bool IsCrowd = false, CocoRle? Mask = null);
+/// <param name="Ignore">An object to ignore without crowd semantics: Pascal VOC's <c>difficult</c>, or an annotation's
+/// <c>ignore: 1</c>. A detection matched to it is neither a true nor a false positive and it does not count towards
+/// recall, as COCOeval's <c>gt["ignore"]</c> flag intends (<c>_prepare</c> sets it, <c>evaluateImg</c> honours it); unlike a
+/// crowd it is compared by ordinary IoU and absorbs at most one detection per IoU threshold.</param>
+public sealed record CocoGroundTruth(long ImageId, int CategoryId, CocoBox Box, double Area, bool IsCrowd = false, CocoRle? Mask = null,
+    bool Ignore = false);
 
 /// <summary>One detection for <see cref="CocoEvaluator"/>: an entry of a COCO results JSON.</summary>
 /// <param name="ImageId">The image (<c>image_id</c>).</param>

@@ -129,7 +129,10 @@ public class FasterRcnn : DetectionModel
         var resized = targets.Select((t, i) => t with
         {
             Boxes = GeneralizedRcnnTransform.ResizeBoxes(t.Boxes, (images[i].Shape[1], images[i].Shape[2]), batch.ImageSizes[i]),
-            Masks = _roiHeads.HasMask ? GeneralizedRcnnTransform.ResizeMasks(t.Masks!, batch.ImageSizes[i]) : null,
+            Masks = _roiHeads.HasMask && t.Masks is not null ? GeneralizedRcnnTransform.ResizeMasks(t.Masks, batch.ImageSizes[i]) : null,
+            // Byte masks stay bytes (a quarter of the float tensor) until the mask loss projects them to M×M.
+            MaskBytes = _roiHeads.HasMask && t.Masks is null && t.MaskBytes is { } bytes
+                ? Data.DetectionGeometry.ResizeMasksNearest(bytes, batch.ImageSizes[i].H, batch.ImageSizes[i].W) : null,
         }).ToArray();
         var features = _backbone.Forward(batch.Tensors);
         var (proposals, objectnessLoss, rpnBoxLoss) = _rpn.ForwardTraining(batch, [.. features.Values], resized, random);
@@ -147,10 +150,14 @@ public class FasterRcnn : DetectionModel
         if (target.Boxes.Rank != 2 || target.Boxes.Shape[1] != 4 || target.Labels.Rank != 1 || target.Labels.Shape[0] != target.Boxes.Shape[0])
             throw new ShapeMismatchException(GetType().Name, $"target {image} needs boxes [K, 4] and labels [K], got {target.Boxes.Shape} and {target.Labels.Shape}");
         // Mask R-CNN's loss crops every object's mask; masks must cover the image as given, one per box.
-        if (_roiHeads.HasMask && (target.Masks is not { Rank: 3 } masks || masks.Shape[0] != target.Boxes.Shape[0]
-            || masks.Shape[1] != imageTensor.Shape[1] || masks.Shape[2] != imageTensor.Shape[2]))
+        var maskShape = target.Masks is { } floatMasks ? floatMasks.Shape.ToString()
+            : target.MaskBytes is { } byteMasks ? $"[{byteMasks.Count}, {byteMasks.Height}, {byteMasks.Width}] bytes" : "none";
+        bool masksFit = target.Masks is { Rank: 3 } masks
+            ? masks.Shape[0] == target.Boxes.Shape[0] && masks.Shape[1] == imageTensor.Shape[1] && masks.Shape[2] == imageTensor.Shape[2]
+            : target.MaskBytes is { } b && b.Count == target.Boxes.Shape[0] && b.Height == imageTensor.Shape[1] && b.Width == imageTensor.Shape[2];
+        if (_roiHeads.HasMask && !masksFit)
             throw new ShapeMismatchException(GetType().Name, $"target {image} needs masks [{target.Boxes.Shape[0]}, {imageTensor.Shape[1]}, {imageTensor.Shape[2]}] "
-                + $"(one per box, the image's size), got {(target.Masks is null ? "none" : target.Masks.Shape.ToString())}");
+                + $"(one per box, the image's size), got {maskShape}");
         var boxes = target.Boxes.ToArray();
         for (int k = 0; k < boxes.Length / 4; k++)
             if (!(boxes[k * 4 + 2] > boxes[k * 4] && boxes[k * 4 + 3] > boxes[k * 4 + 1]))

@@ -99,7 +99,7 @@ public sealed record MaskBranch(MultiScaleRoIAlign RoiPool, MaskRcnnHeads Head, 
 /// <see cref="FasterRcnn.Predict"/> fills <see cref="DetectionResult.Masks"/> with [K, 1, H, W] float probabilities in
 /// the original image's pixels (the 28×28 sigmoid map of each detection's class pasted into its box by
 /// <see cref="MaskOps.PasteMasksInImage"/>; threshold at 0.5 for binary masks), and <see cref="FasterRcnn.Losses"/> adds
-/// <c>loss_mask</c>, for which every target needs <see cref="RcnnTarget.Masks"/>. State-dict keys are torchvision's; old
+/// <c>loss_mask</c>, for which every target needs masks (<see cref="RcnnTarget.MaskBytes"/> or <see cref="RcnnTarget.Masks"/>). State-dict keys are torchvision's; old
 /// checkpoints with <c>mask_head.mask_fcn{i}</c> keys load too. Equivalent to
 /// <c>torchvision.models.detection.maskrcnn_resnet50_fpn</c> (other ResNets through <see cref="FasterRcnnOptions.Arch"/>)
 /// and, with the optional arguments, to <c>MaskRCNN(backbone, …)</c>.
@@ -200,5 +200,81 @@ public static class MaskOps
         }
         var pooled = VisionOps.RoiAlign(gtMasks.To(DType.Float32).Unsqueeze(1), Tensor.FromArray(rois, count, 5), new Size2(size, size), 1f, -1, false);
         return pooled.Reshape(count, size, size);
+    }
+
+    /// <summary>
+    /// <see cref="ProjectMasksOnBoxes(Tensor, Tensor, IReadOnlyList{int}, int)"/> reading byte masks (0/1, any non-zero byte
+    /// is 1) without turning them into a float [G, H, W] tensor: each M×M cell averages the bilinear samples of the same
+    /// RoIAlign grid (spatial scale 1, adaptive sampling, aligned false), with the same float operations in the same
+    /// order, so the result is bit-identical to the float path. Only the [P, M, M] result is float. Equivalent to
+    /// torchvision's <c>project_masks_on_boxes</c> on its uint8 <c>gt_masks</c>.
+    /// </summary>
+    public static Tensor ProjectMasksOnBoxes(Data.InstanceMasks gtMasks, Tensor boxes, IReadOnlyList<int> matchedIndices, int size)
+    {
+        ArgumentNullException.ThrowIfNull(gtMasks);
+        ArgumentNullException.ThrowIfNull(boxes);
+        ArgumentNullException.ThrowIfNull(matchedIndices);
+        int count = boxes.Shape[0];
+        if (matchedIndices.Count != count)
+            throw new ArgumentException($"ProjectMasksOnBoxes: {count} boxes but {matchedIndices.Count} matched indices.", nameof(matchedIndices));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size);
+        var boxValues = boxes.ToArray();
+        var result = new float[count * size * size];
+        int height = gtMasks.Height, width = gtMasks.Width;
+        for (int p = 0; p < count; p++)
+        {
+            int index = matchedIndices[p];
+            if (index < 0 || index >= gtMasks.Count)
+                throw new ArgumentException($"ProjectMasksOnBoxes: box {p} is matched to mask {index}, but there are {gtMasks.Count} masks.", nameof(matchedIndices));
+            ReadOnlySpan<byte> mask = gtMasks[index];
+            float startW = boxValues[p * 4], startH = boxValues[p * 4 + 1];
+            float roiW = MathF.Max(boxValues[p * 4 + 2] - startW, 1f), roiH = MathF.Max(boxValues[p * 4 + 3] - startH, 1f);
+            float binH = roiH / size, binW = roiW / size;
+            int gridH = Math.Max((int)MathF.Ceiling(roiH / size), 0), gridW = Math.Max((int)MathF.Ceiling(roiW / size), 0);
+            float samples = Math.Max(gridH * gridW, 1);
+            for (int ph = 0; ph < size; ph++)
+                for (int pw = 0; pw < size; pw++)
+                {
+                    float sum = 0f;
+                    for (int iy = 0; iy < gridH; iy++)
+                    {
+                        float y = startH + ph * binH + (iy + .5f) * binH / gridH;
+                        for (int ix = 0; ix < gridW; ix++)
+                        {
+                            float x = startW + pw * binW + (ix + .5f) * binW / gridW;
+                            sum += BilinearSample(mask, height, width, y, x);
+                        }
+                    }
+                    result[(p * size + ph) * size + pw] = sum / samples;
+                }
+        }
+        return Tensor.FromArray(result, count, size, size);
+    }
+
+    // torchvision's bilinear_interpolate on a 0/1 plane, the weights and the sum formed as the RoIAlign kernel forms them
+    // (w0·v0 + w1·v1 + w2·v2 + w3·v3, left to right) so the float results match bit for bit.
+    private static float BilinearSample(ReadOnlySpan<byte> plane, int height, int width, float y, float x)
+    {
+        if (y < -1f || y > height || x < -1f || x > width)
+            return 0f;
+        if (y <= 0) y = 0;
+        if (x <= 0) x = 0;
+        int yLow = (int)y, xLow = (int)x, yHigh, xHigh;
+        if (yLow >= height - 1)
+        {
+            yHigh = yLow = height - 1;
+            y = yLow;
+        }
+        else yHigh = yLow + 1;
+        if (xLow >= width - 1)
+        {
+            xHigh = xLow = width - 1;
+            x = xLow;
+        }
+        else xHigh = xLow + 1;
+        float ly = y - yLow, lx = x - xLow, hy = 1f - ly, hx = 1f - lx;
+        float v0 = plane[yLow * width + xLow] != 0 ? 1f : 0f, v1 = plane[yLow * width + xHigh] != 0 ? 1f : 0f;
+        float v2 = plane[yHigh * width + xLow] != 0 ? 1f : 0f, v3 = plane[yHigh * width + xHigh] != 0 ? 1f : 0f;
+        return hy * hx * v0 + hy * lx * v1 + ly * hx * v2 + ly * lx * v3;
     }
 }

@@ -85,20 +85,34 @@ public sealed class BalancedPositiveNegativeSampler(int batchSizePerImage, float
 /// <summary>
 /// The ground truth of one image as the R-CNN models train on it: boxes [K, 4] as (x1, y1, x2, y2) pixels of the image as
 /// given, and int64 class labels [K] (≥ 1; 0 is background). Equivalent to torchvision's target dict
-/// <c>{"boxes", "labels"}</c> (and <c>"masks"</c>: [K, H, W] instance masks of 0/1 in the same pixels, for Mask R-CNN);
-/// <see cref="From"/> makes one from a dataset's <see cref="Data.DetectionTarget"/>.
+/// <c>{"boxes", "labels"}</c> and <c>"masks"</c>: [K, H, W] instance masks of 0/1 in the same pixels, for Mask R-CNN,
+/// either as bytes (<see cref="MaskBytes"/>, one byte a pixel like torchvision's uint8 masks; what <see cref="From"/>
+/// makes) or as a float tensor (<see cref="Masks"/>); <see cref="From"/> makes one from a dataset's
+/// <see cref="Data.DetectionTarget"/>.
 /// </summary>
 public sealed record RcnnTarget(Tensor Boxes, Tensor Labels, Tensor? Masks = null)
 {
     /// <summary>
-    /// The boxes, labels and instance masks (as [K, H, W] float32 0/1, when the target has masks) of
+    /// Instance masks as 0/1 bytes (any non-zero byte is foreground), the form datasets and transforms carry them in; read
+    /// when <see cref="Masks"/> is null. The models resize them as bytes and turn them into floats only in the mask
+    /// loss's M×M projections (<see cref="MaskOps.ProjectMasksOnBoxes(Data.InstanceMasks, Tensor, IReadOnlyList{int}, int)"/>),
+    /// so a batch's masks cost a quarter of the float32 [K, H, W] tensors.
+    /// </summary>
+    public Data.InstanceMasks? MaskBytes { get; init; }
+
+    /// <summary>Whether the target has masks in either form.</summary>
+    public bool HasMasks => Masks is not null || MaskBytes is not null;
+
+    /// <summary>
+    /// The boxes, labels and instance masks (as bytes, <see cref="MaskBytes"/>, when the target has masks) of
     /// <paramref name="target"/> without its crowd regions, which torchvision's COCO training recipe removes before the
-    /// model sees them (crowds only matter to evaluation).
+    /// model sees them (crowds only matter to evaluation). Difficult (or <c>ignore</c>) objects stay: PaddleDetection
+    /// trains on them and only its evaluation leaves them out.
     /// </summary>
     public static RcnnTarget From(Data.DetectionTarget target)
     {
         ArgumentNullException.ThrowIfNull(target);
         var kept = target.WithoutCrowds();
-        return new RcnnTarget(kept.BoxTensor(), kept.LabelTensor(), kept.Masks?.ToTensor());
+        return new RcnnTarget(kept.BoxTensor(), kept.LabelTensor()) { MaskBytes = kept.Masks };
     }
 }

@@ -168,7 +168,7 @@ public sealed class RoiHeads : Module
     /// <see cref="Matcher"/>(fg, bg), a balanced sample is drawn (kept in proposal order), and the loss is the cross-entropy
     /// of the class logits (mean) and Σ smooth-L1(β = 1/9) of the positives' deltas at their class, divided by the number
     /// sampled; targets encoded with weights (10, 10, 5, 5). With a mask branch, the sampled positives' logits at their
-    /// ground-truth class are scored by mean BCE against <see cref="MaskOps.ProjectMasksOnBoxes"/> of the matched masks
+    /// ground-truth class are scored by mean BCE against <see cref="MaskOps.ProjectMasksOnBoxes(Tensor, Tensor, IReadOnlyList{int}, int)"/> of the matched masks
     /// (<paramref name="targets"/>' masks in the resized images' pixels); otherwise the mask loss is null. Equivalent to
     /// <c>RoIHeads.forward</c> in training mode (<c>select_training_samples</c>, <c>fastrcnn_loss</c> and <c>maskrcnn_loss</c>:
     /// <c>loss_classifier</c>, <c>loss_box_reg</c>, <c>loss_mask</c>).
@@ -260,8 +260,12 @@ public sealed class RoiHeads : Module
         if (labels.Length == 0) return ZeroLoss(mask.Predictor);
         var logits = MaskLogits(mask, features, boxes, imageSizes);
         int size = logits.Shape[2];
-        var projected = Tensor.Cat([.. boxes.Select((b, i) => MaskOps.ProjectMasksOnBoxes(
-            targets[i].Masks ?? throw new ArgumentException($"RoiHeads: target {i} has no masks, which the mask branch needs."), b, matches[i], size))]);
+        var projected = Tensor.Cat([.. boxes.Select((b, i) => targets[i] switch
+        {
+            { Masks: { } floats } => MaskOps.ProjectMasksOnBoxes(floats, b, matches[i], size),
+            { MaskBytes: { } bytes } => MaskOps.ProjectMasksOnBoxes(bytes, b, matches[i], size),
+            _ => throw new ArgumentException($"RoiHeads: target {i} has no masks, which the mask branch needs."),
+        })]);
         // Each row's own class map; Select keeps the gradient path to the logits.
         var chosen = Tensor.Stack([.. labels.Select((label, row) => logits.Select(0, row).Select(0, (int)label))]);
         return Functional.BinaryCrossEntropyWithLogits(chosen, projected);

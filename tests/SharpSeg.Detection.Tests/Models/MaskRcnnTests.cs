@@ -191,11 +191,31 @@ public class MaskRcnnTests(MaskRcnnTests.LoadedModel loaded) : IClassFixture<Mas
         masks[2][3] = 7;
         var target = new DetectionTarget([0f, 0, 2, 2, 1, 1, 3, 3, 0, 0, 4, 4], [1, 2, 3], masks, isCrowd: [false, true, false]);
         var rcnn = RcnnTarget.From(target);
-        Assert.Equal(new Shape(2, 4, 5), rcnn.Masks!.Shape);
-        var values = rcnn.Masks.ToArray();
-        Assert.Equal(1f, values[1]);
-        Assert.Equal(1f, values[20 + 3]);
-        Assert.Equal(2f, values.Sum());
+        // One byte a pixel, as torchvision's uint8 masks: no float [K, H, W] tensor is made for the dataset's masks.
+        Assert.Null(rcnn.Masks);
+        Assert.Equal((2, 4, 5), (rcnn.MaskBytes!.Count, rcnn.MaskBytes.Height, rcnn.MaskBytes.Width));
+        var values = rcnn.MaskBytes.Data;
+        Assert.Equal(1, values[1]);
+        Assert.Equal(7, values[20 + 3]);
+        Assert.Equal(8, values.Sum(v => v));
+    }
+
+    [Fact]
+    public void ByteMaskTargetsGiveTheSameLossesAsFloatOnes()
+    {
+        var model = loaded.Model;
+        var boxes = Tensor.FromArray([10f, 12, 60, 70, 70, 30, 125, 95], 2, 4);
+        var labels = Tensor.FromArray([1L, 3], 2);
+        var floats = TrainingMasks();
+        var bytes = new InstanceMasks(2, 100, 130, [.. floats.ToArray().Select(v => (byte)v)]);
+        var fromFloats = model.Losses([FormulaWeights.Input(3, 100, 130)], [new RcnnTarget(boxes, labels, floats)], new Random(5)).ToDictionary();
+        var fromBytes = model.Losses([FormulaWeights.Input(3, 100, 130)], [new RcnnTarget(boxes, labels) { MaskBytes = bytes }], new Random(5)).ToDictionary();
+        foreach (var (name, loss) in fromFloats)
+            Assert.Equal(loss.Item(), fromBytes[name].Item());
+        // The byte resize is torchvision's nearest resize too.
+        var size = loaded.Model.Transform.ResizedSize(100, 130);
+        Assert.Equal(GoldenFiles.ReadNpy("Models/mask_resize.npy").ToArray(),
+            DetectionGeometry.ResizeMasksNearest(bytes, size.H, size.W).Data.Select(v => (float)v).ToArray());
     }
 }
 
