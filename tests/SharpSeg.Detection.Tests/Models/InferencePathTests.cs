@@ -7,7 +7,7 @@ namespace SharpSeg.Detection.Tests.Models;
 
 /// <summary>
 /// The detectors' inference paths (no graph recorded): the in-place epilogues of <see cref="InferenceOps"/> equal the
-/// out-of-place ops bit for bit, and the FPN, RPN head, box head, mask head and predictor, and EfficientDet's blocks and
+/// out-of-place ops bit for bit, and the FPN, RPN head, box head, mask head and predictor, VGG features, and EfficientDet's blocks and
 /// BiFPN give under <see cref="GradMode.NoGrad"/> what their recorded-graph forms give (torchvision's FPN golden of
 /// tools/golden_detection_models.py for the FPN; the graph path elsewhere, to the last bits that folding BatchNorm and
 /// packing weights change), and the same again on a second call, when reused buffers hold the first call's maps.
@@ -102,6 +102,31 @@ public class InferencePathTests
             // A smaller batch after a larger one: the alternating maps are fresh per call, nothing of the last call leaks in.
             GoldenAssert.Close(predictor.Forward(maskHead.Forward(maskInput.Narrow(0, 1, 2))), logits.Narrow(0, 1, 2), "mask logits of a sub-batch", 1e-5f);
         }
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void VggFeaturesFusedWithoutAGraphEqualTheLayerByLayerForward(bool batchNorm)
+    {
+        Engine.ManualSeed(3);
+        var random = new Random(3);
+        var backbone = new VggBackbone(11, batchNorm);
+        // Non-trivial statistics, so that folding the normalisation into the convolutions is really exercised.
+        foreach (var norm in backbone.Modules().OfType<BatchNorm2d>())
+        {
+            norm.RunningMean!.CopyFrom(Values(random, norm.NumFeatures) * 0.1f);
+            norm.RunningVar!.CopyFrom(Values(random, norm.NumFeatures).Abs() + 0.5f);
+            norm.Weight!.CopyFrom(Values(random, norm.NumFeatures) * 0.3f + 1f);
+            norm.Bias!.CopyFrom(Values(random, norm.NumFeatures) * 0.1f);
+        }
+        backbone.Eval();
+        var input = Values(random, 1, 3, 64, 64);
+        var layerByLayer = backbone.Forward(input)["0"];
+        using var noGrad = GradMode.NoGrad();
+        var fused = backbone.Forward(input)["0"];
+        Assert.Equal(new Shape(1, 512, 2, 2), fused.Shape);
+        GoldenAssert.Close(layerByLayer, fused, $"VGG11{(batchNorm ? "-BN" : "")} features", 1e-4f);
     }
 
     [Theory]
