@@ -3,7 +3,9 @@
 
 Run by hand, never by CI:  /usr/bin/python3 tools/bench_models_pytorch.py [--threads 2] [--warmups 2] [--runs 5] [--workload substring]
 
-Prints one JSON line per workload with the bench's fields. Each workload runs in its own child process so that
+On a loaded machine (load average above the thread count) PyTorch's OpenMP threads spin at every barrier and its times
+inflate 2.5x or more (Faster R-CNN 10.8 s vs 4.2 s at load 5-8, Dec 2026); OMP_WAIT_POLICY=PASSIVE in the environment
+avoids that and is how to read a noisy window. Prints one JSON line per workload with the bench's fields. Each workload runs in its own child process so that
 ru_maxrss (peak RSS) is its own. The models are the twins already written for the golden generators
 (gen_models_golden_segmentation.py: DeepLabV3+, UNet, ResNet_vd; gen_models_golden_hrnet.py: HRNet + FCN head), plus
 torchvision's resnet50 and mobilenet_v3_large (dilated: output stride 16), and the detection workloads (torchvision's
