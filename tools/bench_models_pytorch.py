@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
-"""PyTorch 1.13 CPU timings of the workloads of `SharpSeg.Bench models` (issue 11), for a same-run comparison.
+"""PyTorch 1.13 CPU timings of the workloads of `SharpSeg.Bench models` (issues 11 and 15), for a same-run comparison.
 
 Run by hand, never by CI:  /usr/bin/python3 tools/bench_models_pytorch.py [--threads 2] [--warmups 2] [--runs 5] [--workload substring]
 
-Prints one JSON line per workload with the bench's fields. Each workload runs in its own child process so that
+On a loaded machine (load average above the thread count) PyTorch's OpenMP threads spin at every barrier and its times
+inflate 2.5x or more (Faster R-CNN 10.8 s vs 4.2 s at load 5-8, Dec 2026); OMP_WAIT_POLICY=PASSIVE in the environment
+avoids that and is how to read a noisy window. Prints one JSON line per workload with the bench's fields. Each workload runs in its own child process so that
 ru_maxrss (peak RSS) is its own. The models are the twins already written for the golden generators
 (gen_models_golden_segmentation.py: DeepLabV3+, UNet, ResNet_vd; gen_models_golden_hrnet.py: HRNet + FCN head), plus
-torchvision's resnet50 and mobilenet_v3_large (dilated: output stride 16). Fields the bench measures on the .NET GC
+torchvision's resnet50 and mobilenet_v3_large (dilated: output stride 16), and the detection workloads (torchvision's
+Faster/Mask R-CNN R50-FPN, EfficientDet D0 from efficientdet_reference.py; see DETECTION_WORKLOADS). Fields the bench measures on the .NET GC
 (bytes allocated, GC pauses) are null here. `activation_mb` is the size of the distinct storages autograd saves during
 the forward of a train step (torch.autograd.graph.saved_tensors_hooks), the counterpart of the bench's live bytes after
 the forward. FLOPs are counted as the bench counts them: 2 per multiply-add of convolutions and linear layers, forward,
@@ -29,6 +32,7 @@ import torchvision
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gen_models_golden_segmentation import DeepLabV3Plus, PaddleSegBackbone, UNet, forward_any_size  # noqa: E402
 from gen_models_golden_hrnet import CONFIGS, FCN, HRNet  # noqa: E402
+import efficientdet_reference as effdet  # noqa: E402
 
 CLASSES = 19
 
@@ -82,6 +86,69 @@ WORKLOADS = {
 }
 
 
+# Issue 15's detection workloads, as bench/SharpSeg.Bench/DetectionWorkloads.cs builds them: torchvision's R-CNNs with
+# weights=None (BatchNorm2d body, every stage trainable, 91 classes), one 512 x 683 image with min_size 512 for inference,
+# two 320 x 320 images with min_size = max_size = 320 for a training step (SGD, momentum 0.9, sum of the four losses);
+# EfficientDet D0 at 512 x 512 through tools/efficientdet_reference.py (resize-pad, network, top-k, decode, NMS).
+# Each builder returns (model, step, forward of a train step or None).
+
+def rcnn_inference(builder):
+    model = builder(weights=None, weights_backbone=None, num_classes=91, min_size=512, max_size=1333).eval()
+    with torch.no_grad():
+        # Random weights score every class near 1/91, below box_score_thresh 0.05; a class-1 bias of 5 (as the C# side)
+        # lets up to 100 detections reach the post-processing and the mask branch.
+        model.roi_heads.box_predictor.cls_score.bias[1] = 5.0
+    images = [torch.rand(3, 512, 683)]
+
+    def step():
+        with torch.no_grad():
+            model(images)
+    return model, step, None
+
+
+def efficientdet_d0_inference():
+    cfg = effdet.FULL_D0
+    model = effdet.EfficientDet(cfg).eval()
+    anchors = effdet.anchors(cfg).float()
+    image = torch.rand(3, 512, 512)
+    mean, std = effdet.MEAN.float(), effdet.STD.float()
+
+    def step():
+        with torch.no_grad():
+            x, scale, valid = effdet.prepare(image, cfg["image_size"], mean, std)
+            cls_out, box_out = model(x)
+            effdet.detect(cls_out, box_out, anchors, cfg["num_classes"], scale, valid)
+    return model, step, None
+
+
+def faster_rcnn_train():
+    model = torchvision.models.detection.fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None, num_classes=91,
+                                                                 min_size=320, max_size=320).train()
+    images = [torch.rand(3, 320, 320), torch.rand(3, 320, 320)]
+    targets = [
+        {"boxes": torch.tensor([[20.0, 30, 140, 200], [150, 60, 300, 180], [60, 210, 120, 310]]), "labels": torch.tensor([1, 17, 3])},
+        {"boxes": torch.tensor([[40.0, 40, 280, 260], [10, 250, 90, 315]]), "labels": torch.tensor([62, 1])},
+    ]
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.01, momentum=0.9)
+
+    def forward():
+        return sum(model(images, targets).values())
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        forward().backward()
+        optimizer.step()
+    return model, step, forward
+
+
+DETECTION_WORKLOADS = {
+    "faster_rcnn_r50_fpn_infer": lambda: rcnn_inference(torchvision.models.detection.fasterrcnn_resnet50_fpn),
+    "mask_rcnn_r50_fpn_infer": lambda: rcnn_inference(torchvision.models.detection.maskrcnn_resnet50_fpn),
+    "efficientdet_d0_infer": efficientdet_d0_inference,
+    "faster_rcnn_r50_fpn_train": faster_rcnn_train,
+}
+
+
 def count_flops(model, step, training):
     total = [0.0]
 
@@ -119,9 +186,19 @@ def saved_bytes(forward):
 def run_one(name, threads, warmups, runs):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
+    if name in DETECTION_WORKLOADS:
+        model, step, forward = DETECTION_WORKLOADS[name]()
+        training = forward is not None
+    else:
+        model, step, forward, training = segmentation_workload(name)
+    measure(name, threads, warmups, runs, model, step, forward, training)
+
+
+def segmentation_workload(name):
     training, build, batch, size, classes = WORKLOADS[name]
     model = build()
     x = torch.randn(batch, 3, size, size)
+    forward = None
     if training:
         model.train()
         labels = torch.randint(0, classes, (batch, size, size))
@@ -140,7 +217,10 @@ def run_one(name, threads, warmups, runs):
         def step():
             with torch.no_grad():
                 model(x)
+    return model, step, forward, training
 
+
+def measure(name, threads, warmups, runs, model, step, forward, training):
     for _ in range(warmups):
         step()
     seconds = []
@@ -178,7 +258,7 @@ def main():
     if args.child:
         run_one(args.child, args.threads, args.warmups, args.runs)
         return
-    for name in WORKLOADS:
+    for name in list(WORKLOADS) + list(DETECTION_WORKLOADS):
         if args.workload and args.workload not in name:
             continue
         result = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", name, "--threads", str(args.threads),

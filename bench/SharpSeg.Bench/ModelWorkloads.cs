@@ -18,8 +18,9 @@ internal sealed record ModelWorkload(string Name, bool Training, Func<ModelStep>
 internal sealed record ModelStep(Action Run, Func<object> Forward, Action ClearGradients);
 
 /// <summary>
-/// The workloads of issue 11's table, each also timed in PyTorch by <c>tools/bench_models_pytorch.py</c> under the same
-/// name. Segmentation models have 19 classes (Cityscapes); the demo's model has its 4.
+/// The workloads of issue 11's table and issue 15's detection ones (<see cref="DetectionWorkloads"/>), each also timed in
+/// PyTorch by <c>tools/bench_models_pytorch.py</c> under the same name. Segmentation models have 19 classes (Cityscapes);
+/// the demo's model has its 4.
 /// </summary>
 internal static class ModelWorkloads
 {
@@ -36,6 +37,7 @@ internal static class ModelWorkloads
         new("deeplabv3p_resnet50vd_os16_512_train", true, () => TrainStep(DeepLab("resnet50_vd", 16), Classes, 2, 512)),
         new("demo_deeplabv3p_resnet18vd_64_train", true, () => TrainStep(ModelRegistry.CreateModel("deeplabv3p",
             new DeepLabV3PlusOptions(4, Backbone: "resnet18_vd", OutputStride: 16, AsppOutChannels: 64, LowLevelChannels: 32)), 4, 8, 64)),
+        .. DetectionWorkloads.All(),
     ];
 
     private static SegmentationModel DeepLab(string backbone, int outputStride) =>

@@ -58,8 +58,10 @@ public sealed class FeaturePyramidNetwork : Module
         for (int i = last - 1; i >= 0; i--)
         {
             var lateral = _innerBlocks[i].Forward(inputs[i].Map);
-            var topDown = Functional.Interpolate(lastInner, new Size2(lateral.Shape[2], lateral.Shape[3]), mode: InterpolationMode.Nearest);
-            lastInner = lateral + topDown;
+            // In inference the lateral result is ours alone: the upsampled coarser map is added into it where it lies.
+            lastInner = InferenceOps.Applies
+                ? InferenceOps.AddNearestUpsampledInPlace(lateral, lastInner)
+                : lateral + Functional.Interpolate(lastInner, new Size2(lateral.Shape[2], lateral.Shape[3]), mode: InterpolationMode.Nearest);
             results[i] = _layerBlocks[i].Forward(lastInner);
         }
         var output = new OrderedDictionary<string, Tensor>();

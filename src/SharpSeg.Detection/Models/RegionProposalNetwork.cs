@@ -10,12 +10,13 @@ namespace SharpSeg.Detection.Models;
 public sealed class RpnHead : Module
 {
     private readonly Sequential _conv;
-    private readonly Conv2d _clsLogits, _bboxPred;
+    private readonly Conv2d _convLayer, _clsLogits, _bboxPred;
 
     /// <summary>Builds the head for maps of <paramref name="inChannels"/> channels and <paramref name="numAnchors"/> anchors per location.</summary>
     public RpnHead(int inChannels, int numAnchors)
     {
-        _conv = Child("conv", new Sequential([new Sequential(new Conv2d(inChannels, inChannels, 3, padding: 1), new Relu())]));
+        _convLayer = new Conv2d(inChannels, inChannels, 3, padding: 1);
+        _conv = Child("conv", new Sequential([new Sequential(_convLayer, new Relu())]));
         _clsLogits = Child("cls_logits", new Conv2d(inChannels, numAnchors, 1));
         _bboxPred = Child("bbox_pred", new Conv2d(inChannels, numAnchors * 4, 1));
         foreach (var conv in Modules().OfType<Conv2d>())
@@ -31,9 +32,15 @@ public sealed class RpnHead : Module
         ArgumentNullException.ThrowIfNull(features);
         var objectness = new Tensor[features.Count];
         var deltas = new Tensor[features.Count];
+        // In inference the ReLU runs in the convolution's epilogue, and each level's hidden map, dead once both 1×1
+        // convolutions have read it, is written over the previous level's.
+        Tensor? hidden = null;
         for (int i = 0; i < features.Count; i++)
         {
-            var t = _conv.Forward(features[i]);
+            var t = InferenceOps.Applies
+                ? Functional.Conv2dFused(features[i], _convLayer.Weight, _convLayer.Bias, 1, 1, 1, 1, activation: FusedActivation.Relu, outputBuffer: hidden)
+                : _conv.Forward(features[i]);
+            if (hidden is null || t.Numel > hidden.Numel) hidden = t;
             objectness[i] = _clsLogits.Forward(t);
             deltas[i] = _bboxPred.Forward(t);
         }

@@ -18,7 +18,12 @@ public sealed class TwoMlpHead : TensorModule
     }
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor x) => _fc7.Forward(_fc6.Forward(x.Flatten(1)).Relu()).Relu();
+    public override Tensor Forward(Tensor x)
+    {
+        if (!InferenceOps.Applies) return _fc7.Forward(_fc6.Forward(x.Flatten(1)).Relu()).Relu();
+        // Inference: each layer's fresh output takes its ReLU in place (torchvision's F.relu on a result nothing else holds).
+        return InferenceOps.ReluInPlace(_fc7.Forward(InferenceOps.ReluInPlace(_fc6.Forward(x.Flatten(1)))));
+    }
 }
 
 /// <summary>
@@ -138,15 +143,16 @@ public sealed class RoiHeads : Module
     {
         var logits = MaskLogits(mask, features, [.. results.Select(r => r.Boxes)], imageSizes);
         int classes = logits.Shape[1], size = logits.Shape[2] * logits.Shape[3];
-        var probabilities = logits.Sigmoid().ToArray();
+        // Only each detection's own class map is turned into probabilities, not all `classes` of them.
+        var values = logits.Contiguous().AsSpan();
         int row = 0;
         for (int i = 0; i < results.Length; i++)
         {
             var labels = results[i].Labels.ToArray<long>();
             var masks = new float[labels.Length * size];
             for (int k = 0; k < labels.Length; k++, row++)
-                Array.Copy(probabilities, (row * classes + labels[k]) * size, masks, k * size, size);
-            results[i] = results[i] with { Masks = Tensor.FromArray(masks, labels.Length, 1, logits.Shape[2], logits.Shape[3]) };
+                values.Slice((int)((row * classes + labels[k]) * size), size).CopyTo(masks.AsSpan(k * size, size));
+            results[i] = results[i] with { Masks = Tensor.FromArray(masks, labels.Length, 1, logits.Shape[2], logits.Shape[3]).Sigmoid() };
         }
         return results;
     }

@@ -41,5 +41,30 @@ public sealed class VggBackbone : DetectionBackbone
     public LoadReport LoadPretrainedBody(string path) => _network.LoadPretrained(path);
 
     /// <summary>The single map "0" [N, 512, H/32, W/32]. Equivalent to torchvision wrapping <c>features(images)</c> as <c>OrderedDict([("0", …)])</c>.</summary>
-    public override OrderedDictionary<string, Tensor> Forward(Tensor images) => new() { ["0"] = _features.Forward(images) };
+    public override OrderedDictionary<string, Tensor> Forward(Tensor images) =>
+        new() { ["0"] = InferenceOps.Applies ? ForwardFused(images) : _features.Forward(images) };
+
+    // Inference: each convolution takes its BatchNorm (folded, in eval) and ReLU into its epilogue, so a conv-BN-ReLU
+    // triple writes one map instead of three.
+    private Tensor ForwardFused(Tensor x)
+    {
+        for (int i = 0; i < _features.Count; i++)
+        {
+            var layer = _features[i];
+            if (layer is Conv2d conv)
+            {
+                var norm = i + 1 < _features.Count && _features[i + 1] is BatchNorm2d bn && !bn.IsTraining ? bn : null;
+                int next = i + (norm is null ? 1 : 2);
+                bool relu = next < _features.Count && _features[next] is Relu;
+                var activation = relu ? FusedActivation.Relu : FusedActivation.None;
+                var o = conv.Options;
+                x = norm is not null ? conv.ForwardWithBatchNorm(x, norm, activation)
+                    : Functional.Conv2dFused(x, conv.Weight, conv.Bias, o.Stride, o.Padding, o.Dilation, o.Groups, activation: activation);
+                i = relu ? next : next - 1;
+                continue;
+            }
+            x = layer.Forward(x);
+        }
+        return x;
+    }
 }

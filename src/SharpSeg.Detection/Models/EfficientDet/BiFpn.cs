@@ -1,3 +1,4 @@
+using SharpSeg.Models;
 using SharpSeg.Nn;
 
 namespace SharpSeg.Detection.Models;
@@ -26,8 +27,15 @@ internal sealed class SeparableConvBn : TensorModule
     /// <summary>The two convolutions followed by <paramref name="norm"/> (the head's per-level BatchNorm) when given.</summary>
     public Tensor ForwardThenNorm(Tensor x, BatchNorm2d? norm, FusedActivation activation = FusedActivation.None)
     {
-        var y = _convDw.Forward(x);
-        return norm is null ? _convPw.Forward(y) : _convPw.ForwardWithBatchNorm(y, norm, activation);
+        // The depthwise map dies inside this call: in inference it reuses this thread's buffer.
+        var buffers = IntermediateBuffers.Rent();
+        var y = buffers.Keep(0, InferenceOps.Applies && !_convDw.IsTraining
+            ? Functional.Conv2dFused(x, _convDw.Weight, _convDw.Bias, _convDw.Options.Stride, _convDw.Options.Padding, _convDw.Options.Dilation,
+                _convDw.Options.Groups, outputBuffer: buffers[0])
+            : _convDw.Forward(x));
+        var output = norm is null ? _convPw.Forward(y) : _convPw.ForwardWithBatchNorm(y, norm, activation);
+        buffers.Return();
+        return output;
     }
 }
 
@@ -77,6 +85,16 @@ internal sealed class ResampleFeatureMap : TensorModule
 
     public override Tensor Forward(Tensor x)
     {
+        x = ForwardBeforeUpsampling(x);
+        return _upsampleTo is { } size ? Functional.Interpolate(x, new Size2(size.H, size.W), mode: InterpolationMode.Nearest) : x;
+    }
+
+    /// <summary>Whether <see cref="Forward"/> ends with a nearest upsampling, which <see cref="ForwardBeforeUpsampling"/> leaves out.</summary>
+    public bool Upsamples => _upsampleTo is not null;
+
+    /// <summary>The resampling up to, not including, the nearest upsampling (for a caller that reads the coarse map through indices).</summary>
+    public Tensor ForwardBeforeUpsampling(Tensor x)
+    {
         if (_conv is not null) x = _conv.Forward(x);
         if (_poolStride > 0)
         {
@@ -85,7 +103,7 @@ internal sealed class ResampleFeatureMap : TensorModule
                 ? Functional.MaxPool2d(TfSamePadding.Pad(x, kernel, _poolStride, float.NegativeInfinity), kernel, _poolStride)
                 : Functional.MaxPool2d(x, kernel, _poolStride, TfSamePadding.Static(kernel, _poolStride));
         }
-        return _upsampleTo is { } size ? Functional.Interpolate(x, new Size2(size.H, size.W), mode: InterpolationMode.Nearest) : x;
+        return x;
     }
 }
 
@@ -106,11 +124,15 @@ internal sealed class ResampleDict : Module
 internal sealed class FpnCombine : Module
 {
     private readonly int[] _offsets;
+    private readonly (int H, int W) _outputSize;
+    private readonly int _channels;
     private readonly ResampleDict _resample;
 
     public FpnCombine(IReadOnlyList<(int Channels, (int H, int W) Size)> nodes, int[] offsets, (int H, int W) outputSize, EfficientDetConfig config)
     {
         _offsets = offsets;
+        _outputSize = outputSize;
+        _channels = config.FpnChannels;
         _resample = Child("resample", new ResampleDict());
         foreach (int offset in offsets)
             _resample.Add(offset, new ResampleFeatureMap(nodes[offset].Channels, config.FpnChannels, nodes[offset].Size, outputSize,
@@ -134,12 +156,48 @@ internal sealed class FpnCombine : Module
         }
         var weights = EdgeWeights.Relu();
         var normaliser = weights.Sum() + 1e-4f;
+        if (InferenceOps.Applies) return WeightedSumInference(nodes, weights.ToArray(), normaliser.ToArray()[0]);
         for (int i = 0; i < _offsets.Length; i++)
         {
             var node = _resample.Items[i].Forward(nodes[_offsets[i]]) * weights.Narrow(0, i, 1) / normaliser;
             sum = sum is null ? node : sum + node;
         }
         return sum!;
+    }
+
+    // Σ (xᵢ·wᵢ) / n in one new map, the same float operations in the same order as the graph above, with each input that
+    // needs nearest upsampling read through index maps instead of being upsampled into a map of its own.
+    private Tensor WeightedSumInference(IReadOnlyList<Tensor> nodes, float[] weights, float normaliser)
+    {
+        var inputs = new Tensor[_offsets.Length];
+        for (int i = 0; i < inputs.Length; i++) inputs[i] = _resample.Items[i].ForwardBeforeUpsampling(nodes[_offsets[i]]).Contiguous();
+        var shape = new Shape(inputs[0].Shape[0], _channels, _outputSize.H, _outputSize.W);
+        int planes = shape[0] * shape[1], outH = shape[2], outW = shape[3];
+        var result = Tensor.Zeros(shape);
+        var output = result.AsSpan();
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            var input = inputs[i];
+            bool fits = input.Shape[0] == shape[0] && input.Shape[1] == shape[1]
+                && (_resample.Items[i].Upsamples ? input.Shape[2] <= outH && input.Shape[3] <= outW : input.Shape[2] == outH && input.Shape[3] == outW);
+            if (!fits) throw new ShapeMismatchException("EfficientDet BiFPN node", $"resampled input {input.Shape} does not fit the node's output {shape}");
+            int inH = input.Shape[2], inW = input.Shape[3];
+            var rows = InferenceOps.NearestSources(inH, outH);
+            var columns = InferenceOps.NearestSources(inW, outW);
+            var source = input.AsSpan();
+            float weight = weights[i];
+            for (int p = 0; p < planes; p++)
+                for (int y = 0; y < outH; y++)
+                {
+                    var from = source.Slice((p * inH + rows[y]) * inW, inW);
+                    var to = output.Slice((p * outH + y) * outW, outW);
+                    if (i == 0)
+                        for (int x = 0; x < outW; x++) to[x] = from[columns[x]] * weight / normaliser;
+                    else
+                        for (int x = 0; x < outW; x++) to[x] += from[columns[x]] * weight / normaliser;
+                }
+        }
+        return result;
     }
 }
 
@@ -166,7 +224,14 @@ internal sealed class FpnNode : Module
         _after = Child("after_combine", new AfterCombine(config));
     }
 
-    public Tensor Forward(IReadOnlyList<Tensor> nodes) => _after.Conv.Forward(EfficientDet.Activate(_combine.Forward(nodes), _config.Activation));
+    public Tensor Forward(IReadOnlyList<Tensor> nodes)
+    {
+        var combined = _combine.Forward(nodes);
+        // In inference the combined map is this node's own: it takes its activation in place.
+        var activated = !InferenceOps.Applies ? EfficientDet.Activate(combined, _config.Activation)
+            : _config.Activation == EfficientDetActivation.Relu6 ? InferenceOps.Relu6InPlace(combined) : InferenceOps.SiluInPlace(combined);
+        return _after.Conv.Forward(activated);
+    }
 }
 
 /// <summary>
@@ -316,7 +381,7 @@ internal sealed class EfficientDetHead : Module
             for (int r = 0; r < _convs.Count; r++)
                 x = _activation == EfficientDetActivation.Relu6
                     ? _convs[r].ForwardThenNorm(x, _norms[r][l].Bn, FusedActivation.Relu6)
-                    : _convs[r].ForwardThenNorm(x, _norms[r][l].Bn).Silu();
+                    : BlockSettings.Silu(_convs[r].ForwardThenNorm(x, _norms[r][l].Bn));
             outputs[l] = _predict.Forward(x);
         }
         return outputs;

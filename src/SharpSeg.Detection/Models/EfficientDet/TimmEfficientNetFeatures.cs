@@ -114,8 +114,7 @@ public sealed class TimmEfficientNetFeatures : Module
     public IReadOnlyList<Tensor> Forward(Tensor x)
     {
         x = Config.TfSamePadding ? TfSamePadding.Pad(x, 3, 2) : x;
-        x = _convStem.ForwardWithBatchNorm(x, _bn1);
-        x = Config.Lite ? x.Relu6() : x.Silu();
+        x = Config.Lite ? _convStem.ForwardWithBatchNorm(x, _bn1, FusedActivation.Relu6) : BlockSettings.Silu(_convStem.ForwardWithBatchNorm(x, _bn1));
         var features = new List<Tensor>(FeatureStages.Length);
         for (int s = 0; s < _blocks.Count; s++)
         {
@@ -134,14 +133,17 @@ public sealed class TimmEfficientNetFeatures : Module
 internal readonly record struct BlockSettings(bool TfSame, double Eps, bool Lite)
 {
     /// <summary>conv → BatchNorm (→ activation), padding first when the conv needs TF "SAME" at this stride.</summary>
-    public Tensor ConvBn(Conv2d conv, BatchNorm2d bn, Tensor x, bool activate)
+    public Tensor ConvBn(Conv2d conv, BatchNorm2d bn, Tensor x, bool activate, Tensor? residual = null, Tensor? outputBuffer = null)
     {
         int stride = conv.Options.Stride.H;
         if (TfSame && TfSamePadding.IsDynamic(stride)) x = TfSamePadding.Pad(x, conv.Options.KernelSize.H, stride);
-        if (Lite && activate) return conv.ForwardWithBatchNorm(x, bn, FusedActivation.Relu6);
-        var y = conv.ForwardWithBatchNorm(x, bn);
-        return activate ? y.Silu() : y;
+        if (Lite && activate) return conv.ForwardWithBatchNorm(x, bn, FusedActivation.Relu6, residual, outputBuffer);
+        var y = conv.ForwardWithBatchNorm(x, bn, residual: residual, outputBuffer: outputBuffer);
+        return activate ? Silu(y) : y;
     }
+
+    /// <summary>SiLU of a result only its producer holds: in place in inference, <see cref="Tensor.Silu"/> when a graph is recorded.</summary>
+    public static Tensor Silu(Tensor y) => InferenceOps.Applies ? InferenceOps.SiluInPlace(y) : y.Silu();
 }
 
 /// <summary>timm's <c>SqueezeExcite</c>: mean over H×W, <c>conv_reduce</c> (bias), block activation, <c>conv_expand</c> (bias), sigmoid gate.</summary>
@@ -155,7 +157,12 @@ internal sealed class TimmSqueezeExcite : TensorModule
         _expand = Child("conv_expand", new Conv2d(reduced, channels, 1));
     }
 
-    public override Tensor Forward(Tensor x) => x * _expand.Forward(_reduce.Forward(x.Mean([2, 3], keepDim: true)).Silu()).Sigmoid();
+    public override Tensor Forward(Tensor x)
+    {
+        var gate = _expand.Forward(_reduce.Forward(x.Mean([2, 3], keepDim: true)).Silu()).Sigmoid();
+        // In inference the block's activation map is scaled where it lies: it dies right after this.
+        return InferenceOps.Applies ? InferenceOps.ScaleChannelsInPlace(x, gate) : x * gate;
+    }
 }
 
 /// <summary>timm's residual add with per-sample stochastic depth (<c>DropPath</c>) while training.</summary>
@@ -195,11 +202,18 @@ internal sealed class DepthwiseSeparableBlock : TensorModule
 
     public override Tensor Forward(Tensor x)
     {
-        var y = _settings.ConvBn(_convDw, _bn1, x, activate: true);
+        var buffers = IntermediateBuffers.Rent();
+        var y = buffers.Keep(0, _settings.ConvBn(_convDw, _bn1, x, activate: true, outputBuffer: buffers[0]));
         if (_se is not null) y = _se.Forward(y);
-        y = _settings.ConvBn(_convPw, _bn2, y, activate: false);
-        return _residual ? DropPath.AddResidual(y, x, _dropPath, IsTraining) : y;
+        var output = FusedResidual
+            ? _settings.ConvBn(_convPw, _bn2, y, activate: false, residual: x)
+            : _settings.ConvBn(_convPw, _bn2, y, activate: false);
+        buffers.Return();
+        return _residual && !FusedResidual ? DropPath.AddResidual(output, x, _dropPath, IsTraining) : output;
     }
+
+    // In inference the shortcut is added in the last convolution's epilogue (drop path is off outside training).
+    private bool FusedResidual => _residual && !IsTraining && InferenceOps.Applies;
 }
 
 /// <summary>timm's <c>InvertedResidual</c>: 1×1 expansion, BN, act, k×k depthwise, BN, act, [SE], 1×1 projection, BN; residual when shapes agree.</summary>
@@ -230,10 +244,18 @@ internal sealed class InvertedResidualBlock : TensorModule
 
     public override Tensor Forward(Tensor x)
     {
-        var y = _settings.ConvBn(_convPw, _bn1, x, activate: true);
-        y = _settings.ConvBn(_convDw, _bn2, y, activate: true);
+        // The expanded and depthwise maps die in this call: in inference they reuse this thread's buffers.
+        var buffers = IntermediateBuffers.Rent();
+        var y = buffers.Keep(0, _settings.ConvBn(_convPw, _bn1, x, activate: true, outputBuffer: buffers[0]));
+        y = buffers.Keep(1, _settings.ConvBn(_convDw, _bn2, y, activate: true, outputBuffer: buffers[1]));
         if (_se is not null) y = _se.Forward(y);
-        y = _settings.ConvBn(_convPwl, _bn3, y, activate: false);
-        return _residual ? DropPath.AddResidual(y, x, _dropPath, IsTraining) : y;
+        var output = FusedResidual
+            ? _settings.ConvBn(_convPwl, _bn3, y, activate: false, residual: x)
+            : _settings.ConvBn(_convPwl, _bn3, y, activate: false);
+        buffers.Return();
+        return _residual && !FusedResidual ? DropPath.AddResidual(output, x, _dropPath, IsTraining) : output;
     }
+
+    // In inference the shortcut is added in the last convolution's epilogue (drop path is off outside training).
+    private bool FusedResidual => _residual && !IsTraining && InferenceOps.Applies;
 }
