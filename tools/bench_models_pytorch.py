@@ -253,7 +253,7 @@ def main():
     parser.add_argument("--list", action="store_true", help="print the workload names and exit")
     args = parser.parse_args()
     if args.list:
-        print("\n".join(WORKLOADS))
+        print("\n".join(list(WORKLOADS) + list(DETECTION_WORKLOADS)))
         return
     if args.child:
         run_one(args.child, args.threads, args.warmups, args.runs)
