@@ -65,7 +65,17 @@ internal sealed unsafe partial class LinearKernels
         fixed (float* px = x, pw = w, pbias = bias, py = y, pr = residual)
         {
             float* packed;
-            if (packedWeight is not null && packedWeight.Fits(g))
+            if (packedWeight is not null && packedWeight.HasChannelPanels(g))
+            {
+                if (RunsAsPixelRows(g))
+                {
+                    ForwardAsPixelRows(g, px, packedWeight.ChannelPanels, bias.IsEmpty ? null : pbias, residual.IsEmpty ? null : pr, activation, py);
+                    return;
+                }
+                packed = Scratch.Get(Scratch.Slot.PackedA, groupA);
+                packedWeight.UnpackChannelPanelsToA(packed);
+            }
+            else if (packedWeight is not null && packedWeight.Fits(g))
             {
                 packed = packedWeight.Aligned;
             }
