@@ -15,9 +15,9 @@ public class PixelRowsConvolutionTests
         // batch, cin, h, w, cout, kernel, stride, pad, dilation
         { 1, 70, 7, 7, 256, 1, 1, 0, 1 },    // ResNet-50 layer4 1×1 (pointwise: x itself is the column matrix)
         { 1, 33, 13, 13, 512, 1, 2, 0, 1 },  // stride-2 1×1 downsample to 7×7
-        { 2, 19, 7, 7, 320, 3, 1, 1, 1 },    // 3×3 at 7×7, two images
+        { 2, 19, 14, 14, 320, 3, 1, 1, 1 },  // 3×3 at 14×14 (too wide a pitch to read in place), two images
         { 1, 10, 13, 14, 256, 3, 2, 1, 1 },  // 3×3 stride 2 from 13×14 to 7×7
-        { 1, 300, 7, 7, 256, 3, 1, 2, 2 },   // dilated, K = 2700: several k blocks
+        { 1, 300, 7, 7, 256, 3, 1, 2, 2 },   // dilated at 7×7 (gathered), K = 2700: several k blocks
         { 1, 5, 3, 3, 256, 3, 1, 1, 1 },     // 9 pixels: one partial sliver after one full one
     };
 
@@ -61,7 +61,7 @@ public class PixelRowsConvolutionTests
     }
 
     [Fact]
-    public void PixelRowsAreChosenOnlyWhereTheySaveATenthOfTheFmas()
+    public void PixelRowsAreChosenForSmallImagesWithManyChannelsThatTheUsualPathGathersOrPadsToAPanel()
     {
         if (!SimdLevels.IsSupported(SimdLevel.Vector512)) return;
         var kernels = new LinearKernels(SimdLevel.Vector512);
@@ -69,6 +69,9 @@ public class PixelRowsConvolutionTests
         Assert.True(kernels.RunsAsPixelRows(new Conv2dGeometry(1, 2048, 7, 7, 512, 1, 1)));
         // 14×14: 196 pixels as 33 slivers (198) against 3 panels and a 16-wide one (208): under a tenth saved.
         Assert.False(kernels.RunsAsPixelRows(new Conv2dGeometry(1, 1024, 14, 14, 256, 1, 1)));
+        // A 3×3 read in place over the padded pitch keeps it; a stride-2 one, whose panels are gathered, does not.
+        Assert.False(kernels.RunsAsPixelRows(new Conv2dGeometry(1, 512, 7, 7, 512, 3, 3, PadH: 1, PadW: 1)));
+        Assert.True(kernels.RunsAsPixelRows(new Conv2dGeometry(1, 512, 14, 14, 512, 3, 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1)));
         // Few output channels (the column matrix and the transpose would cost what is saved), output channels that are
         // not whole 64-channel panels, grouped convolutions and images over 16×16 keep the usual orientation.
         Assert.False(kernels.RunsAsPixelRows(new Conv2dGeometry(1, 512, 7, 7, 128, 3, 3, PadH: 1, PadW: 1)));
@@ -81,8 +84,8 @@ public class PixelRowsConvolutionTests
     public void AWeightPreparedAsChannelPanelsServesALargerImageBitForBit()
     {
         if (!SimdLevels.IsSupported(SimdLevel.Vector512)) return;
-        var small = new Conv2dGeometry(1, 40, 7, 7, 256, 3, 3, PadH: 1, PadW: 1);
-        var large = small with { InH = 20, InW = 23 };
+        var small = new Conv2dGeometry(1, 40, 13, 13, 256, 3, 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1);
+        var large = small with { InH = 40, InW = 46 };
         var kernels = new LinearKernels(SimdLevel.Vector512);
         Assert.True(kernels.RunsAsPixelRows(small));
         Assert.False(kernels.RunsAsPixelRows(large));

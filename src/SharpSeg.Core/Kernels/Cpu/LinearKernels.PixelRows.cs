@@ -28,11 +28,20 @@ internal sealed unsafe partial class LinearKernels
     private const int PixelRowsMinChannels = 256;
 
     /// <summary>
-    /// Whether the forward of <paramref name="g"/> runs as pixel rows: AVX-512, one group, whole 64-channel panels, and at
-    /// least 10 % fewer micro-kernel FMAs than the usual orientation (output pixels padded to slivers of 6, against output
-    /// channels padded to 6 times columns padded to panels). Only small images with many output channels: pixel rows
-    /// build the image's whole column matrix and transpose the output, about 2 / OutChannels extra floats moved per FMA,
-    /// which at 128 channels or a large image (where the column matrix leaves L2) would eat the FMAs saved.
+    /// Whether the forward of <paramref name="g"/> runs as pixel rows: AVX-512, one group, whole 64-channel panels, at least
+    /// 256 output channels and at most 16×16 output pixels, and either
+    /// <list type="bullet">
+    /// <item>a 1×1 stride-1 convolution (no column matrix to build) whose micro-kernel FMAs drop by at least a tenth
+    /// (output pixels padded to slivers of 6, against output channels padded to 6 times pixels padded to panels): 7×7,
+    /// not 14×14; or</item>
+    /// <item>a convolution whose usual path gathers its B panels (stride 2, or a 3×3 at 14×14 whose padded pitch wastes
+    /// too much): there every row block of A re-gathers the same panel (ResNet-50's 3×3 stride-2 512→512 at 14×14 ran at
+    /// 40–56 GFLOP/s, against 120–150 as pixel rows), while pixel rows build the column matrix once.</item>
+    /// </list>
+    /// A stride-1 convolution read in place (over the padded pitch) keeps the usual path: at 7×7, 512→512 3×3 measured
+    /// 0.9–1.6 ms usual against 1.6–1.9 ms as pixel rows, whose column matrix costs more than the FMAs saved. With fewer
+    /// channels the column matrix and the output transpose (about 2 / OutChannels extra floats moved per FMA) cost what
+    /// is saved (128 channels at 28×28 measured slower).
     /// </summary>
     public bool RunsAsPixelRows(in Conv2dGeometry g)
     {
@@ -41,9 +50,9 @@ internal sealed unsafe partial class LinearKernels
             return false;
         long pixels = (long)g.OutH * g.OutW;
         if (pixels > PixelRowsMaxPixels) return false;
-        long usualColumns = ReadsInPlace(g.StrideW, g.OutW) && !IsPointwise(g) ? pixels
-            : ReadsOverPaddedPitch(g) ? PitchedColumns(g) : PackedColumns(pixels);
-        long usual = RoundUpSlivers(g.OutChannels) * usualColumns;
+        if (!IsPointwise(g) && (long)g.InChannels * g.KernelH * g.KernelW * pixels > FoldedColumnsLimit) return false;
+        if (!IsPointwise(g)) return !ReadsInPlace(g.StrideW, g.OutW) && !ReadsOverPaddedPitch(g);
+        long usual = RoundUpSlivers(g.OutChannels) * PackedColumns(pixels);
         long swapped = RoundUpSlivers(pixels) * g.OutChannels;
         return swapped * 10 <= usual * 9;
     }
