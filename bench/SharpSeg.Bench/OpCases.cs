@@ -88,6 +88,15 @@ internal static class OpCases
         yield return Bilinear(256, 64, 64, 256, 256);
         yield return BatchNormRelu(2, 256, 128 * 128);
 
+        yield return new OpCase("r50_fc_2048to1000_x1", Bound.Compute, 2.0 * 2048 * 1000, () =>
+        {
+            // torch.nn.functional.linear at batch 1: x [1, 2048] times the [1000, 2048] weight read transposed.
+            var x = Filled(2048, 1);
+            var w = Filled(2048 * 1000, 2);
+            var y = new float[1000];
+            return () => Kernels.Gemm(false, true, 1, 1000, 2048, x, 2048, w, 2048, y, 1000, accumulate: false);
+        });
+
         foreach (var (name, g, count) in ResNet50Convolutions())
         {
             yield return PreparedConvForward($"r50_{name}_x{count}", g, new LinearKernels(SimdLevels.Best));

@@ -54,10 +54,7 @@ internal sealed unsafe partial class LinearKernels
         bool epilogue = !residual.IsEmpty || activation != FusedActivation.None;
         if (g.IsDepthwise)
         {
-            DepthwiseConv.Forward(Level, g, x, w, bias, y);
-            if (epilogue)
-                fixed (float* py = y, pr = residual)
-                    Epilogue.Apply(py, residual.IsEmpty ? null : pr, g.OutH * g.OutW, g.Batch * g.OutChannels, g.OutH * g.OutW, activation);
+            DepthwiseConv.Forward(Level, g, x, w, bias, residual, activation, y);
             return;
         }
         int coutG = g.OutChannelsPerGroup, k = g.InChannelsPerGroup * g.KernelH * g.KernelW;
