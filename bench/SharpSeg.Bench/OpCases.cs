@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SharpSeg.Kernels;
+using SharpSeg.Kernels.Cpu;
 
 namespace SharpSeg.Bench;
 
@@ -86,7 +87,57 @@ internal static class OpCases
 
         yield return Bilinear(256, 64, 64, 256, 256);
         yield return BatchNormRelu(2, 256, 128 * 128);
+
+        yield return new OpCase("r50_fc_2048to1000_x1", Bound.Compute, 2.0 * 2048 * 1000, () =>
+        {
+            // torch.nn.functional.linear at batch 1: x [1, 2048] times the [1000, 2048] weight read transposed.
+            var x = Filled(2048, 1);
+            var w = Filled(2048 * 1000, 2);
+            var y = new float[1000];
+            return () => Kernels.Gemm(false, true, 1, 1000, 2048, x, 2048, w, 2048, y, 1000, accumulate: false);
+        });
+
+        foreach (var (name, g, count) in ResNet50Convolutions())
+        {
+            yield return PreparedConvForward($"r50_{name}_x{count}", g, new LinearKernels(SimdLevels.Best));
+            if (new LinearKernels(SimdLevels.Best).RunsAsPixelRows(g))
+                yield return PreparedConvForward($"r50_{name}_x{count}_usual", g, new LinearKernels(SimdLevels.Best) { RunsSmallImagesAsPixelRows = false });
+        }
     }
+
+    /// <summary>
+    /// Every distinct convolution of torchvision's ResNet-50 on one 224² image, with how often it occurs: a per-layer
+    /// profile of <c>models --workload resnet50_224_infer</c>, the same list as <c>tools/profile_resnet50_layers_pytorch.py</c>.
+    /// </summary>
+    public static IEnumerable<(string Name, Conv2dGeometry Geometry, int Count)> ResNet50Convolutions()
+    {
+        yield return ("stem_7x7s2_3to64_224", new Conv2dGeometry(1, 3, 224, 224, 64, 7, 7, StrideH: 2, StrideW: 2, PadH: 3, PadW: 3), 1);
+        (int Planes, int Blocks, int InSize, int Stride)[] stages = [(64, 3, 56, 1), (128, 4, 56, 2), (256, 6, 28, 2), (512, 3, 14, 2)];
+        int inChannels = 64;
+        foreach (var (planes, blocks, inSize, stride) in stages)
+        {
+            int outSize = inSize / stride, wide = planes * 4;
+            yield return ($"1x1_{inChannels}to{planes}_{inSize}", new Conv2dGeometry(1, inChannels, inSize, inSize, planes, 1, 1), 1);
+            yield return ($"3x3s{stride}_{planes}_{inSize}", new Conv2dGeometry(1, planes, inSize, inSize, planes, 3, 3, StrideH: stride, StrideW: stride, PadH: 1, PadW: 1), 1);
+            yield return ($"1x1s{stride}_{inChannels}to{wide}_{inSize}", new Conv2dGeometry(1, inChannels, inSize, inSize, wide, 1, 1, StrideH: stride, StrideW: stride), 1);
+            yield return ($"1x1_{planes}to{wide}_{outSize}", new Conv2dGeometry(1, planes, outSize, outSize, wide, 1, 1), blocks);
+            yield return ($"1x1_{wide}to{planes}_{outSize}", new Conv2dGeometry(1, wide, outSize, outSize, planes, 1, 1), blocks - 1);
+            yield return ($"3x3_{planes}_{outSize}", new Conv2dGeometry(1, planes, outSize, outSize, planes, 3, 3, PadH: 1, PadW: 1), blocks - 1);
+            inChannels = wide;
+        }
+    }
+
+    /// <summary>An eval-mode convolution as a model runs it: weight prepared once, bias, ReLU in the epilogue.</summary>
+    private static OpCase PreparedConvForward(string name, Conv2dGeometry g, LinearKernels kernels) => new(name, Bound.Compute, g.Flops, () =>
+    {
+        var x = Filled(g.InputLength, 1);
+        var w = Filled(g.WeightLength, 2);
+        var bias = Filled(g.OutChannels, 3);
+        var y = new float[g.OutputLength];
+        var prepared = new PackedConvWeight();
+        prepared.Pack(g, w, channelPanels: kernels.RunsAsPixelRows(g));
+        return () => kernels.Conv2dForward(g, x, w, bias, default, FusedActivation.Relu, y, prepared);
+    });
 
     private static OpCase Gemm(int m, int n, int k) => new($"gemm_{m}x{n}x{k}", Bound.Compute, 2.0 * m * n * k, () =>
     {

@@ -76,11 +76,52 @@ internal sealed partial class CpuKernels
                 break;
             case UnaryOp.Sigmoid: TensorPrimitives.Sigmoid(x, y); break;
             case UnaryOp.Tanh: TensorPrimitives.Tanh(x, y); break;
+            case UnaryOp.Hardsigmoid: HardGate(x, y, multiply: false); break;
+            case UnaryOp.Hardswish: HardGate(x, y, multiply: true); break;
             default:
                 // Activations without a TensorPrimitives counterpart: scalar formulas shared with the reference.
                 for (int i = 0; i < x.Length; i++) y[i] = ScalarMath.Unary(op, x[i]);
                 break;
         }
+    }
+
+    /// <summary>
+    /// y = clamp(x / 6 + 0.5, 0, 1) (PyTorch's <c>hardsigmoid</c>), times x when <paramref name="multiply"/>
+    /// (<c>hardswish</c>, MobileNetV3's activation). Each step is rounded once in both loops (no contraction into an FMA)
+    /// and the vector min/max propagate NaN as <see cref="Math.Clamp(float, float, float)"/> does, so the values are those of
+    /// <see cref="ScalarMath.Unary"/> bit for bit.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void HardGate(ReadOnlySpan<float> x, Span<float> y, bool multiply)
+    {
+        int i = 0;
+        fixed (float* px = x, py = y)
+        {
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var six = Vector512.Create(6f);
+                var half = Vector512.Create(0.5f);
+                for (; i + 16 <= x.Length; i += 16)
+                {
+                    var v = Vector512.Load(px + i);
+                    var gate = Vector512.Min(Vector512.Max(v / six + half, Vector512<float>.Zero), Vector512<float>.One);
+                    (multiply ? v * gate : gate).Store(py + i);
+                }
+            }
+            else if (Vector256.IsHardwareAccelerated)
+            {
+                var six = Vector256.Create(6f);
+                var half = Vector256.Create(0.5f);
+                for (; i + 8 <= x.Length; i += 8)
+                {
+                    var v = Vector256.Load(px + i);
+                    var gate = Vector256.Min(Vector256.Max(v / six + half, Vector256<float>.Zero), Vector256<float>.One);
+                    (multiply ? v * gate : gate).Store(py + i);
+                }
+            }
+        }
+        var op = multiply ? UnaryOp.Hardswish : UnaryOp.Hardsigmoid;
+        for (; i < x.Length; i++) y[i] = ScalarMath.Unary(op, x[i]);
     }
 
     private static void BinaryRun(BinaryOp op, ReadOnlySpan<float> a, bool aScalar, ReadOnlySpan<float> b, bool bScalar, Span<float> y)

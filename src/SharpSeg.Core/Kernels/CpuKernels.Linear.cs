@@ -15,7 +15,7 @@ internal sealed partial class CpuKernels
     {
         if (g.IsDepthwise) return null;
         var packed = reuse as PackedConvWeight ?? new PackedConvWeight();
-        packed.Pack(g, w);
+        packed.Pack(g, w, channelPanels: LinearKernels.Best.RunsAsPixelRows(g));
         return packed;
     }
 

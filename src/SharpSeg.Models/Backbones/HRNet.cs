@@ -275,6 +275,14 @@ public sealed class HRNet : Module, IPretrainedBackbone
         {
             var activation = relu ? FusedActivation.Relu : FusedActivation.None;
             if (_stride == 1) return _conv.ForwardWithBatchNorm(x, _bn, activation, residual, outputBuffer);
+            if (!_bn.IsTraining && _bn.RunningMean is { } mean && _bn.RunningVar is { } variance)
+            {
+                // Strided, in evaluation: the same folding and epilogue as at stride 1, after the uneven part of the
+                // 'same' padding (when there is one) is made explicit.
+                var (padded, padding) = PadUnevenly(x);
+                return Functional.Conv2dFused(padded, _conv.Weight, null, _stride, padding, 1, 1,
+                    new BatchNormStatistics(mean, variance, _bn.Weight, _bn.Bias, _bn.Eps), residual, activation);
+            }
             var y = _bn.Forward(Convolve(x));
             if (residual is not null) y += residual;
             return relu ? y.Relu() : y;
@@ -284,10 +292,17 @@ public sealed class HRNet : Module, IPretrainedBackbone
         {
             // At stride 1 an odd kernel pads (k − 1)/2 on both sides, which the convolution's own padding does.
             if (_stride == 1) return _conv.Forward(x);
+            var (padded, padding) = PadUnevenly(x);
+            return Functional.Conv2d(padded, _conv.Weight, stride: _stride, padding: padding);
+        }
+
+        /// <summary>x with the extra bottom/right row and column of an uneven 'same' padding, and the even part left to the convolution.</summary>
+        private (Tensor Padded, Size2 Padding) PadUnevenly(Tensor x)
+        {
             var (top, bottom) = Pads(x.Shape[2]);
             var (left, right) = Pads(x.Shape[3]);
             if (bottom > top || right > left) x = Functional.Pad(x, [0, right - left, 0, bottom - top]);
-            return Functional.Conv2d(x, _conv.Weight, stride: _stride, padding: new Size2(top, left));
+            return (x, new Size2(top, left));
         }
 
         private (int Before, int After) Pads(int size)
@@ -544,16 +559,26 @@ public sealed class HRNet : Module, IPretrainedBackbone
             for (int i = 0; i < _count; i++)
             {
                 var sum = x[i];
+                int lastJ = i == _count - 1 ? _count - 2 : _count - 1;
                 for (int j = 0; j < _count; j++)
                 {
                     if (j == i) continue;
                     var y = x[j];
-                    foreach (var conv in _paths[i][j]) y = conv.Forward(y);
-                    if (j > i)
-                        y = Functional.Interpolate(y, size: (sum.Shape[2], sum.Shape[3]), mode: InterpolationMode.Bilinear, alignCorners: _alignCorners);
+                    var path = _paths[i][j];
+                    if (j < i)
+                    {
+                        // The chain's last convolution adds the running sum (and, for the last input, applies the
+                        // ReLU) in its epilogue: y + sum is the sum + y of the separate ops exactly.
+                        for (int k = 0; k < path.Length - 1; k++) y = path[k].Forward(y);
+                        sum = path[^1].Forward(y, sum, relu: j == lastJ);
+                        continue;
+                    }
+                    y = Functional.Interpolate(path[0].Forward(y), size: (sum.Shape[2], sum.Shape[3]), mode: InterpolationMode.Bilinear,
+                        alignCorners: _alignCorners);
                     sum += y;
+                    if (j == lastJ) sum = sum.Relu();
                 }
-                outputs[i] = sum.Relu();
+                outputs[i] = _count == 1 ? sum.Relu() : sum;
             }
             return outputs;
         }

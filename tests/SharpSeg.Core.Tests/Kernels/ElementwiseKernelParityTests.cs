@@ -120,6 +120,28 @@ public sealed class ElementwiseKernelParityTests
         Assert.Equal(first, second);
     }
 
+    [Theory]
+    [InlineData("Hardswish")]
+    [InlineData("Hardsigmoid")]
+    public void Hard_activations_equal_the_scalar_formula_bit_for_bit(string name)
+    {
+        var op = Enum.Parse<UnaryOp>(name);
+        // Edges of the gate (±3), signed zeros, infinities and NaN, then a sweep; 1037 values leave a tail for the scalar loop.
+        var x = new float[1037];
+        float[] special = [-3f, 3f, -0f, 0f, float.NegativeInfinity, float.PositiveInfinity, float.NaN, -3.0000002f, 2.9999998f, 1e-40f];
+        special.CopyTo(x, 0);
+        for (int i = special.Length; i < x.Length; i++) x[i] = (i - 520) / 64f + i % 7 * 1e-3f;
+        var y = new float[x.Length];
+        Cpu.Unary(op, x, y);
+        for (int i = 0; i < x.Length; i++)
+        {
+            float expected = ScalarMath.Unary(op, x[i]);
+            if (float.IsNaN(expected) && float.IsNaN(y[i])) continue;
+            if (BitConverter.SingleToInt32Bits(expected) != BitConverter.SingleToInt32Bits(y[i]))
+                Assert.Fail($"{name}({x[i]:R}) = {y[i]:R}, expected {expected:R}");
+        }
+    }
+
     [Fact]
     public void Hand_checked_activation_values()
     {

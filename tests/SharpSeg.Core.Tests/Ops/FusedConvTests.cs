@@ -18,7 +18,7 @@ public sealed class FusedConvTests
         new(2, 8, 9, 64, 13, 3, 1, 1, 1, 1),      // 64-pixel rows read in place on AVX-512, one GEMM per image
         new(1, 12, 14, 14, 30, 3, 2, 1, 1, 1),    // strided
         new(1, 12, 10, 11, 18, 3, 1, 2, 2, 3),    // dilated and grouped
-        new(2, 10, 9, 9, 10, 3, 1, 1, 1, 10),     // depthwise: the epilogue runs as a pass after the kernel
+        new(2, 10, 9, 9, 10, 3, 1, 1, 1, 10),     // depthwise: the epilogue runs on each output plane as soon as it is done
         new(1, 300, 5, 5, 7, 1, 1, 0, 1, 1),      // reduction over two k blocks: the epilogue waits for the last one
     ];
 

@@ -30,12 +30,21 @@ internal static unsafe class DepthwiseConv
 
     /// <summary>y[b, co] = bias[co] + Σ taps w[co] · x[b, co / multiplier] (torch conv2d with groups = in_channels).</summary>
     public static void Forward(SimdLevel level, Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y)
+        => Forward(level, g, x, w, bias, default, FusedActivation.None, y);
+
+    /// <summary>
+    /// y = act(depthwise conv(x, w) + bias + residual) (residual may be empty): the epilogue runs on each output plane right
+    /// after it is computed, while the plane is still in cache, instead of as a second pass over the whole output. It is
+    /// elementwise, so the values are those of the separate pass.
+    /// </summary>
+    public static void Forward(SimdLevel level, Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> residual, FusedActivation activation, Span<float> y)
     {
-        fixed (float* px = x, pw = w, pbias = bias, py = y)
+        fixed (float* px = x, pw = w, pbias = bias, py = y, pr = residual)
         {
-            nint xp = (nint)px, wp = (nint)pw, bp = bias.IsEmpty ? 0 : (nint)pbias, yp = (nint)py;
+            nint xp = (nint)px, wp = (nint)pw, bp = bias.IsEmpty ? 0 : (nint)pbias, yp = (nint)py, rp = residual.IsEmpty ? 0 : (nint)pr;
             ForPieces((long)g.Batch * g.OutChannels,
-                (p0, p1) => ForwardPlanes(level, g, (float*)xp, (float*)wp, (float*)bp, (float*)yp, p0, p1));
+                (p0, p1) => ForwardPlanes(level, g, (float*)xp, (float*)wp, (float*)bp, (float*)rp, activation, (float*)yp, p0, p1));
         }
     }
 
@@ -66,7 +75,8 @@ internal static unsafe class DepthwiseConv
     private static int PaddedRows(in Conv2dGeometry g) => g.InH + 2 * g.PadH;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardPlanes(SimdLevel level, in Conv2dGeometry g, float* x, float* w, float* bias, float* y, long p0, long p1)
+    private static void ForwardPlanes(SimdLevel level, in Conv2dGeometry g, float* x, float* w, float* bias, float* residual,
+        FusedActivation activation, float* y, long p0, long p1)
     {
         int multiplier = g.OutChannels / g.InChannels, taps = g.KernelH * g.KernelW;
         long inPlane = (long)g.InH * g.InW, outPlane = (long)g.OutH * g.OutW;
@@ -83,6 +93,7 @@ internal static unsafe class DepthwiseConv
             int co = (int)(p % g.OutChannels);
             Correlate(level, padded, PaddedPitch(g), w + (long)co * taps, g.KernelH, g.KernelW, g.StrideH, g.StrideW,
                 g.DilationH, g.DilationW, g.OutH, g.OutW, bias == null ? 0f : bias[co], false, y + p * outPlane);
+            Epilogue.Apply(y + p * outPlane, residual == null ? null : residual + p * outPlane, outPlane, 1, (int)outPlane, activation);
         }
     }
 

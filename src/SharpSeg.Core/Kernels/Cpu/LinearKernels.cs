@@ -54,10 +54,7 @@ internal sealed unsafe partial class LinearKernels
         bool epilogue = !residual.IsEmpty || activation != FusedActivation.None;
         if (g.IsDepthwise)
         {
-            DepthwiseConv.Forward(Level, g, x, w, bias, y);
-            if (epilogue)
-                fixed (float* py = y, pr = residual)
-                    Epilogue.Apply(py, residual.IsEmpty ? null : pr, g.OutH * g.OutW, g.Batch * g.OutChannels, g.OutH * g.OutW, activation);
+            DepthwiseConv.Forward(Level, g, x, w, bias, residual, activation, y);
             return;
         }
         int coutG = g.OutChannelsPerGroup, k = g.InChannelsPerGroup * g.KernelH * g.KernelW;
@@ -65,7 +62,17 @@ internal sealed unsafe partial class LinearKernels
         fixed (float* px = x, pw = w, pbias = bias, py = y, pr = residual)
         {
             float* packed;
-            if (packedWeight is not null && packedWeight.Fits(g))
+            if (packedWeight is not null && packedWeight.HasChannelPanels(g))
+            {
+                if (RunsAsPixelRows(g))
+                {
+                    ForwardAsPixelRows(g, px, packedWeight.ChannelPanels, bias.IsEmpty ? null : pbias, residual.IsEmpty ? null : pr, activation, py);
+                    return;
+                }
+                packed = Scratch.Get(Scratch.Slot.PackedA, groupA);
+                packedWeight.UnpackChannelPanelsToA(packed);
+            }
+            else if (packedWeight is not null && packedWeight.Fits(g))
             {
                 packed = packedWeight.Aligned;
             }

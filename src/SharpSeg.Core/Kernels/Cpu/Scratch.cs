@@ -10,7 +10,7 @@ namespace SharpSeg.Kernels.Cpu;
 internal static unsafe class Scratch
 {
     /// <summary>Which buffer of the thread: a kernel may hold one of each at once.</summary>
-    public enum Slot { PackedA, PanelB, Staging, Tile, Padded, Offsets, Partials, FoldedColumns, FoldedOutput, PitchedOutput, Count }
+    public enum Slot { PackedA, PanelB, Staging, Tile, Padded, Offsets, Partials, FoldedColumns, FoldedOutput, PitchedOutput, PixelRowsOutput, Count }
 
     [ThreadStatic] private static float[]?[]? _buffers;
 
