@@ -180,6 +180,34 @@ public static class Functional
             ("eps", eps));
     }
 
+    /// <summary>
+    /// ReLU(batch_norm(x) + residual): <see cref="BatchNorm"/>, the add of <paramref name="residual"/> (when given) and
+    /// <see cref="Tensor.Relu"/>, with the same values bit for bit. In training mode with a graph recorded they run as
+    /// one op writing one tensor: the ReLU is applied as the normalised values are stored and backward masks the
+    /// gradient inside the batch-norm kernels, so neither the pre-activation tensor nor (without a residual) the ReLU's
+    /// gradient is ever stored. Equivalent to PyTorch's <c>torch.ao.nn.intrinsic.BNReLU2d</c>
+    /// (<c>F.relu(F.batch_norm(...) + residual)</c>).
+    /// </summary>
+    /// <param name="input">[N, C, …].</param>
+    /// <param name="runningMean">Running mean [C], updated in training, or null.</param>
+    /// <param name="runningVar">Running variance [C], updated in training, or null.</param>
+    /// <param name="weight">γ [C], or null.</param>
+    /// <param name="bias">β [C], or null.</param>
+    /// <param name="training">Normalise with the batch statistics (and update the running ones).</param>
+    /// <param name="momentum">Weight of the batch statistics in the running ones.</param>
+    /// <param name="eps">Added to the variance.</param>
+    /// <param name="residual">Added before the ReLU, or null; one shaped like <paramref name="input"/> is fused.</param>
+    public static Tensor BatchNormRelu(Tensor input, Tensor? runningMean, Tensor? runningVar, Tensor? weight = null, Tensor? bias = null,
+        bool training = false, double momentum = 0.1, double eps = 1e-5, Tensor? residual = null)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        // Evaluation folds into the convolution instead, a recorder (ONNX export) must see the ops it exports, and a
+        // residual that broadcasts takes the general add.
+        if (!training || OpRecorder.IsActive || (residual is not null && residual.Shape != input.Shape))
+            return AddAndActivate(BatchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps), residual, FusedActivation.Relu);
+        return Normalization.BatchNorm(input, runningMean, runningVar, weight, bias, training, momentum, eps, relu: true, residual);
+    }
+
     /// <summary>Softmax along <paramref name="axis"/>. Equivalent to <c>torch.softmax</c>.</summary>
     public static Tensor Softmax(Tensor input, int axis)
     {

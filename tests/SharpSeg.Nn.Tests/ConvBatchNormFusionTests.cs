@@ -107,6 +107,39 @@ public sealed class ConvBatchNormFusionTests
     }
 
     [Fact]
+    public void Training_ReLU_and_residual_ReLU_fused_into_the_batch_norm_give_the_separate_ops_gradients_bit_for_bit()
+    {
+        // relu(bn(conv(x))) then relu(bn(conv(x)) + head(y)): the two fused training forms (BatchNormRelu, BatchNormAddRelu).
+        static (float[] Output, float[][] Grads, long Tracked) Step(bool fused)
+        {
+            var block = new Block(4);
+            block.Train();
+            var x = Input(7);
+            Tensor output;
+            if (fused)
+            {
+                var y = block.Conv.ForwardWithBatchNorm(x, block.Bn, FusedActivation.Relu);
+                output = block.Conv.ForwardWithBatchNorm(x, block.Bn, FusedActivation.Relu, residual: block.Head.Forward(y));
+            }
+            else
+            {
+                var y = block.Bn.Forward(block.Conv.Forward(x)).Relu();
+                output = (block.Bn.Forward(block.Conv.Forward(x)) + block.Head.Forward(y)).Relu();
+            }
+            (output * Tensor.Randn(output.Shape, new Random(8))).Sum().Backward();
+            return (output.ToArray(), [.. block.Parameters().Select(p => p.Grad!.ToArray())], block.Bn.NumBatchesTracked);
+        }
+
+        var (fusedOutput, fusedGrads, fusedTracked) = Step(fused: true);
+        var (separateOutput, separateGrads, separateTracked) = Step(fused: false);
+        Assert.Equal(separateOutput, fusedOutput);
+        Assert.Equal(separateGrads.Length, fusedGrads.Length);
+        for (int i = 0; i < separateGrads.Length; i++) Assert.Equal(separateGrads[i], fusedGrads[i]);
+        Assert.Equal(2, fusedTracked);
+        Assert.Equal(separateTracked, fusedTracked);
+    }
+
+    [Fact]
     public void A_frozen_batch_norm_folds_in_inference_and_runs_as_its_own_ops_in_a_graph()
     {
         var random = new Random(11);

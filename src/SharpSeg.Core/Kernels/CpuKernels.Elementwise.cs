@@ -177,6 +177,18 @@ internal sealed partial class CpuKernels
         }
     }
 
+    public unsafe void AddReluInPlace(Span<float> y, ReadOnlySpan<float> residual)
+    {
+        if (residual.Length != y.Length)
+            throw new ArgumentException($"AddReluInPlace: the residual has {residual.Length} elements, the output {y.Length}.", nameof(residual));
+        fixed (float* py = y, pr = residual)
+        {
+            nint yp = (nint)py, rp = (nint)pr;
+            Parallelism.ForRange(y.Length, ElementwiseGrain, (s, e) =>
+                Cpu.Epilogue.Apply((float*)yp + s, (float*)rp + s, e - s, 1, (int)(e - s), FusedActivation.Relu));
+        }
+    }
+
     public void UnaryBackward(UnaryOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx)
     {
         if (dx.Length < 2 * ElementwiseGrain || Engine.Threads == 1)

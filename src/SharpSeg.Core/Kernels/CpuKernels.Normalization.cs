@@ -96,11 +96,32 @@ internal sealed partial class CpuKernels
         Span<float> dx, Span<float> dgamma, Span<float> dbeta) =>
         BatchNormBackward(batch, channels, plane, dy, x, mean, invStd, gamma, dx, dgamma, dbeta, dx.Length >= StreamingStoreThreshold);
 
+    public void BatchNormReluBackward(int batch, int channels, int plane, ReadOnlySpan<float> dy, ReadOnlySpan<float> reluOutput,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, ReadOnlySpan<float> gamma,
+        Span<float> dx, Span<float> dgamma, Span<float> dbeta)
+    {
+        if (reluOutput.Length != dy.Length)
+            throw new ArgumentException($"BatchNormReluBackward: the ReLU output has {reluOutput.Length} elements, the gradient {dy.Length}.", nameof(reluOutput));
+        BatchNormReluBackward(batch, channels, plane, dy, reluOutput, x, mean, invStd, gamma, dx, dgamma, dbeta, dx.Length >= StreamingStoreThreshold);
+    }
+
     /// <summary>
     /// <see cref="BatchNormBackward(int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float})"/>
     /// with the store kind chosen by the caller (tests).
     /// </summary>
-    internal unsafe void BatchNormBackward(int batch, int channels, int plane, ReadOnlySpan<float> dy, ReadOnlySpan<float> x,
+    internal void BatchNormBackward(int batch, int channels, int plane, ReadOnlySpan<float> dy, ReadOnlySpan<float> x,
+        ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, ReadOnlySpan<float> gamma,
+        Span<float> dx, Span<float> dgamma, Span<float> dbeta, bool streaming) =>
+        BatchNormReluBackward(batch, channels, plane, dy, default, x, mean, invStd, gamma, dx, dgamma, dbeta, streaming);
+
+    /// <summary>
+    /// <see cref="BatchNormReluBackward(int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float})"/>
+    /// with the store kind chosen by the caller (tests). A non-empty <paramref name="reluOutput"/> is the output of a ReLU
+    /// applied to this normalisation's output, <paramref name="dy"/> that ReLU's upstream gradient, and the gradient used
+    /// is its masked form (see <see cref="ReluMaskedLoops"/>); an empty one means no ReLU (plain batch-norm backward).
+    /// </summary>
+    internal unsafe void BatchNormReluBackward(int batch, int channels, int plane, ReadOnlySpan<float> dy, ReadOnlySpan<float> reluOutput,
+        ReadOnlySpan<float> x,
         ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, ReadOnlySpan<float> gamma,
         Span<float> dx, Span<float> dgamma, Span<float> dbeta, bool streaming)
     {
@@ -114,16 +135,19 @@ internal sealed partial class CpuKernels
         var sumDy = new double[channels * batch * chunks];
         var sumDyCentered = new double[sumDy.Length];
         var center = mean.ToArray();
-        fixed (float* pdy = dy, px = x, pdx = dx)
+        bool masked = !reluOutput.IsEmpty;
+        fixed (float* pdy = dy, pr = reluOutput, px = x, pdx = dx)
         {
-            nint dyp = (nint)pdy, xp = (nint)px, dxp = (nint)pdx;
+            nint dyp = (nint)pdy, rp = (nint)pr, xp = (nint)px, dxp = (nint)pdx;
             Parallelism.ForRange(sumDy.Length, Math.Max(1, StreamingGrain / Math.Min(plane, StatisticsChunk)), (s, e) =>
             {
                 for (long item = s; item < e; item++)
                 {
                     var (c, n, offset, length) = StatisticsItem(item, batch, chunks, plane);
                     long at = ((long)n * channels + c) * plane + offset;
-                    (sumDy[item], sumDyCentered[item]) = VectorLoops.GradientSums((float*)dyp + at, (float*)xp + at, length, center[c]);
+                    (sumDy[item], sumDyCentered[item]) = masked
+                        ? ReluMaskedLoops.GradientSums((float*)dyp + at, (float*)rp + at, (float*)xp + at, length, center[c])
+                        : VectorLoops.GradientSums((float*)dyp + at, (float*)xp + at, length, center[c]);
                 }
             });
 
@@ -158,7 +182,13 @@ internal sealed partial class CpuKernels
                 {
                     int c = (int)(p % channels);
                     float* g = (float*)dyp + p * plane, input = (float*)xp + p * plane, grad = (float*)dxp + p * plane;
-                    if (streaming) VectorLoops.AffineOfTwoStreaming(g, input, grad, plane, dyWeight[c], xWeight[c], constant[c]);
+                    if (masked)
+                    {
+                        float* r = (float*)rp + p * plane;
+                        if (streaming) ReluMaskedLoops.AffineOfTwoStreaming(g, r, input, grad, plane, dyWeight[c], xWeight[c], constant[c]);
+                        else ReluMaskedLoops.AffineOfTwo(g, r, input, grad, plane, dyWeight[c], xWeight[c], constant[c]);
+                    }
+                    else if (streaming) VectorLoops.AffineOfTwoStreaming(g, input, grad, plane, dyWeight[c], xWeight[c], constant[c]);
                     else VectorLoops.AffineOfTwo(g, input, grad, plane, dyWeight[c], xWeight[c], constant[c]);
                 }
                 if (streaming) VectorLoops.FenceStreamingStores();

@@ -32,6 +32,12 @@ internal interface IKernels
     void Unary(UnaryOp op, ReadOnlySpan<float> x, Span<float> y);
 
     /// <summary>
+    /// y[i] = max(y[i] + residual[i], 0) in place: the add rounded first, then the ReLU, so the values equal an Add
+    /// followed by a ReLU bit for bit (the epilogue of a training-mode batch norm that closes a residual block).
+    /// </summary>
+    void AddReluInPlace(Span<float> y, ReadOnlySpan<float> residual);
+
+    /// <summary>
     /// y[i] = op(a[i or 0], b[i or 0]) for i in [0, y.Length): an operand flagged scalar is read at index 0
     /// for every i (one broadcast run of a larger broadcast).
     /// </summary>
@@ -138,6 +144,16 @@ internal interface IKernels
     /// </summary>
     void BatchNormBackward(int batch, int channels, int plane, ReadOnlySpan<float> dy, ReadOnlySpan<float> x,
         ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, ReadOnlySpan<float> gamma,
+        Span<float> dx, Span<float> dgamma, Span<float> dbeta);
+
+    /// <summary>
+    /// <see cref="BatchNormBackward"/> of a training-mode batch norm whose output went through a ReLU: <paramref name="dy"/>
+    /// is the ReLU's upstream gradient and <paramref name="reluOutput"/> its output, and the normalisation's gradient is
+    /// taken as reluOutput &gt; 0 ? dy : 0 without being stored. The results equal the ReLU backward followed by
+    /// <see cref="BatchNormBackward"/>, bit for bit.
+    /// </summary>
+    void BatchNormReluBackward(int batch, int channels, int plane, ReadOnlySpan<float> dy, ReadOnlySpan<float> reluOutput,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, ReadOnlySpan<float> gamma,
         Span<float> dx, Span<float> dgamma, Span<float> dbeta);
 
     // ---- softmax family ----------------------------------------------------------------------------------

@@ -58,4 +58,9 @@ internal sealed partial class ReferenceKernels
                 indices[o * inner + i] = best;
             }
     }
+
+    public void AddReluInPlace(Span<float> y, ReadOnlySpan<float> residual)
+    {
+        for (int i = 0; i < y.Length; i++) y[i] = Math.Max(y[i] + residual[i], 0f);
+    }
 }

@@ -79,4 +79,13 @@ internal sealed partial class ReferenceKernels
             }
         }
     }
+
+    public void BatchNormReluBackward(int batch, int channels, int plane, ReadOnlySpan<float> dy, ReadOnlySpan<float> reluOutput,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, ReadOnlySpan<float> gamma,
+        Span<float> dx, Span<float> dgamma, Span<float> dbeta)
+    {
+        var masked = new float[dy.Length];
+        for (int i = 0; i < masked.Length; i++) masked[i] = reluOutput[i] > 0f ? dy[i] : 0f;
+        BatchNormBackward(batch, channels, plane, masked, x, mean, invStd, gamma, dx, dgamma, dbeta);
+    }
 }

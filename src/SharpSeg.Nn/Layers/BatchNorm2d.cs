@@ -69,7 +69,22 @@ public sealed class BatchNorm2d : TensorModule
     public long NumBatchesTracked => _numBatchesTracked?.ToArray<long>()[0] ?? 0;
 
     /// <inheritdoc/>
-    public override Tensor Forward(Tensor x)
+    public override Tensor Forward(Tensor x) => Normalize(x, relu: false);
+
+    /// <summary>
+    /// activation(<see cref="Forward"/>(x) + residual). A ReLU in training mode runs fused into the normalisation
+    /// (<see cref="Functional.BatchNormRelu"/>): the same values, without storing the pre-activation tensor or the ReLU's
+    /// gradient. Equivalent to PyTorch's <c>torch.ao.nn.intrinsic.BNReLU2d</c> for ReLU.
+    /// </summary>
+    /// <param name="x">Input [N, C, H, W].</param>
+    /// <param name="activation">Applied last.</param>
+    /// <param name="residual">Added before the activation, or null.</param>
+    public Tensor ForwardWithActivation(Tensor x, FusedActivation activation, Tensor? residual = null) =>
+        activation == FusedActivation.Relu
+            ? Normalize(x, relu: true, residual)
+            : Functional.AddAndActivate(Normalize(x, relu: false, null), residual, activation);
+
+    private Tensor Normalize(Tensor x, bool relu, Tensor? residual = null)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.Rank != 4) throw new ShapeMismatchException("BatchNorm2d", $"expected 4D input [N, C, H, W], got {x.Shape}");
@@ -84,7 +99,12 @@ public sealed class BatchNorm2d : TensorModule
         }
         bool useBatchStatistics = IsTraining || RunningMean is null;
         if (useBatchStatistics && SyncGroup is { } group)
-            return SyncBatchNorm.Normalize(x, RunningMean, RunningVar, Weight, Bias, factor, Eps, group);
-        return Functional.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, useBatchStatistics, factor, Eps);
+        {
+            var synced = SyncBatchNorm.Normalize(x, RunningMean, RunningVar, Weight, Bias, factor, Eps, group);
+            return relu ? Functional.AddAndActivate(synced, residual, FusedActivation.Relu) : synced;
+        }
+        return relu
+            ? Functional.BatchNormRelu(x, RunningMean, RunningVar, Weight, Bias, useBatchStatistics, factor, Eps, residual)
+            : Functional.BatchNorm(x, RunningMean, RunningVar, Weight, Bias, useBatchStatistics, factor, Eps);
     }
 }

@@ -77,7 +77,7 @@ public sealed class Conv2d : TensorModule
     {
         ArgumentNullException.ThrowIfNull(batchNorm);
         if (batchNorm.IsTraining || batchNorm.RunningMean is null || batchNorm.RunningVar is null)
-            return Functional.AddAndActivate(batchNorm.Forward(Forward(x)), residual, activation);
+            return batchNorm.ForwardWithActivation(Forward(x), activation, residual);
         if (batchNorm.NumFeatures != Options.OutChannels)
             throw new ShapeMismatchException("Conv2d", $"BatchNorm2d of {batchNorm.NumFeatures} channels after a convolution with {Options.OutChannels} outputs");
         return Functional.Conv2dFused(x, Weight, Bias, Options.Stride, Options.Padding, Options.Dilation, Options.Groups,
