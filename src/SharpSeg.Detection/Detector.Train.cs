@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using SharpSeg.Data.Loading;
 using SharpSeg.Detection.Data;
 using SharpSeg.Detection.Models;
@@ -366,18 +365,7 @@ public sealed partial class Detector
                 _optimizer.LearningRate, 0, TotalSteps: TotalSteps);
     }
 
-    private static (string Name, float Value)? FirstNonFinite(DetectionModel model)
-    {
-        foreach (var (name, tensor) in model.StateDict())
-        {
-            if (tensor.DType != DType.Float32) continue;
-            ReadOnlySpan<float> values = (tensor.IsContiguous ? tensor : tensor.Contiguous()).AsSpan();
-            if (TensorPrimitives.IsFiniteAll(values)) continue;
-            foreach (float value in values)
-                if (!float.IsFinite(value)) return (name, value);
-        }
-        return null;
-    }
+    private static (string Name, float Value)? FirstNonFinite(DetectionModel model) => Checkpoint.FirstNonFinite(model.StateDict());
 
     private Optimizer CreateOptimizer(DetectionTrainingOptions options)
     {

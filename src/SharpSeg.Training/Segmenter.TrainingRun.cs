@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using SharpSeg.Data.Datasets;
 using SharpSeg.Data.Loading;
 using SharpSeg.Data.Transforms;
@@ -573,18 +572,7 @@ public sealed partial class Segmenter
             FirstNonFinite(_segmenter.Model.NamedParameters().Where(p => p.Parameter.Grad is not null)
                 .Select(p => KeyValuePair.Create(p.Name, p.Parameter.Grad!)));
 
-        private static (string Name, float Value)? FirstNonFinite(IEnumerable<KeyValuePair<string, Tensor>> tensors)
-        {
-            foreach (var (name, tensor) in tensors)
-            {
-                if (tensor.DType != DType.Float32) continue;
-                ReadOnlySpan<float> values = (tensor.IsContiguous ? tensor : tensor.Contiguous()).AsSpan();
-                if (TensorPrimitives.IsFiniteAll(values)) continue;
-                foreach (float value in values)
-                    if (!float.IsFinite(value)) return (name, value);
-            }
-            return null;
-        }
+        private static (string Name, float Value)? FirstNonFinite(IEnumerable<KeyValuePair<string, Tensor>> tensors) => Checkpoint.FirstNonFinite(tensors);
 
         private static bool SameFolder(string a, string b) =>
             string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)),

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Security.Cryptography;
 using System.Text.Json;
 using SharpSeg.Nn;
@@ -29,6 +30,24 @@ public static class Checkpoint
     public const string StateFileName = "state.json";
 
     private const string TemporaryTag = ".tmp-", PreviousTag = ".old-";
+
+    /// <summary>
+    /// The first float tensor value that is NaN or infinite, with its tensor's name, or null when all are finite: what a
+    /// trainer checks before it writes a checkpoint, since resuming from diverged weights only repeats the failure.
+    /// </summary>
+    public static (string Name, float Value)? FirstNonFinite(IEnumerable<KeyValuePair<string, Tensor>> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        foreach (var (name, tensor) in tensors)
+        {
+            if (tensor.DType != DType.Float32) continue;
+            ReadOnlySpan<float> values = (tensor.IsContiguous ? tensor : tensor.Contiguous()).AsSpan();
+            if (TensorPrimitives.IsFiniteAll(values)) continue;
+            foreach (float value in values)
+                if (!float.IsFinite(value)) return (name, value);
+        }
+        return null;
+    }
 
     /// <summary>
     /// Saves <paramref name="model"/>'s state dict, <paramref name="optimizer"/> (when given) and <paramref name="state"/>
