@@ -58,14 +58,7 @@ internal sealed class TrainingProgressView : IProgress<TrainingProgress>, IProgr
         switch (value.Phase)
         {
             case TrainingPhase.Step:
-                if (_task is not null)
-                {
-                    _task.MaxValue = Math.Max(1, value.TotalSteps);
-                    _task.Value = value.GlobalStep;
-                    _task.Description = Markup.Escape(StepLine(value));
-                }
-                else if (value.Step % _logIntervalSteps == 0 || value.Step == value.StepsPerEpoch)
-                    _console.WriteLine(StepLine(value));
+                ShowStep(StepLine(value), value.TotalSteps, value.GlobalStep, value.Step, value.StepsPerEpoch);
                 break;
             case TrainingPhase.Evaluation when value.Metrics is { } metrics:
                 _console.MarkupLine(
@@ -77,9 +70,7 @@ internal sealed class TrainingProgressView : IProgress<TrainingProgress>, IProgr
                 _console.WriteLine($"Note: {note}");
                 break;
             case TrainingPhase.Checkpoint when value.CheckpointFolder is { } folder:
-                LastCheckpointFolder = folder;
-                if (_task is null)
-                    _console.WriteLine($"saved {folder}");
+                ShowCheckpoint(folder);
                 break;
         }
     }
@@ -90,14 +81,7 @@ internal sealed class TrainingProgressView : IProgress<TrainingProgress>, IProgr
         switch (value.Phase)
         {
             case DetectionTrainingPhase.Step:
-                if (_task is not null)
-                {
-                    _task.MaxValue = Math.Max(1, value.TotalSteps);
-                    _task.Value = value.GlobalStep;
-                    _task.Description = Markup.Escape(StepLine(value));
-                }
-                else if (value.Step % _logIntervalSteps == 0 || value.Step == value.StepsPerEpoch)
-                    _console.WriteLine(StepLine(value));
+                ShowStep(StepLine(value), value.TotalSteps, value.GlobalStep, value.Step, value.StepsPerEpoch);
                 break;
             case DetectionTrainingPhase.Evaluation when value.Metrics is { } metrics:
                 _console.MarkupLine(
@@ -109,11 +93,29 @@ internal sealed class TrainingProgressView : IProgress<TrainingProgress>, IProgr
                 _console.WriteLine($"Note: {note}");
                 break;
             case DetectionTrainingPhase.Checkpoint when value.CheckpointFolder is { } folder:
-                LastCheckpointFolder = folder;
-                if (_task is null)
-                    _console.WriteLine($"saved {folder}");
+                ShowCheckpoint(folder);
                 break;
         }
+    }
+
+    // A step moves the live bar; without one (output redirected), every log interval and each epoch's last step print a line.
+    private void ShowStep(string line, long totalSteps, long globalStep, int step, int stepsPerEpoch)
+    {
+        if (_task is not null)
+        {
+            _task.MaxValue = Math.Max(1, totalSteps);
+            _task.Value = globalStep;
+            _task.Description = Markup.Escape(line);
+        }
+        else if (step % _logIntervalSteps == 0 || step == stepsPerEpoch)
+            _console.WriteLine(line);
+    }
+
+    private void ShowCheckpoint(string folder)
+    {
+        LastCheckpointFolder = folder;
+        if (_task is null)
+            _console.WriteLine($"saved {folder}");
     }
 
     // torchvision's loss names without their "loss_" prefix, so the line fits a terminal.
