@@ -29,6 +29,11 @@ internal sealed class TrainingProgressView : IProgress<TrainingProgress>, IProgr
     /// <summary>The last checkpoint folder reported, or null before the first: where an interrupted run resumes from.</summary>
     public string? LastCheckpointFolder { get; private set; }
 
+    /// <summary>How an interrupted run of <c>train</c> or <c>detect train</c> ended, and the command line that continues it.</summary>
+    public static string Interrupted(TrainingInterruptedException e) => e.CheckpointFolder is { } saved
+        ? $"Training interrupted at epoch {e.Epoch}, step {e.Step}. The last checkpoint is {saved}; to continue, run the same command with --resume {saved}"
+        : $"Training interrupted at epoch {e.Epoch}, step {e.Step}, before any checkpoint; there is nothing to resume from.";
+
     /// <summary>
     /// Runs <paramref name="train"/> with a progress view attached: a live bar when the console is interactive,
     /// plain lines every <paramref name="logIntervalSteps"/> steps otherwise. Returns what <paramref name="train"/> returns.

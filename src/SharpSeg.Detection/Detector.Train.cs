@@ -26,8 +26,11 @@ public sealed partial class Detector
     /// <c>epoch_N</c> or <c>epoch_N_step_K</c> with the same options repeats the uninterrupted run bit for bit at the same
     /// thread count. Cancelling <paramref name="cancellationToken"/> (Ctrl+C in <c>sharpseg detect train</c>) saves the
     /// steps done since the last checkpoint as <c>epoch_N_step_K</c> (or <c>epoch_N</c> between epochs), never non-finite
-    /// weights, and throws a <see cref="TrainingInterruptedException"/> naming it. A non-finite loss stops the run at that
-    /// step before it changes the weights.
+    /// weights, and throws a <see cref="TrainingInterruptedException"/> naming it. A non-finite loss or gradient stops the run
+    /// at that step before it changes the weights (BatchNorm statistics included). A sample that fails to load inside an
+    /// epoch, or an evaluation that fails, first saves the work done the same way and then throws a
+    /// <see cref="TrainingFailedException"/> naming the checkpoint; so does an epoch checkpoint that cannot be written, naming
+    /// the last one that was. The Segmenter's run behaves the same in every one of these cases (both use one implementation).
     /// </para>
     /// <para>
     /// <c>saveDir/report.html</c> (<see cref="TrainingReport"/>) is rewritten after every checkpoint: loss curves per
@@ -43,7 +46,8 @@ public sealed partial class Detector
     /// <exception cref="ArgumentException">An option is out of range, or a dataset's class count differs from the model's.</exception>
     /// <exception cref="CheckpointException">The resume checkpoint is invalid or is another model's.</exception>
     /// <exception cref="SaveFolderInUseException">Another live run holds the save folder.</exception>
-    /// <exception cref="NonFiniteLossException">A loss or a weight became NaN or infinite.</exception>
+    /// <exception cref="NonFiniteLossException">A loss, a gradient or a weight became NaN or infinite; the message names the last good checkpoint.</exception>
+    /// <exception cref="TrainingFailedException">A sample failed to load inside an epoch, an evaluation failed, or a checkpoint could not be written; the message names the checkpoint to resume from.</exception>
     /// <exception cref="TrainingInterruptedException"><paramref name="cancellationToken"/> was cancelled; the message names the checkpoint to resume from.</exception>
     public DetectionTrainingResult Train(DetectionDataset trainDataset, DetectionDataset? evalDataset = null, DetectionTrainingOptions? options = null,
         IProgress<DetectionTrainingProgress>? progress = null, CancellationToken cancellationToken = default)
@@ -136,8 +140,8 @@ public sealed partial class Detector
         private int? _bestEpoch;
 
         // The newest checkpoint written or resumed from, and the global step it holds: what an interruption need not save again.
-        private string? _savedFolder;
-        private long _savedStep;
+        private readonly CheckpointTrail _trail = new();
+        private readonly DivergenceGuard _guard = new(detector.Model);
 
         private long TotalSteps => (long)options.Epochs * stepsPerEpoch;
 
@@ -163,7 +167,7 @@ public sealed partial class Detector
                 _bestMap = state.BestMetricValue;
                 _bestEpoch = state.BestEpoch;
                 if (state.EarlyStopping is { } early && _earlyStopping is not null) _earlyStopping.Restore(early);
-                (_savedFolder, _savedStep) = (resumed.Folder, state.Step);
+                _trail.Record(resumed.Folder, state.Step);
                 // What the interrupted run logged after its checkpoint is logged again by this one.
                 MetricsLogger.RemoveStepsAfter(metricsPath, _globalStep);
             }
@@ -192,12 +196,20 @@ public sealed partial class Detector
                 int stepsRun = RunEpoch(epoch, firstBatch, loader, metrics, tensorBoard, progress);
                 firstBatch = 0;
                 if (epoch % options.SaveIntervalEpochs != 0 && epoch != options.Epochs) continue;
-                RequireFiniteWeights(epoch);
+                _guard.RequireFiniteWeights("Detector.Train", epoch, stepsPerEpoch, _globalStep, _trail, "Lower the learning rate or set ClipGradNorm.");
 
                 bool isBest = false;
                 if (evalDataset is not null)
                 {
-                    var result = detector.Evaluate(evalDataset, options.MaxPixelValue);
+                    DetectionMetrics result;
+                    try
+                    {
+                        result = detector.Evaluate(evalDataset, options.MaxPixelValue);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        throw SaveAndFail(epoch, stepsPerEpoch, epochsDone: epoch, epochStep: 0, $"the evaluation after epoch {epoch}", e);
+                    }
                     _model.Train();
                     _evaluations.Add((epoch, result));
                     isBest = _bestMap is null || result.Box.AP > _bestMap;
@@ -214,9 +226,17 @@ public sealed partial class Detector
                     progress?.Report(Report(DetectionTrainingPhase.Evaluation, epoch, stepsPerEpoch) with { Metrics = result, IsBest = isBest });
                 }
 
-                lastCheckpoint = SaveCheckpoint(epoch, 0);
-                if (isBest) bestFolder = CheckpointFolders.UpdateBestModel(options.SaveDir, lastCheckpoint);
-                CheckpointFolders.KeepLast(options.SaveDir, options.KeepLastCheckpoints, epoch);
+                lastCheckpoint = CheckpointFolders.EpochFolder(options.SaveDir, epoch);
+                try
+                {
+                    SaveCheckpoint(lastCheckpoint, epoch, 0);
+                    if (isBest) bestFolder = CheckpointFolders.UpdateBestModel(options.SaveDir, lastCheckpoint);
+                    CheckpointFolders.KeepLast(options.SaveDir, options.KeepLastCheckpoints, epoch);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw _trail.WriteFailed(e, lastCheckpoint, epoch, stepsPerEpoch, _globalStep);
+                }
                 tensorBoard?.Flush();
                 progress?.Report(Report(DetectionTrainingPhase.Checkpoint, epoch, stepsPerEpoch) with { CheckpointFolder = lastCheckpoint });
                 // Rewritten after every checkpoint, so an interrupted run still has a report of what it did.
@@ -240,25 +260,34 @@ public sealed partial class Detector
             {
                 // After an epoch's last step the run goes on to its evaluation and checkpoint; the next epoch's first check stops it.
                 if (step < stepsPerEpoch && cancellationToken.IsCancellationRequested) throw Interrupted(epoch, step);
-                if (!batches.MoveNext()) break;
-                var batch = batches.Current;
+                DetectionBatch batch;
+                try
+                {
+                    if (!batches.MoveNext()) break;
+                    batch = batches.Current;
+                }
+                catch (SampleLoadException e)
+                {
+                    throw SaveAndFail(epoch, step, epochsDone: epoch - 1, epochStep: step, $"loading step {step + 1} of epoch {epoch}", e);
+                }
                 // Per step, not per epoch: a run resumed after step k draws what the whole run drew from step k on.
                 var samplerRandom = new Random(SeedMixer.Mix(SeedMixer.Mix(seed, epoch, SamplerStream), step));
                 Engine.ManualSeed(SeedMixer.Mix(SeedMixer.Mix(seed, epoch, DropPathStream), step));
                 double rate = _optimizer.LearningRate;
+                _guard.BeforeStep();
                 var images = batch.Images.Select((image, i) => new DetectionSample(image, batch.Targets[i]).ModelInput(options.MaxPixelValue)).ToArray();
                 var targets = batch.Targets.Select(RcnnTarget.From).ToArray();
                 var losses = _model.ComputeLosses(images, targets, samplerRandom);
                 var total = losses.Values.Aggregate((a, b) => a + b);
                 var values = losses.ToDictionary(p => p.Key, p => (double)p.Value.Item());
                 double loss = total.Item();
-                if (!double.IsFinite(loss))
-                    throw new NonFiniteLossException(
-                        $"Detector.Train: the loss became {loss} at epoch {epoch}, step {step + 1} ({string.Join(", ", values.Select(p => $"{p.Key} {p.Value}"))}); the weights were not changed.",
-                        "loss", loss, epoch, step + 1, _globalStep + 1, _savedFolder);
+                if (!double.IsFinite(loss)) throw Diverged("loss", loss, epoch, step + 1, values);
                 _optimizer.ZeroGrad();
                 total.Backward();
-                if (options.ClipGradNorm is { } maxNorm) GradientClipping.ClipGradNorm(_model.Parameters().Where(p => p.RequiresGrad), maxNorm);
+                // A finite clipping norm proves every gradient finite; otherwise they are scanned.
+                float? norm = options.ClipGradNorm is { } maxNorm ? GradientClipping.ClipGradNorm(_model.Parameters().Where(p => p.RequiresGrad), maxNorm) : null;
+                if ((norm is not { } n || !float.IsFinite(n)) && _guard.FirstNonFiniteGradient() is { } bad)
+                    throw Diverged($"gradient of {bad.Name}", bad.Value, epoch, step + 1, values);
                 _optimizer.Step();
                 _schedule.Step();
                 step++;
@@ -286,35 +315,41 @@ public sealed partial class Detector
         /// the interruption falls between epochs, else <c>epoch_N_step_K</c>; nothing when no step ran since the last
         /// checkpoint, or when the weights are not finite.
         /// </summary>
-        private TrainingInterruptedException Interrupted(int epoch, int epochStep)
+        private TrainingInterruptedException Interrupted(int epoch, int epochStep) =>
+            _trail.Interrupted("Detector.Train", epoch, epochStep, _globalStep, SaveWorkDone(epoch - 1, epochStep),
+                "DetectionTrainingOptions.Resume, or --resume", cancellationToken);
+
+        /// <summary>
+        /// Saves the work done before a late failure (a sample that fails to load inside an epoch, a failed evaluation after
+        /// one) and returns the exception to throw, as the Segmenter's run does.
+        /// </summary>
+        private TrainingFailedException SaveAndFail(int epoch, int step, int epochsDone, int epochStep, string during, Exception error) =>
+            _trail.Failed(error, during, epoch, step, _globalStep, SaveWorkDone(epochsDone, epochStep));
+
+        private string SaveWorkDone(int epochsDone, int epochStep)
         {
-            string saved;
-            if (_globalStep == _savedStep)
-                saved = _savedFolder is null ? "nothing had been trained, so there is nothing to resume from" : $"all training so far is in the checkpoint {_savedFolder}";
-            else if (FirstNonFinite(_model) is { } bad)
-                saved = $"no checkpoint was saved because the weight {bad.Name} is {bad.Value}" + (_savedFolder is null ? "" : $"; the last checkpoint is {_savedFolder}");
-            else
-            {
-                string target = SaveCheckpoint(epochStep == 0 ? epoch - 1 : epoch, epochStep);
-                saved = $"the training done so far is saved in {target}";
-                TrainingReport.Write(options.SaveDir);
-            }
-            string resume = _savedFolder is null ? "" : " Resume from that checkpoint (DetectionTrainingOptions.Resume, or --resume).";
-            return new TrainingInterruptedException(
-                $"Detector.Train: interrupted at epoch {epoch}, step {epochStep} (global step {_globalStep}); {saved}.{resume}",
-                _savedFolder, epoch, epochStep, _globalStep, cancellationToken);
+            string? before = _trail.Folder;
+            string saved = _trail.SaveWorkDone(options.SaveDir, _globalStep, epochsDone, epochStep, _model.StateDict(),
+                folder => SaveCheckpoint(folder, epochsDone, epochStep));
+            // Rewritten so the report of a stopped run shows the steps its new checkpoint holds.
+            if (_trail.Folder != before) TrainingReport.Write(options.SaveDir);
+            return saved;
         }
 
-        /// <summary>Writes <c>epoch_N</c> (<paramref name="epochStep"/> 0) or <c>epoch_N_step_K</c> with everything a resumed run needs; returns its folder.</summary>
-        private string SaveCheckpoint(int epoch, int epochStep)
+        private NonFiniteLossException Diverged(string quantity, double value, int epoch, int step, IReadOnlyDictionary<string, double> losses) =>
+            _guard.Diverged("Detector.Train", quantity, value, epoch, step, _globalStep + 1, _optimizer.LearningRate, _trail,
+                $"The step's losses: {string.Join(", ", losses.Select(p => $"{p.Key} {p.Value}"))}. Lower the learning rate" +
+                (options.ClipGradNorm is null ? " or set ClipGradNorm." : "."));
+
+        /// <summary>
+        /// Writes <paramref name="folder"/> (<c>epoch_N</c> or <c>epoch_N_step_K</c>) with everything a resumed run needs,
+        /// after <paramref name="epochsDone"/> whole epochs and <paramref name="epochStep"/> steps of the next.
+        /// </summary>
+        private void SaveCheckpoint(string folder, int epochsDone, int epochStep)
         {
-            string folder = epochStep == 0
-                ? CheckpointFolders.EpochFolder(options.SaveDir, epoch)
-                : CheckpointFolders.PartialEpochFolder(options.SaveDir, epoch, epochStep);
             var state = detector.NewState() with
             {
-                // Epochs finished: a partial checkpoint of epoch N holds N − 1 of them and EpochStep steps of the next.
-                Epoch = epochStep == 0 ? epoch : epoch - 1,
+                Epoch = epochsDone,
                 EpochStep = epochStep,
                 Step = _globalStep,
                 TrainBatchSize = options.BatchSize,
@@ -326,9 +361,8 @@ public sealed partial class Detector
                 RandomState = new Dictionary<string, long> { [SeedKey] = seed },
             };
             Checkpoint.Save(folder, _model, state, _optimizer.StateDict());
-            if (epochStep == 0) CheckpointFolders.RemovePartialEpochFolders(options.SaveDir, upToEpoch: epoch);
-            (_savedFolder, _savedStep) = (folder, _globalStep);
-            return folder;
+            _trail.Record(folder, _globalStep);
+            if (epochStep == 0) CheckpointFolders.RemovePartialEpochFolders(options.SaveDir, upToEpoch: epochsDone);
         }
 
         /// <summary>
@@ -349,23 +383,10 @@ public sealed partial class Detector
                     $"training set has {stepsPerEpoch} steps; resume it with the training set it was saved with.", nameof(options));
         }
 
-        /// <summary>Refuses to checkpoint or evaluate weights (or BatchNorm statistics) that are NaN or infinite.</summary>
-        private void RequireFiniteWeights(int epoch)
-        {
-            if (FirstNonFinite(_model) is not { } bad) return;
-            string saved = _savedFolder is null ? "no checkpoint had been written yet" : $"the last checkpoint, {_savedFolder}, has finite weights";
-            throw new NonFiniteLossException(
-                $"Detector.Train: the weight {bad.Name} is {bad.Value} after epoch {epoch} (global step {_globalStep}): training diverged, and the " +
-                $"epoch's checkpoint was not saved; {saved}. Lower the learning rate or set ClipGradNorm.",
-                $"weight {bad.Name}", bad.Value, epoch, stepsPerEpoch, _globalStep, _savedFolder);
-        }
-
         private DetectionTrainingProgress Report(DetectionTrainingPhase phase, int epoch, int step) =>
             new(phase, epoch, options.Epochs, step, stepsPerEpoch, _globalStep, _stepLosses.Count > 0 ? _stepLosses[^1] : 0, EmptyLosses,
                 _optimizer.LearningRate, 0, TotalSteps: TotalSteps);
     }
-
-    private static (string Name, float Value)? FirstNonFinite(DetectionModel model) => Checkpoint.FirstNonFinite(model.StateDict());
 
     private Optimizer CreateOptimizer(DetectionTrainingOptions options)
     {

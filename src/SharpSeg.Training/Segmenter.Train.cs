@@ -27,7 +27,12 @@ public sealed partial class Segmenter
     /// there, sizes agree), and the save folder is locked for the whole run (<c>train.&lt;pid&gt;.lock</c>): a second run on
     /// it is refused. A NaN or infinite loss or gradient stops the run at that step, before it changes the weights, and
     /// non-finite weights are never saved. A sample that fails to load inside an epoch, or an evaluation that fails, first
-    /// saves the work done (<c>epoch_N_step_K</c> or <c>epoch_N</c>) and then stops the run, naming that checkpoint.
+    /// saves the work done (<c>epoch_N_step_K</c> or <c>epoch_N</c>) and then stops the run, naming that checkpoint; an epoch
+    /// checkpoint that cannot be written (disk full, no permission) stops it naming the last one that was. Cancelling
+    /// <paramref name="cancellationToken"/> (Ctrl+C in <c>sharpseg train</c>) saves the steps done since the last checkpoint
+    /// the same way, unless the weights are not finite, and throws a <see cref="TrainingInterruptedException"/> naming it; a
+    /// cancellation during an epoch's last step lets that epoch's evaluation and checkpoint run first. The Detector's run
+    /// behaves the same in every one of these cases (both use one implementation).
     /// </para>
     /// <para>
     /// Data-parallel training (<see cref="TrainingOptions.Distributed"/>; PyTorch's <c>DistributedDataParallel</c> with
@@ -87,7 +92,7 @@ public sealed partial class Segmenter
     /// </param>
     /// <param name="options">Seeds, weight decay, warmup, clipping, rotation, best metric and loss; null = defaults.</param>
     /// <param name="progress">Receives a report after every step, evaluation and checkpoint, on the training thread.</param>
-    /// <param name="cancellationToken">Checked before every step; cancelling throws <see cref="OperationCanceledException"/> and leaves the checkpoints already written, to resume from.</param>
+    /// <param name="cancellationToken">Checked before every step; cancelling saves the work done and throws <see cref="TrainingInterruptedException"/> (an <see cref="OperationCanceledException"/>) naming the checkpoint to resume from.</param>
     /// <returns>The loss curve, the evaluations and the checkpoint folders.</returns>
     /// <exception cref="ArgumentException">
     /// An argument is out of range, early stopping has no evaluation set, the datasets do not match the model, the save
@@ -100,7 +105,8 @@ public sealed partial class Segmenter
     /// <exception cref="InvalidDataException">Image or label files fail the check before the first step; the message lists them by list file and line.</exception>
     /// <exception cref="Checkpoints.SaveFolderInUseException">Another live run holds the save folder; the message names its process id.</exception>
     /// <exception cref="NonFiniteLossException">The loss, a gradient or a weight became NaN or infinite; the message names the epoch and step.</exception>
-    /// <exception cref="TrainingFailedException">A sample failed to load inside an epoch, or an evaluation failed; the work done was saved first and the message names the checkpoint.</exception>
+    /// <exception cref="TrainingFailedException">A sample failed to load inside an epoch, or an evaluation failed (the work done was saved first), or a checkpoint could not be written; the message names the checkpoint to resume from.</exception>
+    /// <exception cref="TrainingInterruptedException"><paramref name="cancellationToken"/> was cancelled; the message names the checkpoint to resume from.</exception>
     public TrainingResult Train(int numEpochs, SegDataset trainDataset, int trainBatchSize = 2, SegDataset? evalDataset = null,
         int evalBatchSize = 1, int saveIntervalEpochs = 1, int logIntervalSteps = 2, string saveDir = "output",
         string? pretrainWeights = null, Optimizer? optimizer = null, double learningRate = 0.01, double lrDecayPower = 0.9,

@@ -181,8 +181,8 @@ public sealed partial class Segmenter
         private int? _bestEpoch;
 
         // The newest checkpoint written or resumed from, and the global step it holds: where a failed run can continue.
-        private string? _savedFolder;
-        private long _savedStep;
+        private readonly CheckpointTrail _trail = new();
+        private DivergenceGuard _guard = null!;
 
         /// <summary>
         /// Runs the training. In a data-parallel run an exception on this rank first aborts the group with a message naming
@@ -258,7 +258,7 @@ public sealed partial class Segmenter
                 _bestValue = resumed.BestMetricName == _options.BestMetric ? resumed.BestMetricValue : null;
                 _bestEpoch = _bestValue is null ? null : resumed.BestEpoch;
                 if (resumed.EarlyStopping is { } stopState && stopState.MetricName == _tracker.MetricName) _tracker.Restore(stopState);
-                (_savedFolder, _savedStep) = (checkpoint.Folder, resumed.Step);
+                _trail.Record(checkpoint.Folder, resumed.Step);
             }
             else if (a.PretrainWeights is not null)
             {
@@ -322,7 +322,7 @@ public sealed partial class Segmenter
                 _epochLosses.Add(epochLoss);
                 if (epoch % a.SaveIntervalEpochs != 0 && epoch != a.NumEpochs) continue;
 
-                RequireFiniteWeights(epoch, stepsPerEpoch);
+                _guard.RequireFiniteWeights("Train", epoch, stepsPerEpoch, _globalStep, _trail, "Lower the learning rate.");
                 bool improved = false;
                 if (a.EvalDataset is not null)
                 {
@@ -335,7 +335,7 @@ public sealed partial class Segmenter
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
-                        throw SaveAndFail(epoch, stepsPerEpoch, epoch, 0, $"the evaluation after epoch {epoch}", e);
+                        throw SaveAndFail(epoch, stepsPerEpoch, epochsDone: epoch, epochStep: 0, $"the evaluation after epoch {epoch}", e);
                     }
                     var metrics = matrix.ComputeMetrics();
                     _evaluations.Add(new EpochEvaluation(epoch, metrics, validationLoss));
@@ -365,12 +365,23 @@ public sealed partial class Segmenter
                 // A kill between these writes leaves best_model behind epoch_N; the resumed run repairs it (RepairBestModel).
                 // Every rank names the folder; rank 0 alone writes it (the ranks' weights are equal).
                 lastCheckpoint = CheckpointFolders.EpochFolder(a.SaveDir, epoch);
-                (_savedFolder, _savedStep) = (lastCheckpoint, _globalStep);
-                if (!IsWriter) continue;
-                Checkpoint.Save(lastCheckpoint, model, State(epoch, 0), _optimizer.StateDict());
-                if (improved) CheckpointFolders.UpdateBestModel(a.SaveDir, lastCheckpoint);
-                CheckpointFolders.KeepLast(a.SaveDir, _options.KeepLastCheckpoints, upToEpoch: epoch);
-                CheckpointFolders.RemovePartialEpochFolders(a.SaveDir, upToEpoch: epoch);
+                if (!IsWriter)
+                {
+                    _trail.Record(lastCheckpoint, _globalStep);
+                    continue;
+                }
+                try
+                {
+                    Checkpoint.Save(lastCheckpoint, model, State(epoch, 0), _optimizer.StateDict());
+                    _trail.Record(lastCheckpoint, _globalStep);
+                    if (improved) CheckpointFolders.UpdateBestModel(a.SaveDir, lastCheckpoint);
+                    CheckpointFolders.KeepLast(a.SaveDir, _options.KeepLastCheckpoints, upToEpoch: epoch);
+                    CheckpointFolders.RemovePartialEpochFolders(a.SaveDir, upToEpoch: epoch);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    throw _trail.WriteFailed(e, lastCheckpoint, epoch, stepsPerEpoch, _globalStep);
+                }
                 Report(TrainingPhase.Checkpoint, epoch, stepsPerEpoch, totalSteps, lastLoss, epochLoss, lastRate, speed, null, lastCheckpoint);
                 // Rewritten after every checkpoint so an interrupted run still has a report of what it did.
                 Reporting.TrainingReport.Write(a.SaveDir);
@@ -428,37 +439,27 @@ public sealed partial class Segmenter
         /// one) and returns the exception to throw: <c>epoch_N</c> after <paramref name="epochsDone"/> whole epochs, else
         /// <c>epoch_N_step_K</c>; nothing when no step ran since the last checkpoint, or when the weights are not finite.
         /// </summary>
-        private TrainingFailedException SaveAndFail(int epoch, int step, int epochsDone, int epochStep, string during, Exception error)
+        private TrainingFailedException SaveAndFail(int epoch, int step, int epochsDone, int epochStep, string during, Exception error) =>
+            _trail.Failed(error, during, epoch, step, _globalStep, SaveWorkDone(epochsDone, epochStep));
+
+        /// <summary>
+        /// Saves the steps done since the last checkpoint when the token is cancelled (<c>epoch_N_step_K</c> inside an epoch,
+        /// <c>epoch_N</c> between epochs) and returns the exception that stops the run, as the Detector's run does.
+        /// </summary>
+        private TrainingInterruptedException Interrupted(int epoch, int epochStep)
         {
-            string? folder = _savedFolder;
-            string saved;
-            if (!IsWriter)
-                saved = $"rank {Group.Rank} writes no checkpoints (rank 0 does)";
-            else if (_globalStep == _savedStep)
-                saved = folder is null ? "nothing had been trained, so there is nothing to resume from" : $"all training so far is in the checkpoint {folder}";
-            else if (FirstNonFinite(_segmenter.Model.StateDict()) is not null)
-                saved = "no checkpoint was saved because the weights are not finite" + (folder is null ? "" : $"; the last checkpoint is {folder}");
-            else
-            {
-                string target = epochStep == 0
-                    ? CheckpointFolders.EpochFolder(_args.SaveDir, epochsDone)
-                    : CheckpointFolders.PartialEpochFolder(_args.SaveDir, epochsDone + 1, epochStep);
-                try
-                {
-                    Checkpoint.Save(target, _segmenter.Model, State(epochsDone, epochStep), _optimizer.StateDict());
-                    (folder, _savedFolder, _savedStep) = (target, target, _globalStep);
-                    saved = $"the training done so far is saved in {target}";
-                }
-                catch (Exception saveError) when (saveError is IOException or UnauthorizedAccessException)
-                {
-                    saved = $"saving a checkpoint to {target} failed too ({saveError.Message})" + (folder is null ? "" : $"; the last checkpoint is {folder}");
-                }
-            }
-            string resume = folder is null ? "" : " Fix the cause and resume from that checkpoint.";
-            return new TrainingFailedException(
-                $"{error.Message}\nTraining stopped by this error during {during} (epoch {epoch}, step {step}, global step {_globalStep}); {saved}.{resume}",
-                folder, epoch, step, _globalStep, error);
+            string? before = _trail.Folder;
+            string saved = SaveWorkDone(epoch - 1, epochStep);
+            // Rewritten so the report of an interrupted run shows the steps its new checkpoint holds.
+            if (IsWriter && _trail.Folder != before) Reporting.TrainingReport.Write(_args.SaveDir);
+            return _trail.Interrupted("Train", epoch, epochStep, _globalStep, saved, "resumeCheckpoint, or --resume", _args.CancellationToken);
         }
+
+        /// <summary>What <see cref="CheckpointTrail.SaveWorkDone"/> says, on rank 0; the other ranks write nothing.</summary>
+        private string SaveWorkDone(int epochsDone, int epochStep) => IsWriter
+            ? _trail.SaveWorkDone(_args.SaveDir, _globalStep, epochsDone, epochStep, _segmenter.Model.StateDict(),
+                target => Checkpoint.Save(target, _segmenter.Model, State(epochsDone, epochStep), _optimizer.StateDict()))
+            : $"rank {Group.Rank} writes no checkpoints (rank 0 does)";
 
         private (double EpochLoss, double LastLoss, double LastRate, double Speed) RunEpoch(int epoch, int firstBatch, DataLoader loader,
             LossList losses, long totalSteps, MetricsLogger? metricsLog, TensorBoardWriter? tensorBoard)
@@ -471,13 +472,13 @@ public sealed partial class Segmenter
             var clock = Stopwatch.StartNew();
             double lossSum = 0, lastLoss = double.NaN, rate = 0, speed = 0;
             int step = firstBatch, stepsRun = 0, images = 0;
-            // A diverged step is undone entirely: its forward pass already moved the BatchNorm statistics.
-            var buffers = model.NamedBuffers().Select(b => b.Buffer).ToArray();
+            _guard = new DivergenceGuard(model);
             using var batches = loader.Epoch(epoch, firstBatch).GetEnumerator();
             while (true)
             {
                 (_currentEpoch, _currentStep) = (epoch, step + 1);
-                _args.CancellationToken.ThrowIfCancellationRequested();
+                // After an epoch's last step the run goes on to its evaluation and checkpoint; the next epoch's first check stops it.
+                if (step < stepsPerEpoch && _args.CancellationToken.IsCancellationRequested) throw Interrupted(epoch, step);
                 Batch batch;
                 try
                 {
@@ -490,20 +491,20 @@ public sealed partial class Segmenter
                 }
                 // DDP's broadcast_buffers: every rank normalises with rank 0's running statistics, and they stay equal.
                 _dataParallel?.BroadcastBuffers();
-                var buffersBefore = Array.ConvertAll(buffers, b => b.Clone());
+                _guard.BeforeStep();
                 var labels = batch.LabelTensor();
                 var logits = model.Forward(batch.ImageTensor());
                 var total = LossOverOutputs(losses, logits, labels);
                 double loss = MeanOverRanks(total.Item());
-                if (!double.IsFinite(loss)) throw Diverged("loss", loss, epoch, step + 1, buffers, buffersBefore);
+                if (!double.IsFinite(loss)) throw Diverged("loss", loss, epoch, step + 1);
                 _optimizer.ZeroGrad();
                 _dataParallel?.PrepareForBackward();
                 total.Backward();
                 _dataParallel?.FinishGradientReduction();
                 // A finite clipping norm proves every gradient finite; otherwise they are scanned.
                 float? norm = _options.ClipGradNorm is { } maxNorm ? GradientClipping.ClipGradNorm(_optimizer.Parameters, maxNorm) : null;
-                if ((norm is not { } n || !float.IsFinite(n)) && FirstNonFiniteGradient() is { } bad)
-                    throw Diverged($"gradient of {bad.Name}", bad.Value, epoch, step + 1, buffers, buffersBefore);
+                if ((norm is not { } n || !float.IsFinite(n)) && _guard.FirstNonFiniteGradient() is { } bad)
+                    throw Diverged($"gradient of {bad.Name}", bad.Value, epoch, step + 1);
                 rate = _optimizer.LearningRate;
                 _optimizer.Step();
                 _schedule.Step();
@@ -545,34 +546,9 @@ public sealed partial class Segmenter
             return sum[0] / Ranks;
         }
 
-        private NonFiniteLossException Diverged(string quantity, double value, int epoch, int step, Tensor[] buffers, Tensor[] buffersBefore)
-        {
-            for (int i = 0; i < buffers.Length; i++) buffers[i].CopyFrom(buffersBefore[i]);
-            string saved = _savedFolder is null ? "no checkpoint had been written yet" : $"the last checkpoint, {_savedFolder}, has finite weights";
-            string clipping = _options.ClipGradNorm is null ? " or clip the gradients (TrainingOptions.ClipGradNorm)" : "";
-            return new NonFiniteLossException(
-                $"Train: the {quantity} is {value} at epoch {epoch}, step {step} (global step {_globalStep + 1}, learning rate " +
-                $"{_optimizer.LearningRate:G4}): training diverged and stopped; the model is as it was before this step, and nothing non-finite was saved: " +
-                $"{saved}. Lower the learning rate{clipping}.",
-                quantity, value, epoch, step, _globalStep + 1, _savedFolder);
-        }
-
-        /// <summary>Refuses to checkpoint or evaluate weights (or BatchNorm statistics) that are NaN or infinite.</summary>
-        private void RequireFiniteWeights(int epoch, int stepsPerEpoch)
-        {
-            if (FirstNonFinite(_segmenter.Model.StateDict()) is not { } bad) return;
-            string saved = _savedFolder is null ? "no checkpoint had been written yet" : $"the last checkpoint, {_savedFolder}, has finite weights";
-            throw new NonFiniteLossException(
-                $"Train: the weight {bad.Name} is {bad.Value} after epoch {epoch} (global step {_globalStep}): training diverged, and the " +
-                $"epoch's checkpoint was not saved; {saved}. Lower the learning rate.",
-                $"weight {bad.Name}", bad.Value, epoch, stepsPerEpoch, _globalStep, _savedFolder);
-        }
-
-        private (string Name, float Value)? FirstNonFiniteGradient() =>
-            FirstNonFinite(_segmenter.Model.NamedParameters().Where(p => p.Parameter.Grad is not null)
-                .Select(p => KeyValuePair.Create(p.Name, p.Parameter.Grad!)));
-
-        private static (string Name, float Value)? FirstNonFinite(IEnumerable<KeyValuePair<string, Tensor>> tensors) => Checkpoint.FirstNonFinite(tensors);
+        private NonFiniteLossException Diverged(string quantity, double value, int epoch, int step) =>
+            _guard.Diverged("Train", quantity, value, epoch, step, _globalStep + 1, _optimizer.LearningRate, _trail,
+                "Lower the learning rate" + (_options.ClipGradNorm is null ? " or clip the gradients (TrainingOptions.ClipGradNorm)." : "."));
 
         private static bool SameFolder(string a, string b) =>
             string.Equals(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a)), Path.TrimEndingDirectorySeparator(Path.GetFullPath(b)),

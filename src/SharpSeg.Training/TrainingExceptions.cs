@@ -2,7 +2,7 @@ namespace SharpSeg.Training;
 
 /// <summary>
 /// Training diverged: the loss or a gradient of a step, or a weight at a checkpoint, is NaN or infinite. Thrown by
-/// <see cref="Segmenter.Train"/> at the step where it happens, before that step changes the weights, so nothing non-finite
+/// <see cref="Segmenter.Train"/> (and the Detector's run) at the step where it happens, before that step changes the weights, so nothing non-finite
 /// is ever saved (no epoch checkpoint, no <c>best_model</c>); the checkpoints written before stay as they were.
 /// Equivalent to PyTorch Lightning's <c>terminate_on_nan</c> ("The loss returned in training_step is nan or inf").
 /// </summary>
@@ -43,7 +43,8 @@ public sealed class NonFiniteLossException : Exception
 /// Training stopped on an error that came late, after training had started: a sample that no longer loads in the middle
 /// of an epoch, or an evaluation after an epoch that failed. Before it is thrown the work done so far is saved as a
 /// checkpoint (<see cref="CheckpointFolder"/>: <c>epoch_N</c> after an epoch, <c>epoch_N_step_K</c> inside one) to resume
-/// from once the cause is fixed. <see cref="Exception.InnerException"/> is the original error, and the message starts
+/// from once the cause is fixed. Also thrown when an epoch checkpoint cannot be written (disk full, no permission); then
+/// <see cref="CheckpointFolder"/> is the last one that was. <see cref="Exception.InnerException"/> is the original error, and the message starts
 /// with its message.
 /// </summary>
 public sealed class TrainingFailedException : Exception

@@ -260,11 +260,16 @@ internal static class DetectCommand
                 : $"To continue from the last good checkpoint with a lower learning rate: the same command with --resume {lastCheckpoint} and a smaller --lr.");
             return ExitCodes.Failure;
         }
+        catch (TrainingFailedException e)
+        {
+            error.WriteLine($"error: {e.Message}");
+            if (e.CheckpointFolder is { } saved)
+                error.WriteLine($"To continue once it is fixed: run the same command with --resume {saved}");
+            return ExitCodes.Failure;
+        }
         catch (TrainingInterruptedException e)
         {
-            error.WriteLine(e.CheckpointFolder is { } saved
-                ? $"Training interrupted at epoch {e.Epoch}, step {e.Step}. The last checkpoint is {saved}; to continue, run the same command with --resume {saved}"
-                : "Training interrupted before its first step; there is nothing to resume from.");
+            error.WriteLine(TrainingProgressView.Interrupted(e));
             return ExitCodes.Interrupted;
         }
         console.WriteLine($"Trained {result.EpochsCompleted} epochs ({result.GlobalStep} steps) in {clock.Elapsed.TotalSeconds:F0} s.");

@@ -345,19 +345,14 @@ internal static class TrainCommand
     {
         var options = plan.Options with { Distributed = distributed };
         using var interruption = cancellationToken.Register(() => error.WriteLine("Interrupted: stopping before the next training step…"));
-        TrainingProgressView? view = null;
         TrainingResult result;
         try
         {
-            result = TrainingProgressView.Run(console, plan.Run.LogInterval, progress =>
-            {
-                view = progress;
-                return segmenter.Train(
-                    plan.NumEpochs, train, plan.BatchSize, val, plan.Run.EvalBatchSize, plan.Run.SaveInterval, plan.Run.LogInterval, saveFolder,
-                    plan.Pretrained, learningRate: plan.LearningRate, lrDecayPower: plan.DecayPower, useVdl: plan.Run.UseVdl,
-                    earlyStop: plan.Run.EarlyStop, earlyStopPatience: plan.Run.Patience, resumeCheckpoint: resumeFrom, options: options,
-                    progress: progress, cancellationToken: cancellationToken);
-            });
+            result = TrainingProgressView.Run(console, plan.Run.LogInterval, progress => segmenter.Train(
+                plan.NumEpochs, train, plan.BatchSize, val, plan.Run.EvalBatchSize, plan.Run.SaveInterval, plan.Run.LogInterval, saveFolder,
+                plan.Pretrained, learningRate: plan.LearningRate, lrDecayPower: plan.DecayPower, useVdl: plan.Run.UseVdl,
+                earlyStop: plan.Run.EarlyStop, earlyStopPatience: plan.Run.Patience, resumeCheckpoint: resumeFrom, options: options,
+                progress: progress, cancellationToken: cancellationToken));
         }
         catch (NonFiniteLossException e)
         {
@@ -375,12 +370,9 @@ internal static class TrainCommand
                 error.WriteLine($"To continue once it is fixed: run the same command with --resume {saved}");
             return ExitCodes.Failure;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (TrainingInterruptedException e)
         {
-            string? last = view?.LastCheckpointFolder ?? resumeFrom;
-            error.WriteLine(last is null
-                ? "Training interrupted before its first checkpoint; there is nothing to resume from."
-                : $"Training interrupted. The last checkpoint is {last}; to continue, run the same command with --resume {last}");
+            error.WriteLine(TrainingProgressView.Interrupted(e));
             return ExitCodes.Interrupted;
         }
 

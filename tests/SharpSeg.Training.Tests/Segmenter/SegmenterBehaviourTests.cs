@@ -172,8 +172,10 @@ public sealed class SegmenterBehaviourTests : IDisposable
         var segmenter = new Training.Segmenter(new TinyConvNet(3), "tiny");
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
-        Assert.Throws<OperationCanceledException>(() =>
+        var interrupted = Assert.Throws<TrainingInterruptedException>(() =>
             segmenter.Train(1, TestData.Synthetic(2, seed: 1), saveDir: _root, cancellationToken: cancelled.Token));
+        Assert.Null(interrupted.CheckpointFolder);
+        Assert.Contains("nothing had been trained, so there is nothing to resume from", interrupted.Message);
         Assert.Empty(CheckpointFolders.EpochFolders(_root));
 
         var error = Assert.Throws<ArgumentException>(() => segmenter.Train(1, TestData.Synthetic(2, seed: 1), saveDir: _root, earlyStop: true));

@@ -333,4 +333,94 @@ public sealed class TrainingRobustnessTests : IDisposable
         Assert.Equal((2, 4L), (result.EpochsCompleted, result.GlobalStep));
         Assert.Equal([2], result.Evaluations.Select(e => e.Epoch));
     }
+
+    // ---- cancellation and unwritable checkpoints, as the Detector's run ---------------------------------------------
+
+    private static long[] LoggedSteps(string saveDir) =>
+        File.ReadLines(Path.Combine(saveDir, Training.Segmenter.MetricsFileName)).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
+            .Where(l => l.GetProperty("event").GetString() == "train").Select(l => l.GetProperty("step").GetInt64()).ToArray();
+
+    [Fact]
+    public void Cancelling_inside_an_epoch_saves_epoch_N_step_K_naming_it_and_resuming_repeats_the_uninterrupted_run()
+    {
+        var train = TestData.Synthetic(6, seed: 1, size: 16);
+        var straight = Tiny();
+        straight.Train(2, train, trainBatchSize: 2, saveDir: Path.Combine(_root, "straight"), learningRate: 0.05, logIntervalSteps: 1);
+
+        string saveDir = Path.Combine(_root, "run");
+        using var stop = new CancellationTokenSource();
+        var atStep4 = new Probe(report =>
+        {
+            if (report is { Phase: TrainingPhase.Step, GlobalStep: 4 }) stop.Cancel();
+        });
+        var error = Assert.Throws<TrainingInterruptedException>(() => Tiny().Train(2, train, trainBatchSize: 2, saveDir: saveDir, learningRate: 0.05,
+            logIntervalSteps: 1, progress: atStep4, cancellationToken: stop.Token));
+
+        string partial = CheckpointFolders.PartialEpochFolder(saveDir, 2, 1);
+        Assert.Equal((partial, 2, 1, 4L), (error.CheckpointFolder, error.Epoch, error.Step, error.GlobalStep));
+        Assert.Equal(stop.Token, error.CancellationToken);
+        Assert.Contains($"Train: interrupted at epoch 2, step 1 (global step 4); the training done so far is saved in {partial}. Resume from", error.Message);
+        var saved = Checkpoint.Read(partial, "tiny", 3);
+        Assert.Equal((1, 1, 4L), (saved.State.Epoch, saved.State.EpochStep, saved.State.Step));
+        Assert.All(saved.ModelTensors, p => Assert.True(p.Value.ToArray().All(float.IsFinite), p.Key));
+        Assert.Equal([1L, 2, 3, 4], LoggedSteps(saveDir));
+        Assert.True(File.Exists(Path.Combine(saveDir, Training.Reporting.TrainingReport.FileName)));
+
+        var resumed = Tiny();
+        resumed.Train(2, train, trainBatchSize: 2, saveDir: saveDir, learningRate: 0.05, logIntervalSteps: 1, resumeCheckpoint: partial);
+        foreach (var (key, tensor) in straight.Model.StateDict())
+            Assert.Equal(tensor.ToArray(), resumed.Model.StateDict()[key].ToArray());
+        Assert.Equal([1L, 2, 3, 4, 5, 6], LoggedSteps(saveDir));
+    }
+
+    [Fact]
+    public void Cancelling_in_an_epochs_last_step_saves_epoch_N_and_a_run_cancelled_on_its_checkpoint_saves_nothing_more()
+    {
+        var train = TestData.Synthetic(4, seed: 1, size: 16);
+        using var stop = new CancellationTokenSource();
+        var endOfEpoch1 = new Probe(report =>
+        {
+            if (report is { Phase: TrainingPhase.Step, Epoch: 1, Step: 2 }) stop.Cancel();
+        });
+        // No checkpoint is due before epoch 3, so the interruption writes epoch_1 itself.
+        var error = Assert.Throws<TrainingInterruptedException>(() => Tiny().Train(3, train, trainBatchSize: 2, saveIntervalEpochs: 3, saveDir: _root,
+            progress: endOfEpoch1, cancellationToken: stop.Token));
+
+        string epoch1 = CheckpointFolders.EpochFolder(_root, 1);
+        Assert.Equal((epoch1, 2, 0), (error.CheckpointFolder, error.Epoch, error.Step));
+        Assert.Equal((1, 0, 2L), (Checkpoint.ReadState(epoch1).Epoch, Checkpoint.ReadState(epoch1).EpochStep, Checkpoint.ReadState(epoch1).Step));
+
+        var again = Assert.Throws<TrainingInterruptedException>(() => Tiny().Train(3, train, trainBatchSize: 2, saveIntervalEpochs: 3, saveDir: _root,
+            resumeCheckpoint: epoch1, cancellationToken: stop.Token));
+        Assert.Equal(epoch1, again.CheckpointFolder);
+        Assert.Contains($"all training so far is in the checkpoint {epoch1}", again.Message);
+        Assert.Equal([1], CheckpointFolders.EpochFolders(_root).Select(f => f.Epoch));
+        Assert.Empty(CheckpointFolders.PartialEpochFolders(_root));
+    }
+
+    [Fact]
+    public void An_epoch_checkpoint_that_cannot_be_written_stops_the_run_naming_the_last_one_written()
+    {
+        var train = TestData.Synthetic(4, seed: 1, size: 16);
+        string epoch1 = CheckpointFolders.EpochFolder(_root, 1), epoch2 = CheckpointFolders.EpochFolder(_root, 2);
+        // A file where epoch_2 goes: the folder cannot be renamed into place, as on a full disk or a read-only folder.
+        var blockEpoch2 = new Probe(report =>
+        {
+            if (report is { Phase: TrainingPhase.Step, GlobalStep: 3 }) File.WriteAllText(epoch2, "in the way");
+        });
+
+        var error = Assert.Throws<TrainingFailedException>(() => Tiny().Train(2, train, trainBatchSize: 2, saveDir: _root, logIntervalSteps: 1,
+            progress: blockEpoch2));
+
+        Assert.Equal((epoch1, 2, 2, 4L), (error.CheckpointFolder, error.Epoch, error.Step, error.GlobalStep));
+        Assert.IsAssignableFrom<IOException>(error.InnerException);
+        Assert.Contains($"during writing the checkpoint {epoch2} (epoch 2, step 2, global step 4); the last checkpoint written is {epoch1}.", error.Message);
+        Assert.Equal(2L, Checkpoint.Read(epoch1, "tiny", 3).State.Step);
+        Assert.Empty(Directory.GetDirectories(_root, ".epoch_2*"));
+
+        File.Delete(epoch2);
+        var result = Tiny().Train(2, train, trainBatchSize: 2, saveDir: _root, logIntervalSteps: 1, resumeCheckpoint: epoch1);
+        Assert.Equal(Path.GetFullPath(epoch2), Path.GetFullPath(result.LastCheckpointFolder!));
+        Assert.Equal([1L, 2, 3, 4], LoggedSteps(_root));
+    }
 }
