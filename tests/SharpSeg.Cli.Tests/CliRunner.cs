@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Globalization;
 using Spectre.Console;
 
 namespace SharpSeg.Cli.Tests;
@@ -14,6 +16,40 @@ internal static class CliRunner
     {
         using var interrupt = new CancellationTokenSource();
         return Run(new TriggerWriter(trigger, interrupt), interrupt.Token, args);
+    }
+
+    /// <summary>
+    /// Starts <c>sharpseg</c> as a child process in <paramref name="workingDirectory"/>, sends it a real SIGINT once a line
+    /// of its output starts with <paramref name="linePrefix"/>, and returns its exit code and error stream (Linux only:
+    /// sending a signal needs <c>kill</c>; the in-process <see cref="RunUntil"/> covers the same path elsewhere).
+    /// </summary>
+    public static async Task<Result> InterruptWhenAsync(string linePrefix, string workingDirectory, params string[] args)
+    {
+        // A job started with '&' by a shell without job control (a CI script, nohup) inherits SIGINT as ignored, and .NET
+        // then keeps ignoring it; coreutils' env restores the default disposition so the child can receive the signal.
+        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        foreach (string argument in (string[])["--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "sharpseg.dll"), .. args])
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = new StringWriter();
+        string? line;
+        while ((line = await process.StandardOutput.ReadLineAsync()) is not null && !line.StartsWith(linePrefix, StringComparison.Ordinal))
+            output.WriteLine(line);
+        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
+            await kill.WaitForExitAsync();
+        output.Write(await process.StandardOutput.ReadToEndAsync());
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        finally
+        {
+            if (!process.HasExited)
+                process.Kill();
+        }
+        return new Result(process.ExitCode, output.ToString(), await error);
     }
 
     private static Result Run(StringWriter output, CancellationToken cancellationToken, string[] args)

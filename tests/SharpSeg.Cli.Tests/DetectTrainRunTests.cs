@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 
 namespace SharpSeg.Cli.Tests;
@@ -62,35 +61,13 @@ public sealed class DetectTrainRunTests
         if (!OperatingSystem.IsLinux())
             return;
         using var folder = new TempFolder();
-        // As in TrainRunTests: env restores SIGINT's default disposition, which a background CI job would inherit as ignored.
-        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = folder.Path };
-        foreach (string argument in (string[])["--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "sharpseg.dll"), .. Tiny(train: 2, val: 1),
-                     "--epochs", "1000", "--save-dir", "run"])
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string? line;
-        while ((line = await process.StandardOutput.ReadLineAsync()) is not null && !line.StartsWith("epoch 1/1000 step 1/2", StringComparison.Ordinal))
-        {
-        }
-        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
-            await kill.WaitForExitAsync();
-        await process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        finally
-        {
-            if (!process.HasExited)
-                process.Kill();
-        }
 
-        Assert.Equal(130, process.ExitCode);
-        string stderr = await error;
+        var interrupted = await CliRunner.InterruptWhenAsync("epoch 1/1000 step 1/2", folder.Path, [.. Tiny(train: 2, val: 1), "--epochs", "1000", "--save-dir", "run"]);
+
+        Assert.Equal(130, interrupted.ExitCode);
         // The signal lands during step 2 or just after it: epoch_1_step_1, or epoch_1 once the epoch's checkpoint is written.
-        Assert.Matches(@"Training interrupted at epoch \d+, step \d+\. The last checkpoint is run/epoch_1(_step_1)?; to continue, run the same command with --resume run/epoch_1", stderr);
+        Assert.Matches(@"Training interrupted at epoch \d+, step \d+\. The last checkpoint is run/epoch_1(_step_1)?; to continue, run the same command with --resume run/epoch_1",
+            interrupted.Error);
     }
 
     [ChromiumFact]

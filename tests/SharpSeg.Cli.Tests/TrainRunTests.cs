@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using SharpSeg.Training;
 using SharpSeg.Training.Metrics;
@@ -41,7 +40,7 @@ public sealed class TrainRunTests
         Assert.Equal(130, interrupted.ExitCode);
         string epoch1 = Path.Combine(run, "epoch_1");
         Assert.Contains("Interrupted: stopping before the next training step", interrupted.Error);
-        Assert.Contains($"Training interrupted. The last checkpoint is {epoch1}; to continue, run the same command with --resume {epoch1}", interrupted.Error);
+        Assert.Contains($"Training interrupted at epoch 2, step 0. The last checkpoint is {epoch1}; to continue, run the same command with --resume {epoch1}", interrupted.Error);
         Assert.True(File.Exists(Path.Combine(epoch1, "optimizer.safetensors")));
         Assert.False(Directory.Exists(Path.Combine(run, "epoch_2")));
 
@@ -79,39 +78,12 @@ public sealed class TrainRunTests
         if (!OperatingSystem.IsLinux())
             return;
         using var folder = new TempFolder();
-        // A job started with '&' by a shell without job control (a CI script, nohup) inherits SIGINT as ignored, and .NET
-        // then keeps ignoring it; coreutils' env restores the default disposition so the child can receive the signal.
-        var start = new ProcessStartInfo("env")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = folder.Path,
-        };
-        foreach (string argument in (string[])["--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "sharpseg.dll"), "train", .. Synthetic(train: 4, val: 0),
-                     "--epochs", "1000", "--save-dir", "run"])
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string? line;
-        while ((line = await process.StandardOutput.ReadLineAsync()) is not null && !line.StartsWith("saved ", StringComparison.Ordinal))
-        {
-        }
-        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
-            await kill.WaitForExitAsync();
-        await process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        finally
-        {
-            if (!process.HasExited)
-                process.Kill();
-        }
 
-        Assert.Equal(130, process.ExitCode);
-        Assert.Contains("Training interrupted. The last checkpoint is run/epoch_", await error);
+        var interrupted = await CliRunner.InterruptWhenAsync("saved ", folder.Path, ["train", .. Synthetic(train: 4, val: 0), "--epochs", "1000", "--save-dir", "run"]);
+
+        Assert.Equal(130, interrupted.ExitCode);
+        // The signal lands after epoch_1 is saved, in a later step or just after one: epoch_N or epoch_N_step_1 then holds the work done.
+        Assert.Matches(@"Training interrupted at epoch \d+, step [01]\. The last checkpoint is run/epoch_\d+(_step_1)?; to continue, run the same command with --resume run/epoch_", interrupted.Error);
     }
 
     [Fact]
