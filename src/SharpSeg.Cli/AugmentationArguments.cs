@@ -18,12 +18,7 @@ internal sealed class AugmentationArguments
     private readonly Option<bool> _flipHorizontal = new("--flip-horizontal") { Description = "Test-time augmentation: also predict the mirrored image." };
     private readonly Option<bool> _flipVertical = new("--flip-vertical") { Description = "Test-time augmentation: also predict the upside-down image." };
 
-    public void AddTo(Command command)
-    {
-        command.Options.Add(_scales);
-        command.Options.Add(_flipHorizontal);
-        command.Options.Add(_flipVertical);
-    }
+    public void AddTo(Command command) => command.AddOptions(_scales, _flipHorizontal, _flipVertical);
 
     /// <summary>The augmentation the options ask for, or null when none of them is given.</summary>
     /// <exception cref="UsageException">A scale is not a positive number.</exception>

@@ -111,12 +111,8 @@ internal sealed class DatasetArguments
     public void AddTo(Command command)
     {
         Format.AcceptOnlyFromAmong(Formats);
-        foreach (var option in new Option[]
-                 {
-                     Format, Root, TrainList, ValList, LabelList, Separator, Images, Labels, ValImages, ValLabels, NumClasses,
-                     SyntheticTrainSamples, SyntheticValSamples, SyntheticSize, SyntheticSeed,
-                 })
-            command.Options.Add(option);
+        command.AddOptions(Format, Root, TrainList, ValList, LabelList, Separator, Images, Labels, ValImages, ValLabels, NumClasses,
+            SyntheticTrainSamples, SyntheticValSamples, SyntheticSize, SyntheticSeed);
     }
 
     /// <summary>

@@ -75,11 +75,9 @@ internal sealed class ModelArguments
     /// <summary>Adds the model options to <paramref name="command"/>.</summary>
     public void AddTo(Command command)
     {
-        command.Options.Add(Model);
-        foreach (var (option, _) in NamedOptions) command.Options.Add(option);
-        command.Options.Add(ModelOption);
-        command.Options.Add(UseBceLoss);
-        command.Options.Add(UseDiceLoss);
+        command.AddOptions(Model);
+        foreach (var (option, _) in NamedOptions) command.AddOptions(option);
+        command.AddOptions(ModelOption, UseBceLoss, UseDiceLoss);
     }
 
     /// <summary>

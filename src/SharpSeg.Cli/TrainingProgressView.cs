@@ -26,13 +26,38 @@ internal sealed class TrainingProgressView : IProgress<TrainingProgress>, IProgr
         _logIntervalSteps = logIntervalSteps;
     }
 
-    /// <summary>The last checkpoint folder reported, or null before the first: where an interrupted run resumes from.</summary>
-    public string? LastCheckpointFolder { get; private set; }
+    /// <summary>Whether <paramref name="e"/> is one of the ways a run stops early that <see cref="ReportStop"/> explains.</summary>
+    public static bool IsStop(Exception e) => e is NonFiniteLossException or TrainingFailedException or TrainingInterruptedException;
 
-    /// <summary>How an interrupted run of <c>train</c> or <c>detect train</c> ended, and the command line that continues it.</summary>
-    public static string Interrupted(TrainingInterruptedException e) => e.CheckpointFolder is { } saved
-        ? $"Training interrupted at epoch {e.Epoch}, step {e.Step}. The last checkpoint is {saved}; to continue, run the same command with --resume {saved}"
-        : $"Training interrupted at epoch {e.Epoch}, step {e.Step}, before any checkpoint; there is nothing to resume from.";
+    /// <summary>
+    /// Prints how a run of <c>train</c> or <c>detect train</c> stopped early (<see cref="IsStop"/>) and the command line
+    /// that continues it, and returns the exit code: 130 when interrupted, 1 otherwise.
+    /// </summary>
+    public static int ReportStop(TextWriter error, Exception e, double learningRate)
+    {
+        string rate = learningRate.ToString(CultureInfo.InvariantCulture);
+        switch (e)
+        {
+            case TrainingInterruptedException interrupted:
+                error.WriteLine(interrupted.CheckpointFolder is { } saved
+                    ? $"Training interrupted at epoch {interrupted.Epoch}, step {interrupted.Step}. The last checkpoint is {saved}; to continue, run the same command with --resume {saved}"
+                    : $"Training interrupted at epoch {interrupted.Epoch}, step {interrupted.Step}, before any checkpoint; there is nothing to resume from.");
+                return ExitCodes.Interrupted;
+            case NonFiniteLossException diverged:
+                error.WriteLine($"error: {diverged.Message}");
+                error.WriteLine(diverged.LastCheckpointFolder is { } good
+                    ? $"To continue from the last good checkpoint with a lower learning rate: the same command with --resume {good} and a smaller --lr (this run used {rate})."
+                    : $"Run again with a smaller --lr (this run used {rate}).");
+                return ExitCodes.Failure;
+            case TrainingFailedException failed:
+                error.WriteLine($"error: {failed.Message}");
+                if (failed.CheckpointFolder is { } resumable)
+                    error.WriteLine($"To continue once it is fixed: run the same command with --resume {resumable}");
+                return ExitCodes.Failure;
+            default:
+                throw new ArgumentException($"{e.GetType().Name} is not a way a training run stops early.", nameof(e));
+        }
+    }
 
     /// <summary>
     /// Runs <paramref name="train"/> with a progress view attached: a live bar when the console is interactive,
@@ -118,7 +143,6 @@ internal sealed class TrainingProgressView : IProgress<TrainingProgress>, IProgr
 
     private void ShowCheckpoint(string folder)
     {
-        LastCheckpointFolder = folder;
         if (_task is null)
             _console.WriteLine($"saved {folder}");
     }

@@ -241,36 +241,14 @@ internal static class DetectCommand
                           $"{options.Epochs} epochs of batch {options.BatchSize}, {options.Optimizer} lr {options.LearningRate.ToString(CultureInfo.InvariantCulture)}, saving to {options.SaveDir}");
         var clock = Stopwatch.StartNew();
         using var interruption = cancellationToken.Register(() => error.WriteLine("Interrupted: stopping before the next training step…"));
-        TrainingProgressView? view = null;
         DetectionTrainingResult result;
         try
         {
-            result = TrainingProgressView.Run(console, options.LogIntervalSteps, progress =>
-            {
-                view = progress;
-                return detector.Train(train, val, options, progress, cancellationToken);
-            });
+            result = TrainingProgressView.Run(console, options.LogIntervalSteps, progress => detector.Train(train, val, options, progress, cancellationToken));
         }
-        catch (NonFiniteLossException e)
+        catch (Exception e) when (TrainingProgressView.IsStop(e))
         {
-            string? lastCheckpoint = e.LastCheckpointFolder ?? view?.LastCheckpointFolder ?? options.Resume;
-            error.WriteLine($"error: {e.Message}");
-            error.WriteLine(lastCheckpoint is null
-                ? $"Run again with a smaller --lr (this run used {options.LearningRate.ToString(CultureInfo.InvariantCulture)})."
-                : $"To continue from the last good checkpoint with a lower learning rate: the same command with --resume {lastCheckpoint} and a smaller --lr.");
-            return ExitCodes.Failure;
-        }
-        catch (TrainingFailedException e)
-        {
-            error.WriteLine($"error: {e.Message}");
-            if (e.CheckpointFolder is { } saved)
-                error.WriteLine($"To continue once it is fixed: run the same command with --resume {saved}");
-            return ExitCodes.Failure;
-        }
-        catch (TrainingInterruptedException e)
-        {
-            error.WriteLine(TrainingProgressView.Interrupted(e));
-            return ExitCodes.Interrupted;
+            return TrainingProgressView.ReportStop(error, e, options.LearningRate);
         }
         console.WriteLine($"Trained {result.EpochsCompleted} epochs ({result.GlobalStep} steps) in {clock.Elapsed.TotalSeconds:F0} s.");
         if (result.Evaluations.Count > 0)

@@ -33,21 +33,9 @@ internal sealed class DetectDataArguments
 
     public void AddTo(Command command, bool withTrain)
     {
-        command.Options.Add(_format);
-        if (withTrain)
-        {
-            command.Options.Add(_trainAnnotations);
-            command.Options.Add(_trainImages);
-            command.Options.Add(_trainSplit);
-            command.Options.Add(_syntheticTrain);
-        }
-        command.Options.Add(_valAnnotations);
-        command.Options.Add(_valImages);
-        command.Options.Add(_vocRoot);
-        command.Options.Add(_valSplit);
-        command.Options.Add(_syntheticVal);
-        command.Options.Add(_syntheticSize);
-        command.Options.Add(_syntheticSeed);
+        command.AddOptions(_format);
+        if (withTrain) command.AddOptions(_trainAnnotations, _trainImages, _trainSplit, _syntheticTrain);
+        command.AddOptions(_valAnnotations, _valImages, _vocRoot, _valSplit, _syntheticVal, _syntheticSize, _syntheticSeed);
     }
 
     /// <summary>The training split; <paramref name="loadMasks"/> for models that predict masks.</summary>

@@ -35,12 +35,9 @@ internal static class EvaluateCommand
             "confusion matrices are summed, so the metrics equal a single process's; rank 0 prints them and writes --json.");
 
         var command = new Command("evaluate", "Evaluate a saved model on a dataset split: mIoU, per-class IoU, accuracy, kappa, Dice.");
-        command.Options.Add(modelDir);
+        command.AddOptions(modelDir);
         dataset.AddTo(command);
-        command.Options.Add(split);
-        command.Options.Add(batchSize);
-        command.Options.Add(details);
-        command.Options.Add(json);
+        command.AddOptions(split, batchSize, details, json);
         augmentation.AddTo(command);
         distributed.AddTo(command);
         command.SetAction(parse => distributed.Run(parse, console, parse.InvocationConfiguration.Error, (group, console, _) =>

@@ -27,12 +27,7 @@ internal static class ExportCommand
         var withArgmax = new Option<bool>("--with-argmax") { Description = "Output the int64 label map [N, H, W] instead of logits." };
 
         var command = new Command("export", "Export a saved model to ONNX (input 'image' [N, C, H, W] float32 after the saved transforms).");
-        command.Options.Add(modelDir);
-        command.Options.Add(output);
-        command.Options.Add(opset);
-        command.Options.Add(fixedSize);
-        command.Options.Add(withSoftmax);
-        command.Options.Add(withArgmax);
+        command.AddOptions(modelDir, output, opset, fixedSize, withSoftmax, withArgmax);
         command.SetAction(parse =>
         {
             if (parse.GetValue(withSoftmax) && parse.GetValue(withArgmax))

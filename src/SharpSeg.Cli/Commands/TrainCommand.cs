@@ -354,26 +354,9 @@ internal static class TrainCommand
                 earlyStop: plan.Run.EarlyStop, earlyStopPatience: plan.Run.Patience, resumeCheckpoint: resumeFrom, options: options,
                 progress: progress, cancellationToken: cancellationToken));
         }
-        catch (NonFiniteLossException e)
+        catch (Exception e) when (TrainingProgressView.IsStop(e))
         {
-            error.WriteLine($"error: {e.Message}");
-            error.WriteLine(e.LastCheckpointFolder is { } good
-                ? $"To continue from the last good checkpoint with a lower learning rate: the same command with --resume {good} and a smaller --lr " +
-                  $"(this run used {plan.LearningRate})."
-                : $"Run again with a smaller --lr (this run used {plan.LearningRate}).");
-            return ExitCodes.Failure;
-        }
-        catch (TrainingFailedException e)
-        {
-            error.WriteLine($"error: {e.Message}");
-            if (e.CheckpointFolder is { } saved)
-                error.WriteLine($"To continue once it is fixed: run the same command with --resume {saved}");
-            return ExitCodes.Failure;
-        }
-        catch (TrainingInterruptedException e)
-        {
-            error.WriteLine(TrainingProgressView.Interrupted(e));
-            return ExitCodes.Interrupted;
+            return TrainingProgressView.ReportStop(error, e, plan.LearningRate);
         }
 
         WriteSummary(console, result, segmenter.ClassNames, options.BestMetric);

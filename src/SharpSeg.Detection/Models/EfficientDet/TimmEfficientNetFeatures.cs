@@ -85,9 +85,7 @@ public sealed class TimmEfficientNetFeatures : Module
             {
                 int stride = b == 0 ? Stages[s].Stride : 1;
                 double drop = dropPathRate * index++ / total;
-                stage.Add(Stages[s].Expand == 1
-                    ? new DepthwiseSeparableBlock(channels, outChannels, Stages[s].Kernel, stride, drop, settings)
-                    : new InvertedResidualBlock(channels, outChannels, Stages[s].Kernel, stride, Stages[s].Expand, drop, settings));
+                stage.Add(new TimmMobileBlock(channels, outChannels, Stages[s].Kernel, stride, Stages[s].Expand, drop, settings));
                 channels = outChannels;
             }
             _blocks.Add(stage);
@@ -178,66 +176,39 @@ internal static class DropPath
     }
 }
 
-/// <summary>timm's <c>DepthwiseSeparableConv</c> (expansion 1): k×k depthwise, BN, act, [SE], 1×1, BN; residual when shapes agree.</summary>
-internal sealed class DepthwiseSeparableBlock : TensorModule
+/// <summary>
+/// timm's two EfficientNet blocks in one: <c>InvertedResidual</c> (1×1 expansion <c>conv_pw</c>, BN, act, k×k depthwise
+/// <c>conv_dw</c>, BN, act, [SE], 1×1 projection <c>conv_pwl</c>, BN) and, for expansion 1, <c>DepthwiseSeparableConv</c>,
+/// the same without the expansion (<c>conv_dw</c>, BN, act, [SE], projection <c>conv_pw</c>, BN). The children are named and
+/// registered in timm's order for each, so the keys are timm's; residual when shapes agree.
+/// </summary>
+internal sealed class TimmMobileBlock : TensorModule
 {
-    private readonly Conv2d _convDw, _convPw;
-    private readonly BatchNorm2d _bn1, _bn2;
+    private readonly Conv2d? _convExpand;
+    private readonly BatchNorm2d? _bnExpand;
+    private readonly Conv2d _convDw, _convProject;
+    private readonly BatchNorm2d _bnDw, _bnProject;
     private readonly TimmSqueezeExcite? _se;
     private readonly BlockSettings _settings;
     private readonly bool _residual;
     private readonly double _dropPath;
 
-    public DepthwiseSeparableBlock(int inChannels, int outChannels, int kernel, int stride, double dropPath, BlockSettings settings)
+    public TimmMobileBlock(int inChannels, int outChannels, int kernel, int stride, int expand, double dropPath, BlockSettings settings)
     {
         _settings = settings;
-        _convDw = Child("conv_dw", TimmEfficientNetFeatures.NewConv(inChannels, inChannels, kernel, stride, inChannels, settings.TfSame));
-        _bn1 = Child("bn1", new BatchNorm2d(inChannels, settings.Eps));
-        if (!settings.Lite) _se = Child("se", new TimmSqueezeExcite(inChannels, (int)Math.Round(inChannels * 0.25)));
-        _convPw = Child("conv_pw", TimmEfficientNetFeatures.NewConv(inChannels, outChannels, 1, 1, 1, settings.TfSame));
-        _bn2 = Child("bn2", new BatchNorm2d(outChannels, settings.Eps));
-        _residual = stride == 1 && inChannels == outChannels;
-        _dropPath = dropPath;
-    }
-
-    public override Tensor Forward(Tensor x)
-    {
-        var buffers = IntermediateBuffers.Rent();
-        var y = buffers.Keep(0, _settings.ConvBn(_convDw, _bn1, x, activate: true, outputBuffer: buffers[0]));
-        if (_se is not null) y = _se.Forward(y);
-        var output = FusedResidual
-            ? _settings.ConvBn(_convPw, _bn2, y, activate: false, residual: x)
-            : _settings.ConvBn(_convPw, _bn2, y, activate: false);
-        buffers.Return();
-        return _residual && !FusedResidual ? DropPath.AddResidual(output, x, _dropPath, IsTraining) : output;
-    }
-
-    // In inference the shortcut is added in the last convolution's epilogue (drop path is off outside training).
-    private bool FusedResidual => _residual && !IsTraining && InferenceOps.Applies;
-}
-
-/// <summary>timm's <c>InvertedResidual</c>: 1×1 expansion, BN, act, k×k depthwise, BN, act, [SE], 1×1 projection, BN; residual when shapes agree.</summary>
-internal sealed class InvertedResidualBlock : TensorModule
-{
-    private readonly Conv2d _convPw, _convDw, _convPwl;
-    private readonly BatchNorm2d _bn1, _bn2, _bn3;
-    private readonly TimmSqueezeExcite? _se;
-    private readonly BlockSettings _settings;
-    private readonly bool _residual;
-    private readonly double _dropPath;
-
-    public InvertedResidualBlock(int inChannels, int outChannels, int kernel, int stride, int expand, double dropPath, BlockSettings settings)
-    {
-        _settings = settings;
-        int mid = ChannelRounding.MakeDivisible(inChannels * expand);
-        _convPw = Child("conv_pw", TimmEfficientNetFeatures.NewConv(inChannels, mid, 1, 1, 1, settings.TfSame));
-        _bn1 = Child("bn1", new BatchNorm2d(mid, settings.Eps));
+        bool expands = expand != 1;
+        int mid = expands ? ChannelRounding.MakeDivisible(inChannels * expand) : inChannels;
+        if (expands)
+        {
+            _convExpand = Child("conv_pw", TimmEfficientNetFeatures.NewConv(inChannels, mid, 1, 1, 1, settings.TfSame));
+            _bnExpand = Child("bn1", new BatchNorm2d(mid, settings.Eps));
+        }
         _convDw = Child("conv_dw", TimmEfficientNetFeatures.NewConv(mid, mid, kernel, stride, mid, settings.TfSame));
-        _bn2 = Child("bn2", new BatchNorm2d(mid, settings.Eps));
+        _bnDw = Child(expands ? "bn2" : "bn1", new BatchNorm2d(mid, settings.Eps));
         // timm divides the SE ratio by the expansion (se_from_exp = False): a quarter of the block's input channels.
         if (!settings.Lite) _se = Child("se", new TimmSqueezeExcite(mid, (int)Math.Round(mid * 0.25 / expand)));
-        _convPwl = Child("conv_pwl", TimmEfficientNetFeatures.NewConv(mid, outChannels, 1, 1, 1, settings.TfSame));
-        _bn3 = Child("bn3", new BatchNorm2d(outChannels, settings.Eps));
+        _convProject = Child(expands ? "conv_pwl" : "conv_pw", TimmEfficientNetFeatures.NewConv(mid, outChannels, 1, 1, 1, settings.TfSame));
+        _bnProject = Child(expands ? "bn3" : "bn2", new BatchNorm2d(outChannels, settings.Eps));
         _residual = stride == 1 && inChannels == outChannels;
         _dropPath = dropPath;
     }
@@ -246,12 +217,14 @@ internal sealed class InvertedResidualBlock : TensorModule
     {
         // The expanded and depthwise maps die in this call: in inference they reuse this thread's buffers.
         var buffers = IntermediateBuffers.Rent();
-        var y = buffers.Keep(0, _settings.ConvBn(_convPw, _bn1, x, activate: true, outputBuffer: buffers[0]));
-        y = buffers.Keep(1, _settings.ConvBn(_convDw, _bn2, y, activate: true, outputBuffer: buffers[1]));
+        var y = x;
+        if (_convExpand is not null) y = buffers.Keep(0, _settings.ConvBn(_convExpand, _bnExpand!, y, activate: true, outputBuffer: buffers[0]));
+        int depthwiseSlot = _convExpand is null ? 0 : 1;
+        y = buffers.Keep(depthwiseSlot, _settings.ConvBn(_convDw, _bnDw, y, activate: true, outputBuffer: buffers[depthwiseSlot]));
         if (_se is not null) y = _se.Forward(y);
         var output = FusedResidual
-            ? _settings.ConvBn(_convPwl, _bn3, y, activate: false, residual: x)
-            : _settings.ConvBn(_convPwl, _bn3, y, activate: false);
+            ? _settings.ConvBn(_convProject, _bnProject, y, activate: false, residual: x)
+            : _settings.ConvBn(_convProject, _bnProject, y, activate: false);
         buffers.Return();
         return _residual && !FusedResidual ? DropPath.AddResidual(output, x, _dropPath, IsTraining) : output;
     }
