@@ -446,20 +446,21 @@ public sealed partial class Segmenter
         /// Saves the steps done since the last checkpoint when the token is cancelled (<c>epoch_N_step_K</c> inside an epoch,
         /// <c>epoch_N</c> between epochs) and returns the exception that stops the run, as the Detector's run does.
         /// </summary>
-        private TrainingInterruptedException Interrupted(int epoch, int epochStep)
-        {
-            string? before = _trail.Folder;
-            string saved = SaveWorkDone(epoch - 1, epochStep);
-            // Rewritten so the report of an interrupted run shows the steps its new checkpoint holds.
-            if (IsWriter && _trail.Folder != before) Reporting.TrainingReport.Write(_args.SaveDir);
-            return _trail.Interrupted("Train", epoch, epochStep, _globalStep, saved, "resumeCheckpoint, or --resume", _args.CancellationToken);
-        }
+        private TrainingInterruptedException Interrupted(int epoch, int epochStep) =>
+            _trail.Interrupted("Train", epoch, epochStep, _globalStep, SaveWorkDone(epoch - 1, epochStep), "resumeCheckpoint, or --resume",
+                _args.CancellationToken);
 
         /// <summary>What <see cref="CheckpointTrail.SaveWorkDone"/> says, on rank 0; the other ranks write nothing.</summary>
-        private string SaveWorkDone(int epochsDone, int epochStep) => IsWriter
-            ? _trail.SaveWorkDone(_args.SaveDir, _globalStep, epochsDone, epochStep, _segmenter.Model.StateDict(),
-                target => Checkpoint.Save(target, _segmenter.Model, State(epochsDone, epochStep), _optimizer.StateDict()))
-            : $"rank {Group.Rank} writes no checkpoints (rank 0 does)";
+        private string SaveWorkDone(int epochsDone, int epochStep)
+        {
+            if (!IsWriter) return $"rank {Group.Rank} writes no checkpoints (rank 0 does)";
+            string? before = _trail.Folder;
+            string saved = _trail.SaveWorkDone(_args.SaveDir, _globalStep, epochsDone, epochStep, _segmenter.Model.StateDict(),
+                target => Checkpoint.Save(target, _segmenter.Model, State(epochsDone, epochStep), _optimizer.StateDict()));
+            // Rewritten so the report of a stopped run shows the steps its new checkpoint holds.
+            if (_trail.Folder != before) Reporting.TrainingReport.Write(_args.SaveDir);
+            return saved;
+        }
 
         private (double EpochLoss, double LastLoss, double LastRate, double Speed) RunEpoch(int epoch, int firstBatch, DataLoader loader,
             LossList losses, long totalSteps, MetricsLogger? metricsLog, TensorBoardWriter? tensorBoard)
