@@ -416,29 +416,18 @@ public sealed partial class Detector
     }
 
     /// <summary>
-    /// A fresh run must not mix with an earlier run's checkpoints, logs and report in its save folder: refused unless
-    /// <see cref="DetectionTrainingOptions.OverwriteSaveDir"/>, which deletes them first.
+    /// A fresh run must not mix with an earlier run's checkpoints, logs and report in its save folder
+    /// (<see cref="CheckpointFolders.EarlierRun"/>): refused unless <see cref="DetectionTrainingOptions.OverwriteSaveDir"/>,
+    /// which deletes them first.
     /// </summary>
     private static void ClearEarlierRun(DetectionTrainingOptions options)
     {
-        string saveDir = options.SaveDir;
-        if (!Directory.Exists(saveDir)) return;
-        var earlier = CheckpointFolders.EpochFolders(saveDir).Select(f => f.Path)
-            .Concat(CheckpointFolders.PartialEpochFolders(saveDir).Select(f => f.Path))
-            .Append(CheckpointFolders.BestModelFolder(saveDir))
-            .Append(Path.Combine(saveDir, Segmenter.MetricsFileName))
-            .Append(Path.Combine(saveDir, Segmenter.TensorBoardFolderName))
-            .Append(Path.Combine(saveDir, TrainingReport.FileName))
-            .Append(Path.Combine(saveDir, TrainingReport.GalleryFolderName))
-            .Where(path => Directory.Exists(path) || File.Exists(path))
-            .ToList();
+        var earlier = CheckpointFolders.EarlierRun(options.SaveDir);
         if (earlier.Count == 0) return;
         if (!options.OverwriteSaveDir)
             throw new ArgumentException(
-                $"Detector.Train: save folder '{Path.GetFullPath(saveDir)}' holds an earlier run ({string.Join(", ", earlier.Select(Path.GetFileName))}); " +
+                $"Detector.Train: save folder '{Path.GetFullPath(options.SaveDir)}' holds an earlier run ({string.Join(", ", earlier.Select(Path.GetFileName))}); " +
                 "resume it, choose another folder, or set OverwriteSaveDir to delete it.", nameof(options));
-        foreach (string path in earlier)
-            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
-            else File.Delete(path);
+        CheckpointFolders.DeleteEarlierRun(earlier);
     }
 }

@@ -102,24 +102,14 @@ public sealed partial class Segmenter
         }
 
         /// <summary>
-        /// A fresh run must not mix with an earlier run's checkpoints and logs in its save folder (the rotation would keep
-        /// the old, higher-numbered epochs and delete this run's): refused unless <see cref="TrainingOptions.OverwriteSaveDir"/>,
-        /// which deletes them first.
+        /// A fresh run must not mix with an earlier run's checkpoints and logs in its save folder
+        /// (<see cref="CheckpointFolders.EarlierRun"/>): refused unless <see cref="TrainingOptions.OverwriteSaveDir"/>, which
+        /// deletes them first.
         /// </summary>
         private void PrepareFreshSaveFolder()
         {
             string saveDir = _args.SaveDir;
-            if (!Directory.Exists(saveDir)) return;
-            var earlier = CheckpointFolders.EpochFolders(saveDir).Select(f => f.Path)
-                .Concat(CheckpointFolders.PartialEpochFolders(saveDir).Select(f => f.Path))
-                .Append(CheckpointFolders.BestModelFolder(saveDir))
-                .Append(Path.Combine(saveDir, MetricsFileName))
-                .Append(Path.Combine(saveDir, TensorBoardFolderName))
-                // An earlier run's gallery would otherwise show in this run's report.
-                .Append(Path.Combine(saveDir, Reporting.TrainingReport.FileName))
-                .Append(Path.Combine(saveDir, Reporting.TrainingReport.GalleryFolderName))
-                .Where(path => Directory.Exists(path) || File.Exists(path))
-                .ToList();
+            var earlier = CheckpointFolders.EarlierRun(saveDir);
             if (earlier.Count == 0) return;
             if (!_options.OverwriteSaveDir)
             {
@@ -129,9 +119,7 @@ public sealed partial class Segmenter
                     $"{string.Join(", ", earlier.Select(Path.GetFileName))};{latest} choose another saveDir, or set " +
                     "TrainingOptions.OverwriteSaveDir to delete them first.", "saveDir");
             }
-            foreach (string path in earlier)
-                if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
-                else File.Delete(path);
+            CheckpointFolders.DeleteEarlierRun(earlier);
         }
 
         private void CheckDataset(SegDataset dataset, string what)

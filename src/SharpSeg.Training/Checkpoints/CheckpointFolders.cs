@@ -35,6 +35,34 @@ public static class CheckpointFolders
         return Path.Combine(saveDir, string.Create(CultureInfo.InvariantCulture, $"{EpochPrefix}{epoch}{StepInfix}{step}"));
     }
 
+    /// <summary>
+    /// What an earlier training run (segmentation or detection) left in <paramref name="saveDir"/>, as far as it exists: its
+    /// epoch and partial-epoch checkpoints, <c>best_model</c>, <c>metrics.jsonl</c>, TensorBoard folder, report and report
+    /// gallery (which would otherwise show in the next run's report). A fresh run must not mix with these (the rotation
+    /// would keep the old, higher-numbered epochs and delete the new run's): it refuses the folder, or deletes them when
+    /// told to overwrite (<see cref="DeleteEarlierRun"/>).
+    /// </summary>
+    internal static IReadOnlyList<string> EarlierRun(string saveDir) =>
+        !Directory.Exists(saveDir)
+            ? []
+            : EpochFolders(saveDir).Select(f => f.Path)
+                .Concat(PartialEpochFolders(saveDir).Select(f => f.Path))
+                .Append(BestModelFolder(saveDir))
+                .Append(Path.Combine(saveDir, Segmenter.MetricsFileName))
+                .Append(Path.Combine(saveDir, Segmenter.TensorBoardFolderName))
+                .Append(Path.Combine(saveDir, Reporting.TrainingReport.FileName))
+                .Append(Path.Combine(saveDir, Reporting.TrainingReport.GalleryFolderName))
+                .Where(path => Directory.Exists(path) || File.Exists(path))
+                .ToList();
+
+    /// <summary>Deletes what <see cref="EarlierRun"/> listed: folders with their contents, and files.</summary>
+    internal static void DeleteEarlierRun(IEnumerable<string> earlier)
+    {
+        foreach (string path in earlier)
+            if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
+            else File.Delete(path);
+    }
+
     /// <summary>The <c>epoch_N_step_K</c> folders of <paramref name="saveDir"/> by ascending N, then K; empty when the folder does not exist.</summary>
     public static IReadOnlyList<(int Epoch, int Step, string Path)> PartialEpochFolders(string saveDir)
     {
