@@ -5,18 +5,22 @@ using Xunit.Abstractions;
 namespace SharpSeg.Detection.Tests.Api;
 
 /// <summary>
-/// The training loop learns: a narrow Faster R-CNN trained from scratch on 64 synthetic 64² images must lower its loss and
-/// find the shapes of 16 held-out images with a COCO box mAP far above an untrained model's. The full 128² run behind the
-/// README's box mAP 0.61 is <c>sharpseg detect demo</c>; it takes minutes, too long for a test.
-/// <para>Why this configuration (session 22's search, COCO box mAP on the held-out images; seconds were measured on the
-/// shared 2-core machine under load 13–20, about 1.8× a quiet run): steps, not images, buy accuracy here, because most
-/// of a 64² step is per-step cost that does not shrink with the batch (the AdamW update and gradient clip over 11.4 M
-/// parameters, the per-op overhead of the backward pass). So batch 2 at lr 2e-3 for 20 epochs (640 steps) reached 0.497
-/// (AP50 0.95) where batch 4 at lr 3e-3 (320 steps) reached 0.42; batch 2 at lr 3e-3 diverged to 0.10. Wider heads (FPN
-/// 64, box head 128, 128 RPN/RoI samples) fit the training set better (loss 0.30 against 0.37) but scored 0.37 held out;
-/// larger objects (radius 15–35 % of the side) scored 0.30 against 0.37 at 14 epochs; 160 images at batch 4 for the same
-/// steps scored 0.24; horizontal flips scored 0.43; 128² images cost 2× per step and scored 0.06 after 96 steps.</para>
-/// <para>The kernels run on two threads whatever the machine, so the figures are the same everywhere.</para>
+/// The training loop learns: a narrow Faster R-CNN (resnet18_fpn, 32-wide FPN, 64-wide box head) trained from scratch on
+/// 64 synthetic 64² images must lower its loss and find the shapes of 16 held-out images with a COCO box mAP above 0.5
+/// (issue 15's bar), where the untrained model scores 0.001. Measured on the shared 2-core machine: mAP 0.566, AP50 0.91,
+/// AP75 0.54, loss 1.54 → 0.30. The 128² run behind the README's box mAP 0.61 is <c>sharpseg detect demo</c> (minutes).
+/// <para>Why this configuration (session 22's search; held-out mAP; every run deterministic): steps, not images, buy
+/// accuracy, and at 64² a batch-2 step costs about 0.6 of a batch-4 one, since much of a step does not shrink with the
+/// batch (the AdamW update and gradient clip over 11.4 M parameters, per-op overhead). Batch 2 at lr 2e-3 gave 0.368 after
+/// 14 epochs, 0.497 after 20, 0.529 after 28 and 0.566 after 32 (this test); batch 4 at lr 3e-3 for 20 epochs gave 0.42;
+/// batch 2 at lr 3e-3 diverged (0.10). No better were: wider heads with 128 RPN/RoI samples (0.37 at 20 epochs, though
+/// the training loss was lower), larger objects (0.30 against 0.37 at 14 epochs), 160 images at the same step count
+/// (0.24), horizontal flips (0.43 at 20 epochs), 128² images (2× the step time, 0.06 after 96 steps). The anchors
+/// (16…256) and the 1–2 objects of 6–18 px radius are the ones the search before this one found best.</para>
+/// <para>The figures are those at two kernel threads (this machine's default). The test does not pin
+/// <c>ThreadCount</c>: <see cref="Engine.Threads"/> is process-wide and other test classes train in parallel (the
+/// bit-exact resume tests compare two runs at one thread count). The 0.066 margin is for machines whose thread count or
+/// vector width changes the rounding.</para>
 /// </summary>
 public class DetectorLearningTests(ITestOutputHelper output)
 {
@@ -39,7 +43,7 @@ public class DetectorLearningTests(ITestOutputHelper output)
 
         var result = detector.Train(train, heldOut, new DetectionTrainingOptions(Epochs: 32, BatchSize: 2, LearningRate: 2e-3,
             Optimizer: DetectionOptimizer.AdamW, Schedule: DetectionLrSchedule.Cosine, WarmupSteps: 10, ClipGradNorm: 10,
-            SaveIntervalEpochs: 32, SaveDir: folder.Path, ThreadCount: 2));
+            SaveIntervalEpochs: 32, SaveDir: folder.Path));
 
         var trained = result.Evaluations[^1].Metrics.Box;
         output.WriteLine($"untrained AP50 {untrained.Box.AP50:F3} mAP {untrained.Box.AP:F3}; trained AP50 {trained.AP50:F3} mAP {trained.AP:F3} AP75 {trained.AP75:F3}; " +
