@@ -84,8 +84,10 @@ public sealed record DetectionTrainingOptions(
 public sealed record DetectionMetrics(CocoMetrics Box, CocoMetrics? Mask, int Images, IReadOnlyList<double>? BoxClassAP = null, VocMetrics? Voc = null)
 {
     /// <summary>The text pycocotools' <c>summarize()</c> prints, boxes then masks, then the VOC mAP lines if any.</summary>
-    public string ToSummary() => Box.ToSummary(CocoIouType.Bbox) + (Mask is null ? "" : Environment.NewLine + Mask.ToSummary(CocoIouType.Segm))
-        + (Voc is null ? "" : Environment.NewLine + Voc.ToSummary());
+    /// <param name="classNames">Names by label (index 0 the background), for the VOC per-class lines; null prints "class N".</param>
+    public string ToSummary(IReadOnlyList<string>? classNames = null) =>
+        Box.ToSummary(CocoIouType.Bbox) + (Mask is null ? "" : Environment.NewLine + Mask.ToSummary(CocoIouType.Segm))
+        + (Voc is null ? "" : Environment.NewLine + Voc.ToSummary(classNames));
 }
 
 /// <summary>What a <see cref="DetectionTrainingProgress"/> report is about.</summary>

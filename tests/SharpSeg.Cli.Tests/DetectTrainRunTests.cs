@@ -53,6 +53,13 @@ public sealed class DetectTrainRunTests
         Assert.Contains("COCO metrics (epoch 1)", html);
         Assert.Contains(">loss_objectness</text>", html);
         Assert.Contains("alt=\"00 truth\"", html);
+
+        // Without its gallery folder, the report of a detection run says why it cannot draw one again.
+        Directory.Delete(Path.Combine(run, "report_gallery"), recursive: true);
+        var withoutGallery = CliRunner.Run("report", run);
+        Assert.True(withoutGallery.ExitCode == 0, withoutGallery.Error);
+        Assert.Contains("No gallery rebuilt: report_gallery is missing, and a detection run does not record its evaluation images", withoutGallery.Output);
+        Assert.Contains("No gallery: report_gallery is missing", File.ReadAllText(report));
     }
 
     [Fact]

@@ -120,7 +120,7 @@ internal static class DetectCommand
             var dataset = data.OpenVal(parse, DetectionModelRegistry.PredictsMasks(detector.ModelName), required: true)!;
             console.WriteLine($"Evaluating {Describe(detector)} on {dataset.Count} images…");
             var chosen = parse.GetValue(metric) switch { "voc" => DetectionMetric.Voc, "voc-integral" => DetectionMetric.VocIntegral, _ => DetectionMetric.Coco };
-            console.Write(detector.Evaluate(dataset, metric: chosen).ToSummary());
+            console.Write(detector.Evaluate(dataset, metric: chosen).ToSummary(detector.ClassNames));
             return ExitCodes.Success;
         });
         return command;
@@ -257,7 +257,7 @@ internal static class DetectCommand
             bool bestIsHere = result.Evaluations.Any(e => e.Epoch == result.BestEpoch);
             var (epoch, best) = bestIsHere ? result.Evaluations.First(e => e.Epoch == result.BestEpoch) : result.Evaluations[^1];
             console.WriteLine(bestIsHere ? $"best_model (epoch {epoch}):" : $"Last evaluation (epoch {epoch}; best_model is from epoch {result.BestEpoch}):");
-            console.Write(best.ToSummary());
+            console.Write(best.ToSummary(detector.ClassNames));
             console.WriteLine();
             MetricsView.Write(console, best, detector.ClassNames, $"Epoch {epoch}");
         }

@@ -8,7 +8,7 @@ namespace SharpSeg.Cli.Commands;
 /// <summary>
 /// <c>sharpseg report</c>: rebuilds a run's <c>report.html</c> (<see cref="TrainingReport"/>) from what the run saved.
 /// When the run has a <c>best_model</c> but no gallery, and the validation images it recorded are still there, it predicts
-/// them first. Plays the role of opening PaddleX's VisualDL log, as one HTML file.
+/// them first; for a detection run, which records no image files, it says why it cannot. Plays the role of opening PaddleX's VisualDL log, as one HTML file.
 /// </summary>
 internal static class ReportCommand
 {
@@ -28,6 +28,12 @@ internal static class ReportCommand
             if (galleryMissing && recorded.Count > 0 && recorded.All(f => File.Exists(f.ImagePath) && (f.LabelPath is null || File.Exists(f.LabelPath)))
                 && Directory.Exists(CheckpointFolders.BestModelFolder(folder)))
                 TrainingReport.WriteGallery(folder, recorded);
+            else if (galleryMissing && TrainingReport.IsDetectionRun(folder))
+                // A detection run's evaluation set may be generated or read through an annotation file, so the run cannot
+                // name image files to predict again; say so rather than leave the report's gallery silently empty.
+                console.WriteLine($"No gallery rebuilt: {TrainingReport.GalleryFolderName} is missing, and a detection run does not record its evaluation images " +
+                                  "(the Detector draws the gallery while training, whenever an evaluation makes a new best_model). " +
+                                  "To draw best_model's predictions: sharpseg detect predict --model-dir RUN_DIR/best_model --image FOLDER.");
             string written = TrainingReport.Write(folder, parse.GetValue(output));
             console.WriteLine($"Wrote {written}.");
             return ExitCodes.Success;

@@ -267,6 +267,9 @@ public static class TrainingReport
         return true;
     }
 
+    /// <summary>Whether <paramref name="runDir"/> holds a detector's run (its <c>metrics.jsonl</c> says so).</summary>
+    public static bool IsDetectionRun(string runDir) => RunLog.Read(Path.Combine(Path.GetFullPath(runDir), Segmenter.MetricsFileName)).IsDetection;
+
     /// <summary>
     /// The validation images a fresh run in <paramref name="runDir"/> recorded for its gallery (<c>gallery_files</c> of
     /// the <c>start</c> line of <c>metrics.jsonl</c>); empty when none were recorded.

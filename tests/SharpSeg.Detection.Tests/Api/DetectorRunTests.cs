@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using SharpSeg.Detection.Data;
+using SharpSeg.Detection.Models;
 using SharpSeg.Detection.Tests.Data;
 using SharpSeg.Training;
 using SharpSeg.Training.Reporting;
@@ -93,6 +94,56 @@ public class DetectorRunTests
             NewDetector(1).Train(data, options: options with { Resume = error.CheckpointFolder }, cancellationToken: stop.Token));
         Assert.Equal(error.CheckpointFolder, again.CheckpointFolder);
         Assert.Contains("all training so far is in the checkpoint", again.Message);
+    }
+
+    /// <summary>
+    /// The same bit-exact resume for the other model families: Mask R-CNN (its mask branch, mask targets and the sampler
+    /// draws that pick the positive RoIs for it) and EfficientDet (its own backbone, BiFPN BatchNorm statistics and the focal
+    /// loss's anchor assignment). Batches of 2, since EfficientDet's train-mode BatchNorm on the 1×1 P7 map needs more than
+    /// one value; AdamW, so the optimizer's two moment slots and step count must come back too. Mask R-CNN samples 16 RoIs an
+    /// image (at most 4 positives), since each positive runs the 256-wide four-conv mask head.
+    /// </summary>
+    [Theory]
+    [InlineData("mask_rcnn")]
+    [InlineData("efficientdet_lite0")]
+    public void ResumingMidEpochRepeatsTheUninterruptedRunExactlyForMaskRcnnAndEfficientDet(string model)
+    {
+        using var folder = new TempFolder();
+        var data = Shapes(4, seed: 5, new DetectionRandomHorizontalFlip(0.5));
+        DetectionTrainingOptions Options(string saveDir) => new(Epochs: 2, BatchSize: 2, LearningRate: 1e-3, Optimizer: DetectionOptimizer.AdamW,
+            WarmupSteps: 2, LogIntervalSteps: 1, SaveIntervalEpochs: 2, SaveDir: Path.Combine(folder.Path, saveDir));
+        Detector New(int seed)
+        {
+            Engine.ManualSeed(seed);
+            return model.StartsWith("efficientdet", StringComparison.Ordinal)
+                ? new Detector(model, 4, classNames: ["background", .. SyntheticDetectionDataset.ShapeClasses])
+                : new Detector(model, 4, "resnet18_fpn", Tiny with { RoiHeads = new RoiHeadsOptions(BatchSizePerImage: 16) },
+                    ["background", .. SyntheticDetectionDataset.ShapeClasses]);
+        }
+
+        var whole = New(1);
+        var wholeResult = whole.Train(data, options: Options("whole"));
+
+        using var stop = new CancellationTokenSource();
+        var atStepThree = new InlineProgress(p =>
+        {
+            if (p.Phase == DetectionTrainingPhase.Step && p.GlobalStep == 3) stop.Cancel();
+        });
+        var error = Assert.Throws<TrainingInterruptedException>(() =>
+            New(1).Train(data, options: Options("split"), progress: atStepThree, cancellationToken: stop.Token));
+        Assert.Equal(Path.Combine(folder.Path, "split", "epoch_2_step_1"), error.CheckpointFolder);
+
+        // Another initialisation: resuming must replace every weight, buffer and optimizer slot.
+        var resumed = New(2);
+        var result = resumed.Train(data, options: Options("split") with { Resume = error.CheckpointFolder });
+
+        Assert.Equal((2, 4L), (result.EpochsCompleted, result.GlobalStep));
+        Assert.Equal(wholeResult.StepLosses.Skip(3), result.StepLosses);
+        var expected = whole.Model.StateDict();
+        var actual = resumed.Model.StateDict();
+        Assert.Equal(expected.Keys.Order(StringComparer.Ordinal), actual.Keys.Order(StringComparer.Ordinal));
+        foreach (var (key, tensor) in actual)
+            Assert.True(expected[key].ToArray().SequenceEqual(tensor.ToArray()), $"{model}: {key} differs after resuming mid-epoch.");
     }
 
     [Fact]
