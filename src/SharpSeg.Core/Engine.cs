@@ -29,6 +29,16 @@ public static class Engine
     /// </summary>
     public static Random Random => _random ??= new Random();
 
+    /// <summary>
+    /// Opens a buffer-reuse scope on this thread (see <see cref="BufferScope"/>); scopes nest. PyTorch needs none: its
+    /// caching allocator reuses every freed block, which reference counting tells it about at once.
+    /// </summary>
+    public static BufferScope ReuseBuffers()
+    {
+        BufferPool.Enter();
+        return new BufferScope();
+    }
+
     /// <summary>Reseeds <see cref="Random"/> on the calling thread. Equivalent to <c>torch.manual_seed(seed)</c>.</summary>
     public static void ManualSeed(int seed) => _random = new Random(seed);
 }

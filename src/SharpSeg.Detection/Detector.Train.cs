@@ -242,6 +242,8 @@ public sealed partial class Detector
                 if (step < stepsPerEpoch && cancellationToken.IsCancellationRequested) throw Interrupted(epoch, step);
                 if (!batches.MoveNext()) break;
                 var batch = batches.Current;
+                // Buffers of this step's tensors serve the next step's (PyTorch's caching allocator does the same).
+                using var reuse = Engine.ReuseBuffers();
                 // Per step, not per epoch: a run resumed after step k draws what the whole run drew from step k on.
                 var samplerRandom = new Random(SeedMixer.Mix(SeedMixer.Mix(seed, epoch, SamplerStream), step));
                 Engine.ManualSeed(SeedMixer.Mix(SeedMixer.Mix(seed, epoch, DropPathStream), step));
