@@ -72,7 +72,7 @@ internal static class ModelsCommand
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var pauseBefore = GC.GetTotalPauseDuration();
         int gcBefore = GC.CollectionCount(0), gen2Before = GC.CollectionCount(2);
-        long faultsBefore = MinorPageFaults();
+        long faultsBefore = MinorPageFaults(), missedBefore = BufferPool.MissedBytes;
         var seconds = new double[settings.Runs];
         for (int i = 0; i < settings.Runs; i++)
         {
@@ -86,6 +86,7 @@ internal static class ModelsCommand
         double gcPerStep = (GC.CollectionCount(0) - gcBefore) / runs;
         double gen2PerStep = (GC.CollectionCount(2) - gen2Before) / runs;
         double faultsPerStep = (MinorPageFaults() - faultsBefore) / runs;
+        double missedPerStep = (BufferPool.MissedBytes - missedBefore) / runs;
         long peakRss = ReadStatusKilobytes("VmHWM") * 1024;
 
         // Untimed: count the FLOPs of one step, then (train steps) what the forward leaves alive for backward.
@@ -114,6 +115,7 @@ internal static class ModelsCommand
             .Add("gc_pause_ms_per_step", pausePerStep, 2)
             .Add("gc_per_step", gcPerStep, 2).Add("gen2_gc_per_step", gen2PerStep, 2)
             .Add("page_faults_per_step", faultsPerStep, 0)
+            .Add("pool_missed_mb_per_step", missedPerStep / 1048576.0, 1)
             .Add("gflop_per_step", flops / 1e9, 2).Add("gflops", flops / median / 1e9, 1)
             .Add("load_average", MachineBounds.LoadAverage(), 2);
         Console.WriteLine(line);

@@ -10,9 +10,10 @@ namespace SharpSeg;
 /// facts: a <see cref="Storage"/> that the garbage collector found unreachable is referenced by no tensor; and an op
 /// reads a buffer through spans only while it runs. So buffers are tracked only on a thread inside a
 /// <see cref="BufferScope"/>, and a dead storage's array goes back to the pool only at a <em>safe point</em> of that
-/// thread, where no op is running on it: the scope's end, and the backward walk between two nodes. Storages still
-/// alive when the outermost scope ends have escaped (returned to the caller, kept by a module or the optimizer); they
-/// stop being tracked and are left to the runtime.
+/// thread, where no op is running on it: a scope's end, the backward walk between two nodes, and
+/// <see cref="Engine.RecycleDeadBuffers"/> (Sequential between layers). Storages still alive when the outermost scope
+/// ends have escaped (returned to the caller, kept by a module, a gradient the next step drops); they stay tracked
+/// through the next scope on the thread and are then left to the runtime.
 /// </para>
 /// <para>
 /// Buffers are pooled by exact element count and type, since a training step or an inference at a fixed size asks for
@@ -34,6 +35,17 @@ internal static class BufferPool
 
     [ThreadStatic] private static ThreadState? _thread;
 
+    /// <summary>Bytes asked for inside scopes that the pool could not serve (fresh buffers), since the process started.</summary>
+    public static long MissedBytes
+    {
+        get
+        {
+            lock (Gate) return _missedBytes;
+        }
+    }
+
+    private static long _missedBytes;
+
     /// <summary>Bytes of free buffers waiting in the pool.</summary>
     public static long PooledBytes => Interlocked.Read(ref _pooledBytes);
 
@@ -49,9 +61,9 @@ internal static class BufferPool
         if (bytes < MinimumBytes || !InScope) return null;
         lock (Gate)
         {
-            if (!Buckets.TryGetValue((type, length), out var bucket)) return null;
+            if (!Buckets.TryGetValue((type, length), out var bucket)) { _missedBytes += bytes; return null; }
             bucket.LastAsked = _scopesEnded;
-            if (bucket.Free.Count == 0) return null;
+            if (bucket.Free.Count == 0) { _missedBytes += bytes; return null; }
             _pooledBytes -= bytes;
             return bucket.Free.Pop();
         }
@@ -82,7 +94,7 @@ internal static class BufferPool
     public static void Enter()
     {
         var state = _thread ??= new ThreadState();
-        state.Depth++;
+        if (state.Depth++ == 0) state.Gen1CollectionsAtStart = GC.CollectionCount(1);
     }
 
     /// <summary>
@@ -97,14 +109,29 @@ internal static class BufferPool
         state.Depth--;
         if (state.Lent.Count > 0)
         {
-            // Storages made in the scope are young: a gen-1 collection (cheap: no large array is scanned) shows which
-            // died. Older ones that died were seen by the collections that promoted them.
-            GC.Collect(1, GCCollectionMode.Forced, blocking: true);
+            // Storages made in the scope are young unless a collection of gen 1 or 2 ran during it (as in a training
+            // step): then some were promoted to gen 2, and only a full collection shows which died. Either way no
+            // large array is scanned (they hold no references), so this costs little next to the page faults it saves.
+            int generation = state.CarriesEscaped || GC.CollectionCount(1) != state.Gen1CollectionsAtStart ? 2 : 1;
+            GC.Collect(generation, GCCollectionMode.Forced, blocking: true, compacting: false);
             Sweep(state);
         }
         if (state.Depth > 0) return;
-        state.Lent.Clear();
-        state.LentBytes = 0;
+        // Storages alive at the outermost end escaped the scope: returned, kept by a module, or a gradient the next
+        // step's ZeroGrad drops. They stay tracked through the next scope on this thread, then are left to the runtime.
+        int kept = 0;
+        for (int i = 0; i < state.Lent.Count; i++)
+        {
+            var item = state.Lent[i];
+            if (item.Escaped)
+            {
+                state.LentBytes -= item.Bytes;
+                continue;
+            }
+            state.Lent[kept++] = item with { Escaped = true };
+        }
+        state.Lent.RemoveRange(kept, state.Lent.Count - kept);
+        state.CarriesEscaped = kept > 0;
         EndScope();
     }
 
@@ -187,12 +214,14 @@ internal static class BufferPool
         public long LastAsked;
     }
 
-    private readonly record struct Lent(WeakReference<Storage> Owner, Array Data, long Bytes);
+    private readonly record struct Lent(WeakReference<Storage> Owner, Array Data, long Bytes, bool Escaped = false);
 
     private sealed class ThreadState
     {
         public readonly List<Lent> Lent = [];
         public int Depth;
+        public int Gen1CollectionsAtStart;
+        public bool CarriesEscaped;
         public long LentBytes;
         public int CollectionsAtSweep = -1;
     }
@@ -204,8 +233,10 @@ internal static class BufferPool
 /// returning to the runtime and being faulted in again. Open one around each training step or inference call:
 /// <code>using (Engine.ReuseBuffers()) { var loss = criterion.Forward(model.Forward(x), y); loss.Backward(); optimizer.Step(); }</code>
 /// <c>Segmenter</c> and <c>Detector</c> open one per step, evaluation batch and prediction. Results are unchanged.
-/// A scope is per thread and must end on the thread that opened it; tensors made inside it may be returned or kept
-/// (they are then left to the runtime), but hand them to another thread only after the scope has ended.
+/// A scope is per thread and must end on the thread that opened it. Tensors made inside it may be returned or kept;
+/// one that dies during the next scope on this thread still has its buffer pooled, so while another thread works on
+/// such a tensor, keep a reference to it (and keep the tensor referenced while you use a span from
+/// <see cref="Tensor.AsSpan"/>).
 /// </summary>
 public readonly struct BufferScope : IDisposable
 {

@@ -144,6 +144,16 @@ public class BufferPoolTests
     /// <summary>Allocates a tensor of <paramref name="length"/> floats in a scope and lets it die there; returns its array.</summary>
     private static Array AllocateAndDrop(int length, float fill = 1f)
     {
-        using (Engine.ReuseBuffers()) return Tensor.Full(new Shape(length), fill).Storage.Data;
+        Array data;
+        using (Engine.ReuseBuffers()) data = FullArray(length, fill);
+        // A stale register or stack slot can keep the tensor visible to the first scope's collection; the buffer is
+        // then carried to the next scope on this thread, whose end pools it.
+        using (Engine.ReuseBuffers()) { }
+        Assert.Equal(0, BufferPool.TrackedCount);
+        return data;
     }
+
+    // Not inlined, so no stack slot of the caller still holds the tensor when its scope ends.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Array FullArray(int length, float fill) => Tensor.Full(new Shape(length), fill).Storage.Data;
 }
