@@ -2,7 +2,7 @@ namespace SharpSeg.Bench;
 
 /// <summary>
 /// Command line: <c>ops [--threads N] [--case substring] [--trials N]</c> or
-/// <c>models [--threads N] [--workload substring] [--warmups N] [--runs N]</c> or, under <c>mpirun -np N</c>,
+/// <c>models [--threads N] [--workload substring] [--warmups N] [--runs N] [--no-buffer-reuse]</c> or, under <c>mpirun -np N</c>,
 /// <c>distributed [--threads N] [--floats N] [--bucket-mb X] [--steps N] [--batch N]</c>.
 /// </summary>
 internal static class BenchCommand
@@ -58,6 +58,7 @@ internal static class BenchCommand
         bool child = args[0] == "model-workload";
         if (child && args.Length < 2) return Usage("model-workload needs a workload name");
         int threads = 2, warmUps = 2, runs = 5;
+        bool reuseBuffers = true;
         string? filter = null;
         for (int i = child ? 2 : 1; i < args.Length; i++)
         {
@@ -68,6 +69,9 @@ internal static class BenchCommand
                 case "--runs" when TryCount(args, i, out runs):
                     i++;
                     break;
+                case "--no-buffer-reuse":
+                    reuseBuffers = false;
+                    break;
                 case "--workload" when !child && i + 1 < args.Length:
                     filter = args[++i];
                     break;
@@ -75,7 +79,7 @@ internal static class BenchCommand
                     return Usage($"unknown or incomplete option '{args[i]}'");
             }
         }
-        var settings = new ModelsCommand.Settings(threads, warmUps, runs, filter);
+        var settings = new ModelsCommand.Settings(threads, warmUps, runs, filter, reuseBuffers);
         return child ? ModelsCommand.RunOne(args[1], settings) : ModelsCommand.RunAll(settings);
     }
 
@@ -110,7 +114,7 @@ internal static class BenchCommand
     {
         Console.Error.WriteLine($"SharpSeg.Bench: {problem}");
         Console.Error.WriteLine("usage: SharpSeg.Bench ops [--threads N] [--case substring] [--trials N (default 5, best of)]");
-        Console.Error.WriteLine("       SharpSeg.Bench models [--threads N (default 2)] [--workload substring] [--warmups N (default 2)] [--runs N (default 5)]");
+        Console.Error.WriteLine("       SharpSeg.Bench models [--threads N (default 2)] [--workload substring] [--warmups N (default 2)] [--runs N (default 5)] [--no-buffer-reuse]");
         Console.Error.WriteLine("       mpirun -np N SharpSeg.Bench distributed [--threads N per rank (default 1)] [--floats N (default 25000000)] [--bucket-mb N (default 25)]");
         Console.Error.WriteLine("                                            [--steps N (default 10)] [--batch N per rank (default 4)]");
         return 2;

@@ -9,7 +9,8 @@ namespace SharpSeg.Bench;
 /// </summary>
 internal static class ModelsCommand
 {
-    public sealed record Settings(int Threads, int WarmUps, int Runs, string? Filter);
+    /// <param name="ReuseBuffers">Whether each step runs in an <see cref="Engine.ReuseBuffers"/> scope, as Segmenter and Detector run theirs.</param>
+    public sealed record Settings(int Threads, int WarmUps, int Runs, string? Filter, bool ReuseBuffers = true);
 
     public static int RunAll(Settings settings)
     {
@@ -27,6 +28,7 @@ internal static class ModelsCommand
                 start.ArgumentList.Add(typeof(ModelsCommand).Assembly.Location);
             foreach (var arg in new[] { "model-workload", workload.Name, "--threads", settings.Threads.ToString(), "--warmups", settings.WarmUps.ToString(), "--runs", settings.Runs.ToString() })
                 start.ArgumentList.Add(arg);
+            if (!settings.ReuseBuffers) start.ArgumentList.Add("--no-buffer-reuse");
             using var child = Process.Start(start)!;
             string output = child.StandardOutput.ReadToEnd();
             child.WaitForExit();
@@ -55,16 +57,27 @@ internal static class ModelsCommand
         Engine.Threads = settings.Threads;
         Engine.ManualSeed(0);
         var step = workload.Build();
-        for (int i = 0; i < settings.WarmUps; i++) step.Run();
+        void Run()
+        {
+            if (!settings.ReuseBuffers)
+            {
+                step.Run();
+                return;
+            }
+            using var reuse = Engine.ReuseBuffers();
+            step.Run();
+        }
+        for (int i = 0; i < settings.WarmUps; i++) Run();
 
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var pauseBefore = GC.GetTotalPauseDuration();
         int gcBefore = GC.CollectionCount(0), gen2Before = GC.CollectionCount(2);
+        long faultsBefore = MinorPageFaults(), missedBefore = BufferPool.MissedBytes;
         var seconds = new double[settings.Runs];
         for (int i = 0; i < settings.Runs; i++)
         {
             var clock = Stopwatch.StartNew();
-            step.Run();
+            Run();
             seconds[i] = clock.Elapsed.TotalSeconds;
         }
         double runs = settings.Runs;
@@ -72,12 +85,14 @@ internal static class ModelsCommand
         double pausePerStep = (GC.GetTotalPauseDuration() - pauseBefore).TotalMilliseconds / runs;
         double gcPerStep = (GC.CollectionCount(0) - gcBefore) / runs;
         double gen2PerStep = (GC.CollectionCount(2) - gen2Before) / runs;
+        double faultsPerStep = (MinorPageFaults() - faultsBefore) / runs;
+        double missedPerStep = (BufferPool.MissedBytes - missedBefore) / runs;
         long peakRss = ReadStatusKilobytes("VmHWM") * 1024;
 
         // Untimed: count the FLOPs of one step, then (train steps) what the forward leaves alive for backward.
         FlopCounter.Reset();
         FlopCounter.Enabled = true;
-        step.Run();
+        Run();
         FlopCounter.Enabled = false;
         double flops = FlopCounter.Flops;
         double liveAfterForward = double.NaN;
@@ -99,10 +114,26 @@ internal static class ModelsCommand
             .Add("activation_mb", liveAfterForward / 1048576.0, 1)
             .Add("gc_pause_ms_per_step", pausePerStep, 2)
             .Add("gc_per_step", gcPerStep, 2).Add("gen2_gc_per_step", gen2PerStep, 2)
+            .Add("page_faults_per_step", faultsPerStep, 0)
+            .Add("pool_missed_mb_per_step", missedPerStep / 1048576.0, 1)
             .Add("gflop_per_step", flops / 1e9, 2).Add("gflops", flops / median / 1e9, 1)
             .Add("load_average", MachineBounds.LoadAverage(), 2);
         Console.WriteLine(line);
         return 0;
+    }
+
+    /// <summary>
+    /// Minor page faults of this process so far (/proc/self/stat field 10; Linux, 0 elsewhere). On a VM each first touch
+    /// of a page costs microseconds, so buffers the runtime handed back to the OS and took again show up here.
+    /// </summary>
+    private static long MinorPageFaults()
+    {
+        const string path = "/proc/self/stat";
+        if (!File.Exists(path)) return 0;
+        string stat = File.ReadAllText(path);
+        // Fields after the command name, which is in parentheses and may hold spaces: state is field 3, minflt field 10.
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return long.Parse(fields[7], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>A "Name: N kB" field of /proc/self/status (Linux); 0 where the file does not exist.</summary>

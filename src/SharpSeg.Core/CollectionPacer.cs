@@ -19,7 +19,12 @@ internal static class CollectionPacer
     public const long MinimumBudget = 96L << 20;
 
     /// <summary>The budget as a fraction of the heap that survived the last full collection.</summary>
-    public const double BudgetFraction = 0.25;
+    /// <remarks>
+    /// An eighth: inside a <see cref="BufferScope"/> a collection is what finds dead buffers for reuse, so the sooner
+    /// it runs the fewer buffers a step needs (a UNet 2×3×256² training step peaked at 1.49 GB with a quarter, 1.26 GB
+    /// with an eighth, for about 20 ms more collection per 3-second step).
+    /// </remarks>
+    public const double BudgetFraction = 0.125;
 
     private static long _allocatedSinceFull;
     private static long _budget = MinimumBudget;
@@ -47,7 +52,9 @@ internal static class CollectionPacer
 
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
         Interlocked.Increment(ref _induced);
-        long survived = GC.GetGCMemoryInfo(GCKind.FullBlocking).HeapSizeBytes;
+        // Free buffers waiting in the pool are not live data: counting them would space collections further apart,
+        // and dead pooled storages (found only by a collection) would wait longer to be reused.
+        long survived = GC.GetGCMemoryInfo(GCKind.FullBlocking).HeapSizeBytes - BufferPool.PooledBytes;
         Volatile.Write(ref _budget, Math.Max(MinimumBudget, (long)(survived * BudgetFraction)));
         Volatile.Write(ref _fullCollections, GC.CollectionCount(2));
         Volatile.Write(ref _allocatedSinceFull, 0);

@@ -29,6 +29,24 @@ public static class Engine
     /// </summary>
     public static Random Random => _random ??= new Random();
 
+    /// <summary>
+    /// Opens a buffer-reuse scope on this thread (see <see cref="BufferScope"/>); scopes nest. PyTorch needs none: its
+    /// caching allocator reuses every freed block, which reference counting tells it about at once.
+    /// </summary>
+    public static BufferScope ReuseBuffers()
+    {
+        BufferPool.Enter();
+        return new BufferScope();
+    }
+
+    /// <summary>
+    /// Inside a <see cref="ReuseBuffers"/> scope, pools the buffers of tensors that a garbage collection found dead since
+    /// the last call, so the rest of the step can reuse them; does nothing outside a scope. <c>Sequential</c> calls it
+    /// between its layers and backward between its nodes. Call it only where no span from <see cref="Tensor.AsSpan"/>
+    /// is in use on this thread (PyTorch frees each tensor when its last reference goes, and needs no such call).
+    /// </summary>
+    public static void RecycleDeadBuffers() => BufferPool.SafePoint();
+
     /// <summary>Reseeds <see cref="Random"/> on the calling thread. Equivalent to <c>torch.manual_seed(seed)</c>.</summary>
     public static void ManualSeed(int seed) => _random = new Random(seed);
 }

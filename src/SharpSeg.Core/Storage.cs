@@ -2,7 +2,7 @@ namespace SharpSeg;
 
 /// <summary>
 /// The managed array behind one or more tensor views. All tensor memory is created by <see cref="Allocate(DType, long)"/> (or its uninitialized twin),
-/// the single seam where a pool or arena can later be put without touching any op.
+/// which take large buffers from <see cref="BufferPool"/> inside a <see cref="BufferScope"/>.
 /// </summary>
 internal sealed class Storage
 {
@@ -39,14 +39,44 @@ internal sealed class Storage
         if (length > System.Array.MaxLength)
             throw new OutOfMemoryException($"A tensor of {length} elements exceeds the largest managed array ({System.Array.MaxLength}).");
         int n = (int)length;
-        CollectionPacer.OnAllocate(length * (dtype == DType.Int64 ? 8 : 4));
-        Array data = dtype switch
+        long bytes = length * (dtype == DType.Int64 ? 8 : 4);
+        // Pooled and fresh buffers alike count towards the next paced collection: it is what finds dead pooled storages.
+        CollectionPacer.OnAllocate(bytes);
+        Array? data = BufferPool.TryRent(dtype, n, bytes);
+        if (data is not null)
         {
-            DType.Float32 => zeroed ? new float[n] : GC.AllocateUninitializedArray<float>(n),
-            DType.Int32 => zeroed ? new int[n] : GC.AllocateUninitializedArray<int>(n),
-            _ => zeroed ? new long[n] : GC.AllocateUninitializedArray<long>(n),
-        };
-        return new Storage(data, dtype, Interlocked.Increment(ref _allocations) - 1);
+            if (zeroed) System.Array.Clear(data);
+        }
+        else
+        {
+            data = dtype switch
+            {
+                DType.Float32 => zeroed ? new float[n] : GC.AllocateUninitializedArray<float>(n),
+                DType.Int32 => zeroed ? new int[n] : GC.AllocateUninitializedArray<int>(n),
+                _ => zeroed ? new long[n] : GC.AllocateUninitializedArray<long>(n),
+            };
+        }
+        if (!zeroed && PoisonUninitialized) Poison(data);
+        var storage = new Storage(data, dtype, Interlocked.Increment(ref _allocations) - 1);
+        BufferPool.Track(storage, bytes);
+        return storage;
+    }
+
+    /// <summary>
+    /// Set <c>SHARPSEG_POISON_UNINITIALIZED=1</c> to fill every uninitialized buffer with NaN (or −1 for integers): an op
+    /// that reads an element it did not write then shows as NaN in a test instead of passing on a fresh page's zeros.
+    /// Reused pooled buffers hold old values, so every op asking for an uninitialized buffer must write all of it.
+    /// </summary>
+    internal static readonly bool PoisonUninitialized = Environment.GetEnvironmentVariable("SHARPSEG_POISON_UNINITIALIZED") == "1";
+
+    private static void Poison(Array data)
+    {
+        switch (data)
+        {
+            case float[] f: System.Array.Fill(f, float.NaN); break;
+            case int[] i: System.Array.Fill(i, -1); break;
+            case long[] l: System.Array.Fill(l, -1L); break;
+        }
     }
 
     /// <summary>Wraps an existing array without copying.</summary>

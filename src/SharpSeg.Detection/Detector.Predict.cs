@@ -36,7 +36,8 @@ public sealed partial class Detector
         for (int index = 0; index < dataset.Count; index++)
         {
             var sample = dataset.Get(index, new Random(index));
-            var prediction = ToPrediction(Model.Predict([sample.ModelInput(maxPixelValue)])[0], sample.Image.Height, sample.Image.Width);
+            DetectionPrediction prediction;
+            using (Engine.ReuseBuffers()) prediction = ToPrediction(Model.Predict([sample.ModelInput(maxPixelValue)])[0], sample.Image.Height, sample.Image.Width);
             var truths = CocoConversions.GroundTruths(sample.Target, categories).Select(t => t with { ImageId = index }).ToArray();
             var found = CocoConversions.Detections(index, prediction.Boxes, prediction.Scores, prediction.Labels, categories, prediction.Masks);
             boxes.AddImage(index, [.. truths.Select(t => t with { Mask = null })], [.. found.Select(d => d with { Mask = null })]);
@@ -63,6 +64,7 @@ public sealed partial class Detector
         if (image.Channels != 3)
             throw new ArgumentException($"Detector.Predict: the model takes RGB images, got {image.Channels} channels.", nameof(image));
         Model.Eval();
+        using var reuse = Engine.ReuseBuffers();
         var input = new DetectionSample(image, DetectionTarget.Empty()).ModelInput(maxPixelValue);
         return ToPrediction(Model.Predict([input])[0], image.Height, image.Width).AtLeast(minScore);
     }

@@ -270,6 +270,8 @@ public sealed partial class Detector
                 {
                     throw SaveAndFail(epoch, step, epochsDone: epoch - 1, epochStep: step, $"loading step {step + 1} of epoch {epoch}", e);
                 }
+                // Buffers of this step's tensors serve the next step's (PyTorch's caching allocator does the same).
+                using var reuse = Engine.ReuseBuffers();
                 // Per step, not per epoch: a run resumed after step k draws what the whole run drew from step k on.
                 var samplerRandom = new Random(SeedMixer.Mix(SeedMixer.Mix(seed, epoch, SamplerStream), step));
                 Engine.ManualSeed(SeedMixer.Mix(SeedMixer.Mix(seed, epoch, DropPathStream), step));

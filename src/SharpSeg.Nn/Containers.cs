@@ -37,7 +37,12 @@ public sealed class Sequential : TensorModule, IReadOnlyList<TensorModule>
     /// <inheritdoc/>
     public override Tensor Forward(Tensor x)
     {
-        foreach (var module in _modules) x = module.Forward(x);
+        foreach (var module in _modules)
+        {
+            x = module.Forward(x);
+            // Between layers no op is running: buffers that died in the layers so far can serve the next ones.
+            Engine.RecycleDeadBuffers();
+        }
         return x;
     }
 

@@ -52,6 +52,7 @@ public sealed partial class Segmenter
         var group = new List<Batch>(batchSize);
         void EvaluateGroup()
         {
+            using var reuse = Engine.ReuseBuffers();
             var input = group.Count == 1 ? group[0].ImageTensor() : Tensor.Cat([.. group.Select(b => b.ImageTensor())]);
             int[] labels = group.Count == 1 ? group[0].Labels! : [.. group.SelectMany(b => b.Labels!)];
             var logits = augmentation is null || loss is not null ? Model.Forward(input)[0] : null;
@@ -153,7 +154,7 @@ public sealed partial class Segmenter
             {
                 int end = start + 1;
                 while (end < inputs.Length && end - start < batchSize && inputs[end].HasSizeOf(inputs[start])) end++;
-                PredictGroup(inputs.AsSpan(start, end - start), augmentation, predictions.AsSpan(start));
+                using (Engine.ReuseBuffers()) PredictGroup(inputs.AsSpan(start, end - start), augmentation, predictions.AsSpan(start));
                 start = end;
             }
         });
@@ -228,7 +229,7 @@ public sealed partial class Segmenter
                 {
                     int count = Math.Min(memory.WindowsPerPass, plan.Count - first);
                     long allocated = GC.GetTotalAllocatedBytes();
-                    PredictTiles(image, plan, first, count, augmentation, output, keep);
+                    using (Engine.ReuseBuffers()) PredictTiles(image, plan, first, count, augmentation, output, keep);
                     memory.AfterPass(GC.GetTotalAllocatedBytes() - allocated);
                     first += count;
                 }
@@ -383,7 +384,8 @@ public sealed partial class Segmenter
         for (int first = 0; first < windows.Count; first += batchSize)
         {
             int count = Math.Min(batchSize, windows.Count - first);
-            var logits = Model.Forward(windows.Cut(input, first, count))[0].ToArray<float>();
+            float[] logits;
+            using (Engine.ReuseBuffers()) logits = Model.Forward(windows.Cut(input, first, count))[0].ToArray<float>();
             for (int n = 0; n < count; n++) windows.Accumulate(logits, n, classes, first + n, sums, counts);
         }
         int plane = counts.Length;
@@ -412,6 +414,7 @@ public sealed partial class Segmenter
         Model.Eval();
         try
         {
+            using (Engine.ReuseBuffers())
             using (GradMode.NoGrad()) return function();
         }
         finally

@@ -478,6 +478,8 @@ public sealed partial class Segmenter
                 {
                     throw SaveAndFail(epoch, step, epoch - 1, step, $"loading step {step + 1} of epoch {epoch}", e);
                 }
+                // Buffers of this step's tensors serve the next step's (PyTorch's caching allocator does the same).
+                using var reuse = Engine.ReuseBuffers();
                 // DDP's broadcast_buffers: every rank normalises with rank 0's running statistics, and they stay equal.
                 _dataParallel?.BroadcastBuffers();
                 _guard.BeforeStep();

@@ -24,6 +24,22 @@ internal static class Backprop
         }
 
         using var _ = GradMode.NoGrad();
+        _depth++;
+        try
+        {
+            Walk(root, seed);
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    // Nested walks (a backward inside a node's backward) run inside an op of the outer walk: not a safe point.
+    [ThreadStatic] private static int _depth;
+
+    private static void Walk(Tensor root, Tensor seed)
+    {
         if (root.GradFn is null)
         {
             Accumulate(root, seed, owned: false);
@@ -62,6 +78,8 @@ internal static class Backprop
             }
             PassLeafEdges(node, hookedEdges);
             node.Release();
+            // No op is running on this thread between nodes: buffers that died so far can serve the next ones.
+            if (_depth == 1) BufferPool.SafePoint();
         }
     }
 
