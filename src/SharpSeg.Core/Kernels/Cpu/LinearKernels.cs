@@ -143,21 +143,21 @@ internal sealed unsafe partial class LinearKernels
         return PitchedColumns(g) <= packedColumns * 115 / 100;
     }
 
-    /// <summary>GEMM columns over the padded pitch: output rows of InW + 2·PadW pixels, rounded up to whole panels.</summary>
-    private static long PitchedColumns(in Conv2dGeometry g)
-    {
-        const int width = 64;
-        long columns = (long)g.OutH * (g.InW + 2 * g.PadW);
-        return (columns + width - 1) / width * width;
-    }
+    /// <summary>
+    /// GEMM columns over the padded pitch: output rows of InW + 2·PadW pixels, the last panel rounded up to 16, 32 or 64
+    /// columns like the packed path's (the driver runs a narrow last panel with the 6×16 or 6×32 kernel): at 28×28 that is
+    /// 848 columns instead of 896, at 14×14 224 instead of 256.
+    /// </summary>
+    private static long PitchedColumns(in Conv2dGeometry g) => PackedColumns((long)g.OutH * (g.InW + 2 * g.PadW));
 
     /// <summary>
     /// Stride-1 convolution as a GEMM whose column n is the padded input's position n (row n / pitch, column n % pitch):
     /// every tap (ci, ky, kx) then reads B row k as 64 consecutive floats at a fixed offset, in place, with no packing,
     /// whatever the image width. Columns past OutW in each row are computed and dropped (2·PadW per row, the price of
-    /// skipping the gather). The product goes to a scratch of OutChannels × columns, then each output row is copied out
-    /// and the residual and activation applied. Every kept value is the same FMA chain over k as the packed path's, so
-    /// results are bit-identical to it.
+    /// skipping the gather). The product goes to a scratch of OutChannels × columns; as each tile is finished (still in
+    /// L1) its kept columns are copied to the output and the residual and activation applied there, so no second pass
+    /// over the output follows. Every kept value is the same FMA chain over k as the packed path's, so results are
+    /// bit-identical to it.
     /// </summary>
     private void ForwardOverPaddedPitch(in Conv2dGeometry g, float* x, float* packed, long groupA, float* bias, float* y,
         float* residual, FusedActivation activation)
@@ -176,24 +176,17 @@ internal sealed unsafe partial class LinearKernels
         // (junk columns only: a kept column reads inside its own plane).
         int slack = 64 + (g.KernelW - 1) * g.DilationW;
         var image = g with { Batch = 1 };
-        long imageInput = g.InputLength / g.Batch, imageOutput = g.OutputLength / g.Batch, plane = (long)g.OutH * g.OutW;
+        long imageInput = g.InputLength / g.Batch, imageOutput = g.OutputLength / g.Batch;
         for (int b = 0; b < g.Batch; b++)
         {
             var padded = new PaddedPlanes(x + b * imageInput, g.InChannels, g.InH, g.InW, g.PadH, g.PadW, slack: slack);
-            GemmDriver.Run(Level, new PitchedConvPlan(image, padded, packed, groupA, bias, wide, columns) { DirectRowOffsets = offsets });
-
-            nint widePointer = (nint)wide, outPointer = (nint)(y + b * imageOutput);
-            nint residualPointer = residual == null ? 0 : (nint)(residual + b * imageOutput);
-            var geometry = g;
-            Parallelism.ForRange(g.OutChannels, 8, (c0, c1) =>
+            GemmDriver.Run(Level, new PitchedConvPlan(image, padded, packed, groupA, bias, wide, columns)
             {
-                for (long co = c0; co < c1; co++)
-                {
-                    float* source = (float*)widePointer + co * columns, target = (float*)outPointer + co * plane;
-                    for (int oy = 0; oy < geometry.OutH; oy++)
-                        Buffer.MemoryCopy(source + (long)oy * pitch, target + (long)oy * geometry.OutW, geometry.OutW * 4L, geometry.OutW * 4L);
-                    Epilogue.Apply(target, residualPointer == 0 ? null : (float*)residualPointer + co * plane, plane, 1, (int)plane, activation);
-                }
+                DirectRowOffsets = offsets,
+                HasEpilogue = true,
+                Output = y + b * imageOutput,
+                Residual = residual == null ? null : residual + b * imageOutput,
+                Activation = activation,
             });
         }
     }
@@ -519,15 +512,55 @@ internal sealed unsafe partial class LinearKernels
 
         public override float* DirectBase(int job, int n0) => padded.Data + (long)job * g.InChannelsPerGroup * padded.PlaneLength + n0;
 
-        /// <summary>Only for a caller without the in-place kernel: the same floats, copied.</summary>
+        /// <summary>The image's output (NCHW), where finished tiles' kept columns go.</summary>
+        public float* Output { get; init; }
+
+        /// <summary>Added to the output before the activation (same layout), or null.</summary>
+        public float* Residual { get; init; }
+
+        public FusedActivation Activation { get; init; }
+
+        /// <summary>
+        /// Copies the kept columns of a finished tile (pitched position n → output row n / pitch, column n % pitch, kept
+        /// when that column is below OutW) to the output and applies the epilogue there, one run of an output row at a time.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public override void FinishTile(int job, float* c, int row0, int rows, int n0, int nr)
+        {
+            int pitch = padded.Pitch, outW = g.OutW, outH = g.OutH;
+            long plane = (long)outH * outW;
+            // Without a residual the activation runs over the whole tile in whole vectors before the copy (the dropped
+            // columns' values do not matter); a residual is laid out like the output, so it is added run by run.
+            bool wholeTile = Residual == null;
+            if (wholeTile) Epilogue.Apply(c, null, N, rows, nr, Activation);
+            for (int j = 0; j < nr;)
+            {
+                int n = n0 + j, oy = n / pitch, ox = n % pitch;
+                int run = Math.Min(nr - j, pitch - ox);
+                if (oy >= outH) break;
+                if (ox < outW)
+                {
+                    int kept = Math.Min(run, outW - ox);
+                    for (int r = 0; r < rows; r++)
+                    {
+                        long at = (long)(job * M + row0 + r) * plane + (long)oy * outW + ox;
+                        float* target = Output + at;
+                        Panels.Copy(c + (long)r * N + j, target, kept);
+                        if (!wholeTile) Epilogue.Apply(target, Residual + at, 0, 1, kept, Activation);
+                    }
+                }
+                j += run;
+            }
+        }
+
+        /// <summary>The narrow last panel (and a caller without the in-place kernel): the same floats, copied.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
         {
             float* source = DirectBase(job, n0);
             for (int r = 0; r < kc; r++)
-            {
-                float* row = source + DirectRowOffsets[k0 + r];
-                for (int j = 0; j < width; j++) dst[(long)r * width + j] = j < nr ? row[j] : 0f;
-            }
+                Panels.Copy(source + DirectRowOffsets[k0 + r], dst + (long)r * width, nr);
+            ZeroTail(dst, kc, nr, width);
         }
     }
 
