@@ -20,8 +20,9 @@ internal sealed unsafe partial class LinearKernels
     /// rows that are whole panels read in place without a pitch, and 1×1 stride-1 convolutions are plain GEMMs.
     /// A strided convolution reads over the pitch only above 16×16 output pixels: smaller ones keep their narrow last panel
     /// off the slower 6×16 kernel by running as pixel rows or gathered (one thread, loaded machine: 1×1 stride-2 512→1024
-    /// from 28² measured 1.44–1.54 ms over the pitch against 1.16–1.19 as pixel rows and 1.27–1.39 gathered), while the
-    /// ResNet-50 stem (7×7 stride 2 to 112²) measured 1.71–1.82 ms over the pitch against 1.84–2.5 gathered.
+    /// from 28² measured 1.44–1.54 ms over the pitch against 1.16–1.19 as pixel rows and 1.27–1.39 gathered). Above it,
+    /// one thread measured level or better over the pitch: 3×3 stride-2 128 from 56² 1.46 against 1.57 ms gathered, the
+    /// ResNet-50 stem (7×7 stride 2 to 112²) 1.42–1.82 against 1.61–2.5 ms (best of 20, a loaded machine).
     /// </summary>
     internal bool ReadsOverPaddedPitch(in Conv2dGeometry g)
     {
