@@ -164,31 +164,44 @@ public class LinearKernelParityTests
     }
 
     /// <summary>
-    /// The convolution run over the padded input's pitch (stride 1, rows of 7, 28, 56 pixels) gives every output exactly
-    /// what the GEMM of the explicit im2col matrix gives, started from the bias: the same FMA chain over k per column,
-    /// whichever columns around it are computed and dropped. With several k blocks, dilation, a batch of two and the
-    /// residual-and-activation epilogue.
+    /// The convolution run over the padded input's pitch (rows of 7, 28, 56 pixels at stride 1; stride 2 and 3 over the
+    /// input split into stride phases) gives every output exactly what the GEMM of the explicit im2col matrix gives,
+    /// started from the bias: the same FMA chain over k per column, whichever columns around it are computed and dropped.
+    /// With several k blocks, dilation, a batch of two, the residual-and-activation epilogue (added run by run as finished
+    /// tiles are copied out) and the activation alone (over the whole tile before the copy). 14×14 (224 columns: three
+    /// panels and a 32-wide one), 28×28 (840: a 16-wide last panel) and 10×12 (140: 16-wide) run their last panel packed
+    /// through the narrow kernels; the 7×7 stride-2 case reads all four phases, the 1×1 one a single phase.
     /// </summary>
     [Theory]
-    [InlineData(1, 16, 7, 7, 40, 3, 1)]
-    [InlineData(2, 5, 28, 28, 7, 3, 1)]
-    [InlineData(1, 3, 12, 56, 8, 3, 1)]
-    [InlineData(1, 40, 7, 7, 13, 3, 1)]
-    [InlineData(1, 4, 30, 30, 6, 3, 2)]
-    public void PitchedConvolutionEqualsTheIm2colGemmBitForBit(int batch, int cin, int h, int w, int cout, int kernel, int dilation)
+    [InlineData(1, 16, 7, 7, 40, 3, 1, 1)]
+    [InlineData(2, 5, 28, 28, 7, 3, 1, 1)]
+    [InlineData(1, 9, 14, 14, 13, 3, 1, 1)]
+    [InlineData(2, 6, 10, 12, 5, 3, 1, 1)]
+    [InlineData(1, 3, 12, 56, 8, 3, 1, 1)]
+    [InlineData(1, 40, 7, 7, 13, 3, 1, 1)]
+    [InlineData(1, 4, 30, 30, 6, 3, 2, 1)]
+    [InlineData(1, 5, 56, 56, 7, 3, 1, 2)]
+    [InlineData(2, 3, 45, 51, 9, 7, 1, 2)]
+    [InlineData(1, 6, 40, 34, 5, 1, 1, 2)]
+    [InlineData(1, 4, 50, 50, 6, 3, 1, 3)]
+    public void PitchedConvolutionEqualsTheIm2colGemmBitForBit(int batch, int cin, int h, int w, int cout, int kernel, int dilation, int stride)
     {
         if (!SimdLevels.IsSupported(SimdLevel.Vector512)) return;
         int pad = dilation * (kernel - 1) / 2;
-        var g = new Conv2dGeometry(batch, cin, h, w, cout, kernel, kernel, PadH: pad, PadW: pad, DilationH: dilation, DilationW: dilation);
+        var g = new Conv2dGeometry(batch, cin, h, w, cout, kernel, kernel, StrideH: stride, StrideW: stride, PadH: pad, PadW: pad,
+            DilationH: dilation, DilationW: dilation);
+        var kernels = new LinearKernels(SimdLevel.Vector512);
+        Assert.True(kernels.ReadsOverPaddedPitch(g));
         var x = Random((int)g.InputLength, 21);
         var weight = Random((int)g.WeightLength, 22);
         var bias = Random(cout, 23);
         var residual = Random((int)g.OutputLength, 24);
-        var kernels = new LinearKernels(SimdLevel.Vector512);
         var y = new float[g.OutputLength];
         kernels.Conv2dForward(g, x, weight, bias, y);
         var fused = new float[g.OutputLength];
         kernels.Conv2dForward(g, x, weight, bias, residual, FusedActivation.Relu6, fused, null);
+        var activated = new float[g.OutputLength];
+        kernels.Conv2dForward(g, x, weight, bias, default, FusedActivation.Relu, activated, null);
 
         int k = cin * kernel * kernel, n = g.OutH * g.OutW;
         for (int b = 0; b < batch; b++)
@@ -199,7 +212,7 @@ public class LinearKernelParityTests
                 int ci = row / (kernel * kernel), ky = row / kernel % kernel, kx = row % kernel;
                 for (int p = 0; p < n; p++)
                 {
-                    int iy = p / g.OutW - pad + ky * dilation, ix = p % g.OutW - pad + kx * dilation;
+                    int iy = p / g.OutW * stride - pad + ky * dilation, ix = p % g.OutW * stride - pad + kx * dilation;
                     columns[row * n + p] = iy < 0 || iy >= h || ix < 0 || ix >= w ? 0f : x[((b * cin + ci) * h + iy) * w + ix];
                 }
             }
@@ -210,8 +223,26 @@ public class LinearKernelParityTests
             {
                 Assert.Equal(expected[i], y[b * cout * n + i]);
                 Assert.Equal(Math.Clamp(expected[i] + residual[b * cout * n + i], 0f, 6f), fused[b * cout * n + i]);
+                Assert.Equal(Math.Max(expected[i], 0f), activated[b * cout * n + i]);
             }
         }
+    }
+
+    /// <summary>
+    /// The driver cuts its units into a multiple of the thread count (no thread left idle for the last piece), never into
+    /// more pieces than units, and into several per thread when there are many panel groups.
+    /// </summary>
+    [Theory]
+    [InlineData(14, 2, 2)]
+    [InlineData(13, 2, 2)]
+    [InlineData(51, 2, 8)]
+    [InlineData(8, 2, 2)]
+    [InlineData(3, 2, 2)]
+    [InlineData(1, 2, 1)]
+    [InlineData(40, 3, 9)]
+    public void GemmPiecesAreAMultipleOfTheThreads(long units, int threads, int expected)
+    {
+        Assert.Equal(expected, GemmDriver.Pieces(units, threads));
     }
 
     [Fact]

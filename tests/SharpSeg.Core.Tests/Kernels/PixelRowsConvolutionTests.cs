@@ -15,10 +15,10 @@ public class PixelRowsConvolutionTests
         // batch, cin, h, w, cout, kernel, stride, pad, dilation
         { 1, 70, 7, 7, 256, 1, 1, 0, 1 },    // ResNet-50 layer4 1×1 (pointwise: x itself is the column matrix)
         { 1, 33, 13, 13, 512, 1, 2, 0, 1 },  // stride-2 1×1 downsample to 7×7
-        { 2, 19, 14, 14, 320, 3, 1, 1, 1 },  // 3×3 at 14×14 (too wide a pitch to read in place), two images
+        { 2, 19, 14, 14, 320, 3, 1, 2, 2 },  // dilated 3×3 at 14×14 (too wide a pitch to read in place), two images
         { 1, 10, 13, 14, 256, 3, 2, 1, 1 },  // 3×3 stride 2 from 13×14 to 7×7
         { 1, 300, 7, 7, 256, 3, 1, 2, 2 },   // dilated at 7×7 (gathered), K = 2700: several k blocks
-        { 1, 5, 3, 3, 256, 3, 1, 1, 1 },     // 9 pixels: one partial sliver after one full one
+        { 1, 5, 5, 5, 256, 3, 2, 1, 1 },     // 9 pixels: one partial sliver after one full one
     };
 
     [Theory]

@@ -204,6 +204,22 @@ public sealed class FusedConvTests
         TensorAssert.Close(Separate(o, false, FusedActivation.None).ToArray(), Fused(o, false, FusedActivation.None), 0, "unfolded after folded");
     }
 
+    /// <summary>
+    /// Once prepared, the packed (and folded) weight is reused: a second call reads none of its sources (every read of a
+    /// storage's data moves its version, so an unchanged version means no repacking) and gives the same bits.
+    /// </summary>
+    [Fact]
+    public void A_second_call_reads_no_source_and_reuses_the_prepared_weight()
+    {
+        var o = Make(Cases[0], 17);
+        var first = Fused(o, true, FusedActivation.Relu).ToArray();
+        Tensor[] sources = [o.Weight, o.Bias, o.Bn.RunningMean, o.Bn.RunningVar, o.Bn.Weight!, o.Bn.Bias!];
+        var versions = sources.Select(t => t.Storage.Version).ToArray();
+        var second = Fused(o, true, FusedActivation.Relu).ToArray();
+        Assert.Equal(versions, sources.Select(t => t.Storage.Version).ToArray());
+        Assert.Equal(first, second);
+    }
+
     [Fact]
     public void Without_a_graph_nothing_is_recorded_and_with_one_it_runs_the_differentiable_ops()
     {

@@ -20,13 +20,22 @@ internal static unsafe class Epilogue
         if (residual == null && activation == FusedActivation.None) return;
         if (activation == FusedActivation.Hardswish)
         {
-            ApplyHardswish(c, residual, pitch, rows, columns);
+            Rows(c, residual, pitch, rows, columns, default(Hardswish));
             return;
         }
         float upper = activation == FusedActivation.Relu6 ? 6f : float.PositiveInfinity;
         float lower = activation == FusedActivation.None ? float.NegativeInfinity : 0f;
-        var low = Vector512.Create(lower);
-        var high = Vector512.Create(upper);
+        Rows(c, residual, pitch, rows, columns, new Clamp(lower, upper));
+    }
+
+    /// <summary>
+    /// The one row/vector/tail loop of every activation: c = op(c + residual). <typeparamref name="TOp"/> is a struct, so
+    /// the JIT compiles a copy of the loop per activation with the operator inlined (no call per element).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Rows<TOp>(float* c, float* residual, long pitch, int rows, int columns, TOp op)
+        where TOp : struct, IActivation
+    {
         for (int r = 0; r < rows; r++)
         {
             float* row = c + r * pitch;
@@ -38,51 +47,49 @@ internal static unsafe class Epilogue
                 {
                     var v = Vector512.Load(row + j);
                     if (add != null) v += Vector512.Load(add + j);
-                    Vector512.Min(Vector512.Max(v, low), high).Store(row + j);
+                    op.Apply(v).Store(row + j);
                 }
             }
             for (; j < columns; j++)
             {
                 float v = row[j];
                 if (add != null) v += add[j];
-                row[j] = Math.Min(Math.Max(v, lower), upper);
+                row[j] = op.Apply(v);
             }
         }
     }
 
-    /// <summary>
-    /// c = hardswish(c + residual) with the operations of the elementwise op (x / 6, + 1/2, clamp to [0, 1], × x), each
-    /// rounded once in both the vector and the scalar loop (no contraction into an FMA), so the values are bit-identical
-    /// to <see cref="Tensor.Hardswish"/> after the add.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ApplyHardswish(float* c, float* residual, long pitch, int rows, int columns)
+    /// <summary>An elementwise activation in a vector and a scalar form that give the same bits lane for lane.</summary>
+    private interface IActivation
     {
-        var six = Vector512.Create(6f);
-        var half = Vector512.Create(0.5f);
-        var zero = Vector512<float>.Zero;
-        var one = Vector512<float>.One;
-        for (int r = 0; r < rows; r++)
-        {
-            float* row = c + r * pitch;
-            float* add = residual == null ? null : residual + r * pitch;
-            int j = 0;
-            if (Vector512.IsHardwareAccelerated)
-            {
-                for (; j + 16 <= columns; j += 16)
-                {
-                    var v = Vector512.Load(row + j);
-                    if (add != null) v += Vector512.Load(add + j);
-                    var gate = Vector512.Min(Vector512.Max(v / six + half, zero), one);
-                    (v * gate).Store(row + j);
-                }
-            }
-            for (; j < columns; j++)
-            {
-                float v = row[j];
-                if (add != null) v += add[j];
-                row[j] = ScalarMath.Unary(UnaryOp.Hardswish, v);
-            }
-        }
+        Vector512<float> Apply(Vector512<float> v);
+
+        float Apply(float v);
+    }
+
+    /// <summary>min(max(v, lower), upper): identity (±∞), ReLU (0, ∞) and ReLU6 (0, 6).</summary>
+    private readonly struct Clamp(float lower, float upper) : IActivation
+    {
+        private readonly Vector512<float> _low = Vector512.Create(lower), _high = Vector512.Create(upper);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Apply(Vector512<float> v) => Vector512.Min(Vector512.Max(v, _low), _high);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Apply(float v) => Math.Min(Math.Max(v, lower), upper);
+    }
+
+    /// <summary>
+    /// hardswish with the operations of the elementwise op (x / 6, + 1/2, clamp to [0, 1], × x), each rounded once in both
+    /// forms (no contraction into an FMA), so the values are bit-identical to <see cref="Tensor.Hardswish"/>.
+    /// </summary>
+    private readonly struct Hardswish : IActivation
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public Vector512<float> Apply(Vector512<float> v) =>
+            v * Vector512.Min(Vector512.Max(v / Vector512.Create(6f) + Vector512.Create(0.5f), Vector512<float>.Zero), Vector512<float>.One);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public float Apply(float v) => ScalarMath.Unary(UnaryOp.Hardswish, v);
     }
 }

@@ -34,12 +34,15 @@ internal sealed unsafe partial class LinearKernels
     /// <item>a 1×1 stride-1 convolution (no column matrix to build) whose micro-kernel FMAs drop by at least a tenth
     /// (output pixels padded to slivers of 6, against output channels padded to 6 times pixels padded to panels): 7×7,
     /// not 14×14; or</item>
-    /// <item>a convolution whose usual path gathers its B panels (stride 2, or a 3×3 at 14×14 whose padded pitch wastes
-    /// too much): there every row block of A re-gathers the same panel (ResNet-50's 3×3 stride-2 512→512 at 14×14 ran at
+    /// <item>a convolution whose usual path gathers its B panels (stride 2, or a dilated 3×3 at 14×14 whose padded pitch
+    /// wastes too much): there every row block of A re-gathers the same panel (ResNet-50's 3×3 stride-2 512→512 at 14×14 ran at
     /// 40–56 GFLOP/s, against 120–150 as pixel rows), while pixel rows build the column matrix once.</item>
     /// </list>
     /// A stride-1 convolution read in place (over the padded pitch) keeps the usual path: at 7×7, 512→512 3×3 measured
-    /// 0.9–1.6 ms usual against 1.6–1.9 ms as pixel rows, whose column matrix costs more than the FMAs saved. With fewer
+    /// 0.9–1.6 ms usual against 1.6–1.9 ms as pixel rows, whose column matrix costs more than the FMAs saved. Since the
+    /// pitched path's last panel may be 16 or 32 wide, the undilated 3×3 at 14×14 (224 columns for 196 pixels) reads in
+    /// place too: on one thread it measured level with pixel rows (1.36–1.53 against 1.45–1.47 ms, 256 channels, a
+    /// loaded machine) with no column matrix, packing or output transpose. With fewer
     /// channels the column matrix and the output transpose (about 2 / OutChannels extra floats moved per FMA) cost what
     /// is saved (128 channels at 28×28 measured slower).
     /// </summary>

@@ -128,76 +128,6 @@ internal sealed unsafe partial class LinearKernels
         }
     }
 
-    /// <summary>
-    /// Whether a stride-1 convolution whose rows are not whole 64-pixel panels (56, 28, 7 pixels wide) pays to run over the
-    /// padded input's pitch (see <see cref="ForwardOverPaddedPitch"/>): its extra columns cost at most 15 % more FMAs than
-    /// the packed panels (full panels plus a 16- or 32-wide last one), which in turn cost a gather of every panel.
-    /// </summary>
-    private bool ReadsOverPaddedPitch(in Conv2dGeometry g)
-    {
-        if (Level != SimdLevel.Vector512 || g.StrideH != 1 || g.StrideW != 1 || IsPointwise(g)) return false;
-        const int width = 64;
-        long pixels = (long)g.OutH * g.OutW;
-        long tail = pixels % width;
-        long packedColumns = pixels - tail + (tail == 0 ? 0 : tail <= 16 ? 16 : tail <= 32 ? 32 : width);
-        return PitchedColumns(g) <= packedColumns * 115 / 100;
-    }
-
-    /// <summary>GEMM columns over the padded pitch: output rows of InW + 2·PadW pixels, rounded up to whole panels.</summary>
-    private static long PitchedColumns(in Conv2dGeometry g)
-    {
-        const int width = 64;
-        long columns = (long)g.OutH * (g.InW + 2 * g.PadW);
-        return (columns + width - 1) / width * width;
-    }
-
-    /// <summary>
-    /// Stride-1 convolution as a GEMM whose column n is the padded input's position n (row n / pitch, column n % pitch):
-    /// every tap (ci, ky, kx) then reads B row k as 64 consecutive floats at a fixed offset, in place, with no packing,
-    /// whatever the image width. Columns past OutW in each row are computed and dropped (2·PadW per row, the price of
-    /// skipping the gather). The product goes to a scratch of OutChannels × columns, then each output row is copied out
-    /// and the residual and activation applied. Every kept value is the same FMA chain over k as the packed path's, so
-    /// results are bit-identical to it.
-    /// </summary>
-    private void ForwardOverPaddedPitch(in Conv2dGeometry g, float* x, float* packed, long groupA, float* bias, float* y,
-        float* residual, FusedActivation activation)
-    {
-        int k = g.InChannelsPerGroup * g.KernelH * g.KernelW, taps = g.KernelH * g.KernelW, pitch = g.InW + 2 * g.PadW;
-        long planeLength = (long)(g.InH + 2 * g.PadH) * pitch;
-        int columns = (int)PitchedColumns(g);
-        long* offsets = (long*)Scratch.Get(Scratch.Slot.Offsets, 2L * k);
-        for (int row = 0; row < k; row++)
-        {
-            int ci = row / taps, ky = row % taps / g.KernelW, kx = row % g.KernelW;
-            offsets[row] = ci * planeLength + (long)ky * g.DilationH * pitch + kx * g.DilationW;
-        }
-        float* wide = Scratch.Get(Scratch.Slot.PitchedOutput, (long)g.OutChannels * columns);
-        // The last panel of the last plane reads up to 63 columns plus the kernel's horizontal reach past the plane's end
-        // (junk columns only: a kept column reads inside its own plane).
-        int slack = 64 + (g.KernelW - 1) * g.DilationW;
-        var image = g with { Batch = 1 };
-        long imageInput = g.InputLength / g.Batch, imageOutput = g.OutputLength / g.Batch, plane = (long)g.OutH * g.OutW;
-        for (int b = 0; b < g.Batch; b++)
-        {
-            var padded = new PaddedPlanes(x + b * imageInput, g.InChannels, g.InH, g.InW, g.PadH, g.PadW, slack: slack);
-            GemmDriver.Run(Level, new PitchedConvPlan(image, padded, packed, groupA, bias, wide, columns) { DirectRowOffsets = offsets });
-
-            nint widePointer = (nint)wide, outPointer = (nint)(y + b * imageOutput);
-            nint residualPointer = residual == null ? 0 : (nint)(residual + b * imageOutput);
-            var geometry = g;
-            Parallelism.ForRange(g.OutChannels, 8, (c0, c1) =>
-            {
-                for (long co = c0; co < c1; co++)
-                {
-                    float* source = (float*)widePointer + co * columns, target = (float*)outPointer + co * plane;
-                    for (int oy = 0; oy < geometry.OutH; oy++)
-                        Buffer.MemoryCopy(source + (long)oy * pitch, target + (long)oy * geometry.OutW, geometry.OutW * 4L, geometry.OutW * 4L);
-                    Epilogue.Apply(target, residualPointer == 0 ? null : (float*)residualPointer + co * plane, plane, 1, (int)plane, activation);
-                }
-            });
-        }
-    }
-
     /// <summary>See <see cref="IKernels.Conv2dBackwardInput"/>.</summary>
     public void Conv2dBackwardInput(in Conv2dGeometry g, ReadOnlySpan<float> dy, ReadOnlySpan<float> w, Span<float> dx)
     {
@@ -499,35 +429,6 @@ internal sealed unsafe partial class LinearKernels
                 Panels.ForwardRows(level, g, xGroup, k0, kc, n0, nr, dst, width);
             }
             ZeroTail(dst, kc, nr, width);
-        }
-    }
-
-    /// <summary>
-    /// Forward of one image over the padded pitch (see <see cref="ForwardOverPaddedPitch"/>), one job per group: C is the
-    /// scratch of OutChannels × <paramref name="columns"/>, every panel read in place from <paramref name="padded"/>.
-    /// </summary>
-    private sealed class PitchedConvPlan(Conv2dGeometry g, PaddedPlanes padded, float* packedA, long groupA, float* bias, float* wide, int columns)
-        : GemmPlan(g.OutChannelsPerGroup, columns, g.InChannelsPerGroup * g.KernelH * g.KernelW, g.Groups)
-    {
-        public override float* PackedA(int job) => packedA + job * groupA;
-
-        public override float* C(int job) => wide + (long)job * M * N;
-
-        public override int Ldc => N;
-
-        public override float* RowInit(int job) => bias == null ? null : bias + job * M;
-
-        public override float* DirectBase(int job, int n0) => padded.Data + (long)job * g.InChannelsPerGroup * padded.PlaneLength + n0;
-
-        /// <summary>Only for a caller without the in-place kernel: the same floats, copied.</summary>
-        public override void PackB(int job, int k0, int kc, int n0, int nr, float* dst, int width)
-        {
-            float* source = DirectBase(job, n0);
-            for (int r = 0; r < kc; r++)
-            {
-                float* row = source + DirectRowOffsets[k0 + r];
-                for (int j = 0; j < width; j++) dst[(long)r * width + j] = j < nr ? row[j] : 0f;
-            }
         }
     }
 
