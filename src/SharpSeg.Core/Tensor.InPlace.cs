@@ -32,6 +32,9 @@ public sealed partial class Tensor
     /// The raw elements of a contiguous float32 tensor in row-major order, writable in place: for optimizers and weight
     /// I/O, which update parameters without recording autograd history. Writes are seen by every view sharing the
     /// storage and bypass autograd, as <c>with torch.no_grad(): p.add_(…)</c> or <c>tensor.data</c> do in PyTorch.
+    /// Keep the tensor referenced while the span is in use: inside an <see cref="Engine.ReuseBuffers"/> scope the
+    /// buffer of a tensor nothing references may be handed to a new tensor (use <see cref="GC.KeepAlive"/> after the
+    /// last use of the span if the tensor is not used again).
     /// </summary>
     /// <exception cref="InvalidOperationException">The tensor is not float32 or not contiguous.</exception>
     public Span<float> AsSpan()

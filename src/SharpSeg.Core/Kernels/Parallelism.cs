@@ -118,9 +118,6 @@ internal static class WorkerTeam
         }
     }
 
-    // Not inlined: inside a helper's endless loop the job's delegate (whose closure holds the op's tensors) would stay
-    // in a stack slot until the next job, and a buffer of a tensor that died would look alive to the buffer pool.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static void TakePieces()
     {
         var body = _body!;
