@@ -14,13 +14,7 @@ namespace SharpSeg.Detection.Tests.Api;
 /// </summary>
 public class DetectorFailureTests
 {
-    private static DetectionModelOptions Tiny { get; } = DetectionModelOptions.SmallImages with { MinSize = 64, MaxSize = 64, FpnChannels = 32, RepresentationSize = 64 };
-
-    private static Detector NewDetector()
-    {
-        Engine.ManualSeed(1);
-        return new Detector("faster_rcnn", 4, "resnet18_fpn", Tiny, ["background", .. SyntheticDetectionDataset.ShapeClasses]);
-    }
+    private static Detector NewDetector() => TinyDetectors.FasterRcnn();
 
     private static DetectionTrainingOptions Options(string saveDir, int epochs) => new(Epochs: epochs, BatchSize: 1, LearningRate: 1e-3,
         WarmupSteps: 1, LogIntervalSteps: 1, SaveDir: saveDir);

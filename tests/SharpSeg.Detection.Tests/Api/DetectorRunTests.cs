@@ -15,13 +15,9 @@ namespace SharpSeg.Detection.Tests.Api;
 /// </summary>
 public class DetectorRunTests
 {
-    private static DetectionModelOptions Tiny { get; } = DetectionModelOptions.SmallImages with { MinSize = 64, MaxSize = 64, FpnChannels = 32, RepresentationSize = 64 };
+    private static DetectionModelOptions Tiny => TinyDetectors.Options;
 
-    private static Detector NewDetector(int seed, IReadOnlyList<string>? names = null)
-    {
-        Engine.ManualSeed(seed);
-        return new Detector("faster_rcnn", 4, "resnet18_fpn", Tiny, names ?? ["background", .. SyntheticDetectionDataset.ShapeClasses]);
-    }
+    private static Detector NewDetector(int seed, IReadOnlyList<string>? names = null) => TinyDetectors.FasterRcnn(seed, names);
 
     private static SyntheticDetectionDataset Shapes(int count, int seed, IDetectionTransform? transforms = null) =>
         new(new SyntheticDetectionOptions(count, 64, 64, seed, MinObjects: 1, MaxObjects: 3), transforms);

@@ -13,13 +13,9 @@ public class DetectorTests
     private static readonly string[] ShapeNames = ["background", .. SyntheticDetectionDataset.ShapeClasses];
 
     /// <summary>A narrow Faster R-CNN for 64² images: the small-image settings with a 32-wide FPN and a 64-wide box head.</summary>
-    private static DetectionModelOptions Tiny { get; } = DetectionModelOptions.SmallImages with { MinSize = 64, MaxSize = 64, FpnChannels = 32, RepresentationSize = 64 };
+    private static DetectionModelOptions Tiny => TinyDetectors.Options;
 
-    private static Detector NewDetector(int seed = 1)
-    {
-        Engine.ManualSeed(seed);
-        return new Detector("faster_rcnn", 4, "resnet18_fpn", Tiny, ShapeNames);
-    }
+    private static Detector NewDetector(int seed = 1) => TinyDetectors.FasterRcnn(seed, ShapeNames);
 
     private static SyntheticDetectionDataset Shapes(int count, int seed = 3, IDetectionTransform? transforms = null) =>
         new(new SyntheticDetectionOptions(count, 64, 64, seed, MinObjects: 1, MaxObjects: 3), transforms);
