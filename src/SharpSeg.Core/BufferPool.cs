@@ -76,7 +76,7 @@ internal static class BufferPool
         // Tracking holds the array until a safe point: a long scope with none (many forwards in one scope) would grow
         // without bound, so past the limit the older half is left to the runtime.
         if (state.LentBytes + bytes > MaximumTrackedBytes) Forget(state, state.Lent.Count / 2 + 1);
-        state.Lent.Add(new Lent(new WeakReference<Storage>(storage), storage.Data, bytes));
+        state.Lent.Add(new Lent(new WeakReference<Storage>(storage), storage.Data, storage.DType, bytes));
         state.LentBytes += bytes;
     }
 
@@ -90,7 +90,7 @@ internal static class BufferPool
         state.Lent.RemoveRange(0, count);
     }
 
-    /// <summary>Opens a scope on the calling thread (scopes nest; only the outermost one's end is a safe point).</summary>
+    /// <summary>Opens a scope on the calling thread (scopes nest; the outermost one decides when tracking ends).</summary>
     public static void Enter()
     {
         var state = _thread ??= new ThreadState();
@@ -100,7 +100,7 @@ internal static class BufferPool
     /// <summary>
     /// Ends a scope. Scopes are opened around steps and calls, never inside an op, so every end is a safe point: a
     /// collection shows which tracked storages died, and their arrays are pooled. At the outermost end the storages
-    /// still alive have escaped the scope and stop being tracked.
+    /// still alive have escaped the scope: they stay tracked through the next outermost scope, then are let go.
     /// </summary>
     public static void Exit()
     {
@@ -136,8 +136,8 @@ internal static class BufferPool
     }
 
     /// <summary>
-    /// A point of the calling thread at which no op is running (the backward walk between nodes): pools the arrays of
-    /// tracked storages that a collection since the last sweep found dead.
+    /// A point of the calling thread at which no op is running (backward between nodes, <c>Sequential</c> between
+    /// layers): pools the arrays of tracked storages that a collection since the last sweep found dead.
     /// </summary>
     public static void SafePoint()
     {
@@ -172,7 +172,7 @@ internal static class BufferPool
                     lent[kept++] = item;
                     continue;
                 }
-                var key = (DTypeOf(item.Data), item.Data.Length);
+                var key = (item.Type, item.Data.Length);
                 if (!Buckets.TryGetValue(key, out var bucket))
                     Buckets[key] = bucket = new Bucket { LastAsked = _scopesEnded };
                 bucket.Free.Push(item.Data);
@@ -188,25 +188,18 @@ internal static class BufferPool
         lock (Gate)
         {
             long ended = ++_scopesEnded;
-            List<(DType, int)>? idle = null;
+            List<(DType Type, int Length)>? idle = null;
             foreach (var (key, bucket) in Buckets)
                 if (ended - bucket.LastAsked > IdleScopesBeforeTrim) (idle ??= []).Add(key);
             if (idle is null) return;
             foreach (var key in idle)
             {
                 var bucket = Buckets[key];
-                foreach (var array in bucket.Free) _pooledBytes -= (long)array.Length * (key.Item1 == DType.Int64 ? 8 : 4);
+                foreach (var array in bucket.Free) _pooledBytes -= (long)array.Length * key.Type.ElementSize();
                 Buckets.Remove(key);
             }
         }
     }
-
-    private static DType DTypeOf(Array data) => data switch
-    {
-        float[] => DType.Float32,
-        int[] => DType.Int32,
-        _ => DType.Int64,
-    };
 
     private sealed class Bucket
     {
@@ -214,7 +207,7 @@ internal static class BufferPool
         public long LastAsked;
     }
 
-    private readonly record struct Lent(WeakReference<Storage> Owner, Array Data, long Bytes, bool Escaped = false);
+    private readonly record struct Lent(WeakReference<Storage> Owner, Array Data, DType Type, long Bytes, bool Escaped = false);
 
     private sealed class ThreadState
     {

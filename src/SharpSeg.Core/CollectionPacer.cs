@@ -5,7 +5,7 @@ namespace SharpSeg;
 /// live on the large-object heap, which the runtime only sweeps in a full (gen-2) collection, and its default budget
 /// lets garbage grow to several times the live set: a UNet 2×3×256² train step held 1 GB of live tensors in 4.5 GB of
 /// resident memory. So <see cref="Storage"/> reports every allocation here, and once the bytes allocated since the last
-/// full collection exceed a budget — a quarter of the heap that survived it, with a floor — this asks for
+/// full collection exceed a budget — an eighth of the live heap that survived it, with a floor — this asks for
 /// a non-compacting full collection. Tensor buffers hold no references, so marking them is nearly free and the collection
 /// costs milliseconds; the freed space is reused by the next allocations of the step (PyTorch's allocator reuses
 /// freed blocks the same way). Values computed are unaffected.

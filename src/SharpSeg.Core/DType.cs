@@ -18,6 +18,9 @@ internal static class DTypeExtensions
         : typeof(T) == typeof(long) ? DType.Int64
         : throw new NotSupportedException($"Tensors hold float, int or long elements, not {typeof(T).Name}.");
 
+    /// <summary>Bytes per element: 8 for int64, 4 for float32 and int32.</summary>
+    public static int ElementSize(this DType t) => t == DType.Int64 ? 8 : 4;
+
     public static string Name(this DType t) => t switch
     {
         DType.Float32 => "float32",

@@ -39,7 +39,7 @@ internal sealed class Storage
         if (length > System.Array.MaxLength)
             throw new OutOfMemoryException($"A tensor of {length} elements exceeds the largest managed array ({System.Array.MaxLength}).");
         int n = (int)length;
-        long bytes = length * (dtype == DType.Int64 ? 8 : 4);
+        long bytes = length * dtype.ElementSize();
         // Pooled and fresh buffers alike count towards the next paced collection: it is what finds dead pooled storages.
         CollectionPacer.OnAllocate(bytes);
         Array? data = BufferPool.TryRent(dtype, n, bytes);

@@ -52,6 +52,21 @@ public class BufferPoolTests
     }
 
     [Fact]
+    public void RecycleDeadBuffersPoolsABufferThatDiedBeforeTheScopeEnds()
+    {
+        BufferPool.Clear();
+        using (Engine.ReuseBuffers())
+        {
+            Array first = FullArray(Large, 5f);
+            GC.Collect();
+            Engine.RecycleDeadBuffers();
+            var again = Tensor.Ones(new Shape(Large));
+            Assert.Same(first, again.Storage.Data);
+            Assert.All(again.ToArray(), v => Assert.Equal(1f, v));
+        }
+    }
+
+    [Fact]
     public void AScopeWithoutSafePointsStopsTrackingPastItsLimit()
     {
         BufferPool.Clear();
